@@ -3,3 +3,5 @@
 //! Part of the [Weir](https://github.com/weir-media/weir) media protocol workspace.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod payload;
