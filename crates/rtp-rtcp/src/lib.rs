@@ -4,4 +4,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod error;
 pub mod payload;
+pub mod rtp;
+mod seq;
+
+pub use error::{Error, Result};
+pub use rtp::{ExtensionElement, ExtensionForm, HeaderExtension, RtpHeader, RtpPacket};
+pub use seq::{SequenceUnwrapper, TimestampUnwrapper};

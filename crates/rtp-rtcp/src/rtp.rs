@@ -1,0 +1,838 @@
+//! RTP packets (RFC 3550 section 5.1) and header extensions (RFC 3550 5.3.1, RFC 8285).
+//!
+//! [`RtpPacket`] is a validated, zero-copy view over a [`Bytes`] buffer: parsing reads the
+//! fixed header once and records offsets; the payload, the extension data and the packet
+//! itself are handed out as `Bytes` slices of the original buffer (a reference-count bump,
+//! never a copy). [`RtpHeader`] writes a header (and optionally payload and padding) into a
+//! caller's [`BytesMut`].
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::{Error, Result};
+
+/// Length of the fixed RTP header (RFC 3550 5.1).
+pub const FIXED_HEADER_LEN: usize = 12;
+/// Most CSRCs a packet can carry (the CC field has 4 bits).
+pub const MAX_CSRCS: usize = 15;
+/// Largest header-extension body in bytes (the length field counts 32-bit words in 16 bits).
+pub const MAX_EXTENSION_LEN: usize = 0xFFFF * 4;
+/// Profile value of the RFC 8285 one-byte header extension form.
+pub const ONE_BYTE_PROFILE: u16 = 0xBEDE;
+/// Profile value of the RFC 8285 two-byte header extension form, with the 4 `appbits` zero.
+/// Any profile with `profile & 0xFFF0 == 0x1000` is the two-byte form.
+pub const TWO_BYTE_PROFILE: u16 = 0x1000;
+
+const VERSION: u8 = 2;
+
+/// A parsed RTP packet: a zero-copy view over the packet's bytes.
+///
+/// ```
+/// use bytes::Bytes;
+/// use weir_rtp_rtcp::RtpPacket;
+/// let pkt = RtpPacket::parse(Bytes::from_static(&[
+///     0x80, 0xe0, 0x12, 0x34, 0, 0, 0x03, 0xe8, 0xde, 0xad, 0xbe, 0xef, 0xaa, 0xbb,
+/// ]))?;
+/// assert!(pkt.marker());
+/// assert_eq!(pkt.payload_type(), 96);
+/// assert_eq!(pkt.sequence_number(), 0x1234);
+/// assert_eq!(pkt.timestamp(), 1000);
+/// assert_eq!(pkt.ssrc(), 0xdead_beef);
+/// assert_eq!(&pkt.payload()[..], &[0xaa, 0xbb]);
+/// # Ok::<(), weir_rtp_rtcp::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct RtpPacket {
+    data: Bytes,
+    b0: u8,
+    b1: u8,
+    sequence_number: u16,
+    timestamp: u32,
+    ssrc: u32,
+    /// Offset of the extension body (after the 4-byte extension header); 0 when absent.
+    ext_start: usize,
+    ext_len: usize,
+    ext_profile: u16,
+    payload_start: usize,
+    payload_end: usize,
+}
+
+impl RtpPacket {
+    /// Parses and validates an RTP packet (RFC 3550 5.1): version 2, CSRC list, header
+    /// extension and padding within the buffer. The buffer is kept, not copied.
+    pub fn parse(data: Bytes) -> Result<RtpPacket> {
+        let len = data.len();
+        let Some(fixed) = data.first_chunk::<FIXED_HEADER_LEN>() else {
+            return Err(truncated("RTP header", 0, FIXED_HEADER_LEN, len));
+        };
+        let b0 = fixed[0];
+        let b1 = fixed[1];
+        let version = b0 >> 6;
+        if version != VERSION {
+            return Err(Error::BadVersion {
+                what: "RTP",
+                version,
+            });
+        }
+        let sequence_number = u16::from_be_bytes([fixed[2], fixed[3]]);
+        let timestamp = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
+        let ssrc = u32::from_be_bytes([fixed[8], fixed[9], fixed[10], fixed[11]]);
+        let cc = usize::from(b0 & 0x0f);
+        let mut offset = FIXED_HEADER_LEN + cc * 4;
+        if offset > len {
+            return Err(truncated(
+                "RTP CSRC list",
+                FIXED_HEADER_LEN,
+                cc * 4,
+                len - FIXED_HEADER_LEN,
+            ));
+        }
+        let (mut ext_start, mut ext_len, mut ext_profile) = (0, 0, 0);
+        if b0 & 0x10 != 0 {
+            let hdr = data
+                .get(offset..offset + 4)
+                .ok_or_else(|| truncated("RTP header extension", offset, 4, len - offset))?;
+            ext_profile = u16::from_be_bytes([hdr[0], hdr[1]]);
+            ext_len = usize::from(u16::from_be_bytes([hdr[2], hdr[3]])) * 4;
+            ext_start = offset + 4;
+            if ext_start + ext_len > len {
+                return Err(truncated(
+                    "RTP header extension body",
+                    ext_start,
+                    ext_len,
+                    len - ext_start,
+                ));
+            }
+            offset = ext_start + ext_len;
+        }
+        let mut payload_end = len;
+        if b0 & 0x20 != 0 {
+            // RFC 3550 5.1: the last octet counts the padding octets, itself included.
+            let count = usize::from(data.last().copied().unwrap_or(0));
+            let available = len - offset;
+            if count == 0 || count > available {
+                return Err(Error::BadPadding {
+                    what: "RTP",
+                    count,
+                    available,
+                });
+            }
+            payload_end = len - count;
+        }
+        Ok(RtpPacket {
+            data,
+            b0,
+            b1,
+            sequence_number,
+            timestamp,
+            ssrc,
+            ext_start,
+            ext_len,
+            ext_profile,
+            payload_start: offset,
+            payload_end,
+        })
+    }
+
+    /// The version field (always 2 for a parsed packet).
+    #[inline]
+    pub fn version(&self) -> u8 {
+        self.b0 >> 6
+    }
+    /// The padding (P) bit.
+    #[inline]
+    pub fn padding(&self) -> bool {
+        self.b0 & 0x20 != 0
+    }
+    /// The extension (X) bit.
+    #[inline]
+    pub fn has_extension(&self) -> bool {
+        self.b0 & 0x10 != 0
+    }
+    /// The CSRC count (CC) field.
+    #[inline]
+    pub fn csrc_count(&self) -> u8 {
+        self.b0 & 0x0f
+    }
+    /// The marker (M) bit.
+    #[inline]
+    pub fn marker(&self) -> bool {
+        self.b1 & 0x80 != 0
+    }
+    /// The payload type (PT), 0..=127.
+    #[inline]
+    pub fn payload_type(&self) -> u8 {
+        self.b1 & 0x7f
+    }
+    /// The sequence number.
+    #[inline]
+    pub fn sequence_number(&self) -> u16 {
+        self.sequence_number
+    }
+    /// The RTP timestamp.
+    #[inline]
+    pub fn timestamp(&self) -> u32 {
+        self.timestamp
+    }
+    /// The synchronization source.
+    #[inline]
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+    /// The contributing sources.
+    pub fn csrcs(&self) -> Csrcs<'_> {
+        let end = FIXED_HEADER_LEN + usize::from(self.csrc_count()) * 4;
+        Csrcs {
+            rest: self.data.get(FIXED_HEADER_LEN..end).unwrap_or(&[]),
+        }
+    }
+    /// The header extension, if the X bit is set: profile and body as a slice of the packet.
+    pub fn extension(&self) -> Option<HeaderExtension> {
+        if !self.has_extension() {
+            return None;
+        }
+        Some(HeaderExtension {
+            profile: self.ext_profile,
+            data: self
+                .data
+                .slice(self.ext_start..self.ext_start + self.ext_len),
+        })
+    }
+    /// The header extension's profile (the "defined by profile" field), if present.
+    pub fn extension_profile(&self) -> Option<u16> {
+        self.has_extension().then_some(self.ext_profile)
+    }
+    /// The header extension body as a borrowed slice (no reference-count bump).
+    pub fn extension_data(&self) -> Option<&[u8]> {
+        if !self.has_extension() {
+            return None;
+        }
+        self.data.get(self.ext_start..self.ext_start + self.ext_len)
+    }
+    /// The payload, padding removed, as a slice of the packet's buffer.
+    #[inline]
+    pub fn payload(&self) -> Bytes {
+        self.data.slice(self.payload_start..self.payload_end)
+    }
+    /// The payload as a borrowed slice.
+    #[inline]
+    pub fn payload_bytes(&self) -> &[u8] {
+        self.data
+            .get(self.payload_start..self.payload_end)
+            .unwrap_or(&[])
+    }
+    /// Length of the payload (padding excluded).
+    #[inline]
+    pub fn payload_len(&self) -> usize {
+        self.payload_end - self.payload_start
+    }
+    /// Offset of the payload: fixed header, CSRCs and header extension.
+    #[inline]
+    pub fn header_len(&self) -> usize {
+        self.payload_start
+    }
+    /// Number of padding bytes at the end (0 without the P bit).
+    #[inline]
+    pub fn padding_len(&self) -> usize {
+        self.data.len() - self.payload_end
+    }
+    /// The whole packet as received.
+    #[inline]
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.data
+    }
+    /// Gives the packet's buffer back.
+    #[inline]
+    pub fn into_bytes(self) -> Bytes {
+        self.data
+    }
+    /// The header as an owned [`RtpHeader`] (copies the CSRC list; the extension body stays
+    /// a slice), with `padding` set to this packet's padding length.
+    pub fn header(&self) -> RtpHeader {
+        RtpHeader {
+            marker: self.marker(),
+            payload_type: self.payload_type(),
+            sequence_number: self.sequence_number,
+            timestamp: self.timestamp,
+            ssrc: self.ssrc,
+            csrcs: self.csrcs().collect(),
+            extension: self.extension(),
+            padding: u8::try_from(self.padding_len()).unwrap_or(u8::MAX),
+        }
+    }
+}
+
+impl std::fmt::Debug for RtpPacket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RtpPacket")
+            .field("marker", &self.marker())
+            .field("payload_type", &self.payload_type())
+            .field("sequence_number", &self.sequence_number)
+            .field("timestamp", &self.timestamp)
+            .field("ssrc", &format_args!("{:#010x}", self.ssrc))
+            .field("csrc_count", &self.csrc_count())
+            .field("extension_profile", &self.extension_profile())
+            .field("extension_len", &self.ext_len)
+            .field("payload_len", &self.payload_len())
+            .field("padding_len", &self.padding_len())
+            .finish()
+    }
+}
+
+/// Iterator over a packet's CSRC list.
+#[derive(Clone, Debug)]
+pub struct Csrcs<'a> {
+    rest: &'a [u8],
+}
+
+impl Iterator for Csrcs<'_> {
+    type Item = u32;
+    fn next(&mut self) -> Option<u32> {
+        let (head, tail) = self.rest.split_first_chunk::<4>()?;
+        self.rest = tail;
+        Some(u32::from_be_bytes(*head))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.rest.len() / 4;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Csrcs<'_> {}
+
+/// An RTP header extension (RFC 3550 5.3.1): a 16-bit profile and a body whose length is a
+/// multiple of 4 bytes on the wire.
+///
+/// For the RFC 8285 forms, [`HeaderExtension::elements`] iterates the elements and
+/// [`HeaderExtension::one_byte`] / [`HeaderExtension::two_byte`] build the body.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HeaderExtension {
+    /// The "defined by profile" field: [`ONE_BYTE_PROFILE`], `0x100X` for the two-byte
+    /// form, or anything else for a profile-specific extension.
+    pub profile: u16,
+    /// The body. When written it is zero-padded to a multiple of 4 bytes.
+    pub data: Bytes,
+}
+
+/// The header extension element forms of RFC 8285.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExtensionForm {
+    /// One-byte headers (profile `0xBEDE`): IDs 1..=14, 1..=16 data bytes.
+    OneByte,
+    /// Two-byte headers (profile `0x100X`): IDs 1..=255, 0..=255 data bytes.
+    TwoByte,
+}
+
+/// One RFC 8285 header extension element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ExtensionElement<'a> {
+    /// The local identifier.
+    pub id: u8,
+    /// The element data.
+    pub data: &'a [u8],
+}
+
+impl HeaderExtension {
+    /// A raw extension with the given profile and body.
+    pub fn new(profile: u16, data: Bytes) -> HeaderExtension {
+        HeaderExtension { profile, data }
+    }
+
+    /// The RFC 8285 form this extension uses, judged by its profile.
+    pub fn form(&self) -> Option<ExtensionForm> {
+        if self.profile == ONE_BYTE_PROFILE {
+            Some(ExtensionForm::OneByte)
+        } else if self.profile & 0xFFF0 == TWO_BYTE_PROFILE {
+            Some(ExtensionForm::TwoByte)
+        } else {
+            None
+        }
+    }
+
+    /// Iterates the RFC 8285 elements (one- or two-byte form by the profile). For a
+    /// profile that is neither, the iterator is empty and [`ExtensionElements::form`] is `None`.
+    pub fn elements(&self) -> ExtensionElements<'_> {
+        ExtensionElements::new(self.form(), &self.data)
+    }
+
+    /// Iterates the body as one-byte-form elements, whatever the profile.
+    pub fn one_byte_elements(&self) -> ExtensionElements<'_> {
+        ExtensionElements::new(Some(ExtensionForm::OneByte), &self.data)
+    }
+
+    /// Iterates the body as two-byte-form elements, whatever the profile.
+    pub fn two_byte_elements(&self) -> ExtensionElements<'_> {
+        ExtensionElements::new(Some(ExtensionForm::TwoByte), &self.data)
+    }
+
+    /// The data of the first element with local identifier `id` (RFC 8285 forms only).
+    pub fn get(&self, id: u8) -> Option<&[u8]> {
+        self.elements()
+            .filter_map(|e| e.ok())
+            .find(|e| e.id == id)
+            .map(|e| e.data)
+    }
+
+    /// Builds a one-byte-form extension (RFC 8285 4.2) from `(id, data)` elements: IDs
+    /// 1..=14, data 1..=16 bytes. The body is zero-padded to a multiple of 4.
+    pub fn one_byte<'a, I>(elements: I) -> Result<HeaderExtension>
+    where
+        I: IntoIterator<Item = (u8, &'a [u8])>,
+    {
+        let mut body = BytesMut::new();
+        for (id, data) in elements {
+            if !(1..=14).contains(&id) {
+                return Err(Error::InvalidField {
+                    field: "one-byte extension id",
+                    value: u64::from(id),
+                    reason: "must be 1..=14",
+                });
+            }
+            if data.is_empty() || data.len() > 16 {
+                return Err(Error::InvalidField {
+                    field: "one-byte extension element length",
+                    value: data.len() as u64,
+                    reason: "must be 1..=16",
+                });
+            }
+            body.put_u8((id << 4) | (data.len() as u8 - 1));
+            body.put_slice(data);
+        }
+        finish_body(ONE_BYTE_PROFILE, body)
+    }
+
+    /// Builds a two-byte-form extension (RFC 8285 4.3) from `(id, data)` elements: IDs
+    /// 1..=255, data 0..=255 bytes; `appbits` go in the low 4 bits of the profile.
+    pub fn two_byte<'a, I>(appbits: u8, elements: I) -> Result<HeaderExtension>
+    where
+        I: IntoIterator<Item = (u8, &'a [u8])>,
+    {
+        let mut body = BytesMut::new();
+        for (id, data) in elements {
+            if id == 0 {
+                return Err(Error::InvalidField {
+                    field: "two-byte extension id",
+                    value: 0,
+                    reason: "0 is reserved for padding",
+                });
+            }
+            let len = u8::try_from(data.len()).map_err(|_| Error::InvalidField {
+                field: "two-byte extension element length",
+                value: data.len() as u64,
+                reason: "must be 0..=255",
+            })?;
+            body.put_u8(id);
+            body.put_u8(len);
+            body.put_slice(data);
+        }
+        finish_body(TWO_BYTE_PROFILE | u16::from(appbits & 0x0f), body)
+    }
+
+    /// Length of the body on the wire (rounded up to a multiple of 4).
+    pub fn wire_len(&self) -> usize {
+        self.data.len().div_ceil(4) * 4
+    }
+}
+
+fn finish_body(profile: u16, mut body: BytesMut) -> Result<HeaderExtension> {
+    let padded = body.len().div_ceil(4) * 4;
+    if padded > MAX_EXTENSION_LEN {
+        return Err(Error::LimitExceeded {
+            what: "RTP header extension bytes",
+            limit: MAX_EXTENSION_LEN,
+            actual: padded,
+        });
+    }
+    body.resize(padded, 0);
+    Ok(HeaderExtension {
+        profile,
+        data: body.freeze(),
+    })
+}
+
+/// Iterator over RFC 8285 header extension elements. Padding bytes (ID 0) are skipped;
+/// in the one-byte form, ID 15 ends the iteration (RFC 8285 4.2). A truncated element
+/// yields one error and ends the iteration.
+#[derive(Clone, Debug)]
+pub struct ExtensionElements<'a> {
+    form: Option<ExtensionForm>,
+    rest: &'a [u8],
+    offset: usize,
+}
+
+impl<'a> ExtensionElements<'a> {
+    fn new(form: Option<ExtensionForm>, data: &'a [u8]) -> Self {
+        ExtensionElements {
+            form,
+            rest: if form.is_some() { data } else { &[] },
+            offset: 0,
+        }
+    }
+    /// The form being iterated (`None`: the profile is not an RFC 8285 one).
+    pub fn form(&self) -> Option<ExtensionForm> {
+        self.form
+    }
+}
+
+impl<'a> Iterator for ExtensionElements<'a> {
+    type Item = Result<ExtensionElement<'a>>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (&first, tail) = self.rest.split_first()?;
+            if first == 0 {
+                // Padding byte, both forms.
+                self.rest = tail;
+                self.offset += 1;
+                continue;
+            }
+            let (id, len, head_len) = match self.form? {
+                ExtensionForm::OneByte => {
+                    let id = first >> 4;
+                    if id == 15 {
+                        self.rest = &[];
+                        return None;
+                    }
+                    (id, usize::from(first & 0x0f) + 1, 1)
+                }
+                ExtensionForm::TwoByte => match tail.first() {
+                    Some(&l) => (first, usize::from(l), 2),
+                    None => {
+                        let err = truncated("RTP extension element header", self.offset, 2, 1);
+                        self.rest = &[];
+                        return Some(Err(err));
+                    }
+                },
+            };
+            let body = self.rest.get(head_len..).unwrap_or(&[]);
+            let Some(data) = body.get(..len) else {
+                let err = truncated(
+                    "RTP extension element",
+                    self.offset + head_len,
+                    len,
+                    body.len(),
+                );
+                self.rest = &[];
+                return Some(Err(err));
+            };
+            self.rest = body.get(len..).unwrap_or(&[]);
+            self.offset += head_len + len;
+            return Some(Ok(ExtensionElement { id, data }));
+        }
+    }
+}
+
+/// An RTP header to write: the fields a sender chooses. The version is always 2; the P, X
+/// and CC bits follow from `padding`, `extension` and `csrcs`.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use weir_rtp_rtcp::{RtpHeader, RtpPacket};
+/// let hdr = RtpHeader { marker: true, ..RtpHeader::new(0, 7, 160, 0x1234_5678) };
+/// let mut out = BytesMut::new();
+/// hdr.write_with_payload(&[0xff; 160], &mut out)?;
+/// let pkt = RtpPacket::parse(out.freeze())?;
+/// assert_eq!(pkt.sequence_number(), 7);
+/// assert_eq!(pkt.payload_len(), 160);
+/// assert_eq!(pkt.header(), hdr);
+/// # Ok::<(), weir_rtp_rtcp::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RtpHeader {
+    /// The marker bit.
+    pub marker: bool,
+    /// The payload type, 0..=127.
+    pub payload_type: u8,
+    /// The sequence number.
+    pub sequence_number: u16,
+    /// The RTP timestamp.
+    pub timestamp: u32,
+    /// The synchronization source.
+    pub ssrc: u32,
+    /// Contributing sources, at most 15. (An empty `Vec` does not allocate.)
+    pub csrcs: Vec<u32>,
+    /// The header extension, if any.
+    pub extension: Option<HeaderExtension>,
+    /// Padding bytes to append after the payload (0 = none; the last one holds the count).
+    /// [`RtpHeader::write`] only sets the P bit: write the payload, then call
+    /// [`RtpHeader::write_padding`]. [`RtpHeader::write_with_payload`] does all three.
+    pub padding: u8,
+}
+
+impl RtpHeader {
+    /// A header with the four always-present fields; no marker, CSRCs, extension or padding.
+    pub fn new(payload_type: u8, sequence_number: u16, timestamp: u32, ssrc: u32) -> RtpHeader {
+        RtpHeader {
+            payload_type,
+            sequence_number,
+            timestamp,
+            ssrc,
+            ..RtpHeader::default()
+        }
+    }
+
+    /// Bytes [`RtpHeader::write`] produces: 12 + 4·CSRCs + extension (4 + padded body).
+    pub fn header_len(&self) -> usize {
+        FIXED_HEADER_LEN
+            + self.csrcs.len() * 4
+            + self.extension.as_ref().map_or(0, |e| 4 + e.wire_len())
+    }
+
+    /// Checks the fields fit their wire widths.
+    pub fn validate(&self) -> Result<()> {
+        if self.payload_type > 127 {
+            return Err(Error::InvalidField {
+                field: "RTP payload type",
+                value: u64::from(self.payload_type),
+                reason: "must be 0..=127",
+            });
+        }
+        if self.csrcs.len() > MAX_CSRCS {
+            return Err(Error::LimitExceeded {
+                what: "RTP CSRC count",
+                limit: MAX_CSRCS,
+                actual: self.csrcs.len(),
+            });
+        }
+        if let Some(ext) = &self.extension {
+            if ext.wire_len() > MAX_EXTENSION_LEN {
+                return Err(Error::LimitExceeded {
+                    what: "RTP header extension bytes",
+                    limit: MAX_EXTENSION_LEN,
+                    actual: ext.wire_len(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the header (fixed part, CSRCs, extension) to `out`. With `padding > 0` the
+    /// P bit is set and the caller appends the payload and then [`RtpHeader::write_padding`].
+    pub fn write(&self, out: &mut BytesMut) -> Result<()> {
+        self.validate()?;
+        out.reserve(self.header_len());
+        let mut b0 = VERSION << 6 | self.csrcs.len() as u8;
+        if self.padding > 0 {
+            b0 |= 0x20;
+        }
+        if self.extension.is_some() {
+            b0 |= 0x10;
+        }
+        let b1 = (u8::from(self.marker) << 7) | self.payload_type;
+        let mut fixed = [0u8; FIXED_HEADER_LEN];
+        fixed[0] = b0;
+        fixed[1] = b1;
+        fixed[2..4].copy_from_slice(&self.sequence_number.to_be_bytes());
+        fixed[4..8].copy_from_slice(&self.timestamp.to_be_bytes());
+        fixed[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
+        out.put_slice(&fixed);
+        for csrc in &self.csrcs {
+            out.put_u32(*csrc);
+        }
+        if let Some(ext) = &self.extension {
+            let wire = ext.wire_len();
+            out.put_u16(ext.profile);
+            out.put_u16((wire / 4) as u16);
+            out.put_slice(&ext.data);
+            out.put_bytes(0, wire - ext.data.len());
+        }
+        Ok(())
+    }
+
+    /// Appends the `padding` trailer (zeros, then the count), if `padding > 0`.
+    pub fn write_padding(&self, out: &mut BytesMut) {
+        if self.padding > 0 {
+            out.put_bytes(0, usize::from(self.padding) - 1);
+            out.put_u8(self.padding);
+        }
+    }
+
+    /// Appends a whole packet: header, `payload`, padding.
+    pub fn write_with_payload(&self, payload: &[u8], out: &mut BytesMut) -> Result<()> {
+        out.reserve(self.header_len() + payload.len() + usize::from(self.padding));
+        self.write(out)?;
+        out.put_slice(payload);
+        self.write_padding(out);
+        Ok(())
+    }
+
+    /// Builds a whole packet as one `Bytes` (one allocation).
+    pub fn to_packet(&self, payload: &[u8]) -> Result<Bytes> {
+        let mut out = BytesMut::new();
+        self.write_with_payload(payload, &mut out)?;
+        Ok(out.freeze())
+    }
+}
+
+fn truncated(what: &'static str, offset: usize, needed: usize, available: usize) -> Error {
+    Error::Truncated {
+        what,
+        offset,
+        needed,
+        available,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8285_one_byte_example() {
+        // RFC 8285 4.2 example layout: ID 1 (L=0, 1 byte), ID 2 (L=1, 2 bytes), padding,
+        // ID 3 (L=3, 4 bytes).
+        let body: &[u8] = &[
+            0x10, 0xAA, 0x21, 0xBB, 0xBB, 0x00, 0x00, 0x33, 0xCC, 0xCC, 0xCC, 0xCC,
+        ];
+        let ext = HeaderExtension::new(ONE_BYTE_PROFILE, Bytes::copy_from_slice(body));
+        let els: Vec<_> = ext.elements().collect::<Result<_>>().unwrap();
+        assert_eq!(
+            els,
+            vec![
+                ExtensionElement {
+                    id: 1,
+                    data: &[0xAA]
+                },
+                ExtensionElement {
+                    id: 2,
+                    data: &[0xBB, 0xBB]
+                },
+                ExtensionElement {
+                    id: 3,
+                    data: &[0xCC; 4]
+                },
+            ]
+        );
+        assert_eq!(ext.get(2), Some(&[0xBB, 0xBB][..]));
+    }
+
+    #[test]
+    fn rfc8285_two_byte_example() {
+        let body: &[u8] = &[
+            0x01, 0x00, 0x02, 0x01, 0xBB, 0x00, 0x03, 0x04, 0xCC, 0xCC, 0xCC, 0xCC,
+        ];
+        let ext = HeaderExtension::new(0x1000, Bytes::copy_from_slice(body));
+        let els: Vec<_> = ext.elements().collect::<Result<_>>().unwrap();
+        assert_eq!(
+            els,
+            vec![
+                ExtensionElement { id: 1, data: &[] },
+                ExtensionElement {
+                    id: 2,
+                    data: &[0xBB]
+                },
+                ExtensionElement {
+                    id: 3,
+                    data: &[0xCC; 4]
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn one_byte_id15_stops_and_truncation_errors() {
+        let ext =
+            HeaderExtension::new(ONE_BYTE_PROFILE, Bytes::from_static(&[0x10, 1, 0xF0, 0x20]));
+        assert_eq!(ext.elements().count(), 1);
+        let ext = HeaderExtension::new(ONE_BYTE_PROFILE, Bytes::from_static(&[0x13, 1, 2]));
+        let v: Vec<_> = ext.elements().collect();
+        assert_eq!(v.len(), 1);
+        assert!(matches!(
+            v[0],
+            Err(Error::Truncated {
+                needed: 4,
+                available: 2,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn build_elements_roundtrip() {
+        let ext = HeaderExtension::one_byte([(1u8, &[1u8][..]), (14, &[2u8; 16][..])]).unwrap();
+        assert_eq!(ext.data.len() % 4, 0);
+        let got: Vec<_> = ext
+            .elements()
+            .map(|e| e.unwrap())
+            .map(|e| (e.id, e.data.to_vec()))
+            .collect();
+        assert_eq!(got, vec![(1, vec![1]), (14, vec![2; 16])]);
+        assert!(HeaderExtension::one_byte([(15u8, &[1u8][..])]).is_err());
+        assert!(HeaderExtension::one_byte([(1u8, &[][..])]).is_err());
+        let ext = HeaderExtension::two_byte(3, [(200u8, &[][..]), (7, &[9u8; 255][..])]).unwrap();
+        assert_eq!(ext.profile, 0x1003);
+        let got: Vec<_> = ext
+            .elements()
+            .map(|e| e.unwrap())
+            .map(|e| (e.id, e.data.len()))
+            .collect();
+        assert_eq!(got, vec![(200, 0), (7, 255)]);
+    }
+
+    #[test]
+    fn rfc3550_layout_with_csrc_ext_padding() {
+        let pkt: &[u8] = &[
+            0xB2, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00, 0xA0, 0x11, 0x22, 0x33, 0x44, // fixed
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, // 2 CSRCs
+            0xBE, 0xDE, 0x00, 0x01, 0x10, 0x55, 0x00, 0x00, // ext, 1 word
+            0xD5, 0xD5, 0xD5, // payload
+            0x00, 0x00, 0x03, // padding 3
+        ];
+        let p = RtpPacket::parse(Bytes::copy_from_slice(pkt)).unwrap();
+        assert_eq!(p.version(), 2);
+        assert!(p.padding() && p.has_extension() && !p.marker());
+        assert_eq!(p.payload_type(), 8);
+        assert_eq!(p.csrcs().collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(p.extension().unwrap().get(1), Some(&[0x55][..]));
+        assert_eq!(&p.payload()[..], &[0xD5; 3]);
+        assert_eq!(p.padding_len(), 3);
+        let mut out = BytesMut::new();
+        p.header()
+            .write_with_payload(&p.payload(), &mut out)
+            .unwrap();
+        assert_eq!(&out[..], pkt);
+    }
+
+    #[test]
+    fn parse_errors() {
+        assert!(matches!(
+            RtpPacket::parse(Bytes::from_static(&[0x80; 11])),
+            Err(Error::Truncated { .. })
+        ));
+        let mut v = vec![0x40u8; 12];
+        assert!(matches!(
+            RtpPacket::parse(Bytes::from(v.clone())),
+            Err(Error::BadVersion { version: 1, .. })
+        ));
+        v[0] = 0x81; // one CSRC missing
+        assert!(matches!(
+            RtpPacket::parse(Bytes::from(v.clone())),
+            Err(Error::Truncated { .. })
+        ));
+        v[0] = 0x90; // extension missing
+        assert!(RtpPacket::parse(Bytes::from(v.clone())).is_err());
+        v[0] = 0xA0; // padding with count byte 0x40 > available 0
+        assert!(matches!(
+            RtpPacket::parse(Bytes::from(v.clone())),
+            Err(Error::BadPadding { .. })
+        ));
+        v.push(0);
+        assert!(matches!(
+            RtpPacket::parse(Bytes::from(v.clone())),
+            Err(Error::BadPadding { count: 0, .. })
+        ));
+        *v.last_mut().unwrap() = 1;
+        let p = RtpPacket::parse(Bytes::from(v)).unwrap();
+        assert_eq!(p.payload_len(), 0);
+    }
+
+    #[test]
+    fn write_validates() {
+        let mut out = BytesMut::new();
+        assert!(RtpHeader::new(128, 0, 0, 0).write(&mut out).is_err());
+        let h = RtpHeader {
+            csrcs: vec![0; 16],
+            ..RtpHeader::default()
+        };
+        assert!(h.write(&mut out).is_err());
+        assert!(out.is_empty());
+    }
+}
