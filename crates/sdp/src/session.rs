@@ -1,0 +1,997 @@
+//! The SDP data model, the parser and the serializer.
+
+use std::fmt::{self, Write as _};
+
+use nom::{
+    bytes::complete::take_while1,
+    character::complete::{char, digit1, space1},
+    combinator::{all_consuming, map_res, opt},
+    sequence::preceded,
+    IResult,
+};
+
+use crate::error::{Error, Result};
+
+/// `o=` origin line (RFC 8866 §5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// User name, `-` when none.
+    pub username: String,
+    /// Session id (numeric per the RFC; kept as text because cameras send anything).
+    pub session_id: String,
+    /// Session version.
+    pub session_version: String,
+    /// Network type, `IN`.
+    pub net_type: String,
+    /// Address type, `IP4` or `IP6`.
+    pub addr_type: String,
+    /// Unicast address of the originator.
+    pub unicast_address: String,
+}
+
+/// `c=` connection data (RFC 8866 §5.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// Network type, `IN`.
+    pub net_type: String,
+    /// Address type, `IP4` or `IP6`.
+    pub addr_type: String,
+    /// The base address.
+    pub address: String,
+    /// IPv4 multicast TTL (`/ttl`).
+    pub ttl: Option<u8>,
+    /// Number of consecutive addresses (`/ttl/n` for IP4, `/n` for IP6).
+    pub num_addresses: Option<u32>,
+}
+
+/// `b=` bandwidth (RFC 8866 §5.8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bandwidth {
+    /// `CT`, `AS`, `TIAS`, …
+    pub bw_type: String,
+    /// Value (kbit/s for CT/AS).
+    pub bandwidth: u64,
+}
+
+/// `r=` repeat times (RFC 8866 §5.10), normalised to seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repeat {
+    /// Repeat interval.
+    pub interval: u64,
+    /// Active duration.
+    pub duration: u64,
+    /// Offsets from the start time.
+    pub offsets: Vec<u64>,
+}
+
+/// `t=` timing with its `r=` lines (RFC 8866 §5.9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timing {
+    /// Start (NTP seconds, 0 = unbounded).
+    pub start: u64,
+    /// Stop (NTP seconds, 0 = unbounded).
+    pub stop: u64,
+    /// Repeat lines.
+    pub repeats: Vec<Repeat>,
+}
+
+/// One `z=` adjustment (RFC 8866 §5.11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZone {
+    /// Adjustment time (NTP seconds).
+    pub adjustment: u64,
+    /// Offset in seconds (may be negative).
+    pub offset: i64,
+}
+
+/// `a=` attribute: `a=name` or `a=name:value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    /// Attribute name.
+    pub name: String,
+    /// Value, `None` for a property attribute.
+    pub value: Option<String>,
+}
+
+impl Attribute {
+    /// `a=name:value`.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Attribute {
+        Attribute {
+            name: name.into(),
+            value: Some(value.into()),
+        }
+    }
+    /// `a=name`.
+    pub fn flag(name: impl Into<String>) -> Attribute {
+        Attribute {
+            name: name.into(),
+            value: None,
+        }
+    }
+}
+
+/// A line the tolerant parser kept verbatim because it could not interpret it (unknown type,
+/// or a known type with a broken value). Serialized back at the end of its section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawLine {
+    /// The type letter.
+    pub kind: char,
+    /// The value after `=`.
+    pub value: String,
+}
+
+/// `m=` media description with its lines (RFC 8866 §5.14).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaDescription {
+    /// `audio`, `video`, `application`, …
+    pub media: String,
+    /// Transport port (0 in RTSP DESCRIBE answers).
+    pub port: u16,
+    /// Number of ports (`port/n`).
+    pub num_ports: Option<u16>,
+    /// `RTP/AVP`, `RTP/AVPF`, …
+    pub proto: String,
+    /// Formats: RTP payload types for RTP protocols.
+    pub formats: Vec<String>,
+    /// `i=` title.
+    pub title: Option<String>,
+    /// `c=` lines (several are allowed at media level).
+    pub connections: Vec<Connection>,
+    /// `b=` lines.
+    pub bandwidths: Vec<Bandwidth>,
+    /// `k=` (obsolete).
+    pub key: Option<String>,
+    /// `a=` lines in order.
+    pub attributes: Vec<Attribute>,
+    /// Lines kept verbatim by the tolerant parser.
+    pub raw_lines: Vec<RawLine>,
+}
+
+/// A whole session description.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionDescription {
+    /// `v=`, always 0.
+    pub version: u32,
+    /// `o=`; `None` when a camera left it out (tolerant mode).
+    pub origin: Option<Origin>,
+    /// `s=`; `None` when a camera left it out (tolerant mode). Serialized as `s=-` then.
+    pub session_name: Option<String>,
+    /// `i=`.
+    pub information: Option<String>,
+    /// `u=`.
+    pub uri: Option<String>,
+    /// `e=` lines.
+    pub emails: Vec<String>,
+    /// `p=` lines.
+    pub phones: Vec<String>,
+    /// Session-level `c=` (RFC 8866 allows one; the tolerant parser keeps all).
+    pub connections: Vec<Connection>,
+    /// `b=` lines.
+    pub bandwidths: Vec<Bandwidth>,
+    /// `t=` lines with their `r=` lines. Serialized as `t=0 0` when empty.
+    pub timings: Vec<Timing>,
+    /// `z=` adjustments.
+    pub time_zones: Vec<TimeZone>,
+    /// `k=` (obsolete).
+    pub key: Option<String>,
+    /// Session-level `a=` lines in order.
+    pub attributes: Vec<Attribute>,
+    /// Media descriptions.
+    pub media: Vec<MediaDescription>,
+    /// Session-level lines kept verbatim by the tolerant parser.
+    pub raw_lines: Vec<RawLine>,
+}
+
+/// Parser settings: strictness and limits.
+#[derive(Debug, Clone)]
+pub struct ParseOptions {
+    /// Reject what RFC 8866 forbids instead of accepting common camera quirks:
+    /// bare `\n`, trailing white space, empty lines, missing `v=`/`o=`/`s=`/`t=`, unknown or
+    /// out-of-order lines, broken values, duplicated single-valued attributes.
+    pub strict: bool,
+    /// Maximum input size in bytes.
+    pub max_bytes: usize,
+    /// Maximum number of lines.
+    pub max_lines: usize,
+    /// Maximum number of `m=` sections.
+    pub max_media: usize,
+    /// Maximum number of `a=` lines per section.
+    pub max_attributes: usize,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            strict: false,
+            max_bytes: 64 * 1024,
+            max_lines: 2048,
+            max_media: 64,
+            max_attributes: 512,
+        }
+    }
+}
+
+impl ParseOptions {
+    /// Default limits, strict RFC 8866 grammar.
+    pub fn strict() -> ParseOptions {
+        ParseOptions {
+            strict: true,
+            ..ParseOptions::default()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Line grammars (nom).
+
+fn is_token(c: char) -> bool {
+    // RFC 8866 §9 token-char: any visible ASCII except a few separators.
+    c.is_ascii_graphic()
+        && !matches!(
+            c,
+            '"' | '('
+                | ')'
+                | ','
+                | '/'
+                | ':'
+                | ';'
+                | '<'
+                | '='
+                | '>'
+                | '?'
+                | '@'
+                | '['
+                | '\\'
+                | ']'
+                | '{'
+                | '}'
+        )
+}
+
+fn non_ws(c: char) -> bool {
+    !c.is_ascii_whitespace()
+}
+
+fn field(i: &str) -> IResult<&str, &str> {
+    take_while1(non_ws)(i)
+}
+
+fn number<T: std::str::FromStr>(i: &str) -> IResult<&str, T> {
+    map_res(digit1, |d: &str| d.parse::<T>())(i)
+}
+
+fn origin_line(i: &str) -> IResult<&str, Origin> {
+    let (i, username) = field(i)?;
+    let (i, session_id) = preceded(space1, field)(i)?;
+    let (i, session_version) = preceded(space1, field)(i)?;
+    let (i, net_type) = preceded(space1, field)(i)?;
+    let (i, addr_type) = preceded(space1, field)(i)?;
+    let (i, unicast_address) = preceded(space1, field)(i)?;
+    Ok((
+        i,
+        Origin {
+            username: username.into(),
+            session_id: session_id.into(),
+            session_version: session_version.into(),
+            net_type: net_type.into(),
+            addr_type: addr_type.into(),
+            unicast_address: unicast_address.into(),
+        },
+    ))
+}
+
+fn connection_line(i: &str) -> IResult<&str, (String, String, String)> {
+    let (i, net_type) = field(i)?;
+    let (i, addr_type) = preceded(space1, field)(i)?;
+    let (i, addr) = preceded(space1, field)(i)?;
+    Ok((i, (net_type.into(), addr_type.into(), addr.into())))
+}
+
+fn parse_connection(v: &str) -> Option<Connection> {
+    let (_, (net_type, addr_type, addr)) = all_consuming(connection_line)(v).ok()?;
+    let mut parts = addr.split('/');
+    let address = parts.next()?.to_string();
+    if address.is_empty() {
+        return None;
+    }
+    let a: Option<&str> = parts.next();
+    let b: Option<&str> = parts.next();
+    if parts.next().is_some() {
+        return None;
+    }
+    let (ttl, num_addresses) = if addr_type.eq_ignore_ascii_case("IP6") {
+        if b.is_some() {
+            return None;
+        }
+        (
+            None,
+            match a {
+                Some(n) => Some(n.parse::<u32>().ok()?),
+                None => None,
+            },
+        )
+    } else {
+        (
+            match a {
+                Some(t) => Some(t.parse::<u8>().ok()?),
+                None => None,
+            },
+            match b {
+                Some(n) => Some(n.parse::<u32>().ok()?),
+                None => None,
+            },
+        )
+    };
+    Ok::<_, ()>(Connection {
+        net_type,
+        addr_type,
+        address,
+        ttl,
+        num_addresses,
+    })
+    .ok()
+}
+
+type MediaLine = (String, u16, Option<u16>, String, Vec<String>);
+
+fn media_line(i: &str) -> IResult<&str, MediaLine> {
+    let (i, media) = field(i)?;
+    let (i, port) = preceded(space1, number::<u16>)(i)?;
+    let (i, num_ports) = opt(preceded(char('/'), number::<u16>))(i)?;
+    let (i, proto) = preceded(space1, field)(i)?;
+    let mut formats = Vec::new();
+    let mut rest = i;
+    while let Ok((r, f)) = preceded(space1, field)(rest) {
+        formats.push(f.to_string());
+        rest = r;
+    }
+    Ok((rest, (media.into(), port, num_ports, proto.into(), formats)))
+}
+
+/// Typed time (`d`, `h`, `m`, `s` suffixes) in seconds.
+fn typed_time(s: &str) -> Option<i64> {
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s),
+    };
+    let (digits, mult) = match s.as_bytes().last()? {
+        b'd' => (&s[..s.len() - 1], 86_400),
+        b'h' => (&s[..s.len() - 1], 3_600),
+        b'm' => (&s[..s.len() - 1], 60),
+        b's' => (&s[..s.len() - 1], 1),
+        _ => (s, 1),
+    };
+    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v: i64 = digits.parse().ok()?;
+    let v = v.checked_mul(mult)?;
+    Some(if neg { -v } else { v })
+}
+
+fn parse_repeat(v: &str) -> Option<Repeat> {
+    let mut it = v.split_ascii_whitespace();
+    let interval = u64::try_from(typed_time(it.next()?)?).ok()?;
+    let duration = u64::try_from(typed_time(it.next()?)?).ok()?;
+    let mut offsets = Vec::new();
+    for o in it {
+        offsets.push(u64::try_from(typed_time(o)?).ok()?);
+    }
+    Some(Repeat {
+        interval,
+        duration,
+        offsets,
+    })
+}
+
+fn parse_zones(v: &str) -> Option<Vec<TimeZone>> {
+    let parts: Vec<&str> = v.split_ascii_whitespace().collect();
+    if parts.is_empty() || parts.len() % 2 != 0 {
+        return None;
+    }
+    let mut out = Vec::new();
+    for pair in parts.chunks(2) {
+        let adjustment = pair.first()?.parse::<u64>().ok()?;
+        let offset = typed_time(pair.get(1)?)?;
+        out.push(TimeZone { adjustment, offset });
+    }
+    Some(out)
+}
+
+fn parse_timing(v: &str) -> Option<Timing> {
+    let mut it = v.split_ascii_whitespace();
+    let start = it.next()?.parse().ok()?;
+    let stop = it.next()?.parse().ok()?;
+    if it.next().is_some() {
+        return None;
+    }
+    Some(Timing {
+        start,
+        stop,
+        repeats: Vec::new(),
+    })
+}
+
+fn parse_bandwidth(v: &str) -> Option<Bandwidth> {
+    let (t, n) = v.split_once(':')?;
+    if t.is_empty() || !t.chars().all(is_token) {
+        return None;
+    }
+    Some(Bandwidth {
+        bw_type: t.to_string(),
+        bandwidth: n.trim().parse().ok()?,
+    })
+}
+
+fn parse_attribute(v: &str) -> Option<Attribute> {
+    let (name, value) = match v.split_once(':') {
+        Some((n, val)) => (n, Some(val.to_string())),
+        None => (v, None),
+    };
+    if name.is_empty() || !name.chars().all(is_token) {
+        return None;
+    }
+    Some(Attribute {
+        name: name.to_string(),
+        value,
+    })
+}
+
+/// Attributes that may appear once per section; strict mode rejects repeats.
+fn single_valued(a: &Attribute) -> Option<String> {
+    let n = a.name.to_ascii_lowercase();
+    match n.as_str() {
+        "control" | "range" | "framerate" | "sendrecv" | "sendonly" | "recvonly" | "inactive"
+        | "ptime" | "maxptime" | "tool" | "type" | "charset" => Some(n),
+        "rtpmap" | "fmtp" => {
+            let pt = a
+                .value
+                .as_deref()
+                .unwrap_or("")
+                .split_ascii_whitespace()
+                .next()
+                .unwrap_or("");
+            Some(format!("{n}:{pt}"))
+        }
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parser.
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Section {
+    Session,
+    Media,
+}
+
+fn rank(section: Section, kind: char) -> Option<u8> {
+    Some(match (section, kind) {
+        (Section::Session, 'v') => 0,
+        (Section::Session, 'o') => 1,
+        (Section::Session, 's') => 2,
+        (Section::Session, 'i') => 3,
+        (Section::Session, 'u') => 4,
+        (Section::Session, 'e') => 5,
+        (Section::Session, 'p') => 6,
+        (Section::Session, 'c') => 7,
+        (Section::Session, 'b') => 8,
+        (Section::Session, 't' | 'r') => 9,
+        (Section::Session, 'z') => 10,
+        (Section::Session, 'k') => 11,
+        (Section::Session, 'a') => 12,
+        (Section::Media, 'i') => 1,
+        (Section::Media, 'c') => 2,
+        (Section::Media, 'b') => 3,
+        (Section::Media, 'k') => 4,
+        (Section::Media, 'a') => 5,
+        _ => return None,
+    })
+}
+
+fn repeatable(kind: char) -> bool {
+    matches!(kind, 'e' | 'p' | 'b' | 't' | 'r' | 'a' | 'c')
+}
+
+impl SessionDescription {
+    /// Parses with the default, tolerant [`ParseOptions`].
+    pub fn parse(input: &[u8]) -> Result<SessionDescription> {
+        Self::parse_with(input, &ParseOptions::default())
+    }
+
+    /// Parses with RFC 8866 strictness ([`ParseOptions::strict`]).
+    pub fn parse_strict(input: &[u8]) -> Result<SessionDescription> {
+        Self::parse_with(input, &ParseOptions::strict())
+    }
+
+    /// Parses with explicit options.
+    pub fn parse_with(input: &[u8], opts: &ParseOptions) -> Result<SessionDescription> {
+        if input.len() > opts.max_bytes {
+            return Err(Error::LimitExceeded {
+                what: "sdp bytes",
+                limit: opts.max_bytes,
+            });
+        }
+        let strict = opts.strict;
+        let mut sdp = SessionDescription::default();
+        let mut seen_v = false;
+        let mut section = Section::Session;
+        let mut last_rank: u8 = 0;
+        let mut seen_single: Vec<char> = Vec::new();
+        let mut single_attrs: Vec<String> = Vec::new();
+        let mut line_no = 0usize;
+        let mut rest = input;
+        while !rest.is_empty() {
+            line_no += 1;
+            if line_no > opts.max_lines {
+                return Err(Error::LimitExceeded {
+                    what: "sdp lines",
+                    limit: opts.max_lines,
+                });
+            }
+            let (raw, had_lf) = match memchr_nl(rest) {
+                Some(pos) => {
+                    let (l, r) = rest.split_at(pos);
+                    rest = r.get(1..).unwrap_or(&[]);
+                    (l, true)
+                }
+                None => {
+                    let l = rest;
+                    rest = &[];
+                    (l, false)
+                }
+            };
+            let (line, had_cr) = match raw.strip_suffix(b"\r") {
+                Some(l) => (l, true),
+                None => (raw, false),
+            };
+            if strict && !(had_lf && had_cr) {
+                return Err(Error::Strictness {
+                    line: line_no,
+                    reason: "line does not end with CRLF",
+                });
+            }
+            let line = std::str::from_utf8(line).map_err(|_| Error::NotUtf8 { line: line_no })?;
+            let line = if strict {
+                if line.ends_with([' ', '\t', '\r']) && !line.starts_with("s=") {
+                    return Err(Error::Strictness {
+                        line: line_no,
+                        reason: "trailing white space",
+                    });
+                }
+                line
+            } else {
+                line.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r')
+            };
+            if line.is_empty() {
+                if strict {
+                    return Err(Error::Strictness {
+                        line: line_no,
+                        reason: "empty line",
+                    });
+                }
+                continue;
+            }
+            let mut chars = line.chars();
+            let kind = chars.next().unwrap_or(' ');
+            let value = match chars.as_str().strip_prefix('=') {
+                Some(v) => v,
+                None => {
+                    if strict {
+                        return Err(Error::Malformed { line: line_no });
+                    }
+                    tracing::debug!(line = line_no, "sdp: skipping line without `=`");
+                    continue;
+                }
+            };
+            let value = if strict {
+                value
+            } else {
+                value.trim_start_matches([' ', '\t'])
+            };
+            let bad = |reason| Error::InvalidLine {
+                line: line_no,
+                kind,
+                reason,
+            };
+
+            if kind == 'm' {
+                if sdp.media.len() >= opts.max_media {
+                    return Err(Error::LimitExceeded {
+                        what: "sdp media sections",
+                        limit: opts.max_media,
+                    });
+                }
+                let parsed = all_consuming(media_line)(value).ok().map(|(_, m)| m);
+                let (media, port, num_ports, proto, formats) = match parsed {
+                    Some(m) => m,
+                    None => return Err(bad("expected `<media> <port>[/<n>] <proto> <fmt>...`")),
+                };
+                if strict && formats.is_empty() {
+                    return Err(bad("no formats"));
+                }
+                if strict && sdp.timings.is_empty() {
+                    return Err(Error::Missing { kind: 't' });
+                }
+                sdp.media.push(MediaDescription {
+                    media,
+                    port,
+                    num_ports,
+                    proto,
+                    formats,
+                    title: None,
+                    connections: Vec::new(),
+                    bandwidths: Vec::new(),
+                    key: None,
+                    attributes: Vec::new(),
+                    raw_lines: Vec::new(),
+                });
+                section = Section::Media;
+                last_rank = 0;
+                seen_single.clear();
+                single_attrs.clear();
+                continue;
+            }
+
+            if strict {
+                if !seen_v && kind != 'v' {
+                    return Err(Error::Missing { kind: 'v' });
+                }
+                let r = rank(section, kind).ok_or(Error::UnknownLine {
+                    line: line_no,
+                    kind,
+                })?;
+                if r < last_rank || (!repeatable(kind) && seen_single.contains(&kind)) {
+                    return Err(Error::OutOfOrder {
+                        line: line_no,
+                        kind,
+                    });
+                }
+                if kind == 'r' && sdp.timings.is_empty() {
+                    return Err(Error::OutOfOrder {
+                        line: line_no,
+                        kind,
+                    });
+                }
+                if section == Section::Session && r > 9 && sdp.timings.is_empty() {
+                    return Err(Error::Missing { kind: 't' });
+                }
+                last_rank = r;
+                seen_single.push(kind);
+            }
+
+            // Tolerant mode: session-only kinds that appear after m= still belong to the session.
+            let target_media =
+                section == Section::Media && matches!(kind, 'i' | 'c' | 'b' | 'k' | 'a');
+            // Failure of a typed value: strict → error, tolerant → keep verbatim.
+            let keep_raw = |sdp: &mut SessionDescription, reason: &'static str| -> Result<()> {
+                if strict {
+                    return Err(bad(reason));
+                }
+                tracing::debug!(line = line_no, kind = %kind, reason, "sdp: keeping unparsable line verbatim");
+                let raw = RawLine {
+                    kind,
+                    value: value.to_string(),
+                };
+                match (target_media, sdp.media.last_mut()) {
+                    (true, Some(m)) => m.raw_lines.push(raw),
+                    _ => sdp.raw_lines.push(raw),
+                }
+                Ok(())
+            };
+
+            match kind {
+                'v' => {
+                    seen_v = true;
+                    match value.trim().parse::<u32>() {
+                        Ok(v) if v == 0 || !strict => sdp.version = v,
+                        _ => keep_raw(&mut sdp, "version must be 0")?,
+                    }
+                }
+                'o' => match all_consuming(origin_line)(value) {
+                    Ok((_, o)) => sdp.origin = Some(o),
+                    Err(_) => keep_raw(&mut sdp, "expected 6 fields")?,
+                },
+                's' => {
+                    if strict && value.is_empty() {
+                        return Err(bad("empty session name"));
+                    }
+                    sdp.session_name = Some(value.to_string())
+                }
+                'i' => {
+                    if target_media {
+                        if let Some(m) = sdp.media.last_mut() {
+                            m.title = Some(value.to_string());
+                        }
+                    } else {
+                        sdp.information = Some(value.to_string());
+                    }
+                }
+                'u' => sdp.uri = Some(value.to_string()),
+                'e' => sdp.emails.push(value.to_string()),
+                'p' => sdp.phones.push(value.to_string()),
+                'c' => match parse_connection(value) {
+                    Some(c) => match (target_media, sdp.media.last_mut()) {
+                        (true, Some(m)) => m.connections.push(c),
+                        _ => sdp.connections.push(c),
+                    },
+                    None => keep_raw(
+                        &mut sdp,
+                        "expected `<nettype> <addrtype> <address>[/ttl][/n]`",
+                    )?,
+                },
+                'b' => match parse_bandwidth(value) {
+                    Some(b) => match (target_media, sdp.media.last_mut()) {
+                        (true, Some(m)) => m.bandwidths.push(b),
+                        _ => sdp.bandwidths.push(b),
+                    },
+                    None => keep_raw(&mut sdp, "expected `<type>:<number>`")?,
+                },
+                't' => match parse_timing(value) {
+                    Some(t) => sdp.timings.push(t),
+                    None => keep_raw(&mut sdp, "expected `<start> <stop>`")?,
+                },
+                'r' => match (parse_repeat(value), sdp.timings.last_mut()) {
+                    (Some(r), Some(t)) => t.repeats.push(r),
+                    _ => keep_raw(
+                        &mut sdp,
+                        "expected `<interval> <duration> <offsets>` after a t= line",
+                    )?,
+                },
+                'z' => match parse_zones(value) {
+                    Some(z) => sdp.time_zones.extend(z),
+                    None => keep_raw(&mut sdp, "expected `<time> <offset>` pairs")?,
+                },
+                'k' => match (target_media, sdp.media.last_mut()) {
+                    (true, Some(m)) => m.key = Some(value.to_string()),
+                    _ => sdp.key = Some(value.to_string()),
+                },
+                'a' => match parse_attribute(value) {
+                    Some(a) => {
+                        if strict {
+                            if let Some(key) = single_valued(&a) {
+                                if single_attrs.contains(&key) {
+                                    return Err(Error::DuplicateAttribute {
+                                        line: line_no,
+                                        name: key,
+                                    });
+                                }
+                                single_attrs.push(key);
+                            }
+                        }
+                        let list = match (target_media, sdp.media.last_mut()) {
+                            (true, Some(m)) => &mut m.attributes,
+                            _ => &mut sdp.attributes,
+                        };
+                        if list.len() >= opts.max_attributes {
+                            return Err(Error::LimitExceeded {
+                                what: "sdp attributes per section",
+                                limit: opts.max_attributes,
+                            });
+                        }
+                        list.push(a);
+                    }
+                    None => keep_raw(&mut sdp, "bad attribute name")?,
+                },
+                _ => {
+                    if strict {
+                        return Err(Error::UnknownLine {
+                            line: line_no,
+                            kind,
+                        });
+                    }
+                    keep_raw(&mut sdp, "unknown line type")?;
+                }
+            }
+        }
+        if strict {
+            if !seen_v {
+                return Err(Error::Missing { kind: 'v' });
+            }
+            if sdp.origin.is_none() {
+                return Err(Error::Missing { kind: 'o' });
+            }
+            if sdp.session_name.is_none() {
+                return Err(Error::Missing { kind: 's' });
+            }
+            if sdp.timings.is_empty() {
+                return Err(Error::Missing { kind: 't' });
+            }
+        }
+        Ok(sdp)
+    }
+}
+
+fn memchr_nl(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serializer.
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {} {} {} {}",
+            self.username,
+            self.session_id,
+            self.session_version,
+            self.net_type,
+            self.addr_type,
+            self.unicast_address
+        )
+    }
+}
+
+impl fmt::Display for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.net_type, self.addr_type, self.address)?;
+        if let Some(t) = self.ttl {
+            write!(f, "/{t}")?;
+        }
+        if let Some(n) = self.num_addresses {
+            write!(f, "/{n}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Attribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            Some(v) => write!(f, "{}:{}", self.name, v),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+fn write_common(
+    out: &mut String,
+    connections: &[Connection],
+    bandwidths: &[Bandwidth],
+) -> fmt::Result {
+    for c in connections {
+        write!(out, "c={c}\r\n")?;
+    }
+    for b in bandwidths {
+        write!(out, "b={}:{}\r\n", b.bw_type, b.bandwidth)?;
+    }
+    Ok(())
+}
+
+impl MediaDescription {
+    fn write(&self, out: &mut String) -> fmt::Result {
+        write!(out, "m={} {}", self.media, self.port)?;
+        if let Some(n) = self.num_ports {
+            write!(out, "/{n}")?;
+        }
+        write!(out, " {}", self.proto)?;
+        for f in &self.formats {
+            write!(out, " {f}")?;
+        }
+        out.push_str("\r\n");
+        if let Some(t) = &self.title {
+            write!(out, "i={t}\r\n")?;
+        }
+        write_common(out, &self.connections, &self.bandwidths)?;
+        if let Some(k) = &self.key {
+            write!(out, "k={k}\r\n")?;
+        }
+        for a in &self.attributes {
+            write!(out, "a={a}\r\n")?;
+        }
+        for r in &self.raw_lines {
+            write!(out, "{}={}\r\n", r.kind, r.value)?;
+        }
+        Ok(())
+    }
+}
+
+impl SessionDescription {
+    fn write(&self, out: &mut String) -> fmt::Result {
+        write!(out, "v={}\r\n", self.version)?;
+        if let Some(o) = &self.origin {
+            write!(out, "o={o}\r\n")?;
+        }
+        write!(out, "s={}\r\n", self.session_name.as_deref().unwrap_or("-"))?;
+        if let Some(i) = &self.information {
+            write!(out, "i={i}\r\n")?;
+        }
+        if let Some(u) = &self.uri {
+            write!(out, "u={u}\r\n")?;
+        }
+        for e in &self.emails {
+            write!(out, "e={e}\r\n")?;
+        }
+        for p in &self.phones {
+            write!(out, "p={p}\r\n")?;
+        }
+        write_common(out, &self.connections, &self.bandwidths)?;
+        if self.timings.is_empty() {
+            out.push_str("t=0 0\r\n");
+        }
+        for t in &self.timings {
+            write!(out, "t={} {}\r\n", t.start, t.stop)?;
+            for r in &t.repeats {
+                write!(out, "r={} {}", r.interval, r.duration)?;
+                for o in &r.offsets {
+                    write!(out, " {o}")?;
+                }
+                out.push_str("\r\n");
+            }
+        }
+        if !self.time_zones.is_empty() {
+            out.push_str("z=");
+            for (n, z) in self.time_zones.iter().enumerate() {
+                if n > 0 {
+                    out.push(' ');
+                }
+                write!(out, "{} {}", z.adjustment, z.offset)?;
+            }
+            out.push_str("\r\n");
+        }
+        if let Some(k) = &self.key {
+            write!(out, "k={k}\r\n")?;
+        }
+        for a in &self.attributes {
+            write!(out, "a={a}\r\n")?;
+        }
+        for r in &self.raw_lines {
+            write!(out, "{}={}\r\n", r.kind, r.value)?;
+        }
+        for m in &self.media {
+            m.write(out)?;
+        }
+        Ok(())
+    }
+
+    /// Serializes to CRLF-terminated SDP text.
+    pub fn to_bytes(&self) -> bytes::Bytes {
+        bytes::Bytes::from(self.to_string())
+    }
+}
+
+impl fmt::Display for SessionDescription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::with_capacity(512);
+        self.write(&mut s)?;
+        f.write_str(&s)
+    }
+}
+
+impl fmt::Display for MediaDescription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::with_capacity(256);
+        self.write(&mut s)?;
+        f.write_str(&s)
+    }
+}
+
+impl Connection {
+    /// Expands `/n` into the individual addresses (RFC 8866 §5.7: consecutive addresses,
+    /// incrementing the last IPv4 octet or the last IPv6 group). At most `limit` are returned.
+    pub fn addresses(&self, limit: usize) -> Vec<String> {
+        let n = self.num_addresses.unwrap_or(1).max(1) as usize;
+        let n = n.min(limit);
+        if n <= 1 {
+            return vec![self.address.clone()];
+        }
+        if let Ok(v4) = self.address.parse::<std::net::Ipv4Addr>() {
+            let base = u32::from(v4);
+            return (0..n as u32)
+                .filter_map(|i| base.checked_add(i))
+                .map(|a| std::net::Ipv4Addr::from(a).to_string())
+                .collect();
+        }
+        if let Ok(v6) = self.address.parse::<std::net::Ipv6Addr>() {
+            let base = u128::from(v6);
+            return (0..n as u128)
+                .filter_map(|i| base.checked_add(i))
+                .map(|a| std::net::Ipv6Addr::from(a).to_string())
+                .collect();
+        }
+        vec![self.address.clone()]
+    }
+}
