@@ -3,3 +3,16 @@
 //! Part of the [Weir](https://github.com/weir-media/weir) media protocol workspace.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod error;
+mod header;
+mod reader;
+mod tag;
+
+pub use error::{Error, Result};
+pub use header::{FlvHeader, HEADER_LEN};
+pub use reader::{read_all, FlvReader, PreviousTagSizeCheck, ReaderConfig, ReaderStats};
+pub use tag::{
+    previous_tag_size, tag_header, Tag, TagHeader, TagType, MAX_BODY_LEN, PREVIOUS_TAG_SIZE_LEN,
+    TAG_HEADER_LEN,
+};
