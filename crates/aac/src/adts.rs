@@ -1,0 +1,493 @@
+//! ADTS (Audio Data Transport Stream) headers and framing (ISO/IEC 14496-3 1.A.2,
+//! ISO/IEC 13818-7 6.2).
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::asc::{sample_rate_from_index, AudioSpecificConfig};
+use crate::error::{Error, Result};
+
+/// Size of an ADTS header without CRC.
+pub const ADTS_HEADER_LEN: usize = 7;
+/// Largest `aac_frame_length` (13 bits).
+pub const ADTS_MAX_FRAME_LEN: usize = 0x1FFF;
+/// `adts_buffer_fullness` value meaning "variable bit rate".
+pub const ADTS_VBR_FULLNESS: u16 = 0x7FF;
+
+/// One ADTS header: adts_fixed_header, adts_variable_header and, when CRC protection is on,
+/// adts_error_check / adts_header_error_check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AdtsHeader {
+    /// `ID`: true for MPEG-2 AAC (13818-7), false for MPEG-4.
+    pub mpeg2: bool,
+    /// `layer` (always 0 in valid streams).
+    pub layer: u8,
+    /// `protection_absent`: true when there is no CRC.
+    pub protection_absent: bool,
+    /// `profile_ObjectType`: audio object type minus one (0 Main, 1 LC, 2 SSR, 3 LTP).
+    pub profile: u8,
+    /// `sampling_frequency_index` (0 to 12).
+    pub sampling_frequency_index: u8,
+    /// `private_bit`.
+    pub private_bit: bool,
+    /// `channel_configuration` (3 bits; 0 means a PCE in the raw data).
+    pub channel_configuration: u8,
+    /// `original_copy`.
+    pub original_copy: bool,
+    /// `home`.
+    pub home: bool,
+    /// `copyright_identification_bit`.
+    pub copyright_identification_bit: bool,
+    /// `copyright_identification_start`.
+    pub copyright_identification_start: bool,
+    /// `aac_frame_length`: the whole frame including this header (13 bits).
+    pub frame_length: u16,
+    /// `adts_buffer_fullness` (11 bits; 0x7FF = VBR).
+    pub buffer_fullness: u16,
+    /// `number_of_raw_data_blocks_in_frame`: raw data blocks minus one (0 to 3).
+    pub number_of_raw_data_blocks: u8,
+    /// `raw_data_block_position[1..=n]` (CRC present and more than one block only). As
+    /// fdk-aac writes and reads them: byte offsets measured from the first byte after the
+    /// header (the start of raw data block 0); block 0 itself starts at offset 0.
+    pub raw_data_block_positions: [u16; 3],
+    /// The header `crc_check`, when CRC protection is on. It is kept, not verified
+    /// (the protected bits depend on the decoded channel elements).
+    pub crc: Option<u16>,
+}
+
+impl AdtsHeader {
+    /// Parses the header at the start of `data` (7 bytes, or more with CRC).
+    pub fn parse(data: &[u8]) -> Result<AdtsHeader> {
+        let b: [u8; 7] = match data.get(..ADTS_HEADER_LEN).and_then(|s| s.try_into().ok()) {
+            Some(b) => b,
+            None => {
+                return Err(Error::Truncated {
+                    what: "ADTS header",
+                    needed: ADTS_HEADER_LEN,
+                    available: data.len(),
+                })
+            }
+        };
+        if b[0] != 0xFF || b[1] & 0xF0 != 0xF0 {
+            return Err(Error::NoAdtsSync { offset: 0 });
+        }
+        let layer = (b[1] >> 1) & 3;
+        if layer != 0 {
+            return Err(Error::InvalidField {
+                what: "ADTS header",
+                field: "layer",
+                value: u64::from(layer),
+            });
+        }
+        let sfi = (b[2] >> 2) & 0xF;
+        if sfi > 12 {
+            return Err(Error::InvalidField {
+                what: "ADTS header",
+                field: "sampling_frequency_index",
+                value: u64::from(sfi),
+            });
+        }
+        let frame_length =
+            (u16::from(b[3] & 3) << 11) | (u16::from(b[4]) << 3) | u16::from(b[5] >> 5);
+        let mut h = AdtsHeader {
+            mpeg2: b[1] & 0x08 != 0,
+            layer,
+            protection_absent: b[1] & 1 != 0,
+            profile: b[2] >> 6,
+            sampling_frequency_index: sfi,
+            private_bit: b[2] & 2 != 0,
+            channel_configuration: ((b[2] & 1) << 2) | (b[3] >> 6),
+            original_copy: b[3] & 0x20 != 0,
+            home: b[3] & 0x10 != 0,
+            copyright_identification_bit: b[3] & 0x08 != 0,
+            copyright_identification_start: b[3] & 0x04 != 0,
+            frame_length,
+            buffer_fullness: (u16::from(b[5] & 0x1F) << 6) | u16::from(b[6] >> 2),
+            number_of_raw_data_blocks: b[6] & 3,
+            raw_data_block_positions: [0; 3],
+            crc: None,
+        };
+        let hl = h.header_len();
+        if !h.protection_absent {
+            let mut rest = match data.get(ADTS_HEADER_LEN..hl) {
+                Some(r) => r,
+                None => {
+                    return Err(Error::Truncated {
+                        what: "ADTS header with CRC",
+                        needed: hl,
+                        available: data.len(),
+                    })
+                }
+            };
+            for i in 0..usize::from(h.number_of_raw_data_blocks) {
+                if let Some(slot) = h.raw_data_block_positions.get_mut(i) {
+                    *slot = rest.get_u16();
+                }
+            }
+            h.crc = Some(rest.get_u16());
+        }
+        if usize::from(frame_length) < hl {
+            return Err(Error::InvalidField {
+                what: "ADTS header",
+                field: "aac_frame_length",
+                value: u64::from(frame_length),
+            });
+        }
+        Ok(h)
+    }
+
+    /// Header length in bytes: 7 without CRC, 9 with CRC and one raw data block,
+    /// 7 + 2·n + 2 with CRC and n+1 blocks.
+    pub fn header_len(&self) -> usize {
+        if self.protection_absent {
+            ADTS_HEADER_LEN
+        } else {
+            ADTS_HEADER_LEN + 2 * usize::from(self.number_of_raw_data_blocks & 3) + 2
+        }
+    }
+
+    /// The whole frame length (header + payload), `aac_frame_length`.
+    pub fn frame_len(&self) -> usize {
+        usize::from(self.frame_length)
+    }
+
+    /// Payload bytes after the header.
+    pub fn payload_len(&self) -> usize {
+        self.frame_len().saturating_sub(self.header_len())
+    }
+
+    /// Number of raw data blocks (access units) in the frame: 1 to 4.
+    pub fn raw_blocks(&self) -> usize {
+        usize::from(self.number_of_raw_data_blocks & 3) + 1
+    }
+
+    /// The sample rate of `sampling_frequency_index` (core rate: implicit SBR doubles it).
+    pub fn sample_rate(&self) -> u32 {
+        sample_rate_from_index(self.sampling_frequency_index).unwrap_or(0)
+    }
+
+    /// Writes the header (with CRC fields when `protection_absent` is false).
+    pub fn write(&self, out: &mut BytesMut) {
+        let fl = self.frame_length & 0x1FFF;
+        let bf = self.buffer_fullness & 0x7FF;
+        let mut b = [0u8; 7];
+        b[0] = 0xFF;
+        b[1] = 0xF0
+            | (u8::from(self.mpeg2) << 3)
+            | ((self.layer & 3) << 1)
+            | u8::from(self.protection_absent);
+        b[2] = ((self.profile & 3) << 6)
+            | ((self.sampling_frequency_index & 0xF) << 2)
+            | (u8::from(self.private_bit) << 1)
+            | ((self.channel_configuration >> 2) & 1);
+        b[3] = ((self.channel_configuration & 3) << 6)
+            | (u8::from(self.original_copy) << 5)
+            | (u8::from(self.home) << 4)
+            | (u8::from(self.copyright_identification_bit) << 3)
+            | (u8::from(self.copyright_identification_start) << 2)
+            | (fl >> 11) as u8;
+        b[4] = (fl >> 3) as u8;
+        b[5] = ((fl as u8 & 7) << 5) | (bf >> 6) as u8;
+        b[6] = ((bf as u8 & 0x3F) << 2) | (self.number_of_raw_data_blocks & 3);
+        out.put_slice(&b);
+        if !self.protection_absent {
+            for &p in self
+                .raw_data_block_positions
+                .iter()
+                .take(usize::from(self.number_of_raw_data_blocks & 3))
+            {
+                out.put_u16(p);
+            }
+            out.put_u16(self.crc.unwrap_or(0));
+        }
+    }
+
+    /// A CRC-less, single-block, VBR header for a raw access unit of `payload_len` bytes
+    /// described by `asc` (MPEG-4 ID, as ffmpeg's ADTS muxer writes). The core object type
+    /// and core rate are used: SBR/PS stay implicit in ADTS.
+    pub fn for_payload(asc: &AudioSpecificConfig, payload_len: usize) -> Result<AdtsHeader> {
+        if !(1..=4).contains(&asc.object_type) {
+            return Err(Error::NotAdtsCompatible {
+                reason: "object type must be AAC Main, LC, SSR or LTP (1-4)",
+            });
+        }
+        if asc.sampling_frequency_index > 12 {
+            return Err(Error::NotAdtsCompatible {
+                reason: "sampling frequency needs an index from the table (no explicit frequency)",
+            });
+        }
+        if asc.channel_configuration == 0 || asc.channel_configuration > 7 {
+            return Err(Error::NotAdtsCompatible {
+                reason: "channel configuration must be 1-7 (a PCE would have to be inserted into the raw data)",
+            });
+        }
+        let frame_len = payload_len.saturating_add(ADTS_HEADER_LEN);
+        if frame_len > ADTS_MAX_FRAME_LEN {
+            return Err(Error::TooLong {
+                what: "ADTS frame",
+                len: frame_len,
+                max: ADTS_MAX_FRAME_LEN,
+            });
+        }
+        Ok(AdtsHeader {
+            mpeg2: false,
+            layer: 0,
+            protection_absent: true,
+            profile: asc.object_type - 1,
+            sampling_frequency_index: asc.sampling_frequency_index,
+            private_bit: false,
+            channel_configuration: asc.channel_configuration,
+            original_copy: false,
+            home: false,
+            copyright_identification_bit: false,
+            copyright_identification_start: false,
+            frame_length: frame_len as u16,
+            buffer_fullness: ADTS_VBR_FULLNESS,
+            number_of_raw_data_blocks: 0,
+            raw_data_block_positions: [0; 3],
+            crc: None,
+        })
+    }
+
+    /// The AudioSpecificConfig this header implies (object type = profile + 1, no SBR
+    /// signalling). With channel configuration 0 the PCE lives in the first raw data block;
+    /// the returned config then has `program_config: None`.
+    pub fn to_config(&self) -> AudioSpecificConfig {
+        AudioSpecificConfig {
+            object_type: self.profile + 1,
+            sampling_frequency_index: self.sampling_frequency_index,
+            sampling_frequency: self.sample_rate(),
+            channel_configuration: self.channel_configuration,
+            ..AudioSpecificConfig::empty()
+        }
+    }
+
+    /// Splits a frame's payload (the bytes after the header, `payload_len()` of them) into
+    /// its raw data blocks, zero-copy. One block: the whole payload. Several blocks with CRC:
+    /// split at `raw_data_block_positions`, dropping each block's trailing 16-bit CRC.
+    /// Several blocks without CRC: [`Error::UnsplittableRawBlocks`] (their boundaries are only
+    /// found by decoding the spectral data; use the whole payload as one unit in that case).
+    pub fn split_raw_blocks(&self, payload: &Bytes) -> Result<RawBlocks> {
+        let n = self.raw_blocks();
+        let mut out = RawBlocks {
+            blocks: Default::default(),
+            len: 0,
+            next: 0,
+        };
+        if n == 1 {
+            out.blocks[0] = payload.clone();
+            out.len = 1;
+            return Ok(out);
+        }
+        if self.protection_absent {
+            return Err(Error::UnsplittableRawBlocks { blocks: n });
+        }
+        // Block i starts at starts[i]; the payload end closes the last one.
+        let mut starts = [payload.len(); 5];
+        starts[0] = 0;
+        for (slot, &p) in starts[1..n]
+            .iter_mut()
+            .zip(self.raw_data_block_positions.iter())
+        {
+            *slot = usize::from(p);
+        }
+        for (i, (slot, w)) in out
+            .blocks
+            .iter_mut()
+            .zip(starts[..=n].windows(2))
+            .enumerate()
+        {
+            let (s, e) = (w[0], w[1]);
+            // Each block is followed by its adts_raw_data_block_error_check CRC (2 bytes).
+            let end = e
+                .checked_sub(2)
+                .filter(|&end| end >= s && e <= payload.len())
+                .ok_or(Error::InvalidField {
+                    what: "ADTS header",
+                    field: if i + 1 == n {
+                        "aac_frame_length"
+                    } else {
+                        "raw_data_block_position"
+                    },
+                    value: e as u64,
+                })?;
+            *slot = payload.slice(s..end);
+        }
+        out.len = n;
+        Ok(out)
+    }
+}
+
+/// The raw data blocks of one ADTS frame (at most four), yielded as zero-copy `Bytes`.
+#[derive(Clone, Debug)]
+pub struct RawBlocks {
+    blocks: [Bytes; 4],
+    len: usize,
+    next: usize,
+}
+
+impl RawBlocks {
+    /// Number of blocks.
+    pub fn count(&self) -> usize {
+        self.len
+    }
+}
+
+impl Iterator for RawBlocks {
+    type Item = Bytes;
+    fn next(&mut self) -> Option<Bytes> {
+        if self.next >= self.len {
+            return None;
+        }
+        let b = self.blocks.get_mut(self.next).map(std::mem::take);
+        self.next += 1;
+        b
+    }
+}
+
+/// Iterates the ADTS frames of a complete buffer, zero-copy: each item is the header and
+/// the payload after it (a slice of `data`). Stops after the first error (bad sync or a
+/// truncated last frame), which it yields.
+pub fn adts_frames(data: &Bytes) -> AdtsFrames<'_> {
+    AdtsFrames {
+        data,
+        pos: 0,
+        failed: false,
+    }
+}
+
+/// Iterator returned by [`adts_frames`].
+#[derive(Debug)]
+pub struct AdtsFrames<'a> {
+    data: &'a Bytes,
+    pos: usize,
+    failed: bool,
+}
+
+impl AdtsFrames<'_> {
+    /// Byte offset of the next frame.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+}
+
+impl Iterator for AdtsFrames<'_> {
+    type Item = Result<(AdtsHeader, Bytes)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.pos >= self.data.len() {
+            return None;
+        }
+        let rest = self.data.get(self.pos..).unwrap_or(&[]);
+        let h = match AdtsHeader::parse(rest) {
+            Ok(h) => h,
+            Err(e) => {
+                self.failed = true;
+                return Some(Err(match e {
+                    Error::NoAdtsSync { .. } => Error::NoAdtsSync { offset: self.pos },
+                    e => e,
+                }));
+            }
+        };
+        let fl = h.frame_len();
+        if fl > rest.len() {
+            self.failed = true;
+            return Some(Err(Error::Truncated {
+                what: "ADTS frame",
+                needed: fl,
+                available: rest.len(),
+            }));
+        }
+        let payload = self.data.slice(self.pos + h.header_len()..self.pos + fl);
+        self.pos += fl;
+        Some(Ok((h, payload)))
+    }
+}
+
+/// Wraps one raw access unit in a CRC-less ADTS header and appends it to `out`.
+pub fn raw_to_adts(asc: &AudioSpecificConfig, raw: &[u8], out: &mut BytesMut) -> Result<()> {
+    let h = AdtsHeader::for_payload(asc, raw.len())?;
+    out.reserve(h.frame_len());
+    h.write(out);
+    out.put_slice(raw);
+    Ok(())
+}
+
+/// Incremental ADTS reader: push bytes as they arrive, pop whole frames. Garbage between
+/// frames (or a corrupt header) is skipped by scanning for the next plausible header; the
+/// number of bytes skipped is counted. A buffered partial frame never exceeds 8191 bytes.
+#[derive(Debug, Default)]
+pub struct AdtsReader {
+    buf: BytesMut,
+    skipped: u64,
+    frames: u64,
+}
+
+impl AdtsReader {
+    /// An empty reader.
+    pub fn new() -> AdtsReader {
+        AdtsReader::default()
+    }
+
+    /// Appends input bytes.
+    pub fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Bytes discarded while resynchronising so far.
+    pub fn skipped_bytes(&self) -> u64 {
+        self.skipped
+    }
+
+    /// Frames returned so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Bytes buffered but not yet returned.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next complete frame: its header and its payload (zero-copy). `None` until a
+    /// whole frame is buffered.
+    pub fn pop(&mut self) -> Option<(AdtsHeader, Bytes)> {
+        loop {
+            // Find a candidate syncword: 0xFFF followed by layer 00.
+            let start = self
+                .buf
+                .windows(2)
+                .position(|w| w[0] == 0xFF && w[1] & 0xF6 == 0xF0);
+            let Some(start) = start else {
+                // Keep a trailing 0xFF: it may be the first half of a syncword.
+                let keep = usize::from(self.buf.last() == Some(&0xFF));
+                let drop = self.buf.len() - keep;
+                if drop > 0 {
+                    self.skipped += drop as u64;
+                    self.buf.advance(drop);
+                }
+                return None;
+            };
+            if start > 0 {
+                self.skipped += start as u64;
+                tracing::debug!(skipped = start, "ADTS resync");
+                self.buf.advance(start);
+            }
+            match AdtsHeader::parse(&self.buf) {
+                Ok(h) => {
+                    if self.buf.len() < h.frame_len() {
+                        return None;
+                    }
+                    let mut frame = self.buf.split_to(h.frame_len()).freeze();
+                    let payload = frame.split_off(h.header_len());
+                    self.frames += 1;
+                    return Some((h, payload));
+                }
+                Err(Error::Truncated { .. }) => return None,
+                Err(_) => {
+                    self.skipped += 1;
+                    self.buf.advance(1);
+                }
+            }
+        }
+    }
+}
