@@ -5,10 +5,14 @@
 #![deny(missing_docs)]
 
 mod error;
+mod ntp;
 pub mod payload;
+pub mod rtcp;
 pub mod rtp;
 mod seq;
 
 pub use error::{Error, Result};
+pub use ntp::{dlsr_to_duration, duration_to_dlsr, NtpTime, NTP_UNIX_OFFSET_SECS};
+pub use rtcp::{Compound, RtcpLimits, RtcpPacket};
 pub use rtp::{ExtensionElement, ExtensionForm, HeaderExtension, RtpHeader, RtpPacket};
 pub use seq::{SequenceUnwrapper, TimestampUnwrapper};
