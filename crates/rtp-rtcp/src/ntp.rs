@@ -67,7 +67,7 @@ impl NtpTime {
     }
 
     /// `self` plus `d` (wrapping, like the wire format).
-    pub fn add(self, d: Duration) -> NtpTime {
+    pub fn add_duration(self, d: Duration) -> NtpTime {
         NtpTime(self.0.wrapping_add(duration_to_ntp_units(d)))
     }
 
@@ -110,7 +110,7 @@ mod tests {
             t.middle32(),
             ((t.seconds() & 0xFFFF) << 16) | (t.fraction() >> 16)
         );
-        let later = t.add(Duration::from_millis(250));
+        let later = t.add_duration(Duration::from_millis(250));
         let n = later.nanos_since(t);
         assert!((n - 250_000_000).abs() <= 1, "{n}");
         assert_eq!(duration_to_dlsr(Duration::from_millis(500)), 32_768);
