@@ -35,6 +35,7 @@ pub mod bits;
 mod codec;
 mod frame;
 pub mod nal;
+pub mod repair;
 mod time;
 mod track;
 

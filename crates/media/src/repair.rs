@@ -1,0 +1,314 @@
+//! Timestamp repair: turns the timestamps real sources send into ones every muxer accepts.
+//!
+//! Sources lie: RTMP clocks wrap at 2³² ms, cameras restart their clocks, encoders step
+//! backwards, publishers reconnect with a fresh clock. [`TimestampRepair`] sits between
+//! an ingest and the outputs and guarantees, per track:
+//!
+//! * **monotonic DTS**: every output DTS is strictly greater than the track's previous one;
+//! * **no jumps**: a step of more than [`RepairConfig::max_gap`] (forwards or backwards)
+//!   against the *stream* clock is a discontinuity and is smoothed away;
+//! * **A/V sync**: all tracks share one offset, so a discontinuity seen by one track is
+//!   applied to the others as well, and a legitimate gap in one track (audio that pauses
+//!   while video goes on) is *not* mistaken for a jump, because jumps are measured against
+//!   the clock of the whole stream, not of the track;
+//! * **wrap handling**: with [`RepairConfig::wrap_bits`] set (32 for RTMP/FLV, 33 for
+//!   MPEG PTS), input ticks are first extended past the wrap;
+//! * **sane composition offsets**: `pts < dts` or a PTS further than `max_gap` from the DTS is
+//!   replaced by `pts = dts`.
+//!
+//! Every change is reported as a [`Repair`] so the caller can log it.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use weir_media::repair::{RepairConfig, Repair, TimestampRepair};
+//! use weir_media::{Frame, Timebase, Timestamp, TrackId};
+//!
+//! let ms = |t| Timestamp::new(t, Timebase::MILLIS);
+//! let mut fix = TimestampRepair::new(RepairConfig::default());
+//! let mut out = Vec::new();
+//! // 40 ms frames, then the publisher's clock restarts at 0.
+//! for t in [1000, 1040, 1080, 0, 40] {
+//!     let mut f = Frame::new(TrackId(0), ms(t), ms(t), Bytes::new());
+//!     let r = fix.repair(&mut f);
+//!     out.push((f.dts.ticks(), r));
+//! }
+//! let dts: Vec<i64> = out.iter().map(|(d, _)| *d).collect();
+//! assert_eq!(dts, [1000, 1040, 1080, 1120, 1160]);
+//! assert!(matches!(out[3].1, Repair::Discontinuity { .. }));
+//! ```
+
+use crate::{Frame, Timebase, Timestamp, TrackId, WrapExtender};
+
+const NANOS: Timebase = Timebase::NANOS;
+
+/// Settings for [`TimestampRepair`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RepairConfig {
+    /// A DTS further than this from the stream clock (in either direction) is a
+    /// discontinuity. Default 5 s.
+    pub max_gap: core::time::Duration,
+    /// Width of the input timestamp counter, for wrap extension (32 for RTMP/FLV
+    /// milliseconds, 33 for MPEG PTS/DTS). `None` (default): input ticks are already
+    /// extended.
+    pub wrap_bits: Option<u32>,
+    /// Start the output at 0 instead of at the first input timestamp. Default false.
+    pub rebase_to_zero: bool,
+    /// Frame duration assumed after a discontinuity when a track has no history yet.
+    /// Default 20 ms.
+    pub default_frame_duration: core::time::Duration,
+}
+
+impl Default for RepairConfig {
+    fn default() -> Self {
+        RepairConfig {
+            max_gap: core::time::Duration::from_secs(5),
+            wrap_bits: None,
+            rebase_to_zero: false,
+            default_frame_duration: core::time::Duration::from_millis(20),
+        }
+    }
+}
+
+impl RepairConfig {
+    /// The settings for RTMP/FLV input: 32-bit millisecond clocks.
+    pub fn rtmp() -> RepairConfig {
+        RepairConfig {
+            wrap_bits: Some(32),
+            ..RepairConfig::default()
+        }
+    }
+
+    /// Sets [`RepairConfig::max_gap`].
+    pub fn with_max_gap(mut self, max_gap: core::time::Duration) -> RepairConfig {
+        self.max_gap = max_gap;
+        self
+    }
+
+    /// Sets [`RepairConfig::wrap_bits`].
+    pub fn with_wrap_bits(mut self, wrap_bits: Option<u32>) -> RepairConfig {
+        self.wrap_bits = wrap_bits;
+        self
+    }
+
+    /// Sets [`RepairConfig::rebase_to_zero`].
+    pub fn with_rebase_to_zero(mut self, rebase: bool) -> RepairConfig {
+        self.rebase_to_zero = rebase;
+        self
+    }
+
+    /// Sets [`RepairConfig::default_frame_duration`].
+    pub fn with_default_frame_duration(mut self, d: core::time::Duration) -> RepairConfig {
+        self.default_frame_duration = d;
+        self
+    }
+
+    /// The settings for MPEG-TS/PS input: 33-bit 90 kHz clocks.
+    pub fn mpeg() -> RepairConfig {
+        RepairConfig {
+            wrap_bits: Some(33),
+            ..RepairConfig::default()
+        }
+    }
+}
+
+/// What [`TimestampRepair::repair`] changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Repair {
+    /// Nothing (beyond wrap extension and the constant offset).
+    None,
+    /// The input jumped by `jump_ns` against the stream clock; a new offset was taken so
+    /// the output continues smoothly. Applies to every track from now on.
+    Discontinuity {
+        /// The track that saw it first.
+        track: TrackId,
+        /// Input jump in nanoseconds (negative: backwards).
+        jump_ns: i64,
+    },
+    /// The track's DTS did not increase; it was moved forward by `by_ticks`.
+    NonMonotonic {
+        /// The track.
+        track: TrackId,
+        /// Ticks added (in the frame's timebase).
+        by_ticks: i64,
+    },
+    /// The composition offset was invalid (`pts < dts` or absurdly large) and was reset to 0.
+    BadCompositionOffset {
+        /// The track.
+        track: TrackId,
+        /// The offending `pts - dts`, in the frame's timebase.
+        offset_ticks: i64,
+    },
+}
+
+#[derive(Debug)]
+struct TrackState {
+    id: TrackId,
+    ext: Option<WrapExtender>,
+    last_in_ns: Option<i64>,
+    last_out: Option<Timestamp>,
+    /// Typical DTS step of this track, in ns.
+    step_ns: i64,
+}
+
+/// The repair state for one stream (all of its tracks). See the [module docs](self).
+#[derive(Debug)]
+pub struct TimestampRepair {
+    config: RepairConfig,
+    tracks: Vec<TrackState>,
+    /// output_ns = input_ns + offset_ns
+    offset_ns: Option<i64>,
+    /// The stream clock: latest input instant seen on any track (ns).
+    stream_in_ns: Option<i64>,
+    /// Latest output instant on any track (ns).
+    stream_out_ns: Option<i64>,
+}
+
+impl TimestampRepair {
+    /// A repairer with no history.
+    pub fn new(config: RepairConfig) -> TimestampRepair {
+        TimestampRepair {
+            config,
+            tracks: Vec::new(),
+            offset_ns: None,
+            stream_in_ns: None,
+            stream_out_ns: None,
+        }
+    }
+
+    /// Forgets all history (a new publisher session). Output continues after the last
+    /// output instant so players see no step back.
+    pub fn reset_input(&mut self) {
+        for t in &mut self.tracks {
+            t.last_in_ns = None;
+            if let Some(e) = t.ext.as_mut() {
+                e.reset();
+            }
+        }
+        self.stream_in_ns = None;
+        self.offset_ns = None;
+    }
+
+    fn track_index(&mut self, id: TrackId) -> usize {
+        if let Some(i) = self.tracks.iter().position(|t| t.id == id) {
+            return i;
+        }
+        self.tracks.push(TrackState {
+            id,
+            ext: self.config.wrap_bits.map(WrapExtender::new),
+            last_in_ns: None,
+            last_out: None,
+            step_ns: duration_ns(self.config.default_frame_duration),
+        });
+        self.tracks.len() - 1
+    }
+
+    /// Repairs `frame`'s `pts`/`dts` in place and says what, if anything, was changed.
+    /// The output keeps the frame's timebase.
+    pub fn repair(&mut self, frame: &mut Frame) -> Repair {
+        let tb = frame.dts.timebase();
+        let max_gap = duration_ns(self.config.max_gap);
+        let idx = self.track_index(frame.track);
+        let mut report = Repair::None;
+
+        // Composition offset in the DTS timebase.
+        let mut cts = frame
+            .pts
+            .rescale(tb)
+            .ticks()
+            .saturating_sub(frame.dts.ticks());
+        let cts_ns = Timestamp::new(cts, tb).rescale(NANOS).ticks();
+        if cts < 0 || cts_ns > max_gap {
+            report = Repair::BadCompositionOffset {
+                track: frame.track,
+                offset_ticks: cts,
+            };
+            cts = 0;
+        }
+
+        let raw = frame.dts.ticks();
+        let track = &mut self.tracks[idx];
+        let in_ticks = match track.ext.as_mut() {
+            Some(e) => e.extend(raw as u64),
+            None => raw,
+        };
+        let in_ns = Timestamp::new(in_ticks, tb).rescale(NANOS).ticks();
+
+        // Establish or check the shared offset against the stream clock.
+        let offset = match (self.offset_ns, self.stream_in_ns) {
+            (Some(off), Some(stream_in)) => {
+                let jump = in_ns.saturating_sub(stream_in);
+                let own_jump = track.last_in_ns.map(|l| in_ns.saturating_sub(l));
+                // Inconsistent with the stream clock and (if the track has history) with its own.
+                if jump.saturating_abs() > max_gap
+                    && own_jump.is_none_or(|j| j.saturating_abs() > max_gap || j < 0)
+                {
+                    let resume = self
+                        .stream_out_ns
+                        .unwrap_or(0)
+                        .saturating_add(track.step_ns.max(1));
+                    let new_off = resume.saturating_sub(in_ns);
+                    report = Repair::Discontinuity {
+                        track: frame.track,
+                        jump_ns: jump,
+                    };
+                    // Every track's history refers to the old clock now.
+                    self.stream_in_ns = None;
+                    for t in &mut self.tracks {
+                        t.last_in_ns = None;
+                    }
+                    new_off
+                } else {
+                    off
+                }
+            }
+            (Some(off), None) => off,
+            (None, _) => match self.stream_out_ns {
+                // After reset_input: continue after the last output.
+                Some(out) => out
+                    .saturating_add(duration_ns(self.config.default_frame_duration))
+                    .saturating_sub(in_ns),
+                None if self.config.rebase_to_zero => in_ns.saturating_neg(),
+                None => 0,
+            },
+        };
+        self.offset_ns = Some(offset);
+
+        let track = &mut self.tracks[idx];
+        if let Some(last) = track.last_in_ns {
+            let step = in_ns.saturating_sub(last);
+            if step > 0 && step <= max_gap {
+                track.step_ns = step;
+            }
+        }
+        track.last_in_ns = Some(in_ns);
+        self.stream_in_ns = Some(self.stream_in_ns.map_or(in_ns, |s| s.max(in_ns)));
+
+        let mut out = Timestamp::new(in_ns.saturating_add(offset), NANOS).rescale(tb);
+        if let Some(last) = track.last_out {
+            let last = last.rescale(tb).ticks();
+            if out.ticks() <= last {
+                let by = last.saturating_add(1).saturating_sub(out.ticks());
+                out = Timestamp::new(last.saturating_add(1), tb);
+                if report == Repair::None {
+                    report = Repair::NonMonotonic {
+                        track: frame.track,
+                        by_ticks: by,
+                    };
+                }
+            }
+        }
+        track.last_out = Some(out);
+        let out_ns = out.rescale(NANOS).ticks();
+        self.stream_out_ns = Some(self.stream_out_ns.map_or(out_ns, |s| s.max(out_ns)));
+
+        frame.dts = out;
+        frame.pts = Timestamp::new(out.ticks().saturating_add(cts), tb);
+        report
+    }
+}
+
+fn duration_ns(d: core::time::Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,220 @@
+//! Tests for the timestamp repair layer, one per real-source failure mode.
+
+use bytes::Bytes;
+use proptest::prelude::*;
+use weir_media::repair::{Repair, RepairConfig, TimestampRepair};
+use weir_media::{Frame, Timebase, Timestamp, TrackId};
+
+const V: TrackId = TrackId(0);
+const A: TrackId = TrackId(1);
+
+fn frame(track: TrackId, dts: i64, pts: i64, tb: Timebase) -> Frame {
+    Frame::new(
+        track,
+        Timestamp::new(pts, tb),
+        Timestamp::new(dts, tb),
+        Bytes::new(),
+    )
+}
+
+fn run(
+    fix: &mut TimestampRepair,
+    track: TrackId,
+    dts: i64,
+    pts: i64,
+    tb: Timebase,
+) -> (i64, i64, Repair) {
+    let mut f = frame(track, dts, pts, tb);
+    let r = fix.repair(&mut f);
+    (f.dts.ticks(), f.pts.ticks(), r)
+}
+
+#[test]
+fn clean_input_passes_through() {
+    let mut fix = TimestampRepair::new(RepairConfig::default());
+    for i in 0..100 {
+        let (d, p, r) = run(&mut fix, V, i * 40, i * 40 + 80, Timebase::MILLIS);
+        assert_eq!((d, p, r), (i * 40, i * 40 + 80, Repair::None));
+        let (d, _, r) = run(&mut fix, A, i * 40 + 3, i * 40 + 3, Timebase::MILLIS);
+        assert_eq!((d, r), (i * 40 + 3, Repair::None));
+    }
+}
+
+#[test]
+fn rtmp_clock_across_extended_timestamp_boundary_and_32_bit_wrap() {
+    // Start just below 0xFFFFFF (where RTMP switches to extended timestamps) and run
+    // past 2^32 ms, feeding the 32-bit wire value each time.
+    for start in [0xFF_FFF0i64, 0xFFFF_FF00] {
+        let mut fix = TimestampRepair::new(RepairConfig::rtmp());
+        let mut last = None;
+        for i in 0..200i64 {
+            let t = start + i * 33;
+            let wire = t & 0xFFFF_FFFF;
+            let (d, _, r) = run(&mut fix, V, wire, wire, Timebase::MILLIS);
+            assert_eq!(r, Repair::None, "frame {i}");
+            assert_eq!(d, t, "extended value continues past the wrap");
+            if let Some(l) = last {
+                assert_eq!(d - l, 33);
+            }
+            last = Some(d);
+        }
+    }
+}
+
+#[test]
+fn publisher_clock_restart_keeps_av_sync() {
+    let mut fix = TimestampRepair::new(RepairConfig::default());
+    let tb = Timebase::MILLIS;
+    let mut outs = Vec::new();
+    // 10 s of 25 fps video and ~43 fps audio, then both clocks restart at 0.
+    for (base, restart) in [(10_000i64, false), (0, true)] {
+        for i in 0..50i64 {
+            let (vd, _, vr) = run(&mut fix, V, base + i * 40, base + i * 40, tb);
+            let (ad, _, ar) = run(&mut fix, A, base + i * 40 + 5, base + i * 40 + 5, tb);
+            if restart && i == 0 {
+                assert!(
+                    matches!(vr, Repair::Discontinuity { track: V, jump_ns } if jump_ns < -9_000_000_000)
+                );
+                // The shared offset already covers audio: no second discontinuity.
+                assert_eq!(ar, Repair::None);
+            } else {
+                assert_eq!((vr, ar), (Repair::None, Repair::None));
+            }
+            outs.push((vd, ad));
+        }
+    }
+    // Monotonic, and the A/V relation (audio 5 ms after video) survives the restart.
+    for w in outs.windows(2) {
+        assert!(w[1].0 > w[0].0 && w[1].1 > w[0].1);
+    }
+    for (vd, ad) in &outs {
+        assert_eq!(ad - vd, 5);
+    }
+    // The restart is smoothed: no gap bigger than a frame or so.
+    assert!(outs[50].0 - outs[49].0 <= 80);
+}
+
+#[test]
+fn audio_gap_is_not_a_discontinuity() {
+    // Audio stops for 12 s while video continues (a muted camera): when audio resumes its
+    // timestamps are consistent with the stream clock and must not be shifted.
+    let mut fix = TimestampRepair::new(RepairConfig::default());
+    let tb = Timebase::MPEG;
+    for i in 0..25 * 20i64 {
+        let t = i * 3600;
+        let (vd, _, vr) = run(&mut fix, V, t, t, tb);
+        assert_eq!((vd, vr), (t, Repair::None));
+        if !(25..25 * 13).contains(&i) {
+            let (ad, _, ar) = run(&mut fix, A, t + 90, t + 90, tb);
+            assert_eq!(
+                (ad, ar),
+                (t + 90, Repair::None),
+                "audio frame at video frame {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn forward_jump_in_both_tracks_is_smoothed() {
+    let mut fix = TimestampRepair::new(RepairConfig::mpeg());
+    let tb = Timebase::MPEG;
+    let hour = 90_000 * 3600;
+    let mut v = Vec::new();
+    for i in 0..20i64 {
+        let t = i * 3600 + if i >= 10 { hour } else { 0 };
+        v.push(run(&mut fix, V, t, t + 7200, tb));
+        run(&mut fix, A, t, t, tb);
+    }
+    assert!(matches!(v[10].2, Repair::Discontinuity { .. }));
+    for w in v.windows(2) {
+        assert_eq!(w[1].0 - w[0].0, 3600, "steps stay one frame");
+        assert_eq!(w[1].1 - w[1].0, 7200, "composition offset kept");
+    }
+}
+
+#[test]
+fn mpeg_33_bit_wrap() {
+    let mut fix = TimestampRepair::new(RepairConfig::mpeg());
+    let start = (1i64 << 33) - 10 * 3600;
+    for i in 0..20i64 {
+        let t = start + i * 3600;
+        let (d, _, r) = run(
+            &mut fix,
+            V,
+            t & ((1 << 33) - 1),
+            t & ((1 << 33) - 1),
+            Timebase::MPEG,
+        );
+        assert_eq!((d, r), (t, Repair::None));
+    }
+}
+
+#[test]
+fn small_backward_step_is_made_monotonic() {
+    let mut fix = TimestampRepair::new(RepairConfig::default());
+    let tb = Timebase::MILLIS;
+    run(&mut fix, V, 1000, 1000, tb);
+    run(&mut fix, V, 1040, 1040, tb);
+    let (d, p, r) = run(&mut fix, V, 1020, 1020, tb);
+    assert_eq!((d, p), (1041, 1041));
+    assert_eq!(
+        r,
+        Repair::NonMonotonic {
+            track: V,
+            by_ticks: 21
+        }
+    );
+    let (d, _, r) = run(&mut fix, V, 1080, 1080, tb);
+    assert_eq!((d, r), (1080, Repair::None));
+}
+
+#[test]
+fn bad_composition_offset_is_reset() {
+    let mut fix = TimestampRepair::new(RepairConfig::default());
+    let (d, p, r) = run(&mut fix, V, 500, 400, Timebase::MILLIS);
+    assert_eq!((d, p), (500, 500));
+    assert_eq!(
+        r,
+        Repair::BadCompositionOffset {
+            track: V,
+            offset_ticks: -100
+        }
+    );
+    let (_, p, r) = run(&mut fix, V, 540, 540 + 3_600_000, Timebase::MILLIS);
+    assert_eq!(p, 540);
+    assert!(matches!(r, Repair::BadCompositionOffset { .. }));
+}
+
+#[test]
+fn republish_continues_after_last_output() {
+    let mut fix = TimestampRepair::new(RepairConfig::default().with_rebase_to_zero(true));
+    let tb = Timebase::MILLIS;
+    assert_eq!(run(&mut fix, V, 5000, 5000, tb).0, 0);
+    assert_eq!(run(&mut fix, V, 5040, 5040, tb).0, 40);
+    fix.reset_input();
+    // New session starts at an arbitrary clock; output resumes one default frame later.
+    assert_eq!(run(&mut fix, V, 777, 777, tb).0, 60);
+    assert_eq!(run(&mut fix, V, 817, 817, tb).0, 100);
+}
+
+proptest! {
+    #[test]
+    fn output_is_always_monotonic(events in prop::collection::vec((any::<bool>(), any::<i64>(), -100i64..10_000, any::<bool>()), 1..200), wrap in any::<bool>()) {
+        let config = if wrap { RepairConfig::rtmp() } else { RepairConfig::default() };
+        let mut fix = TimestampRepair::new(config);
+        let mut last = [None, None];
+        for (is_audio, dts, cts, small) in events {
+            let dts = if small { dts % 100_000 } else { dts };
+            let track = if is_audio { A } else { V };
+            let mut f = frame(track, dts, dts.saturating_add(cts), Timebase::MILLIS);
+            let _ = fix.repair(&mut f);
+            let i = usize::from(is_audio);
+            if let Some(l) = last[i] {
+                prop_assert!(f.dts.ticks() > l || f.dts.ticks() == i64::MAX);
+            }
+            prop_assert!(f.pts.ticks() >= f.dts.ticks());
+            last[i] = Some(f.dts.ticks());
+        }
+    }
+}
