@@ -6,8 +6,12 @@ use weir_sdp::{AacParams, H264Params, H265Params, SessionDescription};
 fuzz_target!(|data: &[u8]| {
     for sdp in [SessionDescription::parse(data), SessionDescription::parse_strict(data)].into_iter().flatten() {
         let text = sdp.to_string();
-        let again = SessionDescription::parse(text.as_bytes()).expect("serialized SDP must re-parse");
-        assert_eq!(again.media.len(), sdp.media.len());
+        match SessionDescription::parse(text.as_bytes()) {
+            Ok(again) => assert_eq!(again.media.len(), sdp.media.len()),
+            // Serializing adds `s=-`/`t=0 0`, so input at the size limit may outgrow it.
+            Err(weir_sdp::Error::LimitExceeded { .. }) => {}
+            Err(e) => panic!("serialized SDP must re-parse: {e}"),
+        }
         let _ = sdp.range();
         for m in &sdp.media {
             let _ = m.framerate();

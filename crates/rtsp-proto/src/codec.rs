@@ -1,0 +1,438 @@
+//! Incremental decoder for an RTSP TCP stream: requests, responses and `$` interleaved frames,
+//! with pipelining and partial input.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::error::{Error, Result};
+use crate::message::{Headers, InterleavedFrame, Message, Method, Request, Response, Version};
+
+/// Size limits of the decoder. A limit hit is an [`Error::LimitExceeded`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Maximum bytes of start line plus headers (including the blank line).
+    pub max_header_bytes: usize,
+    /// Maximum number of header lines.
+    pub max_headers: usize,
+    /// Maximum body size (`Content-Length`).
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+            max_body: 1024 * 1024,
+        }
+    }
+}
+
+/// What the decoder produces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A request or response.
+    Message(Message),
+    /// An interleaved binary frame.
+    Interleaved(InterleavedFrame),
+}
+
+/// Stream decoder following the tokio-util `Decoder` contract: [`decode`](Self::decode) returns
+/// `Ok(None)` until a whole item is buffered, consumes exactly the bytes of the item it returns,
+/// and never drops a byte of the next one.
+#[derive(Debug, Clone, Default)]
+pub struct Decoder {
+    limits: Limits,
+    /// Header end found in an earlier call while the body was still incomplete
+    /// (`(head_len, total_len)`), so a slow body is not rescanned.
+    pending: Option<(usize, usize)>,
+    /// How far the header-end scan got (resume point for partial headers).
+    scanned: usize,
+}
+
+impl Decoder {
+    /// A decoder with the given limits.
+    pub fn new(limits: Limits) -> Decoder {
+        Decoder {
+            limits,
+            pending: None,
+            scanned: 0,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Decodes one item from the front of `buf`.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Item>> {
+        if self.pending.is_none() && self.scanned == 0 {
+            // Tolerate stray CR/LF between messages (keep-alive blank lines, trailing CRLF
+            // after a body some clients add).
+            let skip = buf
+                .iter()
+                .take_while(|b| **b == b'\r' || **b == b'\n')
+                .count();
+            buf.advance(skip);
+        }
+        let Some(&first) = buf.first() else {
+            return Ok(None);
+        };
+        if first == b'$' && self.pending.is_none() && self.scanned == 0 {
+            let Some(hdr) = buf.get(..4) else {
+                return Ok(None);
+            };
+            let channel = hdr[1];
+            let len = usize::from(u16::from_be_bytes([hdr[2], hdr[3]]));
+            if buf.len() < 4 + len {
+                return Ok(None);
+            }
+            buf.advance(4);
+            let payload = buf.split_to(len).freeze();
+            return Ok(Some(Item::Interleaved(InterleavedFrame {
+                channel,
+                payload,
+            })));
+        }
+        if !first.is_ascii_alphabetic() {
+            return Err(Error::Malformed {
+                reason: "expected a method, `RTSP/` or `$`",
+                offset: 0,
+            });
+        }
+        let (head_len, total) = match self.pending {
+            Some(p) => p,
+            None => {
+                let Some(head_len) = self.find_head_end(buf)? else {
+                    return Ok(None);
+                };
+                let content_length = content_length(buf.get(..head_len).unwrap_or(&[]))?;
+                if content_length > self.limits.max_body {
+                    return Err(Error::LimitExceeded {
+                        what: "body bytes",
+                        limit: self.limits.max_body,
+                    });
+                }
+                let total = head_len
+                    .checked_add(content_length)
+                    .ok_or(Error::LimitExceeded {
+                        what: "body bytes",
+                        limit: self.limits.max_body,
+                    })?;
+                (head_len, total)
+            }
+        };
+        if buf.len() < total {
+            self.pending = Some((head_len, total));
+            return Ok(None);
+        }
+        self.pending = None;
+        self.scanned = 0;
+        let raw = buf.split_to(total).freeze();
+        let msg = parse_head(&raw, head_len, &self.limits)?;
+        Ok(Some(Item::Message(msg)))
+    }
+
+    /// Finds the end of the header block (`\r\n\r\n` or `\n\n`), returning its length.
+    fn find_head_end(&mut self, buf: &BytesMut) -> Result<Option<usize>> {
+        let limit = self.limits.max_header_bytes;
+        let start = self.scanned.saturating_sub(3);
+        let window = buf
+            .get(start..buf.len().min(limit.saturating_add(4)))
+            .unwrap_or(&[]);
+        let mut i = 0;
+        while let Some(off) = memchr::memchr(b'\n', window.get(i..).unwrap_or(&[])) {
+            let pos = i + off;
+            // `\n\n` or `\n\r\n`
+            if window.get(pos + 1) == Some(&b'\n') {
+                return Ok(Some(start + pos + 2));
+            }
+            if window.get(pos + 1) == Some(&b'\r') && window.get(pos + 2) == Some(&b'\n') {
+                return Ok(Some(start + pos + 3));
+            }
+            i = pos + 1;
+        }
+        if buf.len() > limit {
+            return Err(Error::LimitExceeded {
+                what: "header bytes",
+                limit,
+            });
+        }
+        self.scanned = buf.len();
+        Ok(None)
+    }
+}
+
+fn content_length(head: &[u8]) -> Result<usize> {
+    for line in head.split(|b| *b == b'\n') {
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        let (name, value) = line.split_at(colon);
+        if name.trim_ascii().eq_ignore_ascii_case(b"content-length") {
+            let v = value.get(1..).unwrap_or(&[]).trim_ascii();
+            let s = std::str::from_utf8(v).map_err(|_| Error::InvalidHeader {
+                header: "Content-Length",
+                reason: "not ASCII",
+            })?;
+            if s.is_empty() || s.len() > 12 || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::InvalidHeader {
+                    header: "Content-Length",
+                    reason: "not a number",
+                });
+            }
+            return s.parse().map_err(|_| Error::InvalidHeader {
+                header: "Content-Length",
+                reason: "not a number",
+            });
+        }
+    }
+    Ok(0)
+}
+
+fn parse_version(v: &str) -> Result<Version> {
+    match v {
+        "RTSP/1.0" => Ok(Version::Rtsp10),
+        "RTSP/2.0" => Ok(Version::Rtsp20),
+        _ => Err(Error::UnsupportedVersion {
+            version: v.chars().take(16).collect(),
+        }),
+    }
+}
+
+fn parse_head(raw: &Bytes, head_len: usize, limits: &Limits) -> Result<Message> {
+    let head = raw.get(..head_len).unwrap_or(&[]);
+    let text = std::str::from_utf8(head).map_err(|e| Error::Malformed {
+        reason: "header is not UTF-8",
+        offset: e.valid_up_to(),
+    })?;
+    let body = raw.slice(head_len..);
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let start = lines.next().unwrap_or("");
+    let mut headers = Headers::new();
+    let mut offset = start.len() + 1;
+    let mut last: Option<(String, String)> = None;
+    for line in lines {
+        let here = offset;
+        offset += line.len() + 1;
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            // obsolete line folding: continuation of the previous value
+            match last.as_mut() {
+                Some((_, v)) => {
+                    v.push(' ');
+                    v.push_str(line.trim());
+                }
+                None => {
+                    return Err(Error::Malformed {
+                        reason: "continuation line without header",
+                        offset: here,
+                    })
+                }
+            }
+            continue;
+        }
+        let (name, value) = line.split_once(':').ok_or(Error::Malformed {
+            reason: "header line without `:`",
+            offset: here,
+        })?;
+        let name = name.trim();
+        if name.is_empty() || name.bytes().any(|b| !b.is_ascii_graphic()) {
+            return Err(Error::Malformed {
+                reason: "bad header name",
+                offset: here,
+            });
+        }
+        if let Some((k, v)) = last.take() {
+            headers.append(k, v);
+        }
+        if headers.len() + 1 > limits.max_headers {
+            return Err(Error::LimitExceeded {
+                what: "header count",
+                limit: limits.max_headers,
+            });
+        }
+        last = Some((name.to_string(), value.trim().to_string()));
+    }
+    if let Some((k, v)) = last {
+        headers.append(k, v);
+    }
+
+    if let Some(rest) = start.strip_prefix("RTSP/") {
+        // Status-Line = RTSP-Version SP Status-Code SP Reason-Phrase
+        let mut parts = rest.splitn(3, ' ');
+        let ver = format!("RTSP/{}", parts.next().unwrap_or(""));
+        let version = parse_version(&ver)?;
+        let code = parts.next().unwrap_or("");
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::Malformed {
+                reason: "bad status code",
+                offset: ver.len() + 1,
+            });
+        }
+        let status = code.parse().map_err(|_| Error::Malformed {
+            reason: "bad status code",
+            offset: ver.len() + 1,
+        })?;
+        let reason = parts.next().unwrap_or("").trim().to_string();
+        Ok(Message::Response(Response {
+            version,
+            status,
+            reason,
+            headers,
+            body,
+        }))
+    } else {
+        // Request-Line = Method SP Request-URI SP RTSP-Version
+        let mut parts = start.split(' ').filter(|p| !p.is_empty());
+        let method = parts.next().ok_or(Error::Malformed {
+            reason: "empty request line",
+            offset: 0,
+        })?;
+        if !method
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(Error::Malformed {
+                reason: "bad method token",
+                offset: 0,
+            });
+        }
+        let uri = parts.next().ok_or(Error::Malformed {
+            reason: "missing request URI",
+            offset: method.len(),
+        })?;
+        let ver = parts.next().ok_or(Error::Malformed {
+            reason: "missing version",
+            offset: method.len() + uri.len(),
+        })?;
+        if parts.next().is_some() {
+            return Err(Error::Malformed {
+                reason: "extra fields on request line",
+                offset: 0,
+            });
+        }
+        let version = parse_version(ver)?;
+        Ok(Message::Request(Request {
+            method: Method::parse(method),
+            uri: uri.to_string(),
+            version,
+            headers,
+            body,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(dec: &mut Decoder, buf: &mut BytesMut) -> Vec<Item> {
+        let mut v = Vec::new();
+        while let Some(i) = dec.decode(buf).unwrap() {
+            v.push(i);
+        }
+        v
+    }
+
+    #[test]
+    fn pipelined_and_interleaved() {
+        let mut buf = BytesMut::from(
+            &b"OPTIONS rtsp://h/a RTSP/1.0\r\nCSeq: 1\r\n\r\n$\x00\x00\x03abc\
+ANNOUNCE rtsp://h/a RTSP/1.0\r\nCSeq: 2\r\nContent-Length: 4\r\n\r\nv=0\n\
+RTSP/1.0 200 OK\r\nCSeq: 3\r\n\r\n"[..],
+        );
+        let mut dec = Decoder::default();
+        let items = decode_all(&mut dec, &mut buf);
+        assert_eq!(items.len(), 4);
+        assert!(buf.is_empty());
+        match &items[1] {
+            Item::Interleaved(f) => assert_eq!((f.channel, f.payload.as_ref()), (0, &b"abc"[..])),
+            other => panic!("{other:?}"),
+        }
+        match &items[2] {
+            Item::Message(Message::Request(r)) => {
+                assert_eq!(r.method, Method::Announce);
+                assert_eq!(r.body.as_ref(), b"v=0\n");
+                assert_eq!(r.headers.cseq(), Some(2));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn byte_by_byte() {
+        let whole = b"DESCRIBE rtsp://h/a RTSP/1.0\r\nCSeq: 7\r\nContent-Length: 3\r\n\r\nxyz$\x01\x00\x02hi";
+        let mut dec = Decoder::default();
+        let mut buf = BytesMut::new();
+        let mut items = Vec::new();
+        for b in whole {
+            buf.extend_from_slice(&[*b]);
+            while let Some(i) = dec.decode(&mut buf).unwrap() {
+                items.push(i);
+            }
+        }
+        assert_eq!(items.len(), 2);
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn limits() {
+        let mut dec = Decoder::new(Limits {
+            max_header_bytes: 32,
+            max_headers: 2,
+            max_body: 10,
+        });
+        let mut buf = BytesMut::from(
+            &b"OPTIONS rtsp://h/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa RTSP/1.0\r\n"[..],
+        );
+        assert!(matches!(
+            dec.decode(&mut buf),
+            Err(Error::LimitExceeded {
+                what: "header bytes",
+                ..
+            })
+        ));
+        let mut dec = Decoder::new(Limits {
+            max_header_bytes: 1000,
+            max_headers: 2,
+            max_body: 10,
+        });
+        let mut buf = BytesMut::from(&b"OPTIONS * RTSP/1.0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"[..]);
+        assert!(matches!(
+            dec.decode(&mut buf),
+            Err(Error::LimitExceeded {
+                what: "header count",
+                ..
+            })
+        ));
+        let mut dec = Decoder::new(Limits {
+            max_header_bytes: 1000,
+            max_headers: 8,
+            max_body: 10,
+        });
+        let mut buf = BytesMut::from(&b"OPTIONS * RTSP/1.0\r\nContent-Length: 11\r\n\r\n"[..]);
+        assert!(matches!(
+            dec.decode(&mut buf),
+            Err(Error::LimitExceeded {
+                what: "body bytes",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        let mut buf = BytesMut::from(&b"\x80\x60\x00\x01"[..]);
+        assert!(Decoder::default().decode(&mut buf).is_err());
+        let mut buf = BytesMut::from(&b"RTSP/1.0 2000 OK\r\n\r\n"[..]);
+        assert!(Decoder::default().decode(&mut buf).is_err());
+        let mut buf = BytesMut::from(&b"PLAY rtsp://x RTSP/3.0\r\n\r\n"[..]);
+        assert!(matches!(
+            Decoder::default().decode(&mut buf),
+            Err(Error::UnsupportedVersion { .. })
+        ));
+    }
+}
