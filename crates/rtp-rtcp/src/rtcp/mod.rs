@@ -38,7 +38,7 @@ pub use feedback::{
 };
 pub use packets::{
     App, Goodbye, ReceiverReport, ReportBlock, SdesChunk, SdesItem, SdesItemType, SenderReport,
-    SourceDescription, UnknownPacket,
+    SourceDescription, UnknownPacket, CUMULATIVE_LOST_MAX, CUMULATIVE_LOST_MIN, REPORT_BLOCK_LEN,
 };
 
 /// RTCP packet type numbers.
