@@ -34,6 +34,7 @@
 pub mod adts;
 pub mod asc;
 mod error;
+pub mod latm;
 
 pub use adts::{adts_frames, raw_to_adts, AdtsFrames, AdtsHeader, AdtsReader, RawBlocks};
 pub use asc::{AudioSpecificConfig, ProgramConfigElement, SbrExtension, SbrSignalling};

@@ -1,0 +1,271 @@
+//! Golden tests against ffmpeg-produced AAC (native `aac` encoder: AAC-LC only; ffmpeg here
+//! has no libfdk_aac, so HE-AAC/SBR/PS is covered by the hand-built vectors in
+//! `asc_vectors.rs`).
+
+mod common;
+
+use bytes::{Bytes, BytesMut};
+use common::*;
+use weir_aac::latm::{write_loas, LatmDecoder, LoasReader, StreamMuxConfig};
+use weir_aac::{adts_frames, raw_to_adts, AdtsHeader, AdtsReader, AudioSpecificConfig};
+use weir_testutil::{framemd5, probe_stream, TempDir};
+
+const RATES: [u32; 9] = [8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000];
+
+fn check_adts_file(
+    path: &std::path::Path,
+    rate: u32,
+    channels: u32,
+) -> (AudioSpecificConfig, Vec<Bytes>) {
+    let data = Bytes::from(std::fs::read(path).unwrap());
+    let frames: Vec<(AdtsHeader, Bytes)> = adts_frames(&data).collect::<Result<_, _>>().unwrap();
+    assert!(frames.len() > 3, "{path:?}: only {} frames", frames.len());
+    let asc = frames[0].0.to_config();
+
+    // Parsed values equal ffprobe's.
+    let probe = probe_stream(path, "a:0", "sample_rate,channels,profile");
+    assert_eq!(
+        probe_value(&probe, "sample_rate"),
+        asc.sample_rate().to_string()
+    );
+    assert_eq!(probe_value(&probe, "channels"), asc.channels().to_string());
+    assert_eq!(probe_value(&probe, "profile"), asc.profile_name().unwrap());
+    assert_eq!(asc.sample_rate(), rate);
+    assert_eq!(u32::from(asc.channels()), channels);
+
+    // ffmpeg's ADTS demuxer keeps the header in each packet: whole frames must match.
+    let mut pos = 0;
+    let whole: Vec<String> = frames
+        .iter()
+        .map(|(h, _)| {
+            let f = &data[pos..pos + h.frame_len()];
+            pos += h.frame_len();
+            md5_hex(f)
+        })
+        .collect();
+    assert_eq!(
+        whole,
+        md5_column(&framemd5(path, "0:a:0", &[])),
+        "{path:?}: ADTS frames"
+    );
+    // Raw payloads are exactly the AUs ffmpeg's aac_adtstoasc produces.
+    let ours: Vec<String> = frames.iter().map(|(_, p)| md5_hex(p)).collect();
+    let (theirs, their_asc) = raw_au_md5s(path);
+    assert_eq!(
+        ours, theirs,
+        "{path:?}: raw AU md5s differ from ffmpeg framemd5"
+    );
+    assert_eq!(
+        md5_hex(&asc.to_bytes()),
+        their_asc,
+        "{path:?}: ASC differs from ffmpeg's extradata"
+    );
+
+    // ADTS -> raw + ASC (via serialized bytes) -> ADTS is a byte identity.
+    let asc_bytes = asc.to_bytes();
+    let asc2 = AudioSpecificConfig::parse(&asc_bytes).unwrap();
+    let mut rebuilt = BytesMut::new();
+    for (_, p) in &frames {
+        raw_to_adts(&asc2, p, &mut rebuilt).unwrap();
+    }
+    assert!(rebuilt[..] == data[..], "{path:?}: rebuilt ADTS differs");
+
+    // The incremental reader over odd-sized chunks finds the same frames.
+    let mut reader = AdtsReader::new();
+    let mut got = Vec::new();
+    for chunk in data.chunks(97) {
+        reader.push(chunk);
+        while let Some((_, p)) = reader.pop() {
+            got.push(p);
+        }
+    }
+    assert_eq!(reader.skipped_bytes(), 0);
+    let payloads: Vec<Bytes> = frames.into_iter().map(|(_, p)| p).collect();
+    assert_eq!(got, payloads);
+    (asc2, payloads)
+}
+
+#[test]
+fn adts_all_rates_stereo() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("aac-rates");
+    for rate in RATES {
+        let path = encode_adts(&dir, rate, 2, "0.3");
+        check_adts_file(&path, rate, 2);
+    }
+}
+
+#[test]
+fn adts_mono_and_5_1() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("aac-layouts");
+    for rate in [8000, 22050, 44100, 48000, 96000] {
+        for ch in [1, 6] {
+            let path = encode_adts(&dir, rate, ch, "0.3");
+            let (asc, _) = check_adts_file(&path, rate, ch);
+            assert_eq!(u32::from(asc.channel_configuration), ch);
+        }
+    }
+}
+
+#[test]
+fn adts_7_1() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("aac-71");
+    let path = encode_adts(&dir, 48000, 8, "0.3");
+    let (asc, _) = check_adts_file(&path, 48000, 8);
+    assert_eq!(asc.channel_configuration, 7);
+}
+
+/// The ASC we derive from ADTS equals the one ffmpeg's `aac_adtstoasc` writes into MP4.
+#[test]
+fn asc_matches_mp4_extradata() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("aac-mp4");
+    for (rate, ch) in [(44100, 2), (8000, 1), (96000, 6), (48000, 8)] {
+        let adts = encode_adts(&dir, rate, ch, "0.2");
+        let data = Bytes::from(std::fs::read(&adts).unwrap());
+        let (h, _) = adts_frames(&data).next().unwrap().unwrap();
+        let mp4 = dir.join(&format!("a_{rate}_{ch}.mp4"));
+        remux(&adts, &mp4, "mp4");
+        let text = weir_testutil::ffprobe([
+            "-show_streams".as_ref(),
+            "-show_data".as_ref(),
+            mp4.as_os_str(),
+        ] as [&std::ffi::OsStr; 3]);
+        let hex = extradata_hex(&text);
+        assert_eq!(
+            hex,
+            md5_free_hex(&h.to_config().to_bytes()),
+            "rate {rate} ch {ch}"
+        );
+        let parsed = AudioSpecificConfig::parse(&from_hex(&hex)).unwrap();
+        assert_eq!(parsed.sample_rate(), rate);
+        assert_eq!(u32::from(parsed.channels()), ch);
+    }
+}
+
+fn md5_free_hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Pulls the hex bytes of the `extradata=` dump out of `ffprobe -show_data` output.
+fn extradata_hex(text: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with("extradata=") {
+            inside = true;
+            continue;
+        }
+        if inside {
+            // "00000000: 1210 56e5 00                               ..V.."
+            let Some((off, rest)) = line.split_once(": ") else {
+                break;
+            };
+            if off.len() != 8 || !off.chars().all(|c| c.is_ascii_hexdigit()) {
+                break;
+            }
+            let hexpart = rest.get(..40).unwrap_or(rest);
+            out.extend(hexpart.chars().filter(|c| c.is_ascii_hexdigit()));
+        }
+    }
+    assert!(!out.is_empty(), "no extradata in ffprobe output:\n{text}");
+    out
+}
+
+/// ffmpeg `-f latm` (LOAS with in-band StreamMuxConfig, bit-unaligned payloads): our LOAS
+/// frames equal ffmpeg's demuxed packets, and the AUs inside equal the ADTS source's.
+#[test]
+fn loas_latm_from_ffmpeg() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("aac-latm");
+    for (rate, ch) in [(44100, 2), (48000, 6), (8000, 1), (96000, 2)] {
+        let adts = encode_adts(&dir, rate, ch, "0.5");
+        let latm = dir.join(&format!("s_{rate}_{ch}.latm"));
+        remux(&adts, &latm, "latm");
+        let probe = probe_stream(&latm, "a:0", "sample_rate,channels,profile");
+
+        let adts_data = Bytes::from(std::fs::read(&adts).unwrap());
+        let source: Vec<Bytes> = adts_frames(&adts_data).map(|f| f.unwrap().1).collect();
+        let src_asc = adts_frames(&adts_data)
+            .next()
+            .unwrap()
+            .unwrap()
+            .0
+            .to_config();
+
+        let data = std::fs::read(&latm).unwrap();
+        let mut reader = LoasReader::new();
+        let mut dec = LatmDecoder::new();
+        let mut loas_md5 = Vec::new();
+        let mut aus = Vec::new();
+        let mut configs = 0;
+        for chunk in data.chunks(61) {
+            reader.push(chunk);
+            while let Some(el) = reader.pop() {
+                let mut framed = BytesMut::new();
+                write_loas(&el, &mut framed).unwrap();
+                loas_md5.push(md5_hex(&framed));
+                let parsed = dec.decode(&el, true).unwrap();
+                configs += usize::from(parsed.stream_mux_config.is_some());
+                aus.extend(parsed.payloads.into_iter().map(|p| p.data));
+            }
+        }
+        assert_eq!(reader.skipped_bytes(), 0);
+        assert!(configs >= 1);
+        let asc = dec.config().unwrap().first_config().unwrap().clone();
+        assert_eq!(asc, src_asc);
+        assert_eq!(
+            probe_value(&probe, "sample_rate"),
+            asc.sample_rate().to_string()
+        );
+        assert_eq!(probe_value(&probe, "channels"), asc.channels().to_string());
+        assert_eq!(probe_value(&probe, "profile"), asc.profile_name().unwrap());
+        assert_eq!(loas_md5, md5_column(&framemd5(&latm, "0:a:0", &[])));
+        assert_eq!(aus, source, "LATM AUs differ from the ADTS source");
+    }
+}
+
+/// Our LOAS output (StreamMuxConfig in every element) is read back by ffmpeg: the AUs it
+/// demuxes and decodes from our stream match the source's decoded audio.
+#[test]
+fn loas_written_by_us_decodes_in_ffmpeg() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("aac-latm-out");
+    let adts = encode_adts(&dir, 48000, 2, "0.5");
+    let adts_data = Bytes::from(std::fs::read(&adts).unwrap());
+    let asc = adts_frames(&adts_data)
+        .next()
+        .unwrap()
+        .unwrap()
+        .0
+        .to_config();
+    let smc = StreamMuxConfig::single(asc);
+    let mut out = BytesMut::new();
+    for (i, f) in adts_frames(&adts_data).enumerate() {
+        let (_, p) = f.unwrap();
+        let mut el = BytesMut::new();
+        weir_aac::latm::write_audio_mux_element(&smc, true, i % 5 == 0, &[&p], &mut el).unwrap();
+        write_loas(&el, &mut out).unwrap();
+    }
+    let ours = dir.join("ours.latm");
+    std::fs::write(&ours, &out).unwrap();
+    let decoded = |p: &std::path::Path| {
+        let o = weir_testutil::ffmpeg([
+            "-i".as_ref(),
+            p.as_os_str(),
+            "-f".as_ref(),
+            "s16le".as_ref(),
+            "-".as_ref(),
+        ] as [&std::ffi::OsStr; 5]);
+        md5_hex(&o.stdout)
+    };
+    assert_eq!(decoded(&ours), decoded(&adts));
+}
