@@ -123,6 +123,12 @@ pub enum Error {
         /// The 4-bit SoundFormat.
         sound_format: u8,
     },
+    /// An enhanced-RTMP audio FourCC that does not map to a [`Codec`] (`fLaC`, `ac-3`, `ec-3`).
+    #[error("enhanced RTMP FourCC {fourcc:?} is not mapped to a media codec")]
+    UnmappedFourCc {
+        /// The four bytes.
+        fourcc: [u8; 4],
+    },
     /// A legacy video codec that does not map to a [`Codec`].
     #[error("FLV video codec id {codec_id} is not mapped to a media codec")]
     UnmappedVideoCodec {

@@ -6,9 +6,13 @@
 
 mod audio;
 mod codec_header;
+mod codecs;
+mod demux;
 mod error;
 mod header;
+mod mux;
 mod reader;
+mod script;
 mod tag;
 mod video;
 
@@ -17,9 +21,12 @@ pub use audio::{
     SoundFormat,
 };
 pub use codec_header::{HeaderBytes, MAX_CODEC_HEADER_LEN};
+pub use demux::{FlvDemuxer, FlvEvent, AUDIO_TRACK, FLV_CLOCK_RATE, VIDEO_TRACK};
 pub use error::{Error, Result};
 pub use header::{FlvHeader, HEADER_LEN};
+pub use mux::{AvcSignalling, FlvMuxer, FramedTag, HevcSignalling, MuxConfig};
 pub use reader::{read_all, FlvReader, PreviousTagSizeCheck, ReaderConfig, ReaderStats};
+pub use script::{Metadata, ScriptData, ON_META_DATA, SET_DATA_FRAME};
 pub use tag::{
     previous_tag_size, tag_header, Tag, TagHeader, TagType, MAX_BODY_LEN, PREVIOUS_TAG_SIZE_LEN,
     TAG_HEADER_LEN,

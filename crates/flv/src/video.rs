@@ -516,7 +516,7 @@ mod tests {
         assert_eq!(n, b.len());
         // A 256+-byte ModEx entry uses the UI16 size escape.
         let mut body = vec![0x97, 0xFF, 0x00, 0xFF];
-        body.extend(std::iter::repeat(0).take(256));
+        body.extend_from_slice(&[0; 256]);
         body.push(0x13); // unknown ModEx type 1, then CodedFramesX
         body.extend_from_slice(b"vp09");
         let (h, n) = VideoTagHeader::parse(&body).unwrap();

@@ -1,0 +1,509 @@
+//! weir-media [`TrackInfo`]s and [`Frame`]s → FLV tags (the egress side of the RTMP and
+//! HTTP-FLV remux point).
+//!
+//! Built for write-once fan-out: [`FlvMuxer::frame_parts`] returns the small codec header
+//! inline plus the frame's own `Bytes`, so a relay can build each tag body once
+//! ([`FramedTag::to_tag`], one copy) and hand clones of it to every subscriber, whose
+//! per-connection work is an 11-byte tag header ([`crate::tag_header`]) or an RTMP chunk
+//! header.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use weir_media::{Codec, Frame, Timebase, TrackInfo};
+
+use crate::audio::{
+    AacPacketType, AudioFourCc, AudioPacketType, AudioTagHeader, ExAudioHeader, LegacyAudioHeader,
+    SoundFormat,
+};
+use crate::codec_header::HeaderBytes;
+use crate::codecs;
+use crate::header::FlvHeader;
+use crate::script::Metadata;
+use crate::tag::{Tag, TagType, MAX_BODY_LEN};
+use crate::video::{VideoCodecId, VideoFourCc, VideoFrameType, VideoPacketType, VideoTagHeader};
+use crate::{Error, Result};
+
+/// How HEVC is signalled.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum HevcSignalling {
+    /// Enhanced RTMP FourCC `hvc1` (OBS 29.1+, ffmpeg 6.1+, YouTube, SRS 6, nginx-rtmp forks).
+    #[default]
+    Enhanced,
+    /// Legacy CodecID 12 laid out like AVC (Chinese CDNs, older SRS/nginx-rtmp forks).
+    LegacyCodecId12,
+}
+
+/// How H.264 is signalled.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum AvcSignalling {
+    /// Legacy CodecID 7 (what every player understands).
+    #[default]
+    Legacy,
+    /// Enhanced RTMP v2 FourCC `avc1`.
+    Enhanced,
+}
+
+/// Muxer options.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct MuxConfig {
+    /// HEVC signalling.
+    pub hevc: HevcSignalling,
+    /// H.264 signalling.
+    pub avc: AvcSignalling,
+    /// For enhanced `hvc1`/`avc1`, send frames whose composition time is 0 as
+    /// `CodedFramesX` (3 bytes shorter). Default true.
+    pub coded_frames_x: bool,
+}
+
+impl Default for MuxConfig {
+    fn default() -> Self {
+        MuxConfig {
+            hevc: HevcSignalling::default(),
+            avc: AvcSignalling::default(),
+            coded_frames_x: true,
+        }
+    }
+}
+
+impl MuxConfig {
+    /// Sets [`MuxConfig::hevc`].
+    pub fn hevc(mut self, v: HevcSignalling) -> Self {
+        self.hevc = v;
+        self
+    }
+    /// Sets [`MuxConfig::avc`].
+    pub fn avc(mut self, v: AvcSignalling) -> Self {
+        self.avc = v;
+        self
+    }
+    /// Sets [`MuxConfig::coded_frames_x`].
+    pub fn coded_frames_x(mut self, v: bool) -> Self {
+        self.coded_frames_x = v;
+        self
+    }
+}
+
+/// A tag whose body is a small inline codec header followed by a payload that is not copied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FramedTag {
+    /// Audio or video.
+    pub tag_type: TagType,
+    /// Tag timestamp (DTS) in milliseconds, modulo 2^32.
+    pub timestamp: u32,
+    /// The audio/video tag header.
+    pub header: HeaderBytes,
+    /// The codec payload (the frame's data, shared).
+    pub payload: Bytes,
+}
+
+impl FramedTag {
+    /// Body size (header + payload).
+    pub fn body_len(&self) -> usize {
+        self.header.len() + self.payload.len()
+    }
+
+    /// Appends the body (header + payload) to `out`.
+    pub fn write_body(&self, out: &mut BytesMut) {
+        out.reserve(self.body_len());
+        out.put_slice(&self.header);
+        out.put_slice(&self.payload);
+    }
+
+    /// A [`Tag`] with the body built once (one copy of the payload), ready to be shared.
+    pub fn to_tag(&self) -> Tag {
+        let mut body = BytesMut::with_capacity(self.body_len());
+        self.write_body(&mut body);
+        Tag::new(self.tag_type, self.timestamp, body.freeze())
+    }
+}
+
+/// Converts tracks and frames to FLV tags. Stateless apart from its configuration: the caller
+/// sends [`FlvMuxer::sequence_header`] before the first frame of a track (and again when its
+/// configuration changes), then [`FlvMuxer::frame`] for each frame.
+///
+/// ```
+/// use bytes::Bytes;
+/// use weir_flv::{FlvDemuxer, FlvEvent, FlvMuxer, MuxConfig};
+/// use weir_media::{AudioParams, Codec, Frame, Timebase, Timestamp, TrackId, TrackInfo};
+///
+/// let track = TrackInfo::new(TrackId(7), Codec::G711A, 8000)
+///     .with_audio(AudioParams { sample_rate: 8000, channels: 1 });
+/// let ts = Timestamp::new(1600, Timebase::hz(8000).unwrap()); // 200 ms
+/// let frame = Frame::new(track.id, ts, ts, Bytes::from_static(&[0xD5; 160]));
+///
+/// let muxer = FlvMuxer::new(MuxConfig::default());
+/// let tag = muxer.frame(&track, &frame)?;
+/// assert_eq!((tag.timestamp, tag.body[0] >> 4), (200, 7)); // SoundFormat 7 = A-law
+///
+/// let mut demux = FlvDemuxer::new();
+/// demux.push_tag(&tag)?;
+/// assert!(matches!(demux.poll_event(), Some(FlvEvent::Track(t)) if t.codec == Codec::G711A));
+/// let Some(FlvEvent::Frame(back)) = demux.poll_event() else { panic!() };
+/// assert_eq!(back.data, frame.data);
+/// # Ok::<(), weir_flv::Error>(())
+/// ```
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FlvMuxer {
+    config: MuxConfig,
+}
+
+fn ms(ts: weir_media::Timestamp) -> i64 {
+    ts.rescale(Timebase::MILLIS).ticks()
+}
+
+/// FLV timestamps are the low 32 bits of the millisecond clock (the wire wraps there).
+fn wire_ts(ms: i64) -> u32 {
+    ms.rem_euclid(1 << 32) as u32
+}
+
+impl FlvMuxer {
+    /// A muxer.
+    pub const fn new(config: MuxConfig) -> FlvMuxer {
+        FlvMuxer { config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MuxConfig {
+        &self.config
+    }
+
+    fn video_fourcc(&self, codec: Codec) -> Result<Option<VideoFourCc>> {
+        Ok(match codec {
+            Codec::H264 => match self.config.avc {
+                AvcSignalling::Legacy => None,
+                AvcSignalling::Enhanced => Some(VideoFourCc::Avc1),
+            },
+            Codec::H265 => match self.config.hevc {
+                HevcSignalling::LegacyCodecId12 => None,
+                HevcSignalling::Enhanced => Some(VideoFourCc::Hvc1),
+            },
+            Codec::Av1 => Some(VideoFourCc::Av01),
+            Codec::Vp9 => Some(VideoFourCc::Vp09),
+            Codec::Vp8 => Some(VideoFourCc::Vp08),
+            codec => return Err(Error::UnsupportedCodec { codec }),
+        })
+    }
+
+    fn video_header(
+        &self,
+        codec: Codec,
+        frame_type: VideoFrameType,
+        packet_type: VideoPacketType,
+        composition_time: i32,
+    ) -> Result<VideoTagHeader> {
+        Ok(match self.video_fourcc(codec)? {
+            None => {
+                let id = if codec == Codec::H264 {
+                    VideoCodecId::Avc
+                } else {
+                    VideoCodecId::Hevc
+                };
+                VideoTagHeader::legacy(frame_type, id, packet_type, composition_time)
+            }
+            Some(fourcc) => {
+                let packet_type = if packet_type == VideoPacketType::CodedFrames
+                    && fourcc.has_composition_time()
+                    && composition_time == 0
+                    && self.config.coded_frames_x
+                {
+                    VideoPacketType::CodedFramesX
+                } else {
+                    packet_type
+                };
+                VideoTagHeader::enhanced(frame_type, fourcc, packet_type, composition_time)
+            }
+        })
+    }
+
+    fn audio_header(
+        &self,
+        track: &TrackInfo,
+        packet: AudioPacketKind,
+        first: &[u8],
+    ) -> Result<AudioTagHeader> {
+        let channels = track.audio.map_or(1, |a| a.channels);
+        let legacy = |format, rate, stereo, aac| {
+            AudioTagHeader::Legacy(LegacyAudioHeader {
+                format,
+                rate,
+                sixteen_bit: true,
+                stereo,
+                aac_packet_type: aac,
+            })
+        };
+        Ok(match track.codec {
+            // The spec fixes AAC's flags to 44 kHz, 16-bit, stereo (0xAF); the real values
+            // are in the AudioSpecificConfig.
+            Codec::Aac => legacy(
+                SoundFormat::Aac,
+                3,
+                true,
+                Some(match packet {
+                    AudioPacketKind::SequenceStart => AacPacketType::SequenceHeader,
+                    _ => AacPacketType::Raw,
+                }),
+            ),
+            Codec::MpegAudio => {
+                let rate = track
+                    .audio
+                    .map(|a| a.sample_rate)
+                    .filter(|&r| r > 0)
+                    .or_else(|| codecs::mpeg_audio_params(first).map(|p| p.sample_rate))
+                    .unwrap_or(44_100);
+                let stereo = track
+                    .audio
+                    .map(|a| a.channels > 1)
+                    .or_else(|| codecs::mpeg_audio_params(first).map(|p| p.channels > 1))
+                    .unwrap_or(true);
+                let (format, code) = match rate {
+                    8000 => (SoundFormat::Mp3At8k, 0),
+                    r if r >= 44_100 => (SoundFormat::Mp3, 3),
+                    r if r >= 22_050 => (SoundFormat::Mp3, 2),
+                    r if r >= 11_025 => (SoundFormat::Mp3, 1),
+                    _ => (SoundFormat::Mp3, 0),
+                };
+                legacy(format, code, stereo, None)
+            }
+            // G.711 is 8 kHz; SoundRate 0 and the 16-bit flag as ffmpeg writes them.
+            Codec::G711A => legacy(SoundFormat::G711ALaw, 0, channels > 1, None),
+            Codec::G711U => legacy(SoundFormat::G711MuLaw, 0, channels > 1, None),
+            Codec::Opus => AudioTagHeader::Enhanced(ExAudioHeader {
+                packet_type: match packet {
+                    AudioPacketKind::SequenceStart => AudioPacketType::SequenceStart,
+                    AudioPacketKind::Frame => AudioPacketType::CodedFrames,
+                    AudioPacketKind::SequenceEnd => AudioPacketType::SequenceEnd,
+                },
+                fourcc: AudioFourCc::Opus,
+                timestamp_offset_nanos: 0,
+            }),
+            codec => return Err(Error::UnsupportedCodec { codec }),
+        })
+    }
+
+    /// The sequence header tag for `track` (avcC, hvcC, av1C, vpcC, AudioSpecificConfig,
+    /// OpusHead), or `None` for codecs without one (MP3, G.711, VP8/VP9 without a config).
+    /// avcC/hvcC are sent with `lengthSizeMinusOne` = 3 since frames are canonical.
+    /// An Opus track with an empty config gets a minimal `OpusHead` from its channel count.
+    ///
+    /// # Errors
+    /// [`Error::MissingConfig`] for H.264/H.265/AAC/AV1 without a config,
+    /// [`Error::UnsupportedCodec`], [`Error::BadConfig`].
+    pub fn sequence_header(&self, track: &TrackInfo, timestamp: u32) -> Result<Option<Tag>> {
+        let codec = track.codec;
+        let (tag_type, header, config) = match codec {
+            Codec::H264 | Codec::H265 | Codec::Av1 | Codec::Vp8 | Codec::Vp9 => {
+                if track.config.is_empty() {
+                    if matches!(codec, Codec::Vp8 | Codec::Vp9) {
+                        return Ok(None);
+                    }
+                    return Err(Error::MissingConfig { codec });
+                }
+                let config = if codec.is_nal_based() {
+                    codecs::with_length_size_4(&track.config, codec == Codec::H265)?
+                } else {
+                    track.config.clone()
+                };
+                let h = self.video_header(
+                    codec,
+                    VideoFrameType::Key,
+                    VideoPacketType::SequenceStart,
+                    0,
+                )?;
+                (TagType::Video, h.to_bytes(), config)
+            }
+            Codec::Aac | Codec::Opus => {
+                let config = if !track.config.is_empty() {
+                    track.config.clone()
+                } else if codec == Codec::Opus {
+                    codecs::opus_head(track.audio.map_or(2, |a| a.channels))
+                } else {
+                    return Err(Error::MissingConfig { codec });
+                };
+                let h = self.audio_header(track, AudioPacketKind::SequenceStart, &[])?;
+                (TagType::Audio, h.to_bytes(), config)
+            }
+            Codec::MpegAudio | Codec::G711A | Codec::G711U => return Ok(None),
+            codec => return Err(Error::UnsupportedCodec { codec }),
+        };
+        let framed = FramedTag {
+            tag_type,
+            timestamp,
+            header,
+            payload: config,
+        };
+        check_len(&framed)?;
+        Ok(Some(framed.to_tag()))
+    }
+
+    /// The end-of-sequence tag for a video track (AVC/HEVC end of sequence, enhanced
+    /// SequenceEnd), `None` for audio codecs other than Opus and AAC-less cases.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedCodec`].
+    pub fn end_of_sequence(&self, track: &TrackInfo, timestamp: u32) -> Result<Option<Tag>> {
+        let (tag_type, header) = match track.codec.kind() {
+            weir_media::MediaKind::Video => {
+                let h = self.video_header(
+                    track.codec,
+                    VideoFrameType::Key,
+                    VideoPacketType::SequenceEnd,
+                    0,
+                )?;
+                (TagType::Video, h.to_bytes())
+            }
+            _ if track.codec == Codec::Opus => {
+                let h = self.audio_header(track, AudioPacketKind::SequenceEnd, &[])?;
+                (TagType::Audio, h.to_bytes())
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(
+            FramedTag {
+                tag_type,
+                timestamp,
+                header,
+                payload: Bytes::new(),
+            }
+            .to_tag(),
+        ))
+    }
+
+    /// The tag header and payload for one frame, without copying the payload.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedCodec`], [`Error::CompositionTimeOutOfRange`],
+    /// [`Error::BodyTooLarge`].
+    pub fn frame_parts(&self, track: &TrackInfo, frame: &Frame) -> Result<FramedTag> {
+        let dts = ms(frame.dts);
+        let framed = match track.codec.kind() {
+            weir_media::MediaKind::Video => {
+                let ct = ms(frame.pts).saturating_sub(dts);
+                let composition_time = i32::try_from(ct)
+                    .ok()
+                    .filter(|c| (-0x80_0000..=0x7F_FFFF).contains(c))
+                    .ok_or(Error::CompositionTimeOutOfRange { value: ct })?;
+                let ft = if frame.keyframe {
+                    VideoFrameType::Key
+                } else {
+                    VideoFrameType::Inter
+                };
+                let h = self.video_header(
+                    track.codec,
+                    ft,
+                    VideoPacketType::CodedFrames,
+                    composition_time,
+                )?;
+                FramedTag {
+                    tag_type: TagType::Video,
+                    timestamp: wire_ts(dts),
+                    header: h.to_bytes(),
+                    payload: frame.data.clone(),
+                }
+            }
+            _ => {
+                let h = self.audio_header(track, AudioPacketKind::Frame, &frame.data)?;
+                FramedTag {
+                    tag_type: TagType::Audio,
+                    timestamp: wire_ts(dts),
+                    header: h.to_bytes(),
+                    payload: frame.data.clone(),
+                }
+            }
+        };
+        check_len(&framed)?;
+        Ok(framed)
+    }
+
+    /// One frame as a tag (body built once; clone the tag to share it).
+    ///
+    /// # Errors
+    /// As [`FlvMuxer::frame_parts`].
+    pub fn frame(&self, track: &TrackInfo, frame: &Frame) -> Result<Tag> {
+        Ok(self.frame_parts(track, frame)?.to_tag())
+    }
+
+    /// An `onMetaData` script tag describing `tracks` (see [`Metadata::from_tracks`]).
+    ///
+    /// # Errors
+    /// [`Error::Amf`], [`Error::BodyTooLarge`].
+    pub fn metadata<'a>(
+        &self,
+        tracks: impl IntoIterator<Item = &'a TrackInfo>,
+        encoder: &str,
+    ) -> Result<Tag> {
+        let body = Metadata::from_tracks(tracks, &self.config, encoder).to_script_body()?;
+        if body.len() > MAX_BODY_LEN {
+            return Err(Error::BodyTooLarge { size: body.len() });
+        }
+        Ok(Tag::new(TagType::Script, 0, body))
+    }
+
+    /// Appends what starts an FLV file or HTTP-FLV response for `tracks`: the header (with
+    /// the audio/video flags), `PreviousTagSize0`, `onMetaData` and every sequence header.
+    ///
+    /// # Errors
+    /// As [`FlvMuxer::metadata`] and [`FlvMuxer::sequence_header`].
+    pub fn write_start(
+        &self,
+        tracks: &[TrackInfo],
+        encoder: &str,
+        out: &mut BytesMut,
+    ) -> Result<()> {
+        let has = |k| tracks.iter().any(|t| t.codec.kind() == k);
+        FlvHeader::new(
+            has(weir_media::MediaKind::Audio),
+            has(weir_media::MediaKind::Video),
+        )
+        .write_with_first_tag_size(out);
+        self.metadata(tracks, encoder)?.write(out)?;
+        for t in tracks {
+            if let Some(tag) = self.sequence_header(t, 0)? {
+                tag.write(out)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_len(t: &FramedTag) -> Result<()> {
+    if t.body_len() > MAX_BODY_LEN {
+        return Err(Error::BodyTooLarge { size: t.body_len() });
+    }
+    Ok(())
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum AudioPacketKind {
+    SequenceStart,
+    Frame,
+    SequenceEnd,
+}
+
+fn fourcc_number(b: [u8; 4]) -> f64 {
+    f64::from(u32::from_be_bytes(b))
+}
+
+/// `videocodecid` for `onMetaData`: the legacy CodecID, or the FourCC as a number for
+/// enhanced RTMP (E-RTMP "Metadata").
+pub(crate) fn video_codec_id_for_metadata(codec: Codec, config: &MuxConfig) -> Option<f64> {
+    let m = FlvMuxer::new(*config);
+    match m.video_fourcc(codec).ok()? {
+        Some(f) => Some(fourcc_number(f.to_bytes())),
+        None if codec == Codec::H264 => Some(7.0),
+        None => Some(12.0),
+    }
+}
+
+/// `audiocodecid` for `onMetaData`.
+pub(crate) fn audio_codec_id_for_metadata(codec: Codec) -> Option<f64> {
+    Some(match codec {
+        Codec::Aac => 10.0,
+        Codec::MpegAudio => 2.0,
+        Codec::G711A => 7.0,
+        Codec::G711U => 8.0,
+        Codec::Opus => fourcc_number(*b"Opus"),
+        _ => return None,
+    })
+}
