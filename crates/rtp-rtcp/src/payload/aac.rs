@@ -1,0 +1,624 @@
+//! AAC over RTP as `mpeg4-generic` (RFC 3640), mode `AAC-hbr`: an AU-headers section
+//! (by default 13-bit sizes and 3-bit indexes), then the access units; several AUs share a
+//! packet, an AU too large for one packet is fragmented.
+//!
+//! Frames hold one raw AAC access unit; the clock is the sample rate.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use weir_media::{Frame, Timebase, Timestamp, TrackId};
+//! use weir_rtp_rtcp::payload::{Depacketizer, DepacketizerConfig, PacketizerConfig};
+//! use weir_rtp_rtcp::payload::aac::{AacDepacketizer, AacPacketizer};
+//! use weir_rtp_rtcp::RtpPacket;
+//!
+//! let asc = [0x11, 0x90]; // AAC-LC, 48 kHz, stereo
+//! let tb = Timebase::hz(48_000).unwrap();
+//! let frames: Vec<Frame> = (0..3)
+//!     .map(|i| {
+//!         let ts = Timestamp::new(i * 1024, tb);
+//!         Frame::new(TrackId(0), ts, ts, Bytes::from(vec![i as u8; 200])).with_keyframe(true)
+//!     })
+//!     .collect();
+//! let mut pk = AacPacketizer::new(PacketizerConfig::new(48_000), &asc)?;
+//! let mut packets = Vec::new();
+//! pk.packetize_many(&frames, &mut packets)?;
+//! assert_eq!(packets.len(), 1); // three AUs in one packet
+//!
+//! let fmtp = pk.sdp().fmtp.unwrap();
+//! let mut dp = AacDepacketizer::from_fmtp(DepacketizerConfig::new(48_000), &fmtp)?;
+//! dp.push(&RtpPacket::parse(packets[0].clone())?)?;
+//! for f in &frames {
+//!     let got = dp.pull().unwrap();
+//!     assert_eq!((got.pts, &got.data), (f.pts, &f.data));
+//! }
+//! # Ok::<(), weir_rtp_rtcp::Error>(())
+//! ```
+
+use bytes::{Bytes, BytesMut};
+use weir_media::bits::{BitReader, BitWriter};
+
+use super::{
+    fmtp_pairs, invalid, limit_error, make_frame, parse_hex, to_hex, truncated, Depacketizer,
+    DepacketizerConfig, Emitter, FrameQueue, Packetizer, PacketizerConfig, SdpFormat, SeqCheck,
+    SeqState,
+};
+use crate::Error;
+
+const SAMPLE_RATES: [u32; 13] = [
+    96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8_000,
+    7_350,
+];
+
+/// What the payload formats need from an AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AscInfo {
+    pub(crate) object_type: u8,
+    pub(crate) sample_rate: u32,
+    pub(crate) channel_config: u8,
+    /// Samples per frame: 1024, or 960 with `frameLengthFlag`.
+    pub(crate) frame_len: u32,
+}
+
+fn bits_err(_: weir_media::Error) -> Error {
+    truncated("AudioSpecificConfig", 0, 1, 0)
+}
+
+fn read_object_type(r: &mut BitReader<'_>) -> Result<u8, Error> {
+    let t = r.read_u8_bits(5)?;
+    Ok(if t == 31 { 32 + r.read_u8_bits(6)? } else { t })
+}
+
+fn read_rate(r: &mut BitReader<'_>) -> Result<u32, Error> {
+    let idx = r.read_u8_bits(4)?;
+    if idx == 15 {
+        return r.read_u32(24).map_err(bits_err);
+    }
+    SAMPLE_RATES
+        .get(usize::from(idx))
+        .copied()
+        .ok_or_else(|| invalid("samplingFrequencyIndex", u64::from(idx), "reserved"))
+}
+
+trait ReadSmall {
+    fn read_u8_bits(&mut self, n: u32) -> Result<u8, Error>;
+}
+
+impl ReadSmall for BitReader<'_> {
+    fn read_u8_bits(&mut self, n: u32) -> Result<u8, Error> {
+        self.read_bits(n).map(|v| v as u8).map_err(bits_err)
+    }
+}
+
+/// Parses an AudioSpecificConfig from `r`, leaving `r` just after it (as far as the
+/// GA-specific part goes; trailing extensions are not consumed).
+pub(crate) fn parse_asc(r: &mut BitReader<'_>) -> Result<AscInfo, Error> {
+    let mut object_type = read_object_type(r)?;
+    let sample_rate = read_rate(r)?;
+    let channel_config = r.read_u8_bits(4)?;
+    if object_type == 5 || object_type == 29 {
+        // Explicit hierarchical SBR/PS signalling: the extension rate, then the core type.
+        read_rate(r)?;
+        object_type = read_object_type(r)?;
+        if object_type == 22 {
+            r.read_u8_bits(4)?;
+        }
+    }
+    let mut frame_len = 1024;
+    if matches!(
+        object_type,
+        1 | 2 | 3 | 4 | 6 | 7 | 17 | 19 | 20 | 21 | 22 | 23
+    ) {
+        // GASpecificConfig (14496-3 4.4.1).
+        if r.read_u8_bits(1)? == 1 {
+            frame_len = 960;
+        }
+        if r.read_u8_bits(1)? == 1 {
+            r.read_bits(14).map_err(bits_err)?; // coreCoderDelay
+        }
+        let extension = r.read_u8_bits(1)?;
+        if channel_config == 0 {
+            return Err(invalid(
+                "channelConfiguration",
+                0,
+                "program_config_element is not supported",
+            ));
+        }
+        if object_type == 6 || object_type == 20 {
+            r.read_u8_bits(3)?; // layerNr
+        }
+        if extension == 1 {
+            if object_type == 22 {
+                r.read_bits(16).map_err(bits_err)?;
+            }
+            if matches!(object_type, 17 | 19 | 20 | 23) {
+                r.read_u8_bits(3)?;
+            }
+            r.read_u8_bits(1)?; // extensionFlag3
+        }
+        if (17..=27).contains(&object_type) {
+            r.read_u8_bits(2)?; // epConfig
+        }
+    }
+    Ok(AscInfo {
+        object_type,
+        sample_rate,
+        channel_config,
+        frame_len,
+    })
+}
+
+/// Parses a byte-aligned AudioSpecificConfig.
+pub(crate) fn asc_info(asc: &[u8]) -> Result<AscInfo, Error> {
+    parse_asc(&mut BitReader::new(asc))
+}
+
+/// Copies `n` bits from `r` into `w`.
+pub(crate) fn copy_bits(
+    r: &mut BitReader<'_>,
+    w: &mut BitWriter,
+    mut n: usize,
+) -> Result<(), Error> {
+    while n > 0 {
+        let k = n.min(32);
+        let v = r.read_bits(k as u32).map_err(bits_err)?;
+        w.write_bits(v, k as u32);
+        n -= k;
+    }
+    Ok(())
+}
+
+/// The AU-header layout of an `mpeg4-generic` stream (RFC 3640 3.2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuHeaderLayout {
+    /// `sizeLength` in bits (13 for AAC-hbr).
+    pub size_length: u8,
+    /// `indexLength` (3 for AAC-hbr).
+    pub index_length: u8,
+    /// `indexDeltaLength` (3 for AAC-hbr).
+    pub index_delta_length: u8,
+    /// `CTSDeltaLength` (0 for AAC-hbr).
+    pub cts_delta_length: u8,
+    /// `DTSDeltaLength` (0 for AAC-hbr).
+    pub dts_delta_length: u8,
+    /// `randomAccessIndication`.
+    pub random_access_indication: bool,
+    /// `streamStateIndication` in bits.
+    pub stream_state_indication: u8,
+}
+
+impl AuHeaderLayout {
+    /// AAC-hbr: 13/3/3.
+    pub const AAC_HBR: AuHeaderLayout = AuHeaderLayout {
+        size_length: 13,
+        index_length: 3,
+        index_delta_length: 3,
+        cts_delta_length: 0,
+        dts_delta_length: 0,
+        random_access_indication: false,
+        stream_state_indication: 0,
+    };
+
+    fn validate(&self) -> Result<(), Error> {
+        for (field, v) in [
+            ("sizelength", self.size_length),
+            ("indexlength", self.index_length),
+            ("indexdeltalength", self.index_delta_length),
+            ("ctsdeltalength", self.cts_delta_length),
+            ("dtsdeltalength", self.dts_delta_length),
+            ("streamstateindication", self.stream_state_indication),
+        ] {
+            if v > 32 {
+                return Err(invalid(field, u64::from(v), "more than 32 bits"));
+            }
+        }
+        if self.size_length == 0 {
+            return Err(invalid(
+                "sizelength",
+                0,
+                "constant-size AUs are not supported",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// RTP (`mpeg4-generic`) → AAC access units.
+#[derive(Debug)]
+pub struct AacDepacketizer {
+    cfg: DepacketizerConfig,
+    layout: AuHeaderLayout,
+    frame_len: u32,
+    config: Bytes,
+    seq: SeqState,
+    /// A fragmented AU being reassembled: (RTP timestamp, declared size).
+    frag: Option<(u32, usize)>,
+    frag_buf: BytesMut,
+    /// An AU was lost since the last delivered frame.
+    lost: bool,
+    queue: FrameQueue,
+}
+
+impl AacDepacketizer {
+    /// A depacketizer for `layout`, with `frame_len` samples per AU (1024 or 960).
+    pub fn new(cfg: DepacketizerConfig, layout: AuHeaderLayout, frame_len: u32) -> AacDepacketizer {
+        AacDepacketizer {
+            cfg,
+            layout,
+            frame_len,
+            config: Bytes::new(),
+            seq: SeqState::new(),
+            frag: None,
+            frag_buf: BytesMut::new(),
+            lost: false,
+            queue: FrameQueue::new(),
+        }
+    }
+
+    /// A depacketizer configured from the SDP `a=fmtp` parameters (`mode`, `sizelength`,
+    /// `indexlength`, `indexdeltalength`, `config`, …).
+    ///
+    /// # Errors
+    /// A mode other than AAC-hbr/AAC-lbr/generic, bad numbers, or a bad `config`.
+    pub fn from_fmtp(cfg: DepacketizerConfig, fmtp: &str) -> Result<AacDepacketizer, Error> {
+        let mut layout = AuHeaderLayout {
+            size_length: 0,
+            index_length: 0,
+            index_delta_length: 0,
+            ..AuHeaderLayout::AAC_HBR
+        };
+        let mut config = Vec::new();
+        let num = |k: &'static str, v: &str| -> Result<u8, Error> {
+            v.parse::<u8>()
+                .map_err(|_| invalid(k, v.len() as u64, "not a small number"))
+        };
+        for (k, v) in fmtp_pairs(fmtp) {
+            match k.to_ascii_lowercase().as_str() {
+                "sizelength" => layout.size_length = num("sizelength", v)?,
+                "indexlength" => layout.index_length = num("indexlength", v)?,
+                "indexdeltalength" => layout.index_delta_length = num("indexdeltalength", v)?,
+                "ctsdeltalength" => layout.cts_delta_length = num("ctsdeltalength", v)?,
+                "dtsdeltalength" => layout.dts_delta_length = num("dtsdeltalength", v)?,
+                "randomaccessindication" => layout.random_access_indication = v == "1",
+                "streamstateindication" => {
+                    layout.stream_state_indication = num("streamstateindication", v)?
+                }
+                "config" => config = parse_hex(v)?,
+                "mode"
+                    if !matches!(
+                        v.to_ascii_lowercase().as_str(),
+                        "aac-hbr" | "aac-lbr" | "generic"
+                    ) =>
+                {
+                    return Err(invalid("mode", 0, "only AAC-hbr/AAC-lbr are supported"));
+                }
+                _ => {}
+            }
+        }
+        layout.validate()?;
+        let frame_len = if config.is_empty() {
+            1024
+        } else {
+            asc_info(&config)?.frame_len
+        };
+        let mut d = AacDepacketizer::new(cfg, layout, frame_len);
+        d.config = Bytes::from(config);
+        Ok(d)
+    }
+
+    /// The AudioSpecificConfig from `config=` (empty if none was given).
+    pub fn config(&self) -> &Bytes {
+        &self.config
+    }
+
+    fn emit(&mut self, ts: u32, offset_aus: u32, data: Bytes) {
+        let ticks = self
+            .seq
+            .extend_ts(ts.wrapping_add(offset_aus.wrapping_mul(self.frame_len)));
+        let frame = make_frame(&self.cfg, ticks, data, true, self.lost);
+        self.lost = false;
+        self.queue.push(&self.cfg, frame);
+    }
+
+    fn drop_fragment(&mut self) {
+        if self.frag.take().is_some() {
+            self.frag_buf.clear();
+            self.lost = true;
+        }
+    }
+
+    fn handle(&mut self, ts: u32, marker: bool, p: &Bytes) -> Result<(), Error> {
+        let hdr_bits = p
+            .get(0..2)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+            .ok_or_else(|| truncated("AU-headers-length", 0, 2, p.len()))?;
+        let hdr_bytes = hdr_bits.div_ceil(8);
+        let headers = p
+            .get(2..2 + hdr_bytes)
+            .ok_or_else(|| truncated("AU headers", 2, hdr_bytes, p.len().saturating_sub(2)))?;
+        let mut data_pos = 2 + hdr_bytes;
+        let mut r = BitReader::new(headers);
+        let l = self.layout;
+        let mut sizes: [usize; 64] = [0; 64];
+        let mut n = 0usize;
+        let mut index = 0u32;
+        while r.position() < hdr_bits {
+            let size = read_n(&mut r, l.size_length)? as usize;
+            let idx = if n == 0 {
+                read_n(&mut r, l.index_length)?
+            } else {
+                read_n(&mut r, l.index_delta_length)?
+            };
+            if l.cts_delta_length > 0 && n > 0 && read_n(&mut r, 1)? == 1 {
+                read_n(&mut r, l.cts_delta_length)?;
+            }
+            if l.dts_delta_length > 0 && read_n(&mut r, 1)? == 1 {
+                read_n(&mut r, l.dts_delta_length)?;
+            }
+            if l.random_access_indication {
+                read_n(&mut r, 1)?;
+            }
+            read_n(&mut r, l.stream_state_indication)?;
+            if n > 0 && idx != 0 {
+                return Err(invalid(
+                    "AU-Index-delta",
+                    u64::from(idx),
+                    "interleaving is not supported",
+                ));
+            }
+            index = index.max(idx);
+            let slot = sizes
+                .get_mut(n)
+                .ok_or_else(|| limit_error("AU headers per packet", 64, n + 1))?;
+            *slot = size;
+            n += 1;
+        }
+        if r.position() != hdr_bits {
+            return Err(invalid(
+                "AU-headers-length",
+                hdr_bits as u64,
+                "does not end on an AU header",
+            ));
+        }
+        let avail = p.len() - data_pos;
+        // One AU header whose size exceeds the data: a fragment (RFC 3640 3.2.3).
+        if n == 1 && sizes[0] > avail {
+            let size = sizes[0];
+            if size > self.cfg.max_frame_size {
+                return Err(limit_error("AAC AU size", self.cfg.max_frame_size, size));
+            }
+            match self.frag {
+                Some((fts, fsize)) if fts == ts && fsize == size => {}
+                Some(_) => {
+                    self.drop_fragment();
+                    self.start_fragment(ts, size);
+                }
+                None => self.start_fragment(ts, size),
+            }
+            let got = self.frag_buf.len() + avail;
+            if got > size {
+                self.drop_fragment();
+                return Err(invalid(
+                    "AU fragment",
+                    got as u64,
+                    "more data than the AU size",
+                ));
+            }
+            self.frag_buf.extend_from_slice(&p[data_pos..]);
+            if marker || got == size {
+                if got == size {
+                    self.frag = None;
+                    let data = self.frag_buf.split().freeze();
+                    self.emit(ts, 0, data);
+                } else {
+                    self.drop_fragment();
+                }
+            }
+            return Ok(());
+        }
+        if self.frag.is_some() {
+            // A fragmented AU whose last fragment never came.
+            self.drop_fragment();
+        }
+        for (i, &size) in sizes.iter().take(n).enumerate() {
+            let au = p
+                .get(data_pos..data_pos + size)
+                .ok_or_else(|| truncated("access unit", data_pos, size, p.len() - data_pos))?;
+            let data = p.slice_ref(au);
+            data_pos += size;
+            self.emit(ts, i as u32, data);
+        }
+        Ok(())
+    }
+
+    fn start_fragment(&mut self, ts: u32, size: usize) {
+        self.frag = Some((ts, size));
+        self.frag_buf.clear();
+        self.frag_buf.reserve(size);
+    }
+}
+
+fn read_n(r: &mut BitReader<'_>, n: u8) -> Result<u32, Error> {
+    if n == 0 {
+        return Ok(0);
+    }
+    r.read_u32(u32::from(n))
+        .map_err(|_| truncated("AU header", r.position() / 8, usize::from(n).div_ceil(8), 0))
+}
+
+impl Depacketizer for AacDepacketizer {
+    fn push_payload(
+        &mut self,
+        seq: u16,
+        ts: u32,
+        marker: bool,
+        payload: Bytes,
+    ) -> Result<(), Error> {
+        match self.seq.check(seq) {
+            SeqCheck::Stale => return Ok(()),
+            SeqCheck::Gap => {
+                // Whole packets of AUs, or fragments, are gone.
+                self.drop_fragment();
+                self.lost = true;
+            }
+            SeqCheck::Next => {}
+        }
+        let res = self.handle(ts, marker, &payload);
+        if res.is_err() {
+            self.drop_fragment();
+            self.lost = true;
+        }
+        res
+    }
+
+    fn pull(&mut self) -> Option<weir_media::Frame> {
+        self.queue.pop()
+    }
+
+    fn flush(&mut self) {
+        self.drop_fragment();
+    }
+}
+
+/// AAC access units → RTP (`mpeg4-generic`, AAC-hbr).
+#[derive(Debug)]
+pub struct AacPacketizer {
+    emitter: Emitter,
+    config: Bytes,
+    info: AscInfo,
+}
+
+impl AacPacketizer {
+    /// A packetizer for the stream described by `asc` (AudioSpecificConfig).
+    ///
+    /// # Errors
+    /// An AudioSpecificConfig that does not parse.
+    pub fn new(cfg: PacketizerConfig, asc: &[u8]) -> Result<AacPacketizer, Error> {
+        let info = asc_info(asc)?;
+        Ok(AacPacketizer {
+            emitter: Emitter::new(cfg),
+            config: Bytes::copy_from_slice(asc),
+            info,
+        })
+    }
+
+    /// `a=rtpmap`/`a=fmtp` for this stream (RFC 3640 4.1).
+    pub fn sdp(&self) -> SdpFormat {
+        let channels = self.info.channel_config.max(1);
+        SdpFormat {
+            payload_type: self.emitter.cfg.payload_type,
+            rtpmap: format!(
+                "MPEG4-GENERIC/{}/{}",
+                self.emitter.cfg.clock_rate, channels
+            ),
+            fmtp: Some(format!(
+                "profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config={}",
+                to_hex(&self.config)
+            )),
+        }
+    }
+
+    /// Packetizes consecutive AUs, several per packet as far as they fit; each group's RTP
+    /// timestamp is its first AU's. AUs too large for a packet are fragmented.
+    ///
+    /// # Errors
+    /// An AU larger than 8191 bytes (the 13-bit size field), or an MTU too small.
+    pub fn packetize_many(
+        &mut self,
+        frames: &[weir_media::Frame],
+        out: &mut Vec<Bytes>,
+    ) -> Result<(), Error> {
+        let max = self.emitter.max_payload(5)?;
+        let Some(first) = frames.first() else {
+            return Ok(());
+        };
+        for f in frames {
+            if f.data.len() > 8191 {
+                return Err(limit_error(
+                    "AAC AU size (13-bit sizelength)",
+                    8191,
+                    f.data.len(),
+                ));
+            }
+        }
+        let total: usize = frames.iter().map(|f| f.data.len() + 16).sum();
+        self.emitter
+            .begin_frame(first.pts, total + total / max.max(1) * 16);
+        let mut i = 0;
+        while i < frames.len() {
+            let f = &frames[i];
+            self.emitter.set_timestamp(f.pts);
+            if 4 + f.data.len() > max {
+                self.fragment(&f.data, max);
+                i += 1;
+                continue;
+            }
+            let mut j = i + 1;
+            let mut size = 4 + f.data.len();
+            while let Some(next) = frames.get(j) {
+                if size + 2 + next.data.len() > max || j - i >= 64 {
+                    break;
+                }
+                size += 2 + next.data.len();
+                j += 1;
+            }
+            let group = &frames[i..j];
+            self.emitter.begin_packet();
+            self.emitter.put_u16((group.len() * 16) as u16);
+            for g in group {
+                // 13-bit size, 3-bit index (0) / index-delta (0: consecutive AUs).
+                self.emitter.put_u16((g.data.len() as u16) << 3);
+            }
+            for g in group {
+                self.emitter.put_slice(&g.data);
+            }
+            self.emitter.set_marker();
+            i = j;
+        }
+        self.emitter.finish_frame(out);
+        Ok(())
+    }
+
+    fn fragment(&mut self, au: &[u8], max: usize) {
+        let chunk = max - 4;
+        let mut pos = 0;
+        while pos < au.len() {
+            let end = (pos + chunk).min(au.len());
+            self.emitter.begin_packet();
+            self.emitter.put_u16(16);
+            self.emitter.put_u16((au.len() as u16) << 3);
+            self.emitter.put_slice(&au[pos..end]);
+            if end == au.len() {
+                // RFC 3640 3.2.3: the marker is set on the last fragment only.
+                self.emitter.set_marker();
+            }
+            pos = end;
+        }
+    }
+}
+
+impl Packetizer for AacPacketizer {
+    fn packetize(&mut self, frame: &weir_media::Frame, out: &mut Vec<Bytes>) -> Result<(), Error> {
+        self.packetize_many(std::slice::from_ref(frame), out)
+    }
+    fn next_sequence_number(&self) -> u16 {
+        self.emitter.next_seq()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asc_lc() {
+        let i = asc_info(&[0x11, 0x90]).unwrap();
+        assert_eq!(
+            (i.object_type, i.sample_rate, i.channel_config, i.frame_len),
+            (2, 48_000, 2, 1024)
+        );
+        let i = asc_info(&[0x12, 0x14]).unwrap(); // 44.1k? no: index 4 = 44100, 960-frame flag
+        assert_eq!((i.sample_rate, i.frame_len), (44_100, 960));
+        assert!(asc_info(&[0x11]).is_err());
+    }
+}
