@@ -704,7 +704,11 @@ pub fn write_audio_mux_element(
                 }
             }
         }
-        if aligned && group.len() == 1 && smc.num_sub_frames == 0 {
+        if aligned
+            && group.len() == 1
+            && smc.num_sub_frames == 0
+            && smc.other_data_len_bits.is_none()
+        {
             // Fast path: the common single-AU element ends with the byte-aligned payload.
             tail_start = Some(w.bit_len() / 8);
             break;
