@@ -43,8 +43,10 @@ impl Default for ChunkLimits {
 /// several hardware encoders) omit it on continuation chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Type3ExtendedTimestamp {
-    /// Peek at the next four bytes: consume them when they equal the expected extended
-    /// timestamp, otherwise treat them as payload (default; accepts both forms).
+    /// On the first type-3 chunk that could carry the field, peek at the next four bytes:
+    /// when they equal the expected extended timestamp the peer uses the specification
+    /// form, otherwise it omits the field. The decision is kept for the connection
+    /// (default; accepts both forms).
     #[default]
     Auto,
     /// Always expect the field (specification, ffmpeg/librtmp form).
@@ -99,6 +101,9 @@ pub struct ChunkDecoder {
     type3_ext: Type3ExtendedTimestamp,
     streams: Vec<DecState>,
     last: usize,
+    /// In `Auto` mode: whether this peer repeats extended timestamps on type-3 chunks,
+    /// once observed.
+    type3_learned: Option<bool>,
 }
 
 impl Default for ChunkDecoder {
@@ -180,6 +185,7 @@ impl ChunkDecoder {
             type3_ext: Type3ExtendedTimestamp::Auto,
             streams: Vec::new(),
             last: 0,
+            type3_learned: None,
         }
     }
 
@@ -269,6 +275,7 @@ impl ChunkDecoder {
                 });
             }
             let mut pos = head.header_len;
+            let mut learned = None;
             // Extended timestamp (section 5.3.1.3).
             let mut ext_value = None;
             if head.fmt <= 2 {
@@ -288,14 +295,28 @@ impl ChunkDecoder {
                         }
                         pos += 4;
                     }
-                    Type3ExtendedTimestamp::Auto => {
-                        let Some(b) = buf.get(pos..pos + 4) else {
-                            return Ok(None);
-                        };
-                        if be32(b) == expected {
+                    Type3ExtendedTimestamp::Auto => match self.type3_learned {
+                        Some(true) => {
+                            if buf.len() < pos + 4 {
+                                return Ok(None);
+                            }
                             pos += 4;
                         }
-                    }
+                        Some(false) => {}
+                        None => {
+                            // Decide once per connection, on the first such chunk, by
+                            // comparing with the field value or the absolute timestamp.
+                            let Some(b) = buf.get(pos..pos + 4) else {
+                                return Ok(None);
+                            };
+                            let v = be32(b);
+                            let present = v == expected || v == st.timestamp;
+                            if present {
+                                pos += 4;
+                            }
+                            learned = Some(present);
+                        }
+                    },
                 }
             }
             let length = if head.fmt <= 1 {
@@ -317,6 +338,9 @@ impl ChunkDecoder {
                 return Ok(None);
             }
             // The whole chunk is here: commit header state.
+            if learned.is_some() {
+                self.type3_learned = learned;
+            }
             if head.fmt != 3 && st.remaining != 0 {
                 tracing::debug!(
                     csid = head.csid,

@@ -1,0 +1,325 @@
+//! Interop with real ffmpeg in all four directions, bytes verified with framemd5.
+
+mod common;
+
+use std::io::Write;
+use std::net::{Shutdown, TcpListener};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use common::*;
+use weir_amf::Amf0Value;
+use weir_rtmp_chunk::handshake::HandshakeKind;
+use weir_rtmp_chunk::{
+    ClientConfig, ClientEvent, ClientSession, ServerEvent, ServerSession, SessionConfig,
+};
+
+const T: Duration = Duration::from_secs(20);
+
+/// (a) ffmpeg publishes to our ServerSession; the tags we receive, written to FLV,
+/// match the source packet for packet.
+#[test]
+fn ffmpeg_publishes_to_server_session() {
+    weir_testutil::interop_or_skip!();
+    let dir = weir_testutil::TempDir::new("rtmp-a");
+    let src = make_source(dir.path());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let url = format!("rtmp://127.0.0.1:{port}/live/test?token=abc");
+    let child = Child::spawn(&[
+        "-re",
+        "-i",
+        src.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-f",
+        "flv",
+        &url,
+    ]);
+    let mut sock = accept_timeout(&listener, T);
+    let mut server = ServerSession::new(SessionConfig::default());
+    let mut buf = BytesMut::new();
+    let mut tags = Vec::new();
+    let (mut app, mut pub_name, mut pub_query, mut hs) = (None, None, None, None);
+    let deadline = Instant::now() + T;
+    'outer: while Instant::now() < deadline {
+        let eof = read_some(&mut sock, &mut buf).is_none();
+        server.handle_input(&mut buf).unwrap();
+        if eof {
+            server.handle_eof();
+        }
+        while let Some(ev) = server.poll_event() {
+            match ev {
+                ServerEvent::HandshakeDone(k) => hs = Some(k),
+                ServerEvent::ConnectRequest {
+                    request, app: a, ..
+                } => {
+                    app = Some(a);
+                    server.accept_connect(request).unwrap();
+                }
+                ServerEvent::PublishRequest {
+                    request,
+                    name,
+                    query,
+                    publish_type,
+                    ..
+                } => {
+                    assert_eq!(publish_type, "live");
+                    pub_name = Some(name);
+                    pub_query = query;
+                    server.accept_publish(request).unwrap();
+                }
+                ServerEvent::Metadata { metadata, .. } => tags.push(metadata_tag(&metadata)),
+                ServerEvent::Audio {
+                    timestamp, data, ..
+                } => tags.push(Tag {
+                    kind: 8,
+                    timestamp,
+                    body: data,
+                }),
+                ServerEvent::Video {
+                    timestamp, data, ..
+                } => tags.push(Tag {
+                    kind: 9,
+                    timestamp,
+                    body: data,
+                }),
+                ServerEvent::Unpublished { .. } | ServerEvent::Closed => break 'outer,
+                _ => {}
+            }
+        }
+        write_all(&mut sock, || server.poll_transmit());
+    }
+    let (ok, err) = child.wait(T);
+    assert!(ok, "ffmpeg failed: {err}");
+    // ffmpeg sends the digest ("complex") handshake in schema 1.
+    assert!(matches!(hs, Some(HandshakeKind::Digest(_))), "{hs:?}");
+    assert_eq!(app.as_deref(), Some("live"));
+    assert_eq!(pub_name.as_deref(), Some("test"));
+    assert_eq!(pub_query.as_deref(), Some("token=abc"));
+    let out = dir.join("received.flv");
+    write_flv(&out, &tags);
+    assert_same_packets(&src, &out);
+}
+
+/// Runs a ClientSession over `sock` until `done` says stop or the peer closes.
+fn pump_client(
+    sock: &mut std::net::TcpStream,
+    client: &mut ClientSession,
+    mut on_event: impl FnMut(&mut ClientSession, ClientEvent) -> bool,
+) {
+    let mut buf = BytesMut::new();
+    let deadline = Instant::now() + T;
+    while Instant::now() < deadline {
+        write_all(sock, || client.poll_transmit());
+        let eof = read_some(sock, &mut buf).is_none();
+        client.handle_input(&mut buf).unwrap();
+        while let Some(ev) = client.poll_event() {
+            if !on_event(client, ev) {
+                write_all(sock, || client.poll_transmit());
+                return;
+            }
+        }
+        if eof {
+            return;
+        }
+    }
+    panic!("client pump timed out");
+}
+
+/// (b) Our ClientSession publishes to `ffmpeg -listen 1` which records to FLV.
+#[test]
+fn client_session_publishes_to_ffmpeg() {
+    weir_testutil::interop_or_skip!();
+    let dir = weir_testutil::TempDir::new("rtmp-b");
+    let src = make_source(dir.path());
+    let tags = read_flv(&src);
+    let port = free_port();
+    let out = dir.join("out.flv");
+    let url = format!("rtmp://127.0.0.1:{port}/live/x");
+    let child = Child::spawn(&[
+        "-listen",
+        "1",
+        "-f",
+        "flv",
+        "-i",
+        &url,
+        "-c",
+        "copy",
+        out.to_str().unwrap(),
+    ]);
+    let mut sock = connect_retry(port, T);
+    sock.set_nodelay(true).unwrap();
+    let mut client = ClientSession::new(ClientConfig::new(
+        "live",
+        format!("rtmp://127.0.0.1:{port}/live"),
+    ));
+    client.publish("x", "live").unwrap();
+    let mut connected = false;
+    pump_client(&mut sock, &mut client, |c, ev| {
+        match ev {
+            ClientEvent::Connected { .. } => connected = true,
+            ClientEvent::PublishStarted { .. } => {
+                for t in &tags {
+                    match t.kind {
+                        18 => c.send_metadata(&metadata_of_tag(t)).unwrap(),
+                        8 => c.send_audio(t.timestamp, t.body.clone()).unwrap(),
+                        9 => c.send_video(t.timestamp, t.body.clone()).unwrap(),
+                        _ => {}
+                    }
+                }
+                c.close_stream().unwrap();
+                return false;
+            }
+            ClientEvent::Rejected {
+                code, description, ..
+            } => panic!("rejected: {code} {description}"),
+            _ => {}
+        }
+        true
+    });
+    assert!(connected);
+    sock.flush().unwrap();
+    let _ = sock.shutdown(Shutdown::Write);
+    let (ok, err) = child.wait(T);
+    drop(sock);
+    assert!(ok, "ffmpeg failed: {err}");
+    assert_same_packets(&src, &out);
+}
+
+/// (c) Our ClientSession plays from `ffmpeg -listen 1` serving a file.
+#[test]
+fn client_session_plays_from_ffmpeg() {
+    weir_testutil::interop_or_skip!();
+    let dir = weir_testutil::TempDir::new("rtmp-c");
+    let src = make_source(dir.path());
+    let port = free_port();
+    let url = format!("rtmp://127.0.0.1:{port}/live/x");
+    let child = Child::spawn(&[
+        "-i",
+        src.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-f",
+        "flv",
+        "-listen",
+        "1",
+        &url,
+    ]);
+    let mut sock = connect_retry(port, T);
+    let mut client = ClientSession::new(ClientConfig::new(
+        "live",
+        format!("rtmp://127.0.0.1:{port}/live"),
+    ));
+    client.play("x").unwrap();
+    let mut tags = Vec::new();
+    let mut started = false;
+    pump_client(&mut sock, &mut client, |_, ev| {
+        match ev {
+            ClientEvent::PlayStarted { .. } => started = true,
+            ClientEvent::Metadata { metadata, .. } => tags.push(metadata_tag(&metadata)),
+            ClientEvent::Audio { timestamp, data } => tags.push(Tag {
+                kind: 8,
+                timestamp,
+                body: data,
+            }),
+            ClientEvent::Video { timestamp, data } => tags.push(Tag {
+                kind: 9,
+                timestamp,
+                body: data,
+            }),
+            ClientEvent::Rejected {
+                code, description, ..
+            } => panic!("rejected: {code} {description}"),
+            _ => {}
+        }
+        true
+    });
+    let (ok, err) = child.wait(T);
+    assert!(ok, "ffmpeg failed: {err}");
+    assert!(started);
+    let out = dir.join("played.flv");
+    write_flv(&out, &tags);
+    assert_same_packets(&src, &out);
+}
+
+/// (d) ffmpeg plays from our ServerSession, which serves tags read from an FLV file.
+/// ffmpeg validates our digest S1/S2 when playing (server version byte >= 3).
+#[test]
+fn ffmpeg_plays_from_server_session() {
+    weir_testutil::interop_or_skip!();
+    let dir = weir_testutil::TempDir::new("rtmp-d");
+    let src = make_source(dir.path());
+    let tags = read_flv(&src);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let out = dir.join("out.flv");
+    let url = format!("rtmp://127.0.0.1:{port}/live/x?token=t");
+    let child = Child::spawn(&["-i", &url, "-c", "copy", "-f", "flv", out.to_str().unwrap()]);
+    let mut sock = accept_timeout(&listener, T);
+    sock.set_nodelay(true).unwrap();
+    let mut server = ServerSession::new(SessionConfig::default());
+    let mut buf = BytesMut::new();
+    let mut hs = None;
+    let mut play_query = None;
+    let deadline = Instant::now() + T;
+    let mut sent = false;
+    while Instant::now() < deadline && !sent {
+        let eof = read_some(&mut sock, &mut buf).is_none();
+        assert!(!eof, "ffmpeg closed early");
+        server.handle_input(&mut buf).unwrap();
+        while let Some(ev) = server.poll_event() {
+            match ev {
+                ServerEvent::HandshakeDone(k) => hs = Some(k),
+                ServerEvent::ConnectRequest { request, .. } => {
+                    server.accept_connect(request).unwrap()
+                }
+                ServerEvent::PlayRequest {
+                    request,
+                    stream_id,
+                    name,
+                    query,
+                    ..
+                } => {
+                    assert_eq!(name, "x");
+                    play_query = query;
+                    server.accept_play(request).unwrap();
+                    // Serve the file through the shared-chunk (fan-out) path for media.
+                    for t in &tags {
+                        match t.kind {
+                            18 => server
+                                .send_metadata(stream_id, &metadata_of_tag(t))
+                                .unwrap(),
+                            8 | 9 => {
+                                let p = server.prepare(t.kind, t.timestamp, &t.body).unwrap();
+                                server.send_prepared(stream_id, t.timestamp, &p).unwrap();
+                            }
+                            _ => {}
+                        }
+                    }
+                    server.send_stream_eof(stream_id).unwrap();
+                    sent = true;
+                }
+                _ => {}
+            }
+        }
+        write_all(&mut sock, || server.poll_transmit());
+    }
+    assert!(sent, "no play request");
+    // Give ffmpeg the data, then close.
+    sock.flush().unwrap();
+    let _ = sock.shutdown(Shutdown::Write);
+    let drain_deadline = Instant::now() + T;
+    while Instant::now() < drain_deadline {
+        if read_some(&mut sock, &mut buf).is_none() {
+            break;
+        }
+    }
+    drop(sock);
+    let (ok, err) = child.wait(T);
+    assert!(ok, "ffmpeg failed: {err}");
+    assert!(matches!(hs, Some(HandshakeKind::Digest(_))), "{hs:?}");
+    assert_eq!(play_query.as_deref(), Some("token=t"));
+    assert_same_packets(&src, &out);
+    let _ = Amf0Value::Null;
+}
