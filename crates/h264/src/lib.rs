@@ -6,6 +6,8 @@
 //!   `height()`, `fps()`, profile/level, reorder depth;
 //! * [`AvcConfig`] — `AVCDecoderConfigurationRecord` parse/build incl. the high-profile
 //!   extension;
+//! * [`AccessUnitAssembler`] / [`AnnexBAccessUnits`] — NAL units or an Annex B stream in,
+//!   canonical access units with keyframe flags out (7.4.1.2.3 boundaries);
 //! * [`nal`] and [`bits`] — the shared Annex B / length-prefix / emulation-prevention layer
 //!   and Exp-Golomb bit reader of `weir-media`, re-exported.
 //!
@@ -34,17 +36,21 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod au;
 mod avcc;
 mod error;
 mod nalu;
 mod pps;
 mod rbsp;
+mod slice;
 mod sps;
 
+pub use au::{AccessUnit, AccessUnitAssembler, AnnexBAccessUnits, AssemblerLimits};
 pub use avcc::{AvcConfig, AvcConfigExt};
 pub use error::{Error, Result};
 pub use nalu::{is_keyframe, length_prefixed_types, nal_ref_idc, nal_type, NalType, AUD};
 pub use pps::{Pps, SliceGroupMap};
+pub use slice::{slice_start, SliceHeader, SliceType};
 pub use sps::{
     is_high_profile, BitstreamRestriction, Cropping, Hrd, ScalingList, Sps, Timing, Vui,
     MAX_MBS_PER_DIMENSION,

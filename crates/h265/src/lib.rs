@@ -6,6 +6,8 @@
 //! * [`Vps`], [`Sps`], [`Pps`] — parameter sets: profile/tier/level, size after the
 //!   conformance window, bit depth, fps from VUI, reorder depth;
 //! * [`HevcConfig`] — `HEVCDecoderConfigurationRecord` parse/build;
+//! * [`AccessUnitAssembler`] / [`AnnexBAccessUnits`] — NAL units or an Annex B stream in,
+//!   canonical access units with keyframe flags out (7.4.2.4.4 boundaries);
 //! * [`nal`] and [`bits`] — the Annex B / length-prefix / emulation-prevention layer and
 //!   Exp-Golomb reader of `weir-media`, re-exported.
 //!
@@ -31,6 +33,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod au;
 mod error;
 mod hvcc;
 mod nalu;
@@ -40,6 +43,7 @@ mod rbsp;
 mod sps;
 mod vps;
 
+pub use au::{AccessUnit, AccessUnitAssembler, AnnexBAccessUnits, AssemblerLimits};
 pub use error::{Error, Result};
 pub use hvcc::{HevcConfig, NalArray};
 pub use nalu::{is_keyframe, length_prefixed_types, nal_type, NalHeader, NalType, AUD};
