@@ -489,7 +489,11 @@ impl ClientAuth {
                     }
                     Challenge::Other { .. } => continue,
                 };
-                if best.as_ref().map_or(true, |(s, _)| score > *s) {
+                let better = match &best {
+                    Some((s, _)) => score > *s,
+                    None => true,
+                };
+                if better {
                     best = Some((score, c));
                 }
             }
