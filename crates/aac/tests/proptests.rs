@@ -240,9 +240,8 @@ fn adts_header() -> impl Strategy<Value = AdtsHeader> {
                     crc: None,
                 };
                 if !pa {
-                    for i in 0..usize::from(nb) {
-                        h.raw_data_block_positions[i] = pos[i];
-                    }
+                    let n = usize::from(nb);
+                    h.raw_data_block_positions[..n].copy_from_slice(&pos[..n]);
                     h.crc = Some(crc);
                 }
                 (usize::from(fl) >= h.header_len()).then_some(h)
@@ -393,10 +392,8 @@ proptest! {
         let b = Bytes::from(data.clone());
         let _ = AudioSpecificConfig::parse(&data);
         let _ = AdtsHeader::parse(&data);
-        for f in adts_frames(&b) {
-            if let Ok((h, p)) = f {
-                let _ = h.split_raw_blocks(&p).map(|r| r.count());
-            }
+        for (h, p) in adts_frames(&b).flatten() {
+            let _ = h.split_raw_blocks(&p).map(|r| r.count());
         }
         let mut r = AdtsReader::new();
         r.push(&data);
