@@ -36,17 +36,18 @@ const AVCC_LENGTH_SIZE_OFFSET: usize = 4;
 
 /// NAL length size and picture size from an hvcC record.
 pub(crate) fn hevc_params(config: &Bytes) -> Result<(u8, Option<VideoParams>)> {
-    let b = config.get(HVCC_LENGTH_SIZE_OFFSET).ok_or_else(|| {
-        bad(
-            "hvcC",
-            format!("{} bytes is shorter than the fixed part", config.len()),
-        )
-    })?;
-    let length_size = (b & 3) + 1;
-    if length_size == 3 {
-        return Err(bad("hvcC", "lengthSizeMinusOne of 2"));
-    }
-    Ok((length_size, None))
+    let cfg = weir_h265::HevcConfig::parse_bytes(config).map_err(|e| bad("hvcC", e))?;
+    let video = match cfg.parsed_sps() {
+        Ok(sps) => Some(VideoParams {
+            width: sps.width(),
+            height: sps.height(),
+        }),
+        Err(e) => {
+            tracing::debug!(error = %e, "hvcC SPS not parsed; picture size unknown");
+            None
+        }
+    };
+    Ok((cfg.nal_length_size, video))
 }
 
 /// Sample rate and channels from an AudioSpecificConfig.
