@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use crate::nalu::NalType;
 use crate::sps::Sps;
 
-/// The high-profile extension of the avcC record (present for `profile_idc` 100, 110, 122
-/// and 144 per 14496-15; written by recent ffmpeg, omitted by many older muxers).
+/// The high-profile extension of the avcC record (for every `profile_idc` but 66, 77 and
+/// 88 per 14496-15; written by ffmpeg, omitted by many older muxers).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AvcConfigExt {
     /// `chroma_format` (the SPS's `chroma_format_idc`), 2 bits.
@@ -139,7 +139,7 @@ impl AvcConfig {
         let num_pps = usize::from(c.u8("numOfPictureParameterSets")?);
         let pps = c.nal_list(num_pps, data, "pictureParameterSetNALUnit")?;
         let mut ext = None;
-        if matches!(profile_idc, 100 | 110 | 122 | 144) && data.len().saturating_sub(c.pos) >= 4 {
+        if has_ext(profile_idc) && data.len().saturating_sub(c.pos) >= 4 {
             let start = c.pos;
             let parsed = (|| -> Result<AvcConfigExt> {
                 let chroma_format = c.u8("chroma_format")? & 3;
@@ -174,7 +174,8 @@ impl AvcConfig {
 
     /// Builds a record from parameter-set NAL units (headers included), taking profile,
     /// compatibility and level from the first SPS, with 4-byte NAL lengths (the canonical
-    /// layout) and, for High profiles (100, 110, 122, 144), the extension filled from the SPS.
+    /// layout) and, for profiles other than Baseline/Main/Extended, the extension filled from
+    /// the SPS — byte-identical to what ffmpeg's MP4/FLV muxers write for the same sets.
     ///
     /// # Errors
     /// [`Error::Missing`] without an SPS, [`Error::WrongNalType`] if a list holds another
@@ -201,7 +202,7 @@ impl AvcConfig {
                 });
             }
         }
-        let ext = matches!(parsed.profile_idc, 100 | 110 | 122 | 144).then(|| AvcConfigExt {
+        let ext = has_ext(parsed.profile_idc).then(|| AvcConfigExt {
             chroma_format: parsed.chroma_format_idc,
             bit_depth_luma_minus8: parsed.bit_depth_luma - 8,
             bit_depth_chroma_minus8: parsed.bit_depth_chroma - 8,
@@ -317,6 +318,13 @@ impl AvcConfig {
         }
         out.freeze()
     }
+}
+
+/// Profiles whose avcC carries the extension: every profile but Baseline, Main and Extended
+/// (14496-15 5.3.3.1.2 as amended; the first edition listed only 100, 110, 122 and 144).
+/// ffmpeg writes it for all of them, e.g. for High 4:4:4 Predictive (244).
+fn has_ext(profile_idc: u8) -> bool {
+    !matches!(profile_idc, 66 | 77 | 88)
 }
 
 fn put_unit(out: &mut BytesMut, nal: &[u8]) {

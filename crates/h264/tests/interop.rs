@@ -1,0 +1,404 @@
+//! Golden tests against streams produced by ffmpeg/libx264 at test time: every parsed value
+//! must equal what ffprobe reports, avcC must match ffmpeg's MP4 muxer byte for byte, and
+//! the access-unit assembler must reproduce ffmpeg's packets (sizes and MD5s of the
+//! length-prefixed samples in an MP4 remux, keyframe flags of `ffprobe -show_packets`).
+
+mod common;
+
+use bytes::{Bytes, BytesMut};
+use common::*;
+use weir_h264::{nal, nal_type, AccessUnit, AnnexBAccessUnits, AvcConfig, NalType, Pps, Sps};
+use weir_testutil::{decoded_video_md5, TempDir};
+
+struct Case {
+    name: &'static str,
+    size: &'static str,
+    rate: &'static str,
+    frames: u32,
+    args: &'static [&'static str],
+}
+
+fn pix_fmt(sps: &Sps) -> String {
+    let base = match sps.chroma_format_idc {
+        0 => "gray",
+        1 => "yuv420p",
+        2 => "yuv422p",
+        _ => "yuv444p",
+    };
+    if sps.bit_depth_luma > 8 {
+        format!("{base}{}le", sps.bit_depth_luma)
+    } else {
+        base.to_string()
+    }
+}
+
+fn read_aus(data: &[u8], seed: u64) -> Vec<AccessUnit> {
+    let mut r = AnnexBAccessUnits::new();
+    let mut out = Vec::new();
+    for c in chunks(data, seed) {
+        r.push(c);
+        while let Some(au) = r.poll().unwrap() {
+            out.push(au);
+        }
+    }
+    r.finish();
+    while let Some(au) = r.poll().unwrap() {
+        out.push(au);
+    }
+    out
+}
+
+fn run(case: &Case) {
+    let dir = TempDir::new(&format!("h264-{}", case.name));
+    let raw = encode(
+        &dir,
+        "s.h264",
+        case.size,
+        case.rate,
+        case.frames,
+        case.args,
+        "h264",
+    );
+    let data = Bytes::from(std::fs::read(&raw).unwrap());
+    let probed = probe(&raw);
+    let get = |k: &str| {
+        probed
+            .get(k)
+            .unwrap_or_else(|| panic!("{}: ffprobe lacks {k}", case.name))
+            .clone()
+    };
+
+    // --- SPS / PPS against ffprobe -show_streams.
+    let nalus: Vec<Bytes> = nal::annexb_nalus(&data).collect();
+    let sps_nal = nalus
+        .iter()
+        .find(|n| nal_type(n) == Some(NalType::Sps))
+        .expect("SPS");
+    let pps_nal = nalus
+        .iter()
+        .find(|n| nal_type(n) == Some(NalType::Pps))
+        .expect("PPS");
+    let sps = Sps::parse(sps_nal).unwrap();
+    let pps = Pps::parse_with_sps(pps_nal, &sps).unwrap();
+    assert_eq!(pps.sps_id, sps.id);
+    assert_eq!(sps.width().to_string(), get("width"), "{}", case.name);
+    assert_eq!(sps.height().to_string(), get("height"), "{}", case.name);
+    assert_eq!(sps.profile_name(), get("profile"), "{}", case.name);
+    assert_eq!(sps.level_idc.to_string(), get("level"), "{}", case.name);
+    assert_eq!(pix_fmt(&sps), get("pix_fmt"), "{}", case.name);
+    assert_eq!(
+        sps.bit_depth_luma.to_string(),
+        get("bits_per_raw_sample"),
+        "{}",
+        case.name
+    );
+    assert_eq!(
+        sps.max_num_reorder_frames().to_string(),
+        get("has_b_frames"),
+        "{}",
+        case.name
+    );
+    let fps = sps.fps().expect("x264 writes VUI timing");
+    let want = rate(&get("r_frame_rate"));
+    assert!(
+        (fps - want).abs() < 1e-6,
+        "{}: fps {fps} vs ffprobe {want}",
+        case.name
+    );
+
+    // --- avcC: ffmpeg's MP4 muxer vs ours.
+    let mp4 = to_mp4(&dir, &raw, "s.mp4");
+    let mp4_bytes = std::fs::read(&mp4).unwrap();
+    let theirs = box_payload(&mp4_bytes, b"avcC").expect("avcC box");
+    let parsed = AvcConfig::parse(theirs).unwrap();
+    assert_eq!(
+        &parsed.to_bytes()[..],
+        theirs,
+        "{}: avcC re-serialisation",
+        case.name
+    );
+    assert_eq!(parsed.profile_idc, sps.profile_idc);
+    assert_eq!(parsed.level_idc, sps.level_idc);
+    assert_eq!(parsed.nal_length_size, 4);
+    assert_eq!(parsed.sps, vec![sps_nal.clone()]);
+    assert_eq!(parsed.pps, vec![pps_nal.clone()]);
+    let ours = AvcConfig::from_parameter_sets(&[sps_nal.clone()], &[pps_nal.clone()]).unwrap();
+    assert_eq!(
+        &ours.to_bytes()[..],
+        theirs,
+        "{}: built avcC differs from ffmpeg's",
+        case.name
+    );
+
+    // --- Annex B -> AVCC -> Annex B identity on the whole stream.
+    for size in [1u8, 2, 4] {
+        let mut lp = BytesMut::new();
+        match nal::annexb_to_length_prefixed(&data, size, &mut lp) {
+            Ok(n) => assert_eq!(n, nalus.len()),
+            Err(_) => {
+                assert!(size < 4, "4-byte prefixes always fit");
+                continue;
+            }
+        }
+        let mut back = BytesMut::new();
+        nal::length_prefixed_to_annexb(&lp, size, &mut back).unwrap();
+        let again: Vec<Bytes> = nal::annexb_nalus(&back.freeze()).collect();
+        assert_eq!(
+            again, nalus,
+            "{}: roundtrip with {size}-byte lengths",
+            case.name
+        );
+    }
+
+    // --- Access units: exactly ffmpeg's packets.
+    let aus = read_aus(&data, u64::from(case.frames) * 7919);
+    let probe_packets = packets(&raw);
+    assert_eq!(aus.len(), probe_packets.len(), "{}: AU count", case.name);
+    let flags: Vec<bool> = aus.iter().map(|a| a.keyframe).collect();
+    let want_flags: Vec<bool> = probe_packets.iter().map(|p| p.1).collect();
+    assert_eq!(flags, want_flags, "{}: keyframe flags", case.name);
+    let ours_md5: Vec<String> = aus.iter().map(|a| size_md5(&a.data)).collect();
+    assert_eq!(
+        ours_md5,
+        packet_md5s(&mp4),
+        "{}: AU bytes vs MP4 samples",
+        case.name
+    );
+    for au in &aus {
+        assert_eq!(weir_h264::is_keyframe(&au.data), au.keyframe);
+    }
+}
+
+#[test]
+fn baseline_320x240() {
+    weir_testutil::interop_or_skip!();
+    run(&Case {
+        name: "baseline",
+        size: "320x240",
+        rate: "25",
+        frames: 50,
+        args: &["-c:v", "libx264", "-profile:v", "baseline", "-g", "25"],
+    });
+}
+
+#[test]
+fn main_bframes_640x360_ntsc() {
+    weir_testutil::interop_or_skip!();
+    run(&Case {
+        name: "main",
+        size: "640x360",
+        rate: "30000/1001",
+        frames: 30,
+        args: &[
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "main",
+            "-bf",
+            "2",
+            "-g",
+            "15",
+            "-preset",
+            "veryfast",
+        ],
+    });
+}
+
+#[test]
+fn high_bframes_320x240() {
+    weir_testutil::interop_or_skip!();
+    run(&Case {
+        name: "high",
+        size: "320x240",
+        rate: "25",
+        frames: 50,
+        args: &[
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "high",
+            "-bf",
+            "2",
+            "-g",
+            "25",
+        ],
+    });
+}
+
+#[test]
+fn high_1080p() {
+    weir_testutil::interop_or_skip!();
+    run(&Case {
+        name: "1080p",
+        size: "1920x1080",
+        rate: "50",
+        frames: 6,
+        args: &[
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "high",
+            "-bf",
+            "2",
+            "-g",
+            "3",
+            "-preset",
+            "ultrafast",
+            "-x264-params",
+            "cabac=1:8x8dct=1:bframes=2",
+        ],
+    });
+}
+
+#[test]
+fn high_odd_size_cropping_1918x1078() {
+    weir_testutil::interop_or_skip!();
+    run(&Case {
+        name: "odd",
+        size: "1918x1078",
+        rate: "24",
+        frames: 6,
+        args: &[
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "high",
+            "-bf",
+            "2",
+            "-g",
+            "3",
+            "-preset",
+            "ultrafast",
+            "-x264-params",
+            "cabac=1:8x8dct=1:bframes=2",
+        ],
+    });
+}
+
+#[test]
+fn small_odd_size_cropping_in_4x4_units() {
+    weir_testutil::interop_or_skip!();
+    run(&Case {
+        name: "tiny",
+        size: "98x62",
+        rate: "15",
+        frames: 20,
+        args: &["-c:v", "libx264", "-g", "10"],
+    });
+}
+
+#[test]
+fn high10() {
+    weir_testutil::interop_or_skip!();
+    run(&Case {
+        name: "high10",
+        size: "320x240",
+        rate: "25",
+        frames: 20,
+        args: &[
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-bf",
+            "2",
+            "-g",
+            "10",
+        ],
+    });
+}
+
+#[test]
+fn high422_with_scaling_matrices() {
+    weir_testutil::interop_or_skip!();
+    run(&Case {
+        name: "high422",
+        size: "320x240",
+        rate: "25",
+        frames: 20,
+        args: &[
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv422p",
+            "-g",
+            "10",
+            "-x264-params",
+            "cqm=jvt",
+        ],
+    });
+}
+
+#[test]
+fn high444_with_scaling_matrices() {
+    weir_testutil::interop_or_skip!();
+    run(&Case {
+        name: "high444",
+        size: "320x240",
+        rate: "25",
+        frames: 20,
+        args: &[
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv444p",
+            "-g",
+            "10",
+            "-x264-params",
+            "cqm=jvt",
+        ],
+    });
+}
+
+#[test]
+fn interlaced_mbaff_with_field_cropping() {
+    weir_testutil::interop_or_skip!();
+    run(&Case {
+        name: "interlaced",
+        size: "320x200",
+        rate: "25",
+        frames: 20,
+        args: &[
+            "-c:v",
+            "libx264",
+            "-flags",
+            "+ildct",
+            "-x264-params",
+            "interlaced=1",
+            "-g",
+            "10",
+        ],
+    });
+}
+
+#[test]
+fn reassembled_stream_decodes_identically() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("h264-decode");
+    let raw = encode(
+        &dir,
+        "s.h264",
+        "320x240",
+        "25",
+        30,
+        &["-c:v", "libx264", "-bf", "2", "-g", "12"],
+        "h264",
+    );
+    let data = std::fs::read(&raw).unwrap();
+    let aus = read_aus(&data, 42);
+    // Back to Annex B from our canonical frames, with an AUD in front of each.
+    let mut out = BytesMut::new();
+    for au in &aus {
+        out.extend_from_slice(&[0, 0, 0, 1]);
+        out.extend_from_slice(&weir_h264::AUD);
+        nal::length_prefixed_to_annexb(&au.data, 4, &mut out).unwrap();
+    }
+    let ours = dir.join("ours.h264");
+    std::fs::write(&ours, &out).unwrap();
+    let a = decoded_video_md5(&raw, &[]);
+    let b = decoded_video_md5(&ours, &[]);
+    assert_eq!(a.len(), 30);
+    assert_eq!(a, b);
+    // ffmpeg sees one packet per AU in our output too (the AUDs we added are boundaries).
+    assert_eq!(packets(&ours).len(), aus.len());
+}
