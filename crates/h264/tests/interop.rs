@@ -122,7 +122,11 @@ fn run(case: &Case) {
     assert_eq!(parsed.nal_length_size, 4);
     assert_eq!(parsed.sps, vec![sps_nal.clone()]);
     assert_eq!(parsed.pps, vec![pps_nal.clone()]);
-    let ours = AvcConfig::from_parameter_sets(&[sps_nal.clone()], &[pps_nal.clone()]).unwrap();
+    let ours = AvcConfig::from_parameter_sets(
+        std::slice::from_ref(sps_nal),
+        std::slice::from_ref(pps_nal),
+    )
+    .unwrap();
     assert_eq!(
         &ours.to_bytes()[..],
         theirs,
