@@ -393,7 +393,9 @@ impl fmt::Display for TransportSpec {
                 .iter()
                 .map(|m| match m {
                     TransportMode::Play => "PLAY",
-                    TransportMode::Record => "RECORD",
+                    // ffmpeg's Transport parser only recognises lower-case `record`
+                    // (it writes it that way too); servers compare case-insensitively.
+                    TransportMode::Record => "record",
                     TransportMode::Other(s) => s.as_str(),
                 })
                 .collect();

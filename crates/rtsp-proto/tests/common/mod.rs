@@ -1,0 +1,392 @@
+//! Blocking test drivers around the sans-IO sessions, RTP/RTCP built by hand, ffmpeg helpers.
+#![allow(dead_code)]
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use weir_rtsp_proto::auth::AuthConfig;
+use weir_rtsp_proto::headers::{Pair, RtpInfo, TransportSpec};
+use weir_rtsp_proto::{RandomSource, ServerConfig, ServerEvent, ServerSession};
+use weir_sdp::{MediaDescription, SessionDescription};
+
+pub const DEADLINE: Duration = Duration::from_secs(25);
+
+pub fn rng(seed: u64) -> Box<dyn RandomSource + Send> {
+    let mut s = seed | 1;
+    Box::new(move || {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        s.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    })
+}
+
+/// 12-byte RTP header + payload (RFC 3550 §5.1).
+pub fn rtp_packet(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: &[u8]) -> Bytes {
+    let mut p = Vec::with_capacity(12 + payload.len());
+    p.push(0x80);
+    p.push(pt | if marker { 0x80 } else { 0 });
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ts.to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(payload);
+    Bytes::from(p)
+}
+
+/// Compound RTCP SR + BYE (RFC 3550 §6.4.1, §6.6): tells ffmpeg the stream ended.
+pub fn rtcp_sr_bye(ssrc: u32, rtp_ts: u32, packets: u32, octets: u32) -> Bytes {
+    let mut p = Vec::new();
+    p.extend_from_slice(&[0x80, 200, 0, 6]);
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(&0xE000_0000u32.to_be_bytes()); // NTP seconds (arbitrary)
+    p.extend_from_slice(&0u32.to_be_bytes());
+    p.extend_from_slice(&rtp_ts.to_be_bytes());
+    p.extend_from_slice(&packets.to_be_bytes());
+    p.extend_from_slice(&octets.to_be_bytes());
+    p.extend_from_slice(&[0x81, 203, 0, 1]);
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    Bytes::from(p)
+}
+
+/// Payload of an RTP packet (skips CSRCs, extension, padding). `None` when malformed.
+pub fn rtp_payload(p: &[u8]) -> Option<(u16, &[u8])> {
+    let b0 = *p.first()?;
+    if b0 >> 6 != 2 {
+        return None;
+    }
+    let cc = usize::from(b0 & 0x0f);
+    let seq = u16::from_be_bytes([*p.get(2)?, *p.get(3)?]);
+    let mut off = 12 + 4 * cc;
+    if b0 & 0x10 != 0 {
+        let len = usize::from(u16::from_be_bytes([*p.get(off + 2)?, *p.get(off + 3)?]));
+        off += 4 + 4 * len;
+    }
+    let mut end = p.len();
+    if b0 & 0x20 != 0 {
+        end = end.checked_sub(usize::from(*p.last()?))?;
+    }
+    Some((seq, p.get(off..end)?))
+}
+
+/// Concatenates payloads in sequence order (unwrapping 16-bit sequence numbers).
+pub fn payloads_in_order(packets: &[Bytes]) -> Vec<u8> {
+    let mut v: Vec<(u16, &[u8])> = packets.iter().filter_map(|p| rtp_payload(p)).collect();
+    let Some(first) = v.first().map(|x| x.0) else {
+        return Vec::new();
+    };
+    v.sort_by_key(|(s, _)| s.wrapping_sub(first));
+    v.dedup_by_key(|(s, _)| *s);
+    v.into_iter().flat_map(|(_, p)| p.to_vec()).collect()
+}
+
+pub fn spawn_ffmpeg(args: &[&str]) -> Child {
+    Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ffmpeg")
+}
+
+/// Waits for the child to exit (killing it after `limit`); returns (success, stderr).
+pub fn wait_child(mut child: Child, limit: Duration) -> (bool, String) {
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                return (status.success(), err);
+            }
+            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                return (false, format!("killed after {limit:?}\n{err}"));
+            }
+        }
+    }
+}
+
+/// Two seconds of a 440 Hz sine as 8 kHz G.711 µ-law (16000 bytes), made by ffmpeg.
+pub fn make_mulaw(dir: &Path) -> Vec<u8> {
+    let path = dir.join("src.ul");
+    weir_testutil::ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=8000:duration=2",
+        "-ar",
+        "8000",
+        "-ac",
+        "1",
+        "-f",
+        "mulaw",
+        path.to_str().unwrap(),
+    ]);
+    std::fs::read(&path).unwrap()
+}
+
+fn write_all(sock: &mut TcpStream, s: &mut ServerSession) -> std::io::Result<()> {
+    while let Some(b) = s.poll_transmit() {
+        sock.write_all(&b)?;
+    }
+    Ok(())
+}
+
+/// What the test server does.
+pub enum Mode {
+    /// Serve one PCMU track (payload split in 160-byte packets) at `/live/a`.
+    PlayPcmu { samples: Vec<u8> },
+    /// Accept an ANNOUNCE/RECORD push and collect RTP packets of the first track.
+    Record,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Announced SDP (Record).
+    pub announced: Option<SessionDescription>,
+    /// Received RTP packets per track index (Record).
+    pub packets: Vec<Vec<Bytes>>,
+    /// Transport lower layers used, per SETUP.
+    pub transports: Vec<TransportSpec>,
+    /// Methods seen, in order.
+    pub methods: Vec<String>,
+    /// Number of 401 answers sent.
+    pub challenges: usize,
+    /// Packets sent (Play).
+    pub sent: usize,
+}
+
+struct UdpTrack {
+    rtp: UdpSocket,
+    rtcp: UdpSocket,
+    client: Option<(SocketAddr, SocketAddr)>,
+}
+
+/// Accepts one connection and runs the session until the client leaves or the deadline passes.
+pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) -> Outcome {
+    let deadline = Instant::now() + DEADLINE;
+    listener.set_nonblocking(true).unwrap();
+    let (mut sock, peer) = loop {
+        match listener.accept() {
+            Ok(x) => break x,
+            Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    };
+    sock.set_nonblocking(false).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(5)))
+        .unwrap();
+    sock.set_nodelay(true).unwrap();
+    let cfg = ServerConfig {
+        auth,
+        ..ServerConfig::default()
+    };
+    let mut s = ServerSession::new(cfg, rng(7), Instant::now());
+    let mut buf = BytesMut::with_capacity(65536);
+    let mut out = Outcome::default();
+    let mut udp: Vec<UdpTrack> = Vec::new();
+    let mut tcp_channels: Vec<u8> = Vec::new();
+    let mut playing = false;
+    let mut next_pkt = 0usize;
+    let mut bye_sent = false;
+    let mut last_media: Option<Instant> = None;
+    let ssrc = 0x5EED_0001u32;
+    let seq0 = 65500u16; // wraps during the stream on purpose
+    let ts0 = 1_000_000u32;
+    let mut done = false;
+    while Instant::now() < deadline && !done {
+        let mut tmp = [0u8; 16384];
+        match sock.read(&mut tmp) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&tmp[..n]);
+                if let Err(e) = s.handle_input(&mut buf, Instant::now()) {
+                    let _ = write_all(&mut sock, &mut s);
+                    panic!("server session error: {e}");
+                }
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+        while let Some(ev) = s.poll_event() {
+            match ev {
+                ServerEvent::Describe { id, request } => {
+                    out.methods.push("DESCRIBE".into());
+                    if request.uri.trim_end_matches('/').ends_with("/live/a") {
+                        let mut d = SessionDescription::rtsp_presentation("weir test", "127.0.0.1");
+                        d.media
+                            .push(MediaDescription::pcmu(8000, 1, 97).with_control("trackID=0"));
+                        s.respond_describe(id, d.to_bytes(), None).unwrap();
+                    } else {
+                        s.reject(id, 404).unwrap();
+                    }
+                }
+                ServerEvent::Announce { id, request } => {
+                    out.methods.push("ANNOUNCE".into());
+                    let sdp =
+                        SessionDescription::parse(&request.body).expect("announced SDP parses");
+                    out.packets = vec![Vec::new(); sdp.media.len().max(1)];
+                    out.announced = Some(sdp);
+                    s.accept_announce(id).unwrap();
+                }
+                ServerEvent::Setup { id, transports, .. } => {
+                    out.methods.push("SETUP".into());
+                    let mut t = transports[0].clone();
+                    if t.is_tcp() {
+                        tcp_channels.push(t.interleaved.unwrap().rtp);
+                    } else {
+                        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+                        let rtcp = UdpSocket::bind("127.0.0.1:0").unwrap();
+                        rtp.set_nonblocking(true).unwrap();
+                        rtcp.set_nonblocking(true).unwrap();
+                        let cp = t.client_port.unwrap();
+                        let client = (
+                            SocketAddr::new(peer.ip(), cp.rtp),
+                            SocketAddr::new(peer.ip(), cp.rtcp.unwrap_or(cp.rtp.wrapping_add(1))),
+                        );
+                        t.server_port = Some(Pair::new(
+                            rtp.local_addr().unwrap().port(),
+                            rtcp.local_addr().unwrap().port(),
+                        ));
+                        udp.push(UdpTrack {
+                            rtp,
+                            rtcp,
+                            client: Some(client),
+                        });
+                    }
+                    t.ssrc = Some(ssrc);
+                    out.transports.push(t.clone());
+                    s.accept_setup(id, &t).unwrap();
+                }
+                ServerEvent::Play { id, request, .. } => {
+                    out.methods.push("PLAY".into());
+                    let info = [RtpInfo {
+                        url: format!("{}/trackID=0", request.uri.trim_end_matches('/')),
+                        seq: Some(seq0),
+                        rtptime: Some(ts0),
+                    }];
+                    s.accept_play(id, None, &info).unwrap();
+                    playing = true;
+                }
+                ServerEvent::Record { id, .. } => {
+                    out.methods.push("RECORD".into());
+                    s.accept_record(id).unwrap();
+                }
+                ServerEvent::Pause { id, .. } => {
+                    out.methods.push("PAUSE".into());
+                    s.accept_pause(id).unwrap();
+                    playing = false;
+                }
+                ServerEvent::Parameter { id, .. } => {
+                    s.respond(id, weir_rtsp_proto::Response::new(200)).unwrap();
+                }
+                ServerEvent::Teardown { .. } => {
+                    out.methods.push("TEARDOWN".into());
+                    done = true;
+                }
+                ServerEvent::Interleaved(f) => {
+                    if let Some(track) = tcp_channels.iter().position(|c| *c == f.channel) {
+                        if let Some(v) = out.packets.get_mut(track) {
+                            v.push(f.payload);
+                        }
+                    }
+                }
+                ServerEvent::SessionTimedOut { .. } => done = true,
+            }
+        }
+        // Record over UDP: collect.
+        for (i, t) in udp.iter().enumerate() {
+            let mut b = [0u8; 2048];
+            while let Ok((n, _)) = t.rtp.recv_from(&mut b) {
+                if let Some(v) = out.packets.get_mut(i) {
+                    v.push(Bytes::copy_from_slice(&b[..n]));
+                }
+            }
+            while t.rtcp.recv_from(&mut b).is_ok() {}
+        }
+        // Play: send a burst of packets per loop turn, then SR+BYE.
+        if playing {
+            if let Mode::PlayPcmu { samples } = &mode {
+                let chunks: Vec<&[u8]> = samples.chunks(160).collect();
+                for _ in 0..10 {
+                    let Some(chunk) = chunks.get(next_pkt) else {
+                        break;
+                    };
+                    let seq = seq0.wrapping_add(next_pkt as u16);
+                    let ts = ts0.wrapping_add((next_pkt * 160) as u32);
+                    let pkt = rtp_packet(0, seq, ts, ssrc, next_pkt == 0, chunk);
+                    if let Some(&ch) = tcp_channels.first() {
+                        s.send_interleaved(ch, pkt).unwrap();
+                    } else if let Some(t) = udp.first() {
+                        t.rtp.send_to(&pkt, t.client.unwrap().0).unwrap();
+                    }
+                    next_pkt += 1;
+                    out.sent += 1;
+                }
+                if next_pkt >= chunks.len() && last_media.is_none() {
+                    last_media = Some(Instant::now());
+                }
+                // Over UDP, RTCP travels on its own socket and ffmpeg stops at BYE even when RTP
+                // packets are still unread in the other socket: give them time to be read.
+                let settled = last_media.is_some_and(|t| {
+                    tcp_channels.first().is_some() || t.elapsed() > Duration::from_millis(300)
+                });
+                if settled && !bye_sent {
+                    let ts = ts0.wrapping_add((samples.len()) as u32);
+                    let bye = rtcp_sr_bye(ssrc, ts, chunks.len() as u32, samples.len() as u32);
+                    if let Some(&ch) = tcp_channels.first() {
+                        s.send_interleaved(ch + 1, bye).unwrap();
+                    } else if let Some(t) = udp.first() {
+                        t.rtcp.send_to(&bye, t.client.unwrap().1).unwrap();
+                    }
+                    bye_sent = true;
+                }
+            }
+        }
+        if write_all(&mut sock, &mut s).is_err() {
+            break;
+        }
+        if playing && !tcp_channels.is_empty() {
+            std::thread::sleep(Duration::from_millis(2));
+        } else if playing {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    // Late UDP packets.
+    let until = Instant::now() + Duration::from_millis(200);
+    while Instant::now() < until {
+        for (i, t) in udp.iter().enumerate() {
+            let mut b = [0u8; 2048];
+            while let Ok((n, _)) = t.rtp.recv_from(&mut b) {
+                if let Some(v) = out.packets.get_mut(i) {
+                    v.push(Bytes::copy_from_slice(&b[..n]));
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    out
+}
+
+/// Binds an ephemeral port, returns the listener and its port.
+pub fn listener() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = l.local_addr().unwrap().port();
+    (l, p)
+}
