@@ -1,0 +1,297 @@
+//! Glue to the codec crates: configuration records from in-band parameter sets, access
+//! unit boundaries in an unaligned Annex B stream, and codec inference from ES bytes.
+
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
+use weir_media::{nal, Codec, VideoParams};
+
+use crate::es::EsFraming;
+use crate::Error;
+
+/// avcC and picture size from H.264 SPS/PPS NAL units.
+pub(crate) fn h264_config(sets: &[Bytes]) -> Option<(Bytes, Option<VideoParams>)> {
+    let sps: Vec<Bytes> = sets
+        .iter()
+        .filter(|n| n.first().map(|h| h & 0x1F) == Some(7))
+        .cloned()
+        .collect();
+    let pps: Vec<Bytes> = sets
+        .iter()
+        .filter(|n| n.first().map(|h| h & 0x1F) == Some(8))
+        .cloned()
+        .collect();
+    let cfg = weir_h264::AvcConfig::from_parameter_sets(&sps, &pps).ok()?;
+    let video = cfg.parsed_sps().ok().map(|s| VideoParams {
+        width: s.width(),
+        height: s.height(),
+    });
+    Some((cfg.to_bytes(), video))
+}
+
+/// PENDING-H265: switch to weir_h265::is_keyframe once it is exported.
+pub(crate) fn h265_is_keyframe(canonical: &[u8]) -> bool {
+    let mut pos = 0;
+    while let Some(len) = canonical.get(pos..pos + 4) {
+        let n = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        if let Some(&h) = canonical.get(pos + 4) {
+            if matches!((h >> 1) & 0x3F, 16..=23) {
+                return true;
+            }
+        }
+        pos = pos.saturating_add(4).saturating_add(n);
+    }
+    false
+}
+
+/// hvcC and picture size from H.265 VPS/SPS/PPS NAL units.
+pub(crate) fn h265_config(sets: &[Bytes]) -> Option<(Bytes, Option<VideoParams>)> {
+    // PENDING-H265
+    if sets.len() < 1000 {
+        return None;
+    }
+    let of = |t: u8| -> Vec<Bytes> {
+        sets.iter()
+            .filter(|n| n.first().map(|h| (h >> 1) & 0x3F) == Some(t))
+            .cloned()
+            .collect()
+    };
+    let _ = (of(32), of(33), of(34));
+    None
+}
+
+/// Guesses the codec of a stream without a PSM/PMT entry from the first bytes of its
+/// first PES payload (GB28181 devices that omit the PSM; ffmpeg's PS muxer, which never
+/// writes one). `video` says whether the stream id is in the video range.
+pub fn infer_codec(video: bool, data: &[u8]) -> Option<(Codec, EsFraming)> {
+    if video {
+        let sc = nal::find_start_code(data, 0)?;
+        let h0 = *data.get(sc + 3)?;
+        let h1 = data.get(sc + 4).copied();
+        if h0 & 0x80 != 0 {
+            return None;
+        }
+        // H.265 headers are two bytes, the second usually 0x01 (layer 0, temporal id 0).
+        let t265 = (h0 >> 1) & 0x3F;
+        if h1 == Some(0x01) && matches!(t265, 0..=9 | 16..=21 | 32..=35 | 39 | 40) {
+            return Some((Codec::H265, EsFraming::AnnexB));
+        }
+        if matches!(h0 & 0x1F, 1..=9) {
+            return Some((Codec::H264, EsFraming::AnnexB));
+        }
+        return None;
+    }
+    let b0 = *data.first()?;
+    let b1 = *data.get(1)?;
+    if b0 == 0xFF && b1 & 0xF6 == 0xF0 {
+        return Some((Codec::Aac, EsFraming::Adts));
+    }
+    if crate::audio::parse_mpa_header(data).is_some() {
+        return Some((Codec::MpegAudio, EsFraming::MpegAudio));
+    }
+    None
+}
+
+/// One access unit cut from an unaligned stream: Annex B bytes and the timestamps of the
+/// PES packet it started in (none when that packet's timestamps went to an earlier unit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitAu {
+    /// The access unit, Annex B.
+    pub data: Bytes,
+    /// PTS (90 kHz, extended), if the PES it started in carried one for it.
+    pub pts: Option<i64>,
+    /// DTS, likewise.
+    pub dts: Option<i64>,
+    /// Some bytes of the unit were lost.
+    pub incomplete: bool,
+}
+
+/// Cuts an H.264/H.265 Annex B stream whose PES packets are not aligned to access units
+/// (ffmpeg's PS muxer, many cameras) into access units, by the rules of H.264 §7.4.1.2.3 and
+/// H.265 §7.4.2.4.4: a unit starts at an AUD, parameter set, SEI prefix or at a slice whose
+/// first_mb_in_slice is 0 / first_slice_segment_in_pic_flag is 1, once the current unit
+/// has a slice. So it works without AUDs. A unit is emitted when the next one starts, or by
+/// [`AuSplitter::flush`].
+///
+/// Timestamps follow §2.4.3.7: a PES packet's PTS belongs to the first access unit that
+/// starts in it.
+#[derive(Debug)]
+pub struct AuSplitter {
+    codec: Codec,
+    buf: BytesMut,
+    /// Absolute stream offset of `buf[0]`.
+    base: u64,
+    scan: usize,
+    au_start: Option<usize>,
+    seen_vcl: bool,
+    /// PES packets: (absolute offset of payload start, pts, dts, used).
+    times: VecDeque<(u64, Option<i64>, Option<i64>, bool)>,
+    cur: (Option<i64>, Option<i64>),
+    incomplete: bool,
+    max_au: usize,
+}
+
+impl AuSplitter {
+    /// A splitter for `codec` (H.264 or H.265) refusing units over `max_au` bytes.
+    pub fn new(codec: Codec, max_au: usize) -> AuSplitter {
+        AuSplitter {
+            codec,
+            buf: BytesMut::new(),
+            base: 0,
+            scan: 0,
+            au_start: None,
+            seen_vcl: false,
+            times: VecDeque::new(),
+            cur: (None, None),
+            incomplete: false,
+            max_au,
+        }
+    }
+
+    /// Appends one PES payload with its timestamps.
+    pub fn push(&mut self, payload: &[u8], pts: Option<i64>, dts: Option<i64>) {
+        let abs = self.base + self.buf.len() as u64;
+        if self.times.len() >= 256 {
+            self.times.pop_front();
+        }
+        self.times.push_back((abs, pts, dts, false));
+        self.buf.extend_from_slice(payload);
+    }
+
+    /// Marks the unit being assembled as damaged (data was lost).
+    pub fn mark_loss(&mut self) {
+        self.incomplete = true;
+    }
+
+    /// Drops everything buffered.
+    pub fn reset(&mut self) {
+        self.base += self.buf.len() as u64;
+        self.buf.clear();
+        self.scan = 0;
+        self.au_start = None;
+        self.seen_vcl = false;
+        self.times.clear();
+        self.incomplete = false;
+    }
+
+    fn take_times(&mut self, abs: u64) -> (Option<i64>, Option<i64>) {
+        // The latest PES that started at or before `abs`.
+        let idx = self.times.iter().rposition(|t| t.0 <= abs);
+        let Some(i) = idx else { return (None, None) };
+        for _ in 0..i {
+            self.times.pop_front();
+        }
+        match self.times.front_mut() {
+            Some(t) if !t.3 => {
+                t.3 = true;
+                (t.1, t.2)
+            }
+            _ => (None, None),
+        }
+    }
+
+    /// The next complete access unit.
+    ///
+    /// # Errors
+    /// [`Error::EsSyntax`] when a unit grows past the limit; the buffer is dropped.
+    pub fn next_au(&mut self) -> Result<Option<SplitAu>, Error> {
+        loop {
+            let Some(sc) = nal::find_start_code(&self.buf, self.scan) else {
+                self.scan = self.buf.len().saturating_sub(2).max(self.scan);
+                let held =
+                    self.buf.len() - self.au_start.unwrap_or(self.buf.len()).min(self.buf.len());
+                if held > self.max_au || (self.au_start.is_none() && self.buf.len() > self.max_au) {
+                    self.reset();
+                    return Err(Error::EsSyntax {
+                        codec: self.codec,
+                        what: "access unit exceeds the size limit",
+                    });
+                }
+                return Ok(None);
+            };
+            let Some(hdr) = self.buf.get(sc + 3..sc + 6) else {
+                self.scan = sc;
+                return Ok(None);
+            };
+            let (vcl, first_slice, delim) = classify(self.codec, hdr);
+            self.scan = sc + 3;
+            let Some(start) = self.au_start else {
+                // First NAL unit: bytes before it are garbage.
+                let _ = self.buf.split_to(sc);
+                self.base += sc as u64;
+                self.scan -= sc;
+                self.au_start = Some(0);
+                self.cur = self.take_times(self.base);
+                self.seen_vcl = vcl;
+                continue;
+            };
+            let new_au = self.seen_vcl && ((vcl && first_slice) || delim);
+            if vcl {
+                self.seen_vcl = true;
+            }
+            if !new_au {
+                continue;
+            }
+            let mut au = self.buf.split_to(sc);
+            let _ = au.split_to(start.min(au.len()));
+            self.base += sc as u64;
+            self.scan -= sc;
+            self.au_start = Some(0);
+            self.seen_vcl = vcl;
+            let (pts, dts) = self.cur;
+            self.cur = self.take_times(self.base);
+            let incomplete = std::mem::take(&mut self.incomplete);
+            return Ok(Some(SplitAu {
+                data: au.freeze(),
+                pts,
+                dts,
+                incomplete,
+            }));
+        }
+    }
+
+    /// Takes the unit being assembled (end of stream).
+    pub fn flush(&mut self) -> Option<SplitAu> {
+        let start = self.au_start?;
+        let mut au = self.buf.split();
+        let _ = au.split_to(start.min(au.len()));
+        self.base += (start + au.len()) as u64;
+        self.scan = 0;
+        self.au_start = None;
+        self.seen_vcl = false;
+        let (pts, dts) = std::mem::take(&mut self.cur);
+        let incomplete = std::mem::take(&mut self.incomplete);
+        (!au.is_empty()).then(|| SplitAu {
+            data: au.freeze(),
+            pts,
+            dts,
+            incomplete,
+        })
+    }
+}
+
+/// (is VCL, starts a picture, is a non-VCL unit that starts an access unit).
+fn classify(codec: Codec, hdr: &[u8]) -> (bool, bool, bool) {
+    let (h0, h1, h2) = (
+        hdr[0],
+        hdr.get(1).copied().unwrap_or(0),
+        hdr.get(2).copied().unwrap_or(0),
+    );
+    match codec {
+        Codec::H265 => {
+            let t = (h0 >> 1) & 0x3F;
+            let vcl = t <= 31;
+            (
+                vcl,
+                vcl && h2 & 0x80 != 0,
+                matches!(t, 32..=35 | 39 | 41..=44 | 48..=55),
+            )
+        }
+        _ => {
+            let t = h0 & 0x1F;
+            let vcl = matches!(t, 1..=5);
+            // first_mb_in_slice is ue(v): 0 is coded as a single '1' bit.
+            (vcl, vcl && h1 & 0x80 != 0, matches!(t, 6..=9 | 14..=18))
+        }
+    }
+}

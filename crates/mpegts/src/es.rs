@@ -1,0 +1,518 @@
+//! Elementary-stream framing shared by the TS and PS demuxers: turns PES payloads into
+//! [`Frame`]s in the canonical layout and learns each track's codec configuration.
+//!
+//! * H.264 / H.265: an Annex B access unit becomes 4-byte length-prefixed NAL units; the
+//!   parameter sets it carries become the avcC / hvcC record and picture size.
+//! * AAC in ADTS: each ADTS frame (each raw data block) becomes one raw access unit; the
+//!   header becomes the AudioSpecificConfig.
+//! * MPEG audio: split at frame headers, one frame per [`Frame`].
+//! * Opus (TS mapping): `opus_control_header`s are stripped, one packet per [`Frame`].
+//! * Anything else (G.711, …): one PES payload per [`Frame`].
+//!
+//! Audio PES packets often hold several frames; the PTS applies to the first one that
+//! starts in the packet and later ones are timed by their sample counts.
+
+use bytes::{Buf, Bytes, BytesMut};
+use tracing::debug;
+use weir_media::{
+    nal, AudioParams, Codec, Frame, MediaKind, Timebase, Timestamp, TrackInfo, VideoParams,
+};
+
+use crate::audio::{opus_packet_samples, parse_mpa_header, parse_opus_control};
+
+/// How the bytes of an elementary stream are framed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EsFraming {
+    /// H.264/H.265 Annex B byte stream.
+    AnnexB,
+    /// AAC in ADTS frames.
+    Adts,
+    /// AAC in LATM/LOAS (`AudioSyncStream`).
+    Latm,
+    /// MPEG-1/2 audio frames.
+    MpegAudio,
+    /// Opus with the TS `opus_control_header`.
+    OpusTs,
+    /// Opus packets with nothing around them (one per PES).
+    Raw,
+}
+
+impl EsFraming {
+    /// The framing a codec normally has inside PES packets.
+    pub fn for_codec(codec: Codec) -> EsFraming {
+        match codec {
+            Codec::H264 | Codec::H265 => EsFraming::AnnexB,
+            Codec::Aac => EsFraming::Adts,
+            Codec::MpegAudio => EsFraming::MpegAudio,
+            Codec::Opus => EsFraming::OpusTs,
+            _ => EsFraming::Raw,
+        }
+    }
+}
+
+/// Tunables of an [`EsFramer`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EsOptions {
+    /// Audio only: a PES PTS further than this many 90 kHz ticks from where the previous
+    /// frames say the next frame belongs is treated as bogus and replaced by the
+    /// extrapolated time (GB28181 devices send audio PES with zero, repeated or unrelated
+    /// PTS). `None` trusts every PTS.
+    pub audio_pts_tolerance: Option<i64>,
+    /// After this many consecutive bogus audio PTS that agree with each other, they are
+    /// believed (a real discontinuity) and the clock re-anchors on them.
+    pub audio_pts_resync_after: u32,
+    /// Largest frame accepted (bytes), bounding reassembly buffers.
+    pub max_frame_size: usize,
+}
+
+impl Default for EsOptions {
+    fn default() -> EsOptions {
+        EsOptions {
+            audio_pts_tolerance: None,
+            audio_pts_resync_after: 25,
+            max_frame_size: 16 << 20,
+        }
+    }
+}
+
+/// What an [`EsFramer`] produces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EsOutput {
+    /// The track's description changed (config or picture/sound parameters learned).
+    Updated(TrackInfo),
+    /// One access unit.
+    Frame(Frame),
+}
+
+/// Converts the PES payloads of one elementary stream into canonical frames.
+/// Timestamps going in and coming out are 90 kHz ticks already extended past the 33-bit wrap.
+#[derive(Debug)]
+pub struct EsFramer {
+    info: TrackInfo,
+    framing: EsFraming,
+    opts: EsOptions,
+    /// Audio bytes of a frame cut by the end of a PES packet.
+    carry: BytesMut,
+    /// Audio clock: anchor PTS and samples counted since, at `rate`.
+    anchor: Option<(i64, u64, u32)>,
+    last_pts: Option<i64>,
+    last_dts: Option<i64>,
+    step: i64,
+    bogus_run: u32,
+    bogus_offset: i64,
+    bogus_fixed: u64,
+    /// Last parameter sets seen (video), to notice changes cheaply.
+    param_sets: Vec<Bytes>,
+}
+
+impl EsFramer {
+    /// A framer for `info`'s codec with the given framing. The framer reports every
+    /// frame on `info.id`, in a 90 kHz timebase.
+    pub fn new(info: TrackInfo, framing: EsFraming, opts: EsOptions) -> EsFramer {
+        EsFramer {
+            info,
+            framing,
+            opts,
+            carry: BytesMut::new(),
+            anchor: None,
+            last_pts: None,
+            last_dts: None,
+            step: 0,
+            bogus_run: 0,
+            bogus_offset: 0,
+            bogus_fixed: 0,
+            param_sets: Vec::new(),
+        }
+    }
+
+    /// The track as currently known.
+    pub fn info(&self) -> &TrackInfo {
+        &self.info
+    }
+
+    /// How many audio PTS values were judged bogus and replaced.
+    pub fn bogus_pts_fixed(&self) -> u64 {
+        self.bogus_fixed
+    }
+
+    /// Forgets partial data and clocks (after loss or a discontinuity).
+    pub fn reset(&mut self) {
+        self.carry.clear();
+        self.anchor = None;
+        self.bogus_run = 0;
+    }
+
+    /// Frames one complete PES payload. For video the payload is taken as one access unit
+    /// (as TS muxers write it); see [`crate::es::AuSplitter`] for streams that are not aligned.
+    pub fn push_pes(
+        &mut self,
+        payload: Bytes,
+        pts: Option<i64>,
+        dts: Option<i64>,
+        random_access: bool,
+        incomplete: bool,
+        out: &mut dyn FnMut(EsOutput),
+    ) {
+        match self.framing {
+            EsFraming::AnnexB => {
+                self.push_video_au(payload, pts, dts, random_access, incomplete, out)
+            }
+            _ if self.info.codec.kind() == MediaKind::Audio => {
+                self.push_audio(payload, pts, incomplete, out)
+            }
+            _ => {
+                let (pts, dts) = self.video_times(pts, dts);
+                self.emit(payload, pts, dts, random_access, incomplete, out);
+            }
+        }
+    }
+
+    fn video_times(&mut self, pts: Option<i64>, dts: Option<i64>) -> (i64, i64) {
+        let (pts, dts) = match (pts, dts) {
+            (Some(p), Some(d)) => (p, d),
+            (Some(p), None) => (p, p),
+            _ => {
+                // No timestamps: continue at the last step.
+                let d = self.last_dts.map_or(0, |d| d.saturating_add(self.step));
+                let p = self.last_pts.map_or(d, |p| p.saturating_add(self.step));
+                (p, d)
+            }
+        };
+        if let Some(last) = self.last_dts {
+            let s = dts.saturating_sub(last);
+            if s > 0 {
+                self.step = s;
+            }
+        }
+        self.last_pts = Some(pts);
+        self.last_dts = Some(dts);
+        (pts, dts)
+    }
+
+    /// Frames one complete H.264/H.265 access unit in Annex B form.
+    pub fn push_video_au(
+        &mut self,
+        annexb: Bytes,
+        pts: Option<i64>,
+        dts: Option<i64>,
+        random_access: bool,
+        incomplete: bool,
+        out: &mut dyn FnMut(EsOutput),
+    ) {
+        let (pts, dts) = self.video_times(pts, dts);
+        let mut data = BytesMut::with_capacity(annexb.len() + 16);
+        // Cannot fail: 4-byte prefixes hold any NAL size a PES can carry.
+        if nal::annexb_to_length_prefixed(&annexb, nal::CANONICAL_LENGTH_SIZE, &mut data).is_err() {
+            return;
+        }
+        let data = data.freeze();
+        let keyframe = match self.info.codec {
+            Codec::H264 => weir_h264::is_keyframe(&data),
+            Codec::H265 => crate::codecs::h265_is_keyframe(&data),
+            _ => random_access,
+        };
+        if keyframe || self.info.config.is_empty() {
+            self.learn_parameter_sets(&data, out);
+        }
+        let mut f = Frame::new(
+            self.info.id,
+            Timestamp::new(pts, Timebase::MPEG),
+            Timestamp::new(dts, Timebase::MPEG),
+            data,
+        )
+        .with_keyframe(keyframe);
+        f.incomplete = incomplete;
+        out(EsOutput::Frame(f));
+    }
+
+    fn learn_parameter_sets(&mut self, canonical: &Bytes, out: &mut dyn FnMut(EsOutput)) {
+        let Ok(iter) = nal::length_prefixed_nalus(canonical, nal::CANONICAL_LENGTH_SIZE) else {
+            return;
+        };
+        let codec = self.info.codec;
+        let is_ps = |n: &Bytes| match (codec, n.first()) {
+            (Codec::H264, Some(&h)) => matches!(h & 0x1F, 7 | 8),
+            (Codec::H265, Some(&h)) => matches!((h >> 1) & 0x3F, 32..=34),
+            _ => false,
+        };
+        let sets: Vec<Bytes> = iter.filter_map(Result::ok).filter(is_ps).collect();
+        if sets.is_empty() || sets == self.param_sets {
+            return;
+        }
+        let learned = match codec {
+            Codec::H264 => crate::codecs::h264_config(&sets),
+            Codec::H265 => crate::codecs::h265_config(&sets),
+            _ => None,
+        };
+        self.param_sets = sets;
+        if let Some((config, video)) = learned {
+            if config != self.info.config || video != self.info.video {
+                self.info.config = config;
+                self.info.video = video;
+                out(EsOutput::Updated(self.info.clone()));
+            }
+        }
+    }
+
+    fn emit(
+        &mut self,
+        data: Bytes,
+        pts: i64,
+        dts: i64,
+        keyframe: bool,
+        incomplete: bool,
+        out: &mut dyn FnMut(EsOutput),
+    ) {
+        let mut f = Frame::new(
+            self.info.id,
+            Timestamp::new(pts, Timebase::MPEG),
+            Timestamp::new(dts, Timebase::MPEG),
+            data,
+        )
+        .with_keyframe(keyframe);
+        f.incomplete = incomplete;
+        out(EsOutput::Frame(f));
+    }
+
+    /// The audio clock's prediction for the next frame.
+    fn expected_pts(&self) -> Option<i64> {
+        let (t, samples, rate) = self.anchor?;
+        let ticks = weir_media::rescale(
+            i64::try_from(samples).ok()?,
+            Timebase::hz(rate)?,
+            Timebase::MPEG,
+        );
+        t.checked_add(ticks)
+    }
+
+    /// Applies the bogus-PTS policy; returns the PTS to anchor on, if any.
+    fn checked_audio_pts(&mut self, pts: Option<i64>) -> Option<i64> {
+        let pts = pts?;
+        let (Some(tol), Some(expected)) = (self.opts.audio_pts_tolerance, self.expected_pts())
+        else {
+            return Some(pts);
+        };
+        let off = pts.saturating_sub(expected);
+        if off.abs() <= tol {
+            self.bogus_run = 0;
+            return Some(pts);
+        }
+        if self.bogus_run > 0 && off.saturating_sub(self.bogus_offset).abs() <= tol {
+            self.bogus_run += 1;
+        } else {
+            self.bogus_run = 1;
+        }
+        self.bogus_offset = off;
+        if self.bogus_run >= self.opts.audio_pts_resync_after.max(1) {
+            debug!(track = ?self.info.id, pts, expected, "audio PTS jump confirmed, re-anchoring");
+            self.bogus_run = 0;
+            return Some(pts);
+        }
+        debug!(track = ?self.info.id, pts, expected, "bogus audio PTS replaced");
+        self.bogus_fixed += 1;
+        None
+    }
+
+    fn push_audio(
+        &mut self,
+        payload: Bytes,
+        pts: Option<i64>,
+        incomplete: bool,
+        out: &mut dyn FnMut(EsOutput),
+    ) {
+        let pts = self.checked_audio_pts(pts);
+        let carried = !self.carry.is_empty();
+        let data = if carried {
+            self.carry.extend_from_slice(&payload);
+            self.carry.split().freeze()
+        } else {
+            payload
+        };
+        // The PES PTS belongs to the first frame that starts in this packet; a carried
+        // partial frame is timed by the clock instead. Re-anchor when no frame was carried.
+        if let Some(p) = pts {
+            if !carried || self.anchor.is_none() {
+                let rate = self.anchor.map_or(90_000, |a| a.2);
+                self.anchor = Some((p, 0, rate));
+            }
+        }
+        if self.anchor.is_none() {
+            self.anchor = Some((0, 0, 90_000));
+        }
+        match self.framing {
+            EsFraming::Adts => self.split_adts(data, incomplete, out),
+            EsFraming::MpegAudio => self.split_mpa(data, incomplete, out),
+            EsFraming::OpusTs => self.split_opus(data, incomplete, out),
+            _ => {
+                let samples = match self.info.codec {
+                    Codec::G711A | Codec::G711U => Some((data.len() as u32, 8_000)),
+                    Codec::Opus => opus_packet_samples(&data).map(|s| (s, 48_000)),
+                    _ => None,
+                };
+                self.audio_frame(data, samples, incomplete, out);
+            }
+        }
+    }
+
+    /// Emits one audio frame at the clock's time and advances the clock.
+    fn audio_frame(
+        &mut self,
+        data: Bytes,
+        samples: Option<(u32, u32)>,
+        incomplete: bool,
+        out: &mut dyn FnMut(EsOutput),
+    ) {
+        let pts = self.expected_pts().unwrap_or(0);
+        if let (Some((n, rate)), Some(anchor)) = (samples, self.anchor.as_mut()) {
+            if anchor.2 != rate && rate != 0 {
+                // Re-express the anchor at the new rate.
+                *anchor = (pts, 0, rate);
+            }
+            anchor.1 = anchor.1.saturating_add(u64::from(n));
+        }
+        self.last_pts = Some(pts);
+        self.emit(data, pts, pts, true, incomplete, out);
+    }
+
+    fn update_audio_info(
+        &mut self,
+        config: Bytes,
+        params: AudioParams,
+        out: &mut dyn FnMut(EsOutput),
+    ) {
+        if self.info.config != config || self.info.audio != Some(params) {
+            self.info.config = config;
+            self.info.audio = Some(params);
+            out(EsOutput::Updated(self.info.clone()));
+        }
+    }
+
+    fn keep_tail(&mut self, data: &Bytes, from: usize) {
+        if let Some(rest) = data.get(from..) {
+            if rest.len() <= self.opts.max_frame_size {
+                self.carry.extend_from_slice(rest);
+            }
+        }
+    }
+
+    fn split_adts(&mut self, data: Bytes, incomplete: bool, out: &mut dyn FnMut(EsOutput)) {
+        let mut pos = 0;
+        while pos < data.len() {
+            let rest = &data[pos..];
+            let hdr = match weir_aac::AdtsHeader::parse(rest) {
+                Ok(h) => h,
+                Err(_) if rest.len() < 9 && rest.first() == Some(&0xFF) => {
+                    self.keep_tail(&data, pos);
+                    return;
+                }
+                Err(_) => {
+                    // Resynchronise on the next 0xFFF syncword.
+                    pos += 1;
+                    while pos < data.len() && data[pos] != 0xFF {
+                        pos += 1;
+                    }
+                    continue;
+                }
+            };
+            let flen = hdr.frame_len();
+            let hlen = hdr.header_len();
+            if flen < hlen {
+                pos += 1;
+                continue;
+            }
+            if rest.len() < flen {
+                self.keep_tail(&data, pos);
+                return;
+            }
+            let asc = hdr.to_config();
+            let params = AudioParams {
+                sample_rate: asc.sample_rate(),
+                channels: asc.channels(),
+            };
+            self.update_audio_info(asc.to_bytes(), params, out);
+            let payload = data.slice(pos + hlen..pos + flen);
+            let rate = hdr.sample_rate();
+            match hdr.split_raw_blocks(&payload) {
+                Ok(blocks) => {
+                    for b in blocks {
+                        self.audio_frame(b, Some((1024, rate)), incomplete, out);
+                    }
+                }
+                Err(_) => self.audio_frame(
+                    payload,
+                    Some((1024 * hdr.raw_blocks() as u32, rate)),
+                    incomplete,
+                    out,
+                ),
+            }
+            pos += flen;
+        }
+    }
+
+    fn split_mpa(&mut self, data: Bytes, incomplete: bool, out: &mut dyn FnMut(EsOutput)) {
+        let mut pos = 0;
+        while pos < data.len() {
+            let rest = &data[pos..];
+            let Some(h) = parse_mpa_header(rest) else {
+                if rest.len() < 4 && rest.first() == Some(&0xFF) {
+                    self.keep_tail(&data, pos);
+                    return;
+                }
+                pos += 1;
+                while pos < data.len() && data[pos] != 0xFF {
+                    pos += 1;
+                }
+                continue;
+            };
+            if rest.len() < h.frame_len {
+                self.keep_tail(&data, pos);
+                return;
+            }
+            let params = AudioParams {
+                sample_rate: h.sample_rate,
+                channels: h.channels,
+            };
+            self.update_audio_info(Bytes::new(), params, out);
+            let frame = data.slice(pos..pos + h.frame_len);
+            self.audio_frame(frame, Some((h.samples, h.sample_rate)), incomplete, out);
+            pos += h.frame_len;
+        }
+    }
+
+    fn split_opus(&mut self, mut data: Bytes, incomplete: bool, out: &mut dyn FnMut(EsOutput)) {
+        while !data.is_empty() {
+            let Some(c) = parse_opus_control(&data) else {
+                if data.len() < 2 + 255 && data.first() == Some(&0x7F) {
+                    self.keep_tail(&data, 0);
+                }
+                return;
+            };
+            let Some(end) = c.header_len.checked_add(c.au_size) else {
+                return;
+            };
+            if data.len() < end {
+                if end <= self.opts.max_frame_size {
+                    self.keep_tail(&data, 0);
+                }
+                return;
+            }
+            data.advance(c.header_len);
+            let packet = data.split_to(c.au_size);
+            let samples = opus_packet_samples(&packet).map(|s| (s, 48_000));
+            self.audio_frame(packet, samples, incomplete, out);
+        }
+    }
+
+    /// Drops buffered partial data at the end of a stream.
+    pub fn flush(&mut self) {
+        self.carry.clear();
+    }
+
+    /// Sets the picture parameters (for example from a PS descriptor).
+    pub fn set_video(&mut self, video: VideoParams) {
+        self.info.video = Some(video);
+    }
+}

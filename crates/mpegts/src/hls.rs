@@ -1,0 +1,230 @@
+//! HLS segmentation: cut a muxed transport stream at keyframes into segments that each
+//! decode on their own.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use weir_media::{Frame, MediaKind, Timebase, Timestamp, TrackId, TrackInfo};
+
+use crate::{Error, MuxConfig, TsMuxer};
+
+/// Segmenter settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SegmenterConfig {
+    /// A segment is closed at the first keyframe at or after this duration (the
+    /// playlist's EXT-X-TARGETDURATION should be the rounded-up maximum of the
+    /// reported durations).
+    pub target_duration: Duration,
+    /// Muxer settings for the segments.
+    pub mux: MuxConfig,
+}
+
+impl SegmenterConfig {
+    /// Default muxer settings with the given target duration.
+    pub fn with_target(target_duration: Duration) -> SegmenterConfig {
+        SegmenterConfig {
+            target_duration,
+            ..SegmenterConfig::default()
+        }
+    }
+}
+
+impl Default for SegmenterConfig {
+    fn default() -> SegmenterConfig {
+        SegmenterConfig {
+            target_duration: Duration::from_secs(2),
+            mux: MuxConfig::default(),
+        }
+    }
+}
+
+/// One finished segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Media sequence number (0, 1, 2, …).
+    pub sequence: u64,
+    /// The TS bytes: PAT, PMT, then frames starting with a keyframe.
+    pub data: Bytes,
+    /// DTS of the first frame (90 kHz).
+    pub start: Timestamp,
+    /// Time until the next segment's first frame (for the last segment: until the end of
+    /// its last frame, estimated from the frame spacing).
+    pub duration: Duration,
+    /// Frames in the segment.
+    pub frames: u32,
+    /// True when the segment follows a gap (frames were dropped before it): the playlist
+    /// should mark it with EXT-X-DISCONTINUITY.
+    pub discontinuity: bool,
+}
+
+/// Cuts frames into HLS MPEG-TS segments.
+///
+/// Frames before the first keyframe of the video track (any frame for audio-only
+/// streams) are dropped so every segment starts with PAT, PMT and a keyframe.
+///
+/// ```
+/// use bytes::Bytes;
+/// use std::time::Duration;
+/// use weir_media::{Codec, Frame, Timebase, Timestamp, TrackId, TrackInfo};
+/// use weir_mpegts::hls::{HlsSegmenter, SegmenterConfig};
+/// let video = TrackInfo::new(TrackId(0), Codec::H264, 90_000);
+/// let cfg = SegmenterConfig::with_target(Duration::from_secs(1));
+/// let mut seg = HlsSegmenter::new(&[video], cfg)?;
+/// for i in 0..60i64 {
+///     let t = Timestamp::new(i * 3600, Timebase::MPEG); // 25 fps
+///     let key = i % 25 == 0;
+///     let nal = if key { 0x65 } else { 0x41 };
+///     let data = Bytes::from(vec![0, 0, 0, 2, nal, 0x88]);
+///     seg.push(&Frame::new(TrackId(0), t, t, data).with_keyframe(key))?;
+/// }
+/// let first = seg.poll_segment().unwrap();
+/// assert_eq!(first.duration, Duration::from_secs(1));
+/// assert_eq!(first.frames, 25);
+/// # Ok::<(), weir_mpegts::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct HlsSegmenter {
+    muxer: TsMuxer,
+    target: i64,
+    video: Option<TrackId>,
+    cur: BytesMut,
+    start: Option<i64>,
+    frames: u32,
+    last_dts: Option<i64>,
+    step: i64,
+    sequence: u64,
+    ready: VecDeque<Segment>,
+    gap: bool,
+}
+
+impl HlsSegmenter {
+    /// A segmenter for `tracks`. The first video track decides where segments are cut.
+    ///
+    /// # Errors
+    /// As [`TsMuxer::new`].
+    pub fn new(tracks: &[TrackInfo], cfg: SegmenterConfig) -> Result<HlsSegmenter, Error> {
+        let muxer = TsMuxer::new(tracks, cfg.mux)?;
+        let target = i64::try_from(cfg.target_duration.as_micros())
+            .unwrap_or(i64::MAX / 90)
+            .saturating_mul(9)
+            / 100;
+        Ok(HlsSegmenter {
+            muxer,
+            target,
+            video: tracks
+                .iter()
+                .find(|t| t.codec.kind() == MediaKind::Video)
+                .map(|t| t.id),
+            cur: BytesMut::new(),
+            start: None,
+            frames: 0,
+            last_dts: None,
+            step: 0,
+            sequence: 0,
+            ready: VecDeque::new(),
+            gap: false,
+        })
+    }
+
+    /// The muxer (to update a track's configuration).
+    pub fn muxer_mut(&mut self) -> &mut TsMuxer {
+        &mut self.muxer
+    }
+
+    /// Bytes of the segment being built.
+    pub fn pending_len(&self) -> usize {
+        self.cur.len()
+    }
+
+    /// Adds a frame. When it starts a new segment, the previous one becomes available
+    /// from [`HlsSegmenter::poll_segment`].
+    ///
+    /// # Errors
+    /// As [`TsMuxer::write_frame`]; the frame is skipped and the segment stays usable.
+    pub fn push(&mut self, frame: &Frame) -> Result<(), Error> {
+        let dts = frame.dts.rescale(Timebase::MPEG).ticks();
+        let cuts = match self.video {
+            Some(v) => frame.track == v && frame.keyframe,
+            None => true,
+        };
+        match self.start {
+            None => {
+                if !cuts || !frame.keyframe {
+                    // Waiting for the first keyframe.
+                    self.gap = self.sequence > 0;
+                    return Ok(());
+                }
+                self.begin(dts);
+            }
+            Some(start) => {
+                if cuts && dts.saturating_sub(start) >= self.target {
+                    self.close(Some(dts));
+                    self.begin(dts);
+                }
+            }
+        }
+        let before = self.cur.len();
+        if let Err(e) = self.muxer.write_frame(frame, &mut self.cur) {
+            self.cur.truncate(before);
+            return Err(e);
+        }
+        self.frames += 1;
+        if Some(frame.track) == self.video || self.video.is_none() {
+            if let Some(last) = self.last_dts {
+                if dts > last {
+                    self.step = dts - last;
+                }
+            }
+            self.last_dts = Some(dts);
+        }
+        Ok(())
+    }
+
+    /// Drops the segment being built and waits for the next keyframe (after the caller
+    /// lost frames); the next segment is flagged as a discontinuity.
+    pub fn reset(&mut self) {
+        self.cur.clear();
+        self.start = None;
+        self.frames = 0;
+        self.gap = true;
+    }
+
+    fn begin(&mut self, dts: i64) {
+        self.start = Some(dts);
+        self.frames = 0;
+        self.muxer.request_tables();
+    }
+
+    fn close(&mut self, end: Option<i64>) {
+        let Some(start) = self.start.take() else {
+            return;
+        };
+        let end = end.unwrap_or_else(|| self.last_dts.unwrap_or(start).saturating_add(self.step));
+        let ticks = u64::try_from(end.saturating_sub(start)).unwrap_or(0);
+        let seg = Segment {
+            sequence: self.sequence,
+            data: self.cur.split().freeze(),
+            start: Timestamp::new(start, Timebase::MPEG),
+            duration: Duration::from_micros(ticks.saturating_mul(100) / 9),
+            frames: self.frames,
+            discontinuity: std::mem::take(&mut self.gap),
+        };
+        self.sequence += 1;
+        self.frames = 0;
+        self.ready.push_back(seg);
+    }
+
+    /// The next finished segment.
+    pub fn poll_segment(&mut self) -> Option<Segment> {
+        self.ready.pop_front()
+    }
+
+    /// Closes the segment being built (end of stream) and returns it with any others
+    /// still queued.
+    pub fn finish(&mut self) -> Vec<Segment> {
+        self.close(None);
+        self.ready.drain(..).collect()
+    }
+}
