@@ -10,12 +10,12 @@ use common::*;
 use weir_h264::{nal, nal_type, AccessUnit, AnnexBAccessUnits, AvcConfig, NalType, Pps, Sps};
 use weir_testutil::{decoded_video_md5, TempDir};
 
-struct Case {
-    name: &'static str,
-    size: &'static str,
-    rate: &'static str,
+struct Case<'a> {
+    name: &'a str,
+    size: &'a str,
+    rate: &'a str,
     frames: u32,
-    args: &'static [&'static str],
+    args: &'a [&'a str],
 }
 
 fn pix_fmt(sps: &Sps) -> String {
@@ -48,7 +48,7 @@ fn read_aus(data: &[u8], seed: u64) -> Vec<AccessUnit> {
     out
 }
 
-fn run(case: &Case) {
+fn run(case: &Case) -> (Sps, Pps) {
     let dir = TempDir::new(&format!("h264-{}", case.name));
     let raw = encode(
         &dir,
@@ -171,24 +171,26 @@ fn run(case: &Case) {
     for au in &aus {
         assert_eq!(weir_h264::is_keyframe(&au.data), au.keyframe);
     }
+    (sps, pps)
 }
 
 #[test]
 fn baseline_320x240() {
     weir_testutil::interop_or_skip!();
-    run(&Case {
+    let (sps, pps) = run(&Case {
         name: "baseline",
         size: "320x240",
         rate: "25",
         frames: 50,
         args: &["-c:v", "libx264", "-profile:v", "baseline", "-g", "25"],
     });
+    assert!(!sps.has_b_frames() && !pps.entropy_coding_mode);
 }
 
 #[test]
 fn main_bframes_640x360_ntsc() {
     weir_testutil::interop_or_skip!();
-    run(&Case {
+    let (sps, pps) = run(&Case {
         name: "main",
         size: "640x360",
         rate: "30000/1001",
@@ -206,12 +208,14 @@ fn main_bframes_640x360_ntsc() {
             "veryfast",
         ],
     });
+    assert!(sps.has_b_frames() && pps.entropy_coding_mode);
+    assert!(sps.cropping.is_some()); // 360 = 23 MB rows - 8 lines
 }
 
 #[test]
 fn high_bframes_320x240() {
     weir_testutil::interop_or_skip!();
-    run(&Case {
+    let (sps, pps) = run(&Case {
         name: "high",
         size: "320x240",
         rate: "25",
@@ -227,12 +231,13 @@ fn high_bframes_320x240() {
             "25",
         ],
     });
+    assert!(sps.has_b_frames() && pps.transform_8x8_mode);
 }
 
 #[test]
 fn high_1080p() {
     weir_testutil::interop_or_skip!();
-    run(&Case {
+    let (sps, _) = run(&Case {
         name: "1080p",
         size: "1920x1080",
         rate: "50",
@@ -252,12 +257,13 @@ fn high_1080p() {
             "cabac=1:8x8dct=1:bframes=2",
         ],
     });
+    assert_eq!(sps.cropping.map(|c| c.bottom), Some(4));
 }
 
 #[test]
 fn high_odd_size_cropping_1918x1078() {
     weir_testutil::interop_or_skip!();
-    run(&Case {
+    let (sps, pps) = run(&Case {
         name: "odd",
         size: "1918x1078",
         rate: "24",
@@ -277,24 +283,28 @@ fn high_odd_size_cropping_1918x1078() {
             "cabac=1:8x8dct=1:bframes=2",
         ],
     });
+    let c = sps.cropping.unwrap();
+    assert_eq!((c.right, c.bottom), (1, 5));
+    assert!(pps.transform_8x8_mode);
 }
 
 #[test]
 fn small_odd_size_cropping_in_4x4_units() {
     weir_testutil::interop_or_skip!();
-    run(&Case {
+    let (sps, _) = run(&Case {
         name: "tiny",
         size: "98x62",
         rate: "15",
         frames: 20,
         args: &["-c:v", "libx264", "-g", "10"],
     });
+    assert!(sps.cropping.is_some());
 }
 
 #[test]
 fn high10() {
     weir_testutil::interop_or_skip!();
-    run(&Case {
+    let (sps, _) = run(&Case {
         name: "high10",
         size: "320x240",
         rate: "25",
@@ -310,12 +320,13 @@ fn high10() {
             "10",
         ],
     });
+    assert_eq!((sps.bit_depth_luma, sps.bit_depth_chroma), (10, 10));
 }
 
 #[test]
 fn high422_with_scaling_matrices() {
     weir_testutil::interop_or_skip!();
-    run(&Case {
+    let (sps, pps) = run(&Case {
         name: "high422",
         size: "320x240",
         rate: "25",
@@ -331,12 +342,25 @@ fn high422_with_scaling_matrices() {
             "cqm=jvt",
         ],
     });
+    assert_eq!(sps.chroma_format_idc, 2);
+    // x264 never sets seq_scaling_matrix_present_flag; the matrices go in the PPS, whose
+    // list count (6 + 2 with 8x8 transforms) depends on the SPS chroma format.
+    assert!(sps.scaling_lists.is_none());
+    assert_eq!(pps.scaling_lists.as_ref().map(Vec::len), Some(8));
 }
+
+/// A custom 4x4 matrix in raster order, as x264's `cqm4` option takes it.
+const CQM4: [u8; 16] = [
+    6, 13, 13, 20, 20, 20, 28, 28, 28, 28, 32, 32, 32, 37, 37, 42,
+];
 
 #[test]
 fn high444_with_scaling_matrices() {
     weir_testutil::interop_or_skip!();
-    run(&Case {
+    let cqm4: Vec<String> = CQM4.iter().map(u8::to_string).collect();
+    let cqm8: Vec<String> = (0..64).map(|i| (8 + i % 50).to_string()).collect();
+    let params = format!("cqm4={}:cqm8={}", cqm4.join(","), cqm8.join(","));
+    let (sps, pps) = run(&Case {
         name: "high444",
         size: "320x240",
         rate: "25",
@@ -349,15 +373,23 @@ fn high444_with_scaling_matrices() {
             "-g",
             "10",
             "-x264-params",
-            "cqm=jvt",
+            &params,
         ],
     });
+    assert_eq!(sps.chroma_format_idc, 3);
+    // 4:4:4 with 8x8 transforms: 6 + 6 lists. Custom matrices are coded explicitly.
+    let lists = pps.scaling_lists.as_ref().unwrap();
+    assert_eq!(lists.len(), 12);
+    // The bitstream (and ScalingList::Explicit) holds it in zig-zag scan order (Table 8-13).
+    let zigzag = [0, 1, 4, 8, 5, 2, 3, 6, 9, 12, 13, 10, 7, 11, 14, 15];
+    let coded: Vec<u8> = zigzag.iter().map(|&i| CQM4[i]).collect();
+    assert_eq!(lists[0], weir_h264::ScalingList::Explicit(coded));
 }
 
 #[test]
 fn interlaced_mbaff_with_field_cropping() {
     weir_testutil::interop_or_skip!();
-    run(&Case {
+    let (sps, pps) = run(&Case {
         name: "interlaced",
         size: "320x200",
         rate: "25",
@@ -373,6 +405,9 @@ fn interlaced_mbaff_with_field_cropping() {
             "10",
         ],
     });
+    assert!(!sps.frame_mbs_only && sps.mb_adaptive_frame_field);
+    assert_eq!(sps.cropping.map(|c| c.bottom), Some(6)); // 224 coded lines, 2x2 crop units
+    assert!(pps.bottom_field_pic_order_in_frame_present);
 }
 
 #[test]

@@ -206,7 +206,7 @@ impl HevcConfig {
     }
 
     /// Builds a record from VPS, SPS and PPS NAL units (headers included), with 4-byte NAL
-    /// lengths and complete arrays. See [`HevcConfig::from_nal_units`].
+    /// lengths. See [`HevcConfig::from_nal_units`].
     ///
     /// # Errors
     /// As [`HevcConfig::from_nal_units`].
@@ -231,7 +231,10 @@ impl HevcConfig {
     }
 
     /// Builds a record from parameter sets and declarative SEI units in any order: arrays
-    /// VPS, SPS, PPS, prefix SEI, suffix SEI (those present), each marked complete.
+    /// VPS, SPS, PPS, prefix SEI, suffix SEI (those present), with `array_completeness` 0
+    /// as ffmpeg writes it (parameter sets may also occur in band, as in Weir's canonical
+    /// frames); call [`HevcConfig::set_completeness`] for an `hvc1` sample entry.
+    /// The result is byte-identical to ffmpeg's MP4/FLV hvcC for the same units.
     ///
     /// General profile/tier/level fields merge every VPS and SPS the way decoders expect
     /// (highest tier, profile and level; compatibility and constraint flags that all share);
@@ -260,7 +263,7 @@ impl HevcConfig {
                 .collect();
             if !units.is_empty() {
                 arrays.push(NalArray {
-                    completeness: true,
+                    completeness: false,
                     nal_type: want,
                     nalus: units,
                 });
@@ -438,6 +441,14 @@ impl HevcConfig {
             }
         }
         out.freeze()
+    }
+
+    /// Sets `array_completeness` of every array (true: the parameter sets occur only here,
+    /// as the `hvc1` sample entry requires).
+    pub fn set_completeness(&mut self, complete: bool) {
+        for a in &mut self.arrays {
+            a.completeness = complete;
+        }
     }
 
     /// All NAL units of one type across the arrays.

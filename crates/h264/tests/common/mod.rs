@@ -96,9 +96,10 @@ pub fn packets(path: &Path) -> Vec<(usize, bool)> {
         .collect()
 }
 
-/// Per-packet `size,md5` of the first video stream of `path` (`-c copy -f framemd5`).
+/// Per-packet `size,md5` of the first video stream of an MP4 `path` (`-c copy -f
+/// framemd5`, edit list ignored so packets before the first presented one are kept).
 pub fn packet_md5s(path: &Path) -> Vec<String> {
-    weir_testutil::framemd5(path, "0:v:0", &[])
+    weir_testutil::framemd5(path, "0:v:0", &["-ignore_editlist", "1"])
         .into_iter()
         .map(|l| {
             let f: Vec<&str> = l.split(',').map(str::trim).collect();
