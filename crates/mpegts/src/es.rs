@@ -20,6 +20,9 @@ use weir_media::{
 
 use crate::audio::{opus_packet_samples, parse_mpa_header, parse_opus_control};
 
+/// How close (90 kHz ticks) consecutive bogus-PTS offsets must be to count as one clock jump.
+const BOGUS_CONSISTENCY: i64 = 450;
+
 /// How the bytes of an elementary stream are framed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -60,8 +63,9 @@ pub struct EsOptions {
     /// extrapolated time (GB28181 devices send audio PES with zero, repeated or unrelated
     /// PTS). `None` trusts every PTS.
     pub audio_pts_tolerance: Option<i64>,
-    /// After this many consecutive bogus audio PTS that agree with each other, they are
-    /// believed (a real discontinuity) and the clock re-anchors on them.
+    /// After this many consecutive bogus audio PTS that agree with each other (the same
+    /// offset from the audio clock within 5 ms), they are believed (a real discontinuity)
+    /// and the clock re-anchors on them.
     pub audio_pts_resync_after: u32,
     /// Largest frame accepted (bytes), bounding reassembly buffers.
     pub max_frame_size: usize,
@@ -300,7 +304,9 @@ impl EsFramer {
             self.bogus_run = 0;
             return Some(pts);
         }
-        if self.bogus_run > 0 && off.saturating_sub(self.bogus_offset).abs() <= tol {
+        // A real clock jump keeps a constant offset from the audio clock; a stuck or random
+        // PTS does not (a stuck one drifts by a frame duration per packet).
+        if self.bogus_run > 0 && off.saturating_sub(self.bogus_offset).abs() <= BOGUS_CONSISTENCY {
             self.bogus_run += 1;
         } else {
             self.bogus_run = 1;

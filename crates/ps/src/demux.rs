@@ -183,6 +183,12 @@ impl PsDemuxer {
     /// each video stream.
     pub fn flush(&mut self) {
         self.run(true);
+        if !self.buf.is_empty() {
+            let (offset, len) = (self.offset, self.buf.len());
+            self.corrupt(Error::Truncated { offset, len });
+            self.consume(len);
+        }
+        self.end_garbage();
         for i in 0..self.streams.len() {
             let s = &mut self.streams[i];
             let au = s.splitter.as_mut().and_then(AuSplitter::flush);

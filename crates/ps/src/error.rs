@@ -53,6 +53,14 @@ pub enum Error {
         /// What went wrong.
         source: weir_mpegts::Error,
     },
+    /// The stream ended inside a packet.
+    #[error("stream ended inside a packet: {len} bytes at offset {offset} dropped")]
+    Truncated {
+        /// Stream offset of the unfinished packet.
+        offset: u64,
+        /// Bytes dropped.
+        len: usize,
+    },
     /// More elementary streams than the configured limit.
     #[error("more than {limit} elementary streams")]
     TooManyStreams {
