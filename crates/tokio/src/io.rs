@@ -1,0 +1,59 @@
+//! Small IO helpers shared by the drivers.
+
+use std::io::{self, IoSlice};
+
+use bytes::Bytes;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+/// Writes every buffer in `bufs` with as few vectored writes as the socket allows, then
+/// clears `bufs` (keeping its capacity).
+pub async fn write_all_bufs<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    bufs: &mut Vec<Bytes>,
+) -> io::Result<()> {
+    const MAX_SLICES: usize = 64;
+    let mut idx = 0;
+    let mut off = 0;
+    while idx < bufs.len() {
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let mut n = 0;
+        for (i, b) in bufs[idx..].iter().enumerate().take(MAX_SLICES) {
+            let s = if i == 0 { &b[off..] } else { &b[..] };
+            slices[n] = IoSlice::new(s);
+            n += 1;
+        }
+        let mut written = w.write_vectored(&slices[..n]).await?;
+        if written == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "socket closed while writing",
+            ));
+        }
+        while written > 0 && idx < bufs.len() {
+            let left = bufs[idx].len() - off;
+            if written >= left {
+                written -= left;
+                idx += 1;
+                off = 0;
+            } else {
+                off += written;
+                written = 0;
+            }
+        }
+    }
+    bufs.clear();
+    w.flush().await
+}
+
+/// Applies the relay's socket options to an accepted TCP connection.
+pub fn tune_socket(sock: &tokio::net::TcpStream, nodelay: bool, send_buffer: Option<usize>) {
+    if let Err(e) = sock.set_nodelay(nodelay) {
+        tracing::debug!(error = %e, "TCP_NODELAY");
+    }
+    if let Some(size) = send_buffer {
+        let s = socket2::SockRef::from(sock);
+        if let Err(e) = s.set_send_buffer_size(size) {
+            tracing::debug!(error = %e, "SO_SNDBUF");
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! The RTMP server driver: runs a sans-IO [`ServerSession`] per TCP connection and connects
+//! publishers and players to the [`Hub`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+use weir_flv::Metadata;
+use weir_rtmp_chunk::{RequestId, ServerEvent, ServerSession, SessionConfig};
+
+use crate::hub::{HubError, Publisher, Subscription, TryNext};
+use crate::io::{tune_socket, write_all_bufs};
+use crate::server::{Access, AuthRequest, Ctx};
+
+/// Units written per batch before the socket is flushed.
+const BATCH_UNITS: usize = 64;
+
+pub(crate) async fn serve(
+    listener: TcpListener,
+    ctx: Arc<Ctx>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((sock, peer)) => {
+                    let ctx = ctx.clone();
+                    let shutdown = shutdown.clone();
+                    let guard = ctx.tasks.enter();
+                    tokio::spawn(async move {
+                        let _guard = guard;
+                        if let Err(e) = connection(sock, peer, ctx, shutdown).await {
+                            debug!(%peer, error = %e, "rtmp connection ended");
+                        }
+                    });
+                }
+                Err(e) => {
+                    warn!(error = %e, "rtmp accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+struct Playing {
+    stream_id: u32,
+    sub: Subscription,
+}
+
+struct Conn {
+    session: ServerSession,
+    ctx: Arc<Ctx>,
+    peer: SocketAddr,
+    app: String,
+    publishers: Vec<(u32, Publisher)>,
+    player: Option<Playing>,
+    out: Vec<Bytes>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ConnError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Rtmp(#[from] weir_rtmp_chunk::Error),
+    #[error("player stuck for longer than {0:?}")]
+    Stuck(Duration),
+}
+
+async fn connection(
+    sock: TcpStream,
+    peer: SocketAddr,
+    ctx: Arc<Ctx>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ConnError> {
+    tune_socket(&sock, ctx.config.tcp_nodelay, ctx.config.send_buffer_bytes);
+    let (mut rd, mut wr) = sock.into_split();
+    let mut session_config = SessionConfig {
+        chunk_size: ctx.config.rtmp_chunk_size,
+        ..SessionConfig::default()
+    };
+    session_config.limits.max_message_size = ctx.config.max_message_bytes;
+    let mut c = Conn {
+        session: ServerSession::new(session_config),
+        ctx: ctx.clone(),
+        peer,
+        app: String::new(),
+        publishers: Vec::new(),
+        player: None,
+        out: Vec::with_capacity(8),
+    };
+    let mut rbuf = BytesMut::with_capacity(4096);
+    let stuck = ctx.config.player_stuck_timeout;
+    let result = loop {
+        // Flush whatever the session has to say.
+        while let Some(b) = c.session.poll_transmit() {
+            c.out.push(b);
+        }
+        if !c.out.is_empty() {
+            match tokio::time::timeout(stuck, write_all_bufs(&mut wr, &mut c.out)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => break Err(e.into()),
+                Err(_) => break Err(ConnError::Stuck(stuck)),
+            }
+        }
+        if c.session.is_closed() {
+            break Ok(());
+        }
+        let playing = c.player.is_some();
+        tokio::select! {
+            read = rd.read_buf(&mut rbuf) => {
+                match read {
+                    Ok(0) => {
+                        c.session.handle_eof();
+                        c.events().await;
+                        break Ok(());
+                    }
+                    Ok(_) => {
+                        if let Err(e) = c.session.handle_input(&mut rbuf) {
+                            break Err(e.into());
+                        }
+                        c.events().await;
+                        if rbuf.capacity() - rbuf.len() < 1024 {
+                            rbuf.reserve(4096);
+                        }
+                    }
+                    Err(e) => break Err(e.into()),
+                }
+            }
+            unit = next_unit(&mut c.player), if playing => {
+                if let Err(e) = c.send_units(unit) {
+                    break Err(e);
+                }
+            }
+            _ = shutdown.changed() => {
+                if let Some(p) = c.player.as_ref() {
+                    let _ = c.session.send_stream_eof(p.stream_id);
+                }
+                while let Some(b) = c.session.poll_transmit() {
+                    c.out.push(b);
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(500), write_all_bufs(&mut wr, &mut c.out)).await;
+                break Ok(());
+            }
+        }
+    };
+    if let Err(e) = &result {
+        debug!(peer = %c.peer, error = %e, "rtmp connection error");
+    }
+    result
+}
+
+async fn next_unit(player: &mut Option<Playing>) -> Option<Arc<crate::Unit>> {
+    match player {
+        Some(p) => p.sub.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Conn {
+    /// Sends `first` and whatever else is ready, as one batch.
+    fn send_units(&mut self, first: Option<Arc<crate::Unit>>) -> Result<(), ConnError> {
+        let Some(p) = self.player.as_mut() else {
+            return Ok(());
+        };
+        let chunk_size = self.ctx.config.rtmp_chunk_size;
+        let mut next = first;
+        let mut n = 0;
+        loop {
+            match next {
+                Some(unit) => {
+                    if let Some(msg) = unit.rtmp_message(chunk_size) {
+                        self.session
+                            .send_prepared(p.stream_id, unit.timestamp(), &msg)?;
+                    }
+                }
+                None => {
+                    // The stream ended.
+                    let _ = self.session.send_stream_eof(p.stream_id);
+                    info!(peer = %self.peer, stream = p.sub.key(), "stream ended; player released");
+                    self.player = None;
+                    return Ok(());
+                }
+            }
+            n += 1;
+            if n >= BATCH_UNITS {
+                return Ok(());
+            }
+            next = match p.sub.try_next() {
+                TryNext::Unit(u) => Some(u),
+                TryNext::Empty => return Ok(()),
+                TryNext::Ended => None,
+            };
+        }
+    }
+
+    async fn events(&mut self) {
+        while let Some(ev) = self.session.poll_event() {
+            if let Err(e) = self.event(ev).await {
+                debug!(peer = %self.peer, error = %e, "rtmp event handling failed");
+            }
+        }
+    }
+
+    async fn event(&mut self, ev: ServerEvent) -> Result<(), weir_rtmp_chunk::Error> {
+        match ev {
+            ServerEvent::ConnectRequest {
+                request,
+                app,
+                query,
+                ..
+            } => {
+                let auth = AuthRequest {
+                    protocol: "rtmp",
+                    access: Access::Connect,
+                    key: app.clone(),
+                    query,
+                    peer: self.peer,
+                };
+                if (self.ctx.auth)(&auth) {
+                    self.app = app;
+                    self.session.accept_connect(request)
+                } else {
+                    self.session.reject_connect(request, "connection refused")
+                }
+            }
+            ServerEvent::PublishRequest {
+                request,
+                stream_id,
+                name,
+                query,
+                publish_type,
+            } => self.publish(request, stream_id, name, query, publish_type),
+            ServerEvent::PlayRequest {
+                request,
+                stream_id,
+                name,
+                query,
+                ..
+            } => self.play(request, stream_id, name, query).await,
+            ServerEvent::Video {
+                stream_id,
+                timestamp,
+                data,
+            } => {
+                if let Some((_, p)) = self.publishers.iter().find(|(id, _)| *id == stream_id) {
+                    p.video(timestamp, data);
+                }
+                Ok(())
+            }
+            ServerEvent::Audio {
+                stream_id,
+                timestamp,
+                data,
+            } => {
+                if let Some((_, p)) = self.publishers.iter().find(|(id, _)| *id == stream_id) {
+                    p.audio(timestamp, data);
+                }
+                Ok(())
+            }
+            ServerEvent::Metadata {
+                stream_id,
+                metadata,
+                ..
+            } => {
+                if let Some((_, p)) = self.publishers.iter().find(|(id, _)| *id == stream_id) {
+                    if let Some(md) = Metadata::from_amf(&metadata) {
+                        let video = md.get("videocodecid").is_some();
+                        let audio = md.get("audiocodecid").is_some();
+                        match md.to_script_body() {
+                            Ok(body) => p.metadata(body, video, audio),
+                            Err(e) => debug!(error = %e, "metadata not re-encodable"),
+                        }
+                    }
+                }
+                Ok(())
+            }
+            ServerEvent::Unpublished { stream_id, name } => {
+                self.publishers.retain(|(id, _)| *id != stream_id);
+                debug!(peer = %self.peer, stream = name, "unpublished");
+                Ok(())
+            }
+            ServerEvent::PlayStopped { stream_id, .. } => {
+                if self
+                    .player
+                    .as_ref()
+                    .is_some_and(|p| p.stream_id == stream_id)
+                {
+                    self.player = None;
+                }
+                Ok(())
+            }
+            ServerEvent::Closed => {
+                self.publishers.clear();
+                self.player = None;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn publish(
+        &mut self,
+        request: RequestId,
+        stream_id: u32,
+        name: String,
+        query: Option<String>,
+        publish_type: String,
+    ) -> Result<(), weir_rtmp_chunk::Error> {
+        let key = format!("{}/{}", self.app, name);
+        let auth = AuthRequest {
+            protocol: "rtmp",
+            access: Access::Publish,
+            key: key.clone(),
+            query,
+            peer: self.peer,
+        };
+        if name.is_empty() || !(self.ctx.auth)(&auth) {
+            return self.session.reject_publish(
+                request,
+                "NetStream.Publish.Unauthorized",
+                "publishing refused",
+            );
+        }
+        if publish_type != "live" {
+            debug!(
+                stream = key,
+                publish_type, "non-live publish type served as live"
+            );
+        }
+        match self.ctx.hub.publish(&key, "rtmp") {
+            Ok(p) => {
+                self.publishers.push((stream_id, p));
+                self.session.accept_publish(request)
+            }
+            Err(HubError::Busy(_)) => {
+                info!(peer = %self.peer, stream = key, "publish refused: name busy");
+                self.session.reject_publish(
+                    request,
+                    "NetStream.Publish.BadName",
+                    "stream is already being published",
+                )
+            }
+            Err(e) => {
+                self.session
+                    .reject_publish(request, "NetStream.Publish.Failed", &e.to_string())
+            }
+        }
+    }
+
+    async fn play(
+        &mut self,
+        request: RequestId,
+        stream_id: u32,
+        name: String,
+        query: Option<String>,
+    ) -> Result<(), weir_rtmp_chunk::Error> {
+        let key = format!("{}/{}", self.app, name);
+        let auth = AuthRequest {
+            protocol: "rtmp",
+            access: Access::Play,
+            key: key.clone(),
+            query,
+            peer: self.peer,
+        };
+        if !(self.ctx.auth)(&auth) {
+            return self
+                .session
+                .reject_play(request, "NetStream.Play.Failed", "playing refused");
+        }
+        match self.ctx.hub.subscribe(&key, "rtmp").await {
+            Ok(sub) => {
+                self.session.accept_play(request)?;
+                self.player = Some(Playing { stream_id, sub });
+                Ok(())
+            }
+            Err(HubError::NotFound(_)) => {
+                self.session
+                    .reject_play(request, "NetStream.Play.StreamNotFound", "no such stream")
+            }
+            Err(e) => self
+                .session
+                .reject_play(request, "NetStream.Play.Failed", &e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! The relay: listeners, configuration, authorization hook and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+use tracing::info;
+
+use crate::hub::{Hub, HubConfig};
+
+/// Relay settings. Every field has a working default; see [`RelayConfig::default`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct RelayConfig {
+    /// RTMP listen address (default `0.0.0.0:1935`).
+    pub rtmp_listen: SocketAddr,
+    /// HTTP listen address for HTTP-FLV, WebSocket-FLV and the API (default `0.0.0.0:8080`).
+    pub http_listen: SocketAddr,
+    /// Keep the last GOP for late joiners (default true).
+    pub gop_cache: bool,
+    /// Largest GOP cached, bytes (default 32 MiB).
+    pub gop_cache_max_bytes: usize,
+    /// Units a player may fall behind before it skips to the next keyframe (default 1024).
+    pub queue_units: usize,
+    /// A player whose socket accepts nothing for this long is disconnected (default 10 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "player_stuck_timeout_ms", with = "millis")
+    )]
+    pub player_stuck_timeout: Duration,
+    /// How long a player waits for a stream that is not published yet (default 5 s).
+    #[cfg_attr(feature = "serde", serde(rename = "play_wait_ms", with = "millis"))]
+    pub play_wait: Duration,
+    /// How long a stream outlives its publisher (default 10 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "publisher_grace_ms", with = "millis")
+    )]
+    pub publisher_grace: Duration,
+    /// How long a new player waits for an announced track with no data yet (default 1 s).
+    #[cfg_attr(feature = "serde", serde(rename = "track_wait_ms", with = "millis"))]
+    pub track_wait: Duration,
+    /// Stream time after which an announced track that never delivered is dropped (default 5 s).
+    #[cfg_attr(feature = "serde", serde(rename = "track_timeout_ms", with = "millis"))]
+    pub track_timeout: Duration,
+    /// Set TCP_NODELAY on every connection (default true: Nagle plus delayed ACKs costs
+    /// tens of milliseconds per message).
+    pub tcp_nodelay: bool,
+    /// SO_SNDBUF for every connection, bytes (default: the OS default).
+    pub send_buffer_bytes: Option<usize>,
+    /// RTMP chunk size sent to every peer (default 4096).
+    pub rtmp_chunk_size: u32,
+    /// Largest RTMP message accepted from a peer, bytes (default 8 MiB).
+    pub max_message_bytes: u32,
+    /// Largest HTTP request head, bytes (default 16 KiB).
+    pub max_http_header_bytes: usize,
+    /// How long shutdown waits for connections to close (default 3 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "shutdown_timeout_ms", with = "millis")
+    )]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            rtmp_listen: SocketAddr::from(([0, 0, 0, 0], 1935)),
+            http_listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            gop_cache: true,
+            gop_cache_max_bytes: 32 << 20,
+            queue_units: 1024,
+            player_stuck_timeout: Duration::from_secs(10),
+            play_wait: Duration::from_secs(5),
+            publisher_grace: Duration::from_secs(10),
+            track_wait: Duration::from_secs(1),
+            track_timeout: Duration::from_secs(5),
+            tcp_nodelay: true,
+            send_buffer_bytes: None,
+            rtmp_chunk_size: 4096,
+            max_message_bytes: 8 << 20,
+            max_http_header_bytes: 16 << 10,
+            shutdown_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+impl RelayConfig {
+    /// Listens on `127.0.0.1` with OS-assigned ports (for tests and embedding).
+    pub fn loopback_ephemeral() -> RelayConfig {
+        RelayConfig {
+            rtmp_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..RelayConfig::default()
+        }
+    }
+
+    fn hub_config(&self) -> HubConfig {
+        HubConfig {
+            gop_cache: self.gop_cache,
+            gop_cache_max_bytes: self.gop_cache_max_bytes,
+            queue_units: self.queue_units,
+            play_wait: self.play_wait,
+            publisher_grace: self.publisher_grace,
+            track_wait: self.track_wait,
+            track_timeout: self.track_timeout,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+mod millis {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+/// What a client asks to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Access {
+    /// RTMP `connect` (key = the app).
+    Connect,
+    /// Publish `key`.
+    Publish,
+    /// Play `key`.
+    Play,
+}
+
+/// The input of the authorization hook.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AuthRequest {
+    /// `"rtmp"`, `"http-flv"`, `"ws-flv"`, …
+    pub protocol: &'static str,
+    /// What is asked.
+    pub access: Access,
+    /// `app/stream` (or the app for [`Access::Connect`]).
+    pub key: String,
+    /// The `?key=value` query the client sent with the app or stream name, if any.
+    pub query: Option<String>,
+    /// The client's address.
+    pub peer: SocketAddr,
+}
+
+/// The authorization hook: return true to allow.
+pub type AuthHook = Arc<dyn Fn(&AuthRequest) -> bool + Send + Sync>;
+
+/// Counts live connection tasks so shutdown can wait for them.
+#[derive(Debug, Default)]
+pub(crate) struct Tasks {
+    live: AtomicUsize,
+    idle: Notify,
+}
+
+pub(crate) struct TaskGuard(Arc<Tasks>);
+
+impl Tasks {
+    pub(crate) fn enter(self: &Arc<Self>) -> TaskGuard {
+        self.live.fetch_add(1, Ordering::AcqRel);
+        TaskGuard(self.clone())
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            let n = self.idle.notified();
+            tokio::pin!(n);
+            n.as_mut().enable();
+            if self.live.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            n.await;
+        }
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        if self.0.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// Shared by every connection task.
+pub(crate) struct Ctx {
+    pub(crate) config: RelayConfig,
+    pub(crate) hub: Hub,
+    pub(crate) auth: AuthHook,
+    pub(crate) tasks: Arc<Tasks>,
+}
+
+/// A relay with its listeners bound, ready to [`run`](BoundRelay::run).
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use weir_tokio::{Relay, RelayConfig};
+/// let relay = Relay::new(RelayConfig::default()).bind().await?;
+/// println!("rtmp://{}/live/stream", relay.rtmp_addr());
+/// relay.run(async { let _ = tokio::signal::ctrl_c().await; }).await
+/// # }
+/// ```
+pub struct BoundRelay {
+    ctx: Arc<Ctx>,
+    rtmp: TcpListener,
+    http: TcpListener,
+}
+
+/// The relay server: RTMP in/out, HTTP-FLV and WebSocket-FLV out, composed from the Weir
+/// sans-IO crates around a [`Hub`].
+pub struct Relay {
+    config: RelayConfig,
+    auth: AuthHook,
+}
+
+impl Relay {
+    /// A relay allowing everything.
+    pub fn new(config: RelayConfig) -> Relay {
+        Relay {
+            config,
+            auth: Arc::new(|_| true),
+        }
+    }
+
+    /// Sets the authorization hook, consulted for every connect, publish and play.
+    pub fn with_auth(
+        mut self,
+        auth: impl Fn(&AuthRequest) -> bool + Send + Sync + 'static,
+    ) -> Relay {
+        self.auth = Arc::new(auth);
+        self
+    }
+
+    /// Binds the listeners.
+    ///
+    /// # Errors
+    /// Any bind error (address in use, permission).
+    pub async fn bind(self) -> std::io::Result<BoundRelay> {
+        let rtmp = TcpListener::bind(self.config.rtmp_listen).await?;
+        let http = TcpListener::bind(self.config.http_listen).await?;
+        let hub = Hub::new(self.config.hub_config());
+        Ok(BoundRelay {
+            ctx: Arc::new(Ctx {
+                config: self.config,
+                hub,
+                auth: self.auth,
+                tasks: Arc::new(Tasks::default()),
+            }),
+            rtmp,
+            http,
+        })
+    }
+}
+
+impl BoundRelay {
+    /// The bound RTMP address.
+    pub fn rtmp_addr(&self) -> SocketAddr {
+        self.rtmp
+            .local_addr()
+            .unwrap_or(self.ctx.config.rtmp_listen)
+    }
+
+    /// The bound HTTP address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http
+            .local_addr()
+            .unwrap_or(self.ctx.config.http_listen)
+    }
+
+    /// The stream hub (for events and stream listings).
+    pub fn hub(&self) -> &Hub {
+        &self.ctx.hub
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, ends every stream and waits
+    /// (at most [`RelayConfig::shutdown_timeout`]) for connections to close.
+    ///
+    /// # Errors
+    /// None today; the signature leaves room for fatal listener errors.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let rtmp_addr = self.rtmp_addr();
+        let http_addr = self.http_addr();
+        info!("RTMP publish/play:    rtmp://{rtmp_addr}/{{app}}/{{stream}}");
+        info!("HTTP-FLV:             http://{http_addr}/{{app}}/{{stream}}.flv");
+        info!("WebSocket-FLV:        ws://{http_addr}/{{app}}/{{stream}}.flv");
+        info!("API:                  http://{http_addr}/api/v1/streams");
+        let rtmp = tokio::spawn(crate::rtmp::serve(
+            self.rtmp,
+            self.ctx.clone(),
+            stop_rx.clone(),
+        ));
+        let http = tokio::spawn(crate::http::serve(
+            self.http,
+            self.ctx.clone(),
+            stop_rx.clone(),
+        ));
+        shutdown.await;
+        info!("shutting down: no new connections, ending streams");
+        let _ = stop_tx.send(true);
+        self.ctx.hub.shutdown();
+        let _ = rtmp.await;
+        let _ = http.await;
+        if tokio::time::timeout(self.ctx.config.shutdown_timeout, self.ctx.tasks.wait_idle())
+            .await
+            .is_err()
+        {
+            info!("shutdown: some connections did not close in time");
+        }
+        Ok(())
+    }
+}
