@@ -1,0 +1,351 @@
+//! Helpers for the relay integration tests: an in-process relay on ephemeral ports,
+//! deterministic sources made with ffmpeg, a minimal RTMP player, and framemd5 comparison.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+use weir_rtmp_chunk::{ClientConfig, ClientEvent, ClientSession};
+use weir_testutil::TempDir;
+use weir_tokio::{Hub, Relay, RelayConfig};
+
+pub struct TestRelay {
+    pub rtmp: SocketAddr,
+    pub http: SocketAddr,
+    pub hub: Hub,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestRelay {
+    pub async fn start(mut config: RelayConfig) -> TestRelay {
+        let base = RelayConfig::loopback_ephemeral();
+        config.rtmp_listen = base.rtmp_listen;
+        config.http_listen = base.http_listen;
+        let relay = Relay::new(config).bind().await.expect("bind relay");
+        let (rtmp, http, hub) = (relay.rtmp_addr(), relay.http_addr(), relay.hub().clone());
+        let (stop, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = relay
+                .run(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        TestRelay {
+            rtmp,
+            http,
+            hub,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn rtmp_url(&self, key: &str) -> String {
+        format!("rtmp://{}/{}", self.rtmp, key)
+    }
+
+    pub fn http_url(&self, key: &str) -> String {
+        format!("http://{}/{}.flv", self.http, key)
+    }
+
+    pub fn ws_url(&self, key: &str) -> String {
+        format!("ws://{}/{}.flv", self.http, key)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+    }
+}
+
+/// A test config: short publisher grace so players end promptly after the publisher.
+pub fn test_config() -> RelayConfig {
+    let mut c = RelayConfig::loopback_ephemeral();
+    c.publisher_grace = Duration::from_millis(300);
+    c.play_wait = Duration::from_secs(8);
+    c
+}
+
+/// H.264 (High, B-frames, GOP 25) + AAC in FLV, `seconds` long, deterministic.
+pub fn make_source(dir: &TempDir, name: &str, seconds: u32, extra_video: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let t = seconds.to_string();
+    let mut args: Vec<&str> = vec![
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100",
+        "-t",
+        &t,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "25",
+        "-bf",
+        "2",
+        "-pix_fmt",
+        "yuv420p",
+        "-x264-params",
+        "bframes=2:b-adapt=0",
+    ];
+    args.extend_from_slice(extra_video);
+    args.extend_from_slice(&[
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-fflags",
+        "+bitexact",
+        "-flags:v",
+        "+bitexact",
+        "-f",
+        "flv",
+    ]);
+    let path = out.display().to_string();
+    args.push(&path);
+    weir_testutil::ffmpeg(&args);
+    out
+}
+
+pub fn ffmpeg_child(args: &[String]) -> Child {
+    Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn ffmpeg")
+}
+
+/// Publishes `src` in real time (`-re -c copy`) to `url`.
+pub fn push(src: &Path, url: &str) -> Child {
+    ffmpeg_child(&[
+        "-re".into(),
+        "-i".into(),
+        src.display().to_string(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "flv".into(),
+        url.into(),
+    ])
+}
+
+/// Plays `url` with ffmpeg into an FLV file (stream copy of video and audio).
+pub fn play_ffmpeg(url: &str, out: &Path) -> Child {
+    ffmpeg_child(&[
+        "-i".into(),
+        url.into(),
+        "-map".into(),
+        "0:v".into(),
+        "-map".into(),
+        "0:a?".into(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "flv".into(),
+        out.display().to_string(),
+    ])
+}
+
+/// Waits for a child with a timeout; returns its stderr. Panics on failure or timeout.
+pub async fn wait_ok(mut child: Child, what: &str, timeout: Duration) -> String {
+    let mut stderr = child.stderr.take();
+    let status = match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(s) => s.expect("wait"),
+        Err(_) => {
+            let _ = child.kill().await;
+            panic!("{what}: timed out after {timeout:?}");
+        }
+    };
+    let mut err = String::new();
+    if let Some(e) = stderr.as_mut() {
+        let _ = e.read_to_string(&mut err).await;
+    }
+    assert!(status.success(), "{what} failed ({status}): {err}");
+    err
+}
+
+/// One packet of a `framemd5` listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    pub dts: i64,
+    pub pts: i64,
+    pub size: u64,
+    pub md5: String,
+}
+
+pub fn packets(file: &Path, map: &str) -> Vec<Packet> {
+    weir_testutil::framemd5(file, map, &[])
+        .into_iter()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').map(str::trim).collect();
+            Packet {
+                dts: f[0].parse().unwrap(),
+                pts: f[1].parse().unwrap(),
+                size: f[3].parse().unwrap(),
+                md5: f[4].to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Indices of keyframes among `file`'s video packets.
+pub fn keyframe_indices(file: &Path) -> Vec<usize> {
+    let out = weir_testutil::ffprobe([
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "packet=flags",
+        "-of",
+        "csv=p=0",
+        &file.display().to_string(),
+    ]);
+    out.lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with('K'))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Asserts that `got` equals the source packets from some keyframe on, bit for bit, with
+/// the same relative timing (timestamps compared after removing a constant offset).
+/// Returns the index of the source packet the output starts at.
+pub fn assert_bit_exact_from_keyframe(
+    src: &[Packet],
+    keyframes: &[usize],
+    got: &[Packet],
+    what: &str,
+) -> usize {
+    assert!(!got.is_empty(), "{what}: no packets received");
+    let start = src
+        .iter()
+        .position(|p| p.md5 == got[0].md5)
+        .unwrap_or_else(|| panic!("{what}: first packet {:?} is not in the source", got[0]));
+    assert!(
+        keyframes.contains(&start),
+        "{what}: first packet (source #{start}) is not a keyframe"
+    );
+    let expect = &src[start..];
+    assert_eq!(
+        got.len(),
+        expect.len(),
+        "{what}: packet count from source #{start}"
+    );
+    let (g0, e0) = (got[0].dts, expect[0].dts);
+    for (i, (g, e)) in got.iter().zip(expect).enumerate() {
+        assert_eq!(
+            (g.size, &g.md5),
+            (e.size, &e.md5),
+            "{what}: packet {i} differs"
+        );
+        assert_eq!(
+            (g.dts - g0, g.pts - g0),
+            (e.dts - e0, e.pts - e0),
+            "{what}: packet {i} timing"
+        );
+    }
+    start
+}
+
+/// A minimal RTMP client driven over a tokio socket, for tests that need precise control
+/// (timing, stalling, inspecting messages).
+pub struct RtmpClient {
+    pub sock: TcpStream,
+    pub session: ClientSession,
+    buf: BytesMut,
+}
+
+impl RtmpClient {
+    pub async fn connect(addr: SocketAddr, app: &str) -> RtmpClient {
+        let sock = TcpStream::connect(addr).await.expect("connect");
+        sock.set_nodelay(true).unwrap();
+        let session = ClientSession::new(ClientConfig::new(app, format!("rtmp://{addr}/{app}")));
+        RtmpClient {
+            sock,
+            session,
+            buf: BytesMut::with_capacity(64 << 10),
+        }
+    }
+
+    pub async fn flush(&mut self) {
+        while let Some(b) = self.session.poll_transmit() {
+            self.sock.write_all(&b).await.expect("write");
+        }
+    }
+
+    /// Reads and handles input until an event is available; `None` on EOF/error/timeout.
+    pub async fn next_event(&mut self, timeout: Duration) -> Option<ClientEvent> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(ev) = self.session.poll_event() {
+                return Some(ev);
+            }
+            self.flush().await;
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match tokio::time::timeout(left, self.sock.read_buf(&mut self.buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return None,
+                Ok(Ok(_)) => {
+                    if self.session.handle_input(&mut self.buf).is_err() {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// connect → createStream → play; returns once PlayStarted arrives (or panics).
+    pub async fn play(addr: SocketAddr, app: &str, stream: &str) -> RtmpClient {
+        let mut c = RtmpClient::connect(addr, app).await;
+        c.session.play(stream).expect("play");
+        loop {
+            match c.next_event(Duration::from_secs(10)).await {
+                Some(ClientEvent::PlayStarted { .. }) => return c,
+                Some(ClientEvent::Rejected { code, .. }) => panic!("play rejected: {code}"),
+                Some(_) => {}
+                None => panic!("connection ended before PlayStarted"),
+            }
+        }
+    }
+}
+
+pub fn is_video_keyframe(body: &Bytes) -> bool {
+    // Legacy AVC: frame type 1 in the high nibble, packet type 1 (NALUs).
+    body.len() > 1 && body[0] >> 4 == 1 && body[1] == 1
+}
+
+pub fn is_video_sequence_header(body: &Bytes) -> bool {
+    body.len() > 1 && body[1] == 0
+}
+
+/// Resident memory of this process, KiB.
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,260 @@
+//! End-to-end tests of the relay with real clients: ffmpeg publishes, ffmpeg and a
+//! WebSocket client play, and what every player received is compared bit for bit
+//! (`framemd5`) with the source.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+use weir_rtmp_chunk::ClientEvent;
+use weir_testutil::{interop_or_skip, TempDir};
+use weir_tokio::HubEvent;
+
+/// Writes every binary WebSocket message of `url` into `out` until the server closes.
+async fn ws_record(url: String, out: std::path::PathBuf) -> usize {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("ws connect");
+    let mut file = tokio::fs::File::create(&out).await.unwrap();
+    let mut messages = 0;
+    while let Some(msg) = ws.next().await {
+        match msg {
+            Ok(tokio_tungstenite::tungstenite::Message::Binary(b)) => {
+                file.write_all(&b).await.unwrap();
+                messages += 1;
+            }
+            Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    file.flush().await.unwrap();
+    messages
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtmp_http_flv_and_ws_flv_players_receive_the_source_bit_exact() {
+    interop_or_skip!();
+    let dir = TempDir::new("relay-all");
+    let src = make_source(&dir, "src.flv", 4, &[]);
+    let relay = TestRelay::start(test_config()).await;
+    let key = "live/cam1";
+
+    // Players connect first and wait for the publisher.
+    let rtmp_out = dir.join("rtmp.flv");
+    let http_out = dir.join("http.flv");
+    let ws_out = dir.join("ws.flv");
+    let rtmp_player = play_ffmpeg(&relay.rtmp_url(key), &rtmp_out);
+    let http_player = play_ffmpeg(&relay.http_url(key), &http_out);
+    let ws_player = tokio::spawn(ws_record(relay.ws_url(key), ws_out.clone()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let publisher = push(&src, &format!("{}?token=abc", relay.rtmp_url(key)));
+    wait_ok(publisher, "publisher", Duration::from_secs(30)).await;
+    wait_ok(rtmp_player, "rtmp player", Duration::from_secs(30)).await;
+    wait_ok(http_player, "http-flv player", Duration::from_secs(30)).await;
+    let ws_messages = tokio::time::timeout(Duration::from_secs(30), ws_player)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(ws_messages > 100, "ws-flv: {ws_messages} messages");
+
+    let src_v = packets(&src, "0:v");
+    let src_a = packets(&src, "0:a");
+    let keys = keyframe_indices(&src);
+    assert_eq!(src_v.len(), 100);
+    for (what, file) in [
+        ("rtmp", &rtmp_out),
+        ("http-flv", &http_out),
+        ("ws-flv", &ws_out),
+    ] {
+        let start = assert_bit_exact_from_keyframe(&src_v, &keys, &packets(file, "0:v"), what);
+        assert_eq!(
+            start, 0,
+            "{what}: a player waiting before the publish gets everything"
+        );
+        let audio = packets(file, "0:a");
+        let audio_md5: Vec<&str> = audio.iter().map(|p| p.md5.as_str()).collect();
+        let src_md5: Vec<&str> = src_a.iter().map(|p| p.md5.as_str()).collect();
+        assert_eq!(audio_md5, src_md5, "{what}: audio");
+    }
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_joiner_starts_on_a_keyframe_within_500ms() {
+    interop_or_skip!();
+    let dir = TempDir::new("relay-late");
+    let src = make_source(&dir, "src.flv", 5, &[]);
+    let relay = TestRelay::start(test_config()).await;
+    let publisher = push(&src, &relay.rtmp_url("live/late"));
+    // Join mid-GOP, well after the first keyframe.
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    let t0 = Instant::now();
+    let mut player = RtmpClient::play(relay.rtmp, "live", "late").await;
+    let mut saw_config = false;
+    let first_frame = loop {
+        match player.next_event(Duration::from_secs(5)).await {
+            Some(ClientEvent::Video { data, .. }) if is_video_sequence_header(&data) => {
+                saw_config = true
+            }
+            Some(ClientEvent::Video { data, .. }) => break data,
+            Some(_) => {}
+            None => panic!("no video"),
+        }
+    };
+    let elapsed = t0.elapsed();
+    assert!(saw_config, "AVC sequence header precedes the first frame");
+    assert!(
+        is_video_keyframe(&first_frame),
+        "first video frame is a keyframe"
+    );
+    assert!(
+        elapsed < Duration::from_millis(500),
+        "first keyframe after {elapsed:?}"
+    );
+    drop(player);
+    wait_ok(publisher, "publisher", Duration::from_secs(30)).await;
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_publisher_is_refused_with_bad_name() {
+    interop_or_skip!();
+    let dir = TempDir::new("relay-busy");
+    let src = make_source(&dir, "src.flv", 4, &[]);
+    let relay = TestRelay::start(test_config()).await;
+    let first = push(&src, &relay.rtmp_url("live/busy"));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut second = RtmpClient::connect(relay.rtmp, "live").await;
+    second.session.publish("busy", "live").unwrap();
+    let code = loop {
+        match second.next_event(Duration::from_secs(5)).await {
+            Some(ClientEvent::Rejected { code, .. }) => break code,
+            Some(ClientEvent::Status { code, .. }) if code.contains("BadName") => break code,
+            Some(ClientEvent::PublishStarted { .. }) => panic!("second publisher accepted"),
+            Some(_) => {}
+            None => panic!("connection closed without an answer"),
+        }
+    };
+    assert_eq!(code, "NetStream.Publish.BadName");
+    wait_ok(first, "first publisher", Duration::from_secs(30)).await;
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_stream_is_refused_after_the_wait() {
+    let mut config = test_config();
+    config.play_wait = Duration::from_millis(300);
+    let relay = TestRelay::start(config).await;
+    // RTMP: NetStream.Play.StreamNotFound.
+    let mut player = RtmpClient::connect(relay.rtmp, "live").await;
+    player.session.play("nothing").unwrap();
+    let code = loop {
+        match player.next_event(Duration::from_secs(5)).await {
+            Some(ClientEvent::Rejected { code, .. }) | Some(ClientEvent::Status { code, .. })
+                if code.contains("NotFound") =>
+            {
+                break code
+            }
+            Some(ClientEvent::PlayStarted { .. }) => panic!("play of a missing stream accepted"),
+            Some(_) => {}
+            None => panic!("closed without an answer"),
+        }
+    };
+    assert_eq!(code, "NetStream.Play.StreamNotFound");
+    // HTTP: 404, with CORS.
+    let mut sock = tokio::net::TcpStream::connect(relay.http).await.unwrap();
+    sock.write_all(b"GET /live/nothing.flv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut resp = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut sock, &mut resp)
+        .await
+        .unwrap();
+    assert!(resp.starts_with("HTTP/1.1 404"), "{resp}");
+    assert!(
+        resp.to_ascii_lowercase()
+            .contains("access-control-allow-origin: *"),
+        "{resp}"
+    );
+    // The waiting player left no stream behind.
+    assert!(relay.hub.streams().is_empty());
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publisher_reconnecting_within_grace_keeps_its_players() {
+    interop_or_skip!();
+    let dir = TempDir::new("relay-grace");
+    let src = make_source(&dir, "src.flv", 2, &[]);
+    let mut config = test_config();
+    config.publisher_grace = Duration::from_secs(3);
+    let relay = TestRelay::start(config).await;
+    let mut events = relay.hub.events();
+    let out = dir.join("out.flv");
+    let player = play_ffmpeg(&relay.http_url("live/re"), &out);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_ok(
+        push(&src, &relay.rtmp_url("live/re")),
+        "first session",
+        Duration::from_secs(20),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_ok(
+        push(&src, &relay.rtmp_url("live/re")),
+        "second session",
+        Duration::from_secs(20),
+    )
+    .await;
+    wait_ok(player, "player", Duration::from_secs(20)).await;
+    // The player saw both sessions: twice the source's frames, timestamps monotonic.
+    let got = packets(&out, "0:v");
+    let src_v = packets(&src, "0:v");
+    assert_eq!(
+        got.len(),
+        2 * src_v.len(),
+        "frames from both publisher sessions"
+    );
+    let got_md5: Vec<&str> = got.iter().map(|p| p.md5.as_str()).collect();
+    let want: Vec<&str> = src_v
+        .iter()
+        .chain(src_v.iter())
+        .map(|p| p.md5.as_str())
+        .collect();
+    assert_eq!(got_md5, want);
+    assert!(
+        got.windows(2).all(|w| w[1].dts > w[0].dts),
+        "dts monotonic across the republish"
+    );
+    let mut kinds = Vec::new();
+    while let Ok(ev) = events.try_recv() {
+        kinds.push(match ev {
+            HubEvent::Published { .. } => "published",
+            HubEvent::Unpublished { .. } => "unpublished",
+            HubEvent::Ended { .. } => "ended",
+            HubEvent::PlayerJoined { .. } => "joined",
+            HubEvent::PlayerLeft { .. } => "left",
+            _ => "other",
+        });
+    }
+    let stream_events: Vec<_> = kinds
+        .iter()
+        .filter(|k| **k != "joined" && **k != "left")
+        .copied()
+        .collect();
+    assert_eq!(
+        stream_events,
+        [
+            "published",
+            "unpublished",
+            "published",
+            "unpublished",
+            "ended"
+        ]
+    );
+    relay.stop().await;
+}
