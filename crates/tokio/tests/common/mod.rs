@@ -288,6 +288,21 @@ impl RtmpClient {
         }
     }
 
+    /// Like [`RtmpClient::connect`] with a small kernel receive buffer, so a client that
+    /// stops reading stalls the server's writes quickly.
+    pub async fn connect_small_rcvbuf(addr: SocketAddr, app: &str, rcvbuf: u32) -> RtmpClient {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.set_recv_buffer_size(rcvbuf).unwrap();
+        let sock = s.connect(addr).await.expect("connect");
+        sock.set_nodelay(true).unwrap();
+        let session = ClientSession::new(ClientConfig::new(app, format!("rtmp://{addr}/{app}")));
+        RtmpClient {
+            sock,
+            session,
+            buf: BytesMut::with_capacity(64 << 10),
+        }
+    }
+
     pub async fn flush(&mut self) {
         while let Some(b) = self.session.poll_transmit() {
             self.sock.write_all(&b).await.expect("write");
@@ -316,11 +331,17 @@ impl RtmpClient {
 
     /// connect → createStream → play; returns once PlayStarted arrives (or panics).
     pub async fn play(addr: SocketAddr, app: &str, stream: &str) -> RtmpClient {
-        let mut c = RtmpClient::connect(addr, app).await;
+        let c = RtmpClient::connect(addr, app).await;
+        c.start_play(stream).await
+    }
+
+    /// Sends play on an already connected client and waits for PlayStarted.
+    pub async fn start_play(mut self, stream: &str) -> RtmpClient {
+        let c = &mut self;
         c.session.play(stream).expect("play");
         loop {
             match c.next_event(Duration::from_secs(10)).await {
-                Some(ClientEvent::PlayStarted { .. }) => return c,
+                Some(ClientEvent::PlayStarted { .. }) => return self,
                 Some(ClientEvent::Rejected { code, .. }) => panic!("play rejected: {code}"),
                 Some(_) => {}
                 None => panic!("connection ended before PlayStarted"),
