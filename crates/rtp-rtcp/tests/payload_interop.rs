@@ -1,0 +1,931 @@
+//! Payload-format interop with real ffmpeg over loopback UDP, both directions:
+//!
+//! 1. ffmpeg sends the source over RTP (`-f rtp`), our depacketizer rebuilds the frames,
+//!    which must equal the source's packets (ffmpeg `framemd5`, or decoded pictures for
+//!    JPEG);
+//! 2. our packetizer sends those frames back to an ffmpeg that reads the SDP we generate
+//!    (`-i stream.sdp -c copy`), whose output must again equal the source.
+
+use std::io::Write as _;
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use md5::{Digest, Md5};
+use weir_media::{nal, Frame};
+use weir_rtp_rtcp::payload::aac::{AacDepacketizer, AacPacketizer};
+use weir_rtp_rtcp::payload::g711::{G711Depacketizer, G711Law, G711Packetizer};
+use weir_rtp_rtcp::payload::h264::{
+    parse_sprop_parameter_sets, H264Depacketizer, H264Packetizer, PacketizationMode,
+};
+use weir_rtp_rtcp::payload::h265::{H265Depacketizer, H265Packetizer};
+use weir_rtp_rtcp::payload::jpeg::{JpegDepacketizer, JpegPacketizer};
+use weir_rtp_rtcp::payload::latm::{LatmDepacketizer, LatmPacketizer};
+use weir_rtp_rtcp::payload::mp2t::{Mp2tDepacketizer, Mp2tPacketizer};
+use weir_rtp_rtcp::payload::opus::{OpusDepacketizer, OpusPacketizer};
+use weir_rtp_rtcp::payload::{
+    Depacketizer, DepacketizerConfig, Packetizer, PacketizerConfig, SdpFormat,
+};
+use weir_rtp_rtcp::RtpPacket;
+use weir_testutil::{decoded_video_md5, ffmpeg, framemd5, interop_or_skip, TempDir};
+
+/// An RTP socket on an even port with its RTCP neighbour bound too (so ffmpeg's RTCP
+/// does not hit a closed port).
+fn bind_pair() -> (UdpSocket, UdpSocket, u16) {
+    for _ in 0..200 {
+        let a = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let port = a.local_addr().expect("addr").port();
+        if port % 2 != 0 || port == u16::MAX {
+            continue;
+        }
+        if let Ok(b) = UdpSocket::bind(("127.0.0.1", port + 1)) {
+            return (a, b, port);
+        }
+    }
+    panic!("no free even UDP port pair");
+}
+
+fn spawn_ffmpeg(args: &[String]) -> Child {
+    Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "warning", "-nostdin", "-y"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ffmpeg")
+}
+
+fn wait_child(mut child: Child, limit: Duration, wake_port: Option<u16>) {
+    let start = Instant::now();
+    // Drain stderr in the background so ffmpeg never blocks on a full pipe; print it so a
+    // failing test shows what ffmpeg said.
+    let stderr = child.stderr.take();
+    let log = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(mut e) = stderr {
+            let _ = std::io::Read::read_to_string(&mut e, &mut s);
+        }
+        eprintln!("ffmpeg receiver log:\n{s}");
+    });
+    wait_child_inner(child, limit, start, wake_port);
+    let _ = log.join();
+}
+
+fn wait_child_inner(mut child: Child, limit: Duration, start: Instant, wake_port: Option<u16>) {
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "ffmpeg failed: {status}");
+            return;
+        }
+        if start.elapsed() > limit {
+            // Ask ffmpeg to finish: the first SIGTERM only ends its main loop once the
+            // blocking RTP read returns, so wake that read with an RTCP receiver report.
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            if let Some(port) = wake_port {
+                if let Ok(tx) = UdpSocket::bind("127.0.0.1:0") {
+                    let rr = [0x80, 0xc9, 0, 1, 0, 0, 0, 1];
+                    for _ in 0..5 {
+                        let _ = tx.send_to(&rr, ("127.0.0.1", port));
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+            }
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(3) {
+                if child.try_wait().expect("wait").is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("ffmpeg did not stop");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs an ffmpeg RTP sender (`args` = inputs + codec options + muxer) and collects what it
+/// sends. Returns the packets and the SDP ffmpeg wrote.
+fn ffmpeg_send(dir: &TempDir, args: &[&str], muxer: &str) -> (Vec<RtpPacket>, String) {
+    let (sock, _rtcp, port) = bind_pair();
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    let sdp = dir.join("sent.sdp");
+    let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    a.extend(["-f".into(), muxer.into()]);
+    if muxer == "rtp" {
+        a.extend(["-sdp_file".into(), sdp.display().to_string()]);
+    }
+    a.extend([format!(
+        "rtp://127.0.0.1:{port}?rtcpport={}&pkt_size=1200",
+        port + 1
+    )]);
+    let mut child = spawn_ffmpeg(&a);
+    let start = Instant::now();
+    let mut packets = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    let mut exited = None;
+    loop {
+        match sock.recv(&mut buf) {
+            Ok(n) => {
+                let p = RtpPacket::parse(Bytes::copy_from_slice(&buf[..n])).expect("valid RTP");
+                packets.push(p);
+            }
+            Err(_) => {
+                if let Some(st) = exited {
+                    let _: std::process::ExitStatus = st;
+                    break;
+                }
+            }
+        }
+        if exited.is_none() {
+            exited = child.try_wait().expect("wait");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "ffmpeg sender hangs"
+        );
+    }
+    let out = child.wait_with_output().expect("output");
+    assert!(
+        out.status.success(),
+        "ffmpeg sender failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sdp_text = std::fs::read_to_string(&sdp).unwrap_or_default();
+    (packets, sdp_text)
+}
+
+/// The `a=fmtp` value (after the payload type) of an SDP, or "".
+fn fmtp_of(sdp: &str) -> String {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=fmtp:"))
+        .and_then(|rest| rest.split_once(' '))
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn depacketize<D: Depacketizer>(d: &mut D, packets: &[RtpPacket]) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    for p in packets {
+        d.push(p).expect("payload accepted");
+        while let Some(f) = d.pull() {
+            frames.push(f);
+        }
+    }
+    d.flush();
+    while let Some(f) = d.pull() {
+        frames.push(f);
+    }
+    frames
+}
+
+fn packetize<P: Packetizer>(p: &mut P, frames: &[Frame]) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    for f in frames {
+        p.packetize(f, &mut out).expect("packetize");
+    }
+    out
+}
+
+/// Sends `packets` to an ffmpeg that reads the SDP for `fmt` and writes `out` with
+/// `out_args`.
+fn ffmpeg_receive(
+    dir: &TempDir,
+    kind: &str,
+    fmt: &SdpFormat,
+    packets: &[Bytes],
+    out_args: &[&str],
+    out: &Path,
+) {
+    ffmpeg_receive_with(dir, kind, fmt, packets, &[], out_args, out, None)
+}
+
+/// [`ffmpeg_receive`] with extra input options (they override the probing defaults).
+#[allow(clippy::too_many_arguments)]
+fn ffmpeg_receive_with(
+    dir: &TempDir,
+    kind: &str,
+    fmt: &SdpFormat,
+    packets: &[Bytes],
+    in_args: &[&str],
+    out_args: &[&str],
+    out: &Path,
+    pace: Option<Duration>,
+) {
+    let (a, b, port) = bind_pair();
+    drop((a, b));
+    let sdp = format!(
+        "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=weir\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm={kind} {port} RTP/AVP {}\r\n{}",
+        fmt.payload_type,
+        fmt.attribute_lines()
+    );
+    let sdp_path = dir.join("recv.sdp");
+    std::fs::File::create(&sdp_path)
+        .and_then(|mut f| f.write_all(sdp.as_bytes()))
+        .expect("write sdp");
+    let mut args: Vec<String> = [
+        "-protocol_whitelist",
+        "file,udp,rtp",
+        "-buffer_size",
+        "8388608",
+        "-reorder_queue_size",
+        "0",
+        // All packets arrive at once and the SDP says what the stream is: do not wait for
+        // seconds of media to probe it.
+        "-probesize",
+        "32",
+        "-analyzeduration",
+        "0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(in_args.iter().map(|s| s.to_string()));
+    args.push("-i".into());
+    args.push(sdp_path.display().to_string());
+    args.extend(out_args.iter().map(|s| s.to_string()));
+    args.push(out.display().to_string());
+    if let Ok(d) = std::env::var("WEIR_RTP_DUMP") {
+        let mut all = Vec::new();
+        for p in packets {
+            all.extend_from_slice(&(p.len() as u32).to_be_bytes());
+            all.extend_from_slice(p);
+        }
+        std::fs::write(format!("{d}/packets.bin"), all).expect("dump");
+        std::fs::write(format!("{d}/stream.sdp"), &sdp).expect("dump");
+    }
+    let child = spawn_ffmpeg(&args);
+    // Wait until ffmpeg has bound the RTP port (our own bind then fails), so no packet is
+    // sent into the void.
+    let t = Instant::now();
+    while UdpSocket::bind(("127.0.0.1", port)).is_ok() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    for (i, p) in packets.iter().enumerate() {
+        tx.send_to(p, ("127.0.0.1", port)).expect("send");
+        if let Some(d) = pace {
+            std::thread::sleep(d);
+        } else if i % 8 == 7 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    // ffmpeg keeps waiting for more RTP; give it time to drain, then ask it to finish.
+    std::thread::sleep(Duration::from_millis(300));
+    wait_child(child, Duration::from_millis(1500), Some(port + 1));
+}
+
+#[track_caller]
+fn assert_same(got: &[String], want: &[String], what: &str) {
+    if got != want {
+        let first = got.iter().zip(want).position(|(a, b)| a != b);
+        panic!(
+            "{what}: {} packets vs {} expected; first difference at {first:?}: {:?} vs {:?}",
+            got.len(),
+            want.len(),
+            first.and_then(|i| got.get(i)),
+            first.and_then(|i| want.get(i)),
+        );
+    }
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    format!("{:x}", Md5::digest(data))
+}
+
+/// `size,md5` of each packet of `path`'s stream `map` (side data ignored).
+fn packet_md5s(path: &Path, map: &str, extra: &[&str]) -> Vec<String> {
+    framemd5(path, map, extra)
+        .into_iter()
+        .map(|l| size_md5(&l))
+        .collect()
+}
+
+/// `dts,pts,duration,size,md5[,side data…]` → `size,md5`.
+fn size_md5(line: &str) -> String {
+    let f: Vec<&str> = line.split(',').map(str::trim).collect();
+    f.get(3..5).map(|s| s.join(",")).unwrap_or_default()
+}
+
+/// Per-packet `size,md5` of a raw H.264/H.265 stream after ffmpeg's no-op metadata
+/// bitstream filter, which rewrites start codes the same way for any input, so streams
+/// compare independently of the start-code lengths their writers chose.
+fn nal_stream_md5s(path: &Path, hevc: bool) -> Vec<String> {
+    let bsf = if hevc {
+        "hevc_metadata"
+    } else {
+        "h264_metadata"
+    };
+    let out = ffmpeg([
+        "-i",
+        path.to_str().unwrap(),
+        "-map",
+        "0:v:0",
+        "-c",
+        "copy",
+        "-bsf:v",
+        bsf,
+        "-f",
+        "framemd5",
+        "-",
+    ]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| size_md5(l.split_once(',').map(|x| x.1).unwrap_or("")))
+        .collect()
+}
+
+/// All NAL units of an Annex B file, in order.
+fn nal_units(path: &Path) -> Vec<Bytes> {
+    let data = Bytes::from(std::fs::read(path).expect("read"));
+    nal::annexb_nalus(&data).collect()
+}
+
+fn frame_md5s(frames: &[Frame]) -> Vec<String> {
+    frames
+        .iter()
+        .map(|f| format!("{},{}", f.data.len(), md5_hex(&f.data)))
+        .collect()
+}
+
+fn write_annexb(frames: &[Frame], path: &Path) {
+    let mut out = BytesMut::new();
+    for f in frames {
+        nal::length_prefixed_to_annexb(&f.data, 4, &mut out).expect("canonical frame");
+    }
+    std::fs::write(path, &out).expect("write");
+}
+
+fn assert_all_complete(frames: &[Frame]) {
+    assert!(
+        frames.iter().all(|f| !f.incomplete),
+        "no frame may be incomplete on loopback"
+    );
+}
+
+fn sprop_h265(fmtp: &str) -> Vec<Bytes> {
+    ["sprop-vps", "sprop-sps", "sprop-pps"]
+        .iter()
+        .filter_map(|k| weir_rtp_rtcp::payload::fmtp_value(fmtp, k))
+        .flat_map(|v| parse_sprop_parameter_sets(v).expect("sprop"))
+        .collect()
+}
+
+fn nal_roundtrip(hevc: bool) {
+    let dir = TempDir::new(if hevc { "rtp-h265" } else { "rtp-h264" });
+    let src = dir.join(if hevc { "src.h265" } else { "src.h264" });
+    let (enc, fmt_name): (&[&str], &str) = if hevc {
+        (
+            &[
+                "-c:v",
+                "libx265",
+                "-x265-params",
+                "log-level=error:bframes=2:keyint=25",
+            ],
+            "hevc",
+        )
+    } else {
+        (&["-c:v", "libx264", "-bf", "2", "-g", "25"], "h264")
+    };
+    let mut args = vec![
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-frames:v",
+        "50",
+    ];
+    args.extend_from_slice(enc);
+    args.extend(["-bitexact", "-f", fmt_name, src.to_str().unwrap()]);
+    ffmpeg(&args);
+    let want = nal_stream_md5s(&src, hevc);
+    assert_eq!(want.len(), 50);
+
+    // ffmpeg → us.
+    let (packets, sdp) = ffmpeg_send(
+        &dir,
+        &["-readrate", "4", "-i", src.to_str().unwrap(), "-c", "copy"],
+        "rtp",
+    );
+    let fmtp = fmtp_of(&sdp);
+    let cfg = DepacketizerConfig::new(90_000);
+    let frames = if hevc {
+        depacketize(
+            &mut H265Depacketizer::from_fmtp(cfg, &fmtp).expect("fmtp"),
+            &packets,
+        )
+    } else {
+        depacketize(
+            &mut H264Depacketizer::from_fmtp(cfg, &fmtp).expect("fmtp"),
+            &packets,
+        )
+    };
+    assert_all_complete(&frames);
+    assert_eq!(
+        frames.iter().filter(|f| f.keyframe).count(),
+        2,
+        "two IDR frames"
+    );
+    let got = dir.join(if hevc { "got.h265" } else { "got.h264" });
+    write_annexb(&frames, &got);
+    assert_eq!(nal_units(&got), nal_units(&src), "ffmpeg → weir: NAL units");
+    assert_same(&nal_stream_md5s(&got, hevc), &want, "ffmpeg → weir");
+
+    // us → ffmpeg, with a small MTU so FU and aggregation both happen.
+    let pcfg = PacketizerConfig::new(90_000)
+        .with_mtu(900)
+        .with_ssrc(0x1234_5678);
+    let (packets, fmt, next_seq) = if hevc {
+        let mut p = H265Packetizer::with_parameter_sets(pcfg, sprop_h265(&fmtp));
+        (
+            packetize(&mut p, &frames),
+            p.sdp(),
+            p.next_sequence_number(),
+        )
+    } else {
+        let params = parse_sprop_parameter_sets(
+            weir_rtp_rtcp::payload::fmtp_value(&fmtp, "sprop-parameter-sets").unwrap_or(""),
+        )
+        .expect("sprop");
+        let mut p =
+            H264Packetizer::with_parameter_sets(pcfg, params, PacketizationMode::NonInterleaved);
+        (
+            packetize(&mut p, &frames),
+            p.sdp(),
+            p.next_sequence_number(),
+        )
+    };
+    // Quirk: ffmpeg's H.264/H.265 parser emits an access unit only when the next one
+    // starts, so end the stream with an access unit delimiter one frame later.
+    let aud: &[u8] = if hevc {
+        &[0, 0, 0, 3, 0x46, 0x01, 0x50]
+    } else {
+        &[0, 0, 0, 2, 0x09, 0xf0]
+    };
+    let last = frames.last().expect("frames");
+    let pts = last.pts.checked_add_ticks(3600).expect("pts");
+    let flush = Frame::new(last.track, pts, pts, Bytes::from_static(aud));
+    let mut packets = packets;
+    if hevc {
+        let mut p = H265Packetizer::with_parameter_sets(
+            PacketizerConfig::new(90_000)
+                .with_ssrc(0x1234_5678)
+                .with_initial_sequence_number(next_seq),
+            Vec::new(),
+        );
+        p.packetize(&flush, &mut packets).expect("aud");
+    } else {
+        let mut p = H264Packetizer::with_parameter_sets(
+            PacketizerConfig::new(90_000)
+                .with_ssrc(0x1234_5678)
+                .with_initial_sequence_number(next_seq),
+            Vec::new(),
+            PacketizationMode::NonInterleaved,
+        );
+        p.packetize(&flush, &mut packets).expect("aud");
+    }
+    let back = dir.join(if hevc { "back.h265" } else { "back.h264" });
+    ffmpeg_receive(
+        &dir,
+        "video",
+        &fmt,
+        &packets,
+        &["-c", "copy", "-frames:v", "50", "-f", fmt_name],
+        &back,
+    );
+    assert_eq!(
+        nal_units(&back),
+        nal_units(&src),
+        "weir → ffmpeg: NAL units"
+    );
+    assert_same(&nal_stream_md5s(&back, hevc), &want, "weir → ffmpeg");
+}
+
+#[test]
+fn h264_both_directions_bit_exact() {
+    interop_or_skip!();
+    nal_roundtrip(false);
+}
+
+#[test]
+fn h265_both_directions_bit_exact() {
+    interop_or_skip!();
+    nal_roundtrip(true);
+}
+
+fn make_aac(dir: &TempDir) -> (std::path::PathBuf, Vec<String>) {
+    let src = dir.join("src.m4a");
+    ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "2",
+        "-ac",
+        "2",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "96k",
+        "-bitexact",
+        src.to_str().unwrap(),
+    ]);
+    let want = packet_md5s(&src, "0:a:0", &[]);
+    assert!(want.len() > 90);
+    (src, want)
+}
+
+#[test]
+fn aac_mpeg4_generic_both_directions() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtp-aac");
+    let (src, want) = make_aac(&dir);
+    let (packets, sdp) = ffmpeg_send(
+        &dir,
+        &["-readrate", "4", "-i", src.to_str().unwrap(), "-c", "copy"],
+        "rtp",
+    );
+    assert!(
+        sdp.to_ascii_lowercase().contains("mpeg4-generic/48000/2"),
+        "{sdp}"
+    );
+    let mut d =
+        AacDepacketizer::from_fmtp(DepacketizerConfig::new(48_000), &fmtp_of(&sdp)).expect("fmtp");
+    let frames = depacketize(&mut d, &packets);
+    assert_all_complete(&frames);
+    // Quirk: ffmpeg's mpeg4-generic sender buffers AUs to fill a packet and drops what is
+    // still buffered at the end of the stream (here the last 3 of 95).
+    assert!(
+        frames.len() + 5 > want.len() && frames.len() <= want.len(),
+        "{} AUs",
+        frames.len()
+    );
+    let want = &want[..frames.len()];
+    assert_same(&frame_md5s(&frames), want, "ffmpeg → weir");
+    // ffmpeg puts several AUs in one packet: the timestamps must still step by 1024.
+    for w in frames.windows(2) {
+        assert_eq!(w[1].pts.ticks() - w[0].pts.ticks(), 1024);
+    }
+
+    let asc = d.config().clone();
+    let mut p =
+        AacPacketizer::new(PacketizerConfig::new(48_000).with_payload_type(97), &asc).expect("asc");
+    // Several AUs per packet, as ffmpeg does.
+    let mut out = Vec::new();
+    for chunk in frames.chunks(4) {
+        p.packetize_many(chunk, &mut out).expect("packetize");
+    }
+    let back = dir.join("back.m4a");
+    ffmpeg_receive(
+        &dir,
+        "audio",
+        &p.sdp(),
+        &out,
+        &["-c", "copy", "-frames:a", &frames.len().to_string()],
+        &back,
+    );
+    assert_same(&packet_md5s(&back, "0:a:0", &[]), want, "weir → ffmpeg");
+}
+
+#[test]
+fn aac_latm_both_directions() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtp-latm");
+    let (src, want) = make_aac(&dir);
+    let (packets, sdp) = ffmpeg_send(
+        &dir,
+        &[
+            "-readrate",
+            "4",
+            "-i",
+            src.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-rtpflags",
+            "latm",
+        ],
+        "rtp",
+    );
+    assert!(sdp.contains("MP4A-LATM"), "{sdp}");
+    let mut d =
+        LatmDepacketizer::from_fmtp(DepacketizerConfig::new(48_000), &fmtp_of(&sdp)).expect("fmtp");
+    let frames = depacketize(&mut d, &packets);
+    assert_all_complete(&frames);
+    assert_same(&frame_md5s(&frames), &want, "ffmpeg → weir");
+
+    let asc = d.config().clone();
+    let mut p = LatmPacketizer::new(PacketizerConfig::new(48_000), &asc).expect("asc");
+    // Our StreamMuxConfig is the one ffmpeg announces for the same AudioSpecificConfig.
+    assert_eq!(
+        weir_rtp_rtcp::payload::fmtp_value(&p.sdp().fmtp.unwrap_or_default(), "config"),
+        weir_rtp_rtcp::payload::fmtp_value(&fmtp_of(&sdp), "config")
+            .map(|s| s.to_ascii_lowercase())
+            .as_deref()
+    );
+    let out = packetize(&mut p, &frames);
+    let back = dir.join("back.m4a");
+    ffmpeg_receive(
+        &dir,
+        "audio",
+        &p.sdp(),
+        &out,
+        &["-c", "copy", "-frames:a", &frames.len().to_string()],
+        &back,
+    );
+    assert_same(&packet_md5s(&back, "0:a:0", &[]), &want, "weir → ffmpeg");
+}
+
+#[test]
+fn opus_both_directions() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtp-opus");
+    let src = dir.join("src.ogg");
+    ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "2",
+        "-ac",
+        "2",
+        "-c:a",
+        "libopus",
+        "-b:a",
+        "64k",
+        "-bitexact",
+        src.to_str().unwrap(),
+    ]);
+    let want = packet_md5s(&src, "0:a:0", &[]);
+    let (packets, sdp) = ffmpeg_send(
+        &dir,
+        &["-readrate", "4", "-i", src.to_str().unwrap(), "-c", "copy"],
+        "rtp",
+    );
+    assert!(sdp.to_ascii_lowercase().contains("opus/48000/2"), "{sdp}");
+    let frames = depacketize(
+        &mut OpusDepacketizer::new(DepacketizerConfig::new(48_000)),
+        &packets,
+    );
+    assert_same(&frame_md5s(&frames), &want, "ffmpeg → weir");
+    for w in frames.windows(2) {
+        assert_eq!(w[1].pts.ticks() - w[0].pts.ticks(), 960, "20 ms packets");
+    }
+
+    let mut p = OpusPacketizer::new(PacketizerConfig::new(48_000).with_payload_type(111), 2);
+    let out = packetize(&mut p, &frames);
+    let back = dir.join("back.ogg");
+    ffmpeg_receive(
+        &dir,
+        "audio",
+        &p.sdp(),
+        &out,
+        &["-c", "copy", "-frames:a", &frames.len().to_string()],
+        &back,
+    );
+    assert_same(&packet_md5s(&back, "0:a:0", &[]), &want, "weir → ffmpeg");
+}
+
+#[test]
+fn pcma_both_directions() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtp-pcma");
+    let src = dir.join("src.wav");
+    ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=8000",
+        "-t",
+        "2",
+        "-ac",
+        "1",
+        "-c:a",
+        "pcm_alaw",
+        "-bitexact",
+        src.to_str().unwrap(),
+    ]);
+    let raw = dir.join("src.al");
+    ffmpeg([
+        "-i",
+        src.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-f",
+        "alaw",
+        raw.to_str().unwrap(),
+    ]);
+    let want = std::fs::read(&raw).expect("raw");
+    assert_eq!(want.len(), 16_000);
+    let (packets, sdp) = ffmpeg_send(
+        &dir,
+        &["-readrate", "4", "-i", src.to_str().unwrap(), "-c", "copy"],
+        "rtp",
+    );
+    assert!(sdp.contains("RTP/AVP 8"), "{sdp}");
+    let frames = depacketize(
+        &mut G711Depacketizer::new(DepacketizerConfig::new(8_000)),
+        &packets,
+    );
+    let got: Vec<u8> = frames.iter().flat_map(|f| f.data.iter().copied()).collect();
+    assert_eq!(got, want, "ffmpeg → weir");
+    // Timestamps advance by the sample count of the previous packet.
+    for w in frames.windows(2) {
+        assert_eq!(w[1].pts.ticks() - w[0].pts.ticks(), w[0].data.len() as i64);
+    }
+
+    let mut p = G711Packetizer::new(
+        PacketizerConfig::new(8_000)
+            .with_payload_type(G711Law::A.payload_type())
+            .with_mtu(12 + 160),
+        G711Law::A,
+    );
+    let out = packetize(&mut p, &frames);
+    let back = dir.join("back.al");
+    ffmpeg_receive(
+        &dir,
+        "audio",
+        &p.sdp(),
+        &out,
+        &[
+            "-c",
+            "copy",
+            "-frames:a",
+            &out.len().to_string(),
+            "-f",
+            "alaw",
+        ],
+        &back,
+    );
+    assert_eq!(std::fs::read(&back).expect("back"), want, "weir → ffmpeg");
+}
+
+#[test]
+fn jpeg_both_directions_same_pictures() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtp-jpeg");
+    let src = dir.join("src.mkv");
+    // RTP/JPEG can only carry the standard Huffman tables; ffmpeg's encoder defaults to
+    // optimised ones, so ask for the default tables (a quirk worth knowing for senders).
+    ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-frames:v",
+        "10",
+        "-c:v",
+        "mjpeg",
+        "-huffman",
+        "default",
+        "-pix_fmt",
+        "yuvj420p",
+        "-q:v",
+        "4",
+        "-bitexact",
+        src.to_str().unwrap(),
+    ]);
+    let want = decoded_video_md5(&src, &[]);
+    assert_eq!(want.len(), 10);
+    let (packets, sdp) = ffmpeg_send(
+        &dir,
+        &["-readrate", "4", "-i", src.to_str().unwrap(), "-c", "copy"],
+        "rtp",
+    );
+    assert!(sdp.contains("RTP/AVP 26"), "{sdp}");
+    let frames = depacketize(
+        &mut JpegDepacketizer::new(DepacketizerConfig::new(90_000)),
+        &packets,
+    );
+    assert_all_complete(&frames);
+    let got = dir.join("got.mjpeg");
+    std::fs::write(
+        &got,
+        frames
+            .iter()
+            .flat_map(|f| f.data.iter().copied())
+            .collect::<Vec<u8>>(),
+    )
+    .expect("write");
+    assert_eq!(
+        decoded_video_md5(&got, &["-f", "mjpeg"]),
+        want,
+        "ffmpeg → weir"
+    );
+
+    let mut p = JpegPacketizer::new(PacketizerConfig::new(90_000).with_payload_type(26));
+    let out = packetize(&mut p, &frames);
+    let back = dir.join("back.mjpeg");
+    ffmpeg_receive(
+        &dir,
+        "video",
+        &p.sdp(),
+        &out,
+        &["-c", "copy", "-frames:v", "10", "-f", "mjpeg"],
+        &back,
+    );
+    assert_eq!(
+        decoded_video_md5(&back, &["-f", "mjpeg"]),
+        want,
+        "weir → ffmpeg"
+    );
+}
+
+#[test]
+fn mp2t_both_directions() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtp-mp2t");
+    let src = dir.join("src.ts");
+    ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "2",
+        "-c:v",
+        "libx264",
+        "-g",
+        "25",
+        "-c:a",
+        "aac",
+        "-bitexact",
+        src.to_str().unwrap(),
+    ]);
+    let want_v = packet_md5s(&src, "0:v:0", &[]);
+    let want_a = packet_md5s(&src, "0:a:0", &[]);
+    let (packets, _sdp) = ffmpeg_send(
+        &dir,
+        &["-readrate", "4", "-i", src.to_str().unwrap(), "-c", "copy"],
+        "rtp_mpegts",
+    );
+    let frames = depacketize(
+        &mut Mp2tDepacketizer::new(DepacketizerConfig::new(90_000)),
+        &packets,
+    );
+    assert_all_complete(&frames);
+    let got = dir.join("got.ts");
+    std::fs::write(
+        &got,
+        frames
+            .iter()
+            .flat_map(|f| f.data.iter().copied())
+            .collect::<Vec<u8>>(),
+    )
+    .expect("write");
+    // Quirk: ffmpeg's rtp_mpegts muxer never sends its last, partly filled RTP packet, so
+    // the stream's final PES is cut short; everything before it must be exact.
+    let got_v = packet_md5s(&got, "0:v:0", &[]);
+    let got_a = packet_md5s(&got, "0:a:0", &[]);
+    assert_eq!(got_v.len(), want_v.len());
+    assert_same(
+        &got_v[..got_v.len() - 1],
+        &want_v[..want_v.len() - 1],
+        "ffmpeg → weir (video)",
+    );
+    assert_same(
+        &got_a[..got_a.len() - 1],
+        &want_a[..got_a.len() - 1],
+        "ffmpeg → weir (audio)",
+    );
+
+    let mut p = Mp2tPacketizer::new(PacketizerConfig::new(90_000).with_payload_type(33));
+    let out = packetize(&mut p, &frames);
+    let back = dir.join("back.ts");
+    // Quirk: ffmpeg's RTP/MP2T input (also when fed by ffmpeg's own rtp_mpegts muxer)
+    // stalls after about 1.3 s of a 2 s stream and never sees its end, so compare the
+    // first second: stop after 25 video frames (which closes the whole output).
+    ffmpeg_receive_with(
+        &dir,
+        "video",
+        &p.sdp(),
+        &out,
+        &["-probesize", "100000", "-analyzeduration", "500000"],
+        &["-c", "copy", "-frames:v", "25"],
+        &back,
+        // Quirk: ffmpeg's RTP/MP2T input loses TS data when packets arrive in a burst
+        // while it probes, so send at roughly the media rate.
+        Some(Duration::from_millis(20)),
+    );
+    // What we sent is exactly what we received, so ffmpeg's demux of it matches ours.
+    let back_v = packet_md5s(&back, "0:v:0", &[]);
+    let back_a = packet_md5s(&back, "0:a:0", &[]);
+    assert_eq!(back_v.len(), 25);
+    assert!(back_a.len() > 20, "{} audio packets", back_a.len());
+    assert_same(&back_v, &got_v[..25], "weir → ffmpeg (video)");
+    assert_same(&back_a, &got_a[..back_a.len()], "weir → ffmpeg (audio)");
+}
