@@ -622,7 +622,7 @@ impl Publisher {
 
     fn push(&self, kind: UnitKind, raw_ts: u32, body: Bytes) {
         let slot = &self.slot;
-        let unit = {
+        {
             let mut st = lock(&slot.state);
             if st.publisher != Some(self.id) {
                 return;
@@ -673,14 +673,15 @@ impl Publisher {
             };
             self.track_timeouts(&mut st);
             let notify = self.update_caches(&mut st, &unit) || newly_seen;
+            // Sent under the state lock: a player snapshotting the caches in `subscribe`
+            // then either has this unit in its snapshot or receives it live, never both.
+            // (No receivers is fine: nobody is watching.)
+            let _ = slot.tx.send(unit);
             drop(st);
             if notify {
                 slot.changed.notify_waiters();
             }
-            unit
         };
-        // No receivers is fine: nobody is watching.
-        let _ = slot.tx.send(unit);
     }
 
     fn track_timeouts(&self, st: &mut SlotState) {

@@ -157,7 +157,7 @@ pub fn play_ffmpeg(url: &str, out: &Path) -> Child {
         "-i".into(),
         url.into(),
         "-map".into(),
-        "0:v".into(),
+        "0:v?".into(),
         "-map".into(),
         "0:a?".into(),
         "-c".into(),
@@ -369,4 +369,23 @@ pub fn rss_kib() -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)
+}
+
+/// Compares two tag lists without dumping megabytes on failure.
+pub fn assert_same_tags(
+    got: &[(weir_flv::TagType, Bytes)],
+    want: &[(weir_flv::TagType, Bytes)],
+    what: &str,
+) {
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            g == w,
+            "{what}: tag {i} differs: got {:?} {} bytes, want {:?} {} bytes",
+            g.0,
+            g.1.len(),
+            w.0,
+            w.1.len()
+        );
+    }
+    assert_eq!(got.len(), want.len(), "{what}: tag count");
 }
