@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
                 ServerEvent::PublishRequest { request, .. } => server.accept_publish(request),
                 ServerEvent::PlayRequest { request, stream_id, .. } => {
                     let r = server.accept_play(request);
-                    let _ = server.send_video(stream_id, 0, &[0x17, 0, 0, 0, 0]);
+                    let _ = server.send_video(stream_id, 0, &bytes::Bytes::from_static(&[0x17, 0, 0, 0, 0]));
                     r
                 }
                 _ => Ok(()),

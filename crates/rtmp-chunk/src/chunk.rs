@@ -646,6 +646,50 @@ impl ChunkEncoder {
         Ok(())
     }
 
+    /// Zero-copy variant of [`write_message`](Self::write_message): chunk headers are
+    /// written into `scratch` and split off, payload chunks are `Bytes::slice`s of
+    /// `payload`; both are pushed to `out` in wire order, ready for a vectored write.
+    /// No payload byte is copied; headers share `scratch`'s allocation (reserve it once
+    /// for many messages).
+    pub fn write_message_vectored(
+        &mut self,
+        csid: u32,
+        header: MessageHeader,
+        payload: &Bytes,
+        scratch: &mut BytesMut,
+        out: &mut impl Extend<Bytes>,
+    ) -> Result<()> {
+        check_csid(csid)?;
+        let length = u32::try_from(payload.len())
+            .ok()
+            .filter(|l| *l <= MAX_MESSAGE_LEN)
+            .ok_or(Error::EncodeTooLarge { len: payload.len() })?;
+        let cs = self.chunk_size as usize;
+        if scratch.capacity() - scratch.len() < 32 {
+            scratch.reserve(4096);
+        }
+        let ext = self.write_header(csid, header, length, scratch);
+        let mut start = 0;
+        loop {
+            if start > 0 {
+                if scratch.capacity() - scratch.len() < 8 {
+                    scratch.reserve(4096);
+                }
+                put_basic(3, csid, scratch);
+                if let (Some(e), true) = (ext, self.type3_ext) {
+                    scratch.put_u32(e);
+                }
+            }
+            let end = payload.len().min(start + cs);
+            out.extend([scratch.split().freeze(), payload.slice(start..end)]);
+            start = end;
+            if start >= payload.len() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the per-connection first-chunk header for a [`PreparedMessage`] and updates
     /// this encoder's state; the caller then sends [`PreparedMessage::chunks`] unchanged.
     ///

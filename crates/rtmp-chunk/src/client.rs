@@ -354,7 +354,7 @@ impl ClientSession {
             type_id: type_id::AUDIO,
             stream_id: self.stream_id,
         };
-        self.conn.send_raw(csid::AUDIO, h, &data)
+        self.conn.send_media(csid::AUDIO, h, &data)
     }
 
     /// Sends a video message (FLV video tag body).
@@ -365,7 +365,7 @@ impl ClientSession {
             type_id: type_id::VIDEO,
             stream_id: self.stream_id,
         };
-        self.conn.send_raw(csid::VIDEO, h, &data)
+        self.conn.send_media(csid::VIDEO, h, &data)
     }
 
     /// Sends `@setDataFrame("onMetaData", metadata)`.

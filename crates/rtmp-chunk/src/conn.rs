@@ -123,14 +123,36 @@ impl Conn {
         self.send(csid::CONTROL, 0, 0, msg)
     }
 
-    pub(crate) fn send_raw(
+    /// Sends a media body; large bodies at large chunk sizes go out as shared slices.
+    pub(crate) fn send_media(
         &mut self,
         csid: u32,
         header: MessageHeader,
-        payload: &[u8],
+        payload: &Bytes,
     ) -> Result<()> {
-        self.encoder
-            .write_message(csid, header, payload, &mut self.out)
+        // Slicing pays off only for large chunks of large bodies (keyframes); below that a
+        // copy is cheaper than the per-piece reference counting (see benches/chunk.rs).
+        if payload.len() <= 16 * 1024 || self.encoder.chunk_size() < 4096 {
+            return self
+                .encoder
+                .write_message(csid, header, payload, &mut self.out);
+        }
+        self.flush_out();
+        let before = self.queue.len();
+        self.encoder.write_message_vectored(
+            csid,
+            header,
+            payload,
+            &mut self.out,
+            &mut self.queue,
+        )?;
+        self.queued_bytes += self
+            .queue
+            .iter()
+            .skip(before)
+            .map(Bytes::len)
+            .sum::<usize>();
+        Ok(())
     }
 
     pub(crate) fn send_prepared(

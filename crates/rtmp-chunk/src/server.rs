@@ -207,13 +207,13 @@ enum Phase {
 /// let mut client = ClientSession::new(ClientConfig::new("live", "rtmp://localhost/live"));
 /// client.publish("cam1?token=s3cret", "live").unwrap();
 /// let mut published = None;
+/// // One buffer per direction stands in for the two halves of a socket.
+/// let (mut to_server, mut to_client) = (BytesMut::new(), BytesMut::new());
 /// for _ in 0..20 {
-///     while let Some(b) = client.poll_transmit() {
-///         server.handle_input(&mut BytesMut::from(&b[..])).unwrap();
-///     }
-///     while let Some(b) = server.poll_transmit() {
-///         client.handle_input(&mut BytesMut::from(&b[..])).unwrap();
-///     }
+///     client.transmit_into(&mut to_server);
+///     server.handle_input(&mut to_server).unwrap();
+///     server.transmit_into(&mut to_client);
+///     client.handle_input(&mut to_client).unwrap();
 ///     while let Some(ev) = server.poll_event() {
 ///         match ev {
 ///             ServerEvent::ConnectRequest { request, .. } => server.accept_connect(request).unwrap(),
@@ -595,25 +595,25 @@ impl ServerSession {
     }
 
     /// Sends an audio message to a playing stream.
-    pub fn send_audio(&mut self, stream_id: u32, timestamp: u32, data: &[u8]) -> Result<()> {
+    pub fn send_audio(&mut self, stream_id: u32, timestamp: u32, data: &Bytes) -> Result<()> {
         self.check_playing(stream_id)?;
         let h = MessageHeader {
             timestamp,
             type_id: type_id::AUDIO,
             stream_id,
         };
-        self.conn.send_raw(csid::AUDIO, h, data)
+        self.conn.send_media(csid::AUDIO, h, data)
     }
 
     /// Sends a video message to a playing stream.
-    pub fn send_video(&mut self, stream_id: u32, timestamp: u32, data: &[u8]) -> Result<()> {
+    pub fn send_video(&mut self, stream_id: u32, timestamp: u32, data: &Bytes) -> Result<()> {
         self.check_playing(stream_id)?;
         let h = MessageHeader {
             timestamp,
             type_id: type_id::VIDEO,
             stream_id,
         };
-        self.conn.send_raw(csid::VIDEO, h, data)
+        self.conn.send_media(csid::VIDEO, h, data)
     }
 
     /// Sends `onMetaData(metadata)` to a playing stream.

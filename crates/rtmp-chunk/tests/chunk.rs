@@ -390,3 +390,23 @@ fn header_compression_and_zero_copy() {
     assert_eq!(ts, [0, 23, 46, 70]);
     let _ = Bytes::new();
 }
+
+proptest! {
+    #[test]
+    fn vectored_equals_copying(ms in msgs(0x0100_0000), chunk_size in 1u32..5000) {
+        let mut a = ChunkEncoder::new();
+        let mut b = ChunkEncoder::new();
+        a.set_chunk_size(chunk_size).unwrap();
+        b.set_chunk_size(chunk_size).unwrap();
+        let mut flat = BytesMut::new();
+        let mut scratch = BytesMut::new();
+        let mut pieces: Vec<Bytes> = Vec::new();
+        for m in &ms {
+            a.write_message(m.csid, m.header, &m.payload, &mut flat).unwrap();
+            let payload = Bytes::from(m.payload.clone());
+            b.write_message_vectored(m.csid, m.header, &payload, &mut scratch, &mut pieces).unwrap();
+        }
+        let joined: Vec<u8> = pieces.iter().flat_map(|p| p.iter().copied()).collect();
+        prop_assert_eq!(&flat[..], &joined[..]);
+    }
+}
