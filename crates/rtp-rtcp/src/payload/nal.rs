@@ -163,6 +163,10 @@ impl NalDepacketizer {
     }
 
     pub(crate) fn flush(&mut self) {
+        if self.au_ts.is_some() {
+            // The access unit never got its marker: its end may be missing.
+            self.au_lost = true;
+        }
         self.finish_au();
     }
 

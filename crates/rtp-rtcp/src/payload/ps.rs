@@ -124,6 +124,10 @@ impl Depacketizer for PsDepacketizer {
     }
 
     fn flush(&mut self) {
+        if self.ts.is_some() {
+            // No marker and no following timestamp: the end may be missing.
+            self.lost = true;
+        }
         self.finish();
     }
 }
