@@ -372,6 +372,10 @@ impl FlvMuxer {
 
     /// The tag header and payload for one frame, without copying the payload.
     ///
+    /// The tag timestamp is the frame's DTS in milliseconds; for AVC/HEVC the composition
+    /// time is `pts − dts` in milliseconds (each rounded from the frame's timebase). FLV has
+    /// no composition time for AV1, VP8/VP9 or audio, so only the DTS is written for those.
+    ///
     /// # Errors
     /// [`Error::UnsupportedCodec`], [`Error::CompositionTimeOutOfRange`],
     /// [`Error::BodyTooLarge`].
