@@ -130,22 +130,19 @@ fn ffmpeg_send(dir: &TempDir, args: &[&str], muxer: &str) -> (Vec<RtpPacket>, St
     let start = Instant::now();
     let mut packets = Vec::new();
     let mut buf = vec![0u8; 65536];
-    let mut exited = None;
+    let mut exited = false;
     loop {
         match sock.recv(&mut buf) {
             Ok(n) => {
                 let p = RtpPacket::parse(Bytes::copy_from_slice(&buf[..n])).expect("valid RTP");
                 packets.push(p);
             }
-            Err(_) => {
-                if let Some(st) = exited {
-                    let _: std::process::ExitStatus = st;
-                    break;
-                }
-            }
+            // A read timeout after ffmpeg exited: everything has arrived.
+            Err(_) if exited => break,
+            Err(_) => {}
         }
-        if exited.is_none() {
-            exited = child.try_wait().expect("wait");
+        if !exited {
+            exited = child.try_wait().expect("wait").is_some();
         }
         assert!(
             start.elapsed() < Duration::from_secs(30),

@@ -358,7 +358,7 @@ fn h264_mode0_refuses_large_nal_units_and_injects_parameter_sets() {
     avcc.extend_from_slice(&[1, 0, pps.len() as u8]);
     avcc.extend_from_slice(&pps);
     let idr = vec![0x65; 500];
-    let f = frame(0, 90_000, canonical(&[idr.clone()]), true);
+    let f = frame(0, 90_000, canonical(std::slice::from_ref(&idr)), true);
     let mut p = H264Packetizer::new(
         PacketizerConfig::new(90_000).with_mtu(300),
         &avcc,
@@ -406,7 +406,7 @@ fn h264_mode0_refuses_large_nal_units_and_injects_parameter_sets() {
     let mut out = Vec::new();
     p.packetize(&f, &mut out).unwrap();
     p.packetize(
-        &frame(3000, 90_000, canonical(&[idr.clone()]), true),
+        &frame(3000, 90_000, canonical(std::slice::from_ref(&idr)), true),
         &mut out,
     )
     .unwrap();
