@@ -4,8 +4,12 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use weir_rtsp_proto::auth::{Challenge, Credentials, DigestAlgorithm, DigestChallenge, DigestCredentials};
-use weir_rtsp_proto::headers::{Delivery, LowerTransport, Pair, RtpInfo, SessionHeader, TransportMode, TransportSpec};
+use weir_rtsp_proto::auth::{
+    Challenge, Credentials, DigestAlgorithm, DigestChallenge, DigestCredentials,
+};
+use weir_rtsp_proto::headers::{
+    Delivery, LowerTransport, Pair, RtpInfo, SessionHeader, TransportMode, TransportSpec,
+};
 use weir_rtsp_proto::*;
 
 fn token() -> impl Strategy<Value = String> {
@@ -17,7 +21,15 @@ fn header_value() -> impl Strategy<Value = String> {
 }
 
 fn headers() -> impl Strategy<Value = Vec<(String, String)>> {
-    proptest::collection::vec((token().prop_filter("no content-length", |t| !t.eq_ignore_ascii_case("content-length")), header_value()), 0..8)
+    proptest::collection::vec(
+        (
+            token().prop_filter("no content-length", |t| {
+                !t.eq_ignore_ascii_case("content-length")
+            }),
+            header_value(),
+        ),
+        0..8,
+    )
 }
 
 fn method() -> impl Strategy<Value = Method> {
@@ -37,7 +49,12 @@ fn method() -> impl Strategy<Value = Method> {
 }
 
 fn request() -> impl Strategy<Value = Request> {
-    (method(), "rtsp://[a-z0-9.]{1,10}(:[0-9]{1,5})?(/[A-Za-z0-9=._-]{0,10}){0,3}", headers(), proptest::collection::vec(any::<u8>(), 0..300))
+    (
+        method(),
+        "rtsp://[a-z0-9.]{1,10}(:[0-9]{1,5})?(/[A-Za-z0-9=._-]{0,10}){0,3}",
+        headers(),
+        proptest::collection::vec(any::<u8>(), 0..300),
+    )
         .prop_map(|(m, uri, hs, body)| {
             let mut r = Request::new(m, uri);
             for (k, v) in hs {
@@ -49,14 +66,19 @@ fn request() -> impl Strategy<Value = Request> {
 }
 
 fn response() -> impl Strategy<Value = Response> {
-    (100u16..600, headers(), proptest::collection::vec(any::<u8>(), 0..300)).prop_map(|(status, hs, body)| {
-        let mut r = Response::new(status);
-        for (k, v) in hs {
-            r.headers.append(k, v);
-        }
-        r.body = Bytes::from(body);
-        r
-    })
+    (
+        100u16..600,
+        headers(),
+        proptest::collection::vec(any::<u8>(), 0..300),
+    )
+        .prop_map(|(status, hs, body)| {
+            let mut r = Response::new(status);
+            for (k, v) in hs {
+                r.headers.append(k, v);
+            }
+            r.body = Bytes::from(body);
+            r
+        })
 }
 
 #[derive(Debug, Clone)]
@@ -70,23 +92,35 @@ fn piece() -> impl Strategy<Value = Piece> {
     prop_oneof![
         request().prop_map(Piece::Req),
         response().prop_map(Piece::Resp),
-        (any::<u8>(), proptest::collection::vec(any::<u8>(), 0..400)).prop_map(|(c, p)| Piece::Frame(c, p)),
+        (any::<u8>(), proptest::collection::vec(any::<u8>(), 0..400))
+            .prop_map(|(c, p)| Piece::Frame(c, p)),
     ]
 }
 
 fn strip_len(h: &Headers) -> Vec<(String, String)> {
-    h.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("content-length")).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    h.iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("content-length"))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn same(piece: &Piece, item: &Item) -> bool {
     match (piece, item) {
         (Piece::Req(a), Item::Message(Message::Request(b))) => {
-            a.method == b.method && a.uri == b.uri && a.body == b.body && strip_len(&a.headers) == strip_len(&b.headers)
+            a.method == b.method
+                && a.uri == b.uri
+                && a.body == b.body
+                && strip_len(&a.headers) == strip_len(&b.headers)
         }
         (Piece::Resp(a), Item::Message(Message::Response(b))) => {
-            a.status == b.status && a.reason == b.reason && a.body == b.body && strip_len(&a.headers) == strip_len(&b.headers)
+            a.status == b.status
+                && a.reason == b.reason
+                && a.body == b.body
+                && strip_len(&a.headers) == strip_len(&b.headers)
         }
-        (Piece::Frame(c, p), Item::Interleaved(f)) => *c == f.channel && f.payload.as_ref() == p.as_slice(),
+        (Piece::Frame(c, p), Item::Interleaved(f)) => {
+            *c == f.channel && f.payload.as_ref() == p.as_slice()
+        }
         _ => false,
     }
 }
@@ -94,30 +128,42 @@ fn same(piece: &Piece, item: &Item) -> bool {
 fn transport() -> impl Strategy<Value = TransportSpec> {
     (
         any::<bool>(),
-        proptest::option::of(prop_oneof![Just(Delivery::Unicast), Just(Delivery::Multicast)]),
+        proptest::option::of(prop_oneof![
+            Just(Delivery::Unicast),
+            Just(Delivery::Multicast)
+        ]),
         proptest::option::of((any::<u8>(), proptest::option::of(any::<u8>()))),
         proptest::option::of((any::<u16>(), proptest::option::of(any::<u16>()))),
         proptest::option::of((any::<u16>(), proptest::option::of(any::<u16>()))),
         proptest::option::of(any::<u32>()),
         proptest::option::of(any::<u8>()),
-        proptest::collection::vec(prop_oneof![Just(TransportMode::Play), Just(TransportMode::Record)], 0..3),
+        proptest::collection::vec(
+            prop_oneof![Just(TransportMode::Play), Just(TransportMode::Record)],
+            0..3,
+        ),
         proptest::option::of("[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}"),
         any::<bool>(),
     )
-        .prop_map(|(tcp, delivery, il, cp, sp, ssrc, ttl, mode, dest, append)| {
-            let mut t = if tcp { TransportSpec::tcp_interleaved(0, 1) } else { TransportSpec::udp_unicast(1, 2) };
-            t.lower = if tcp { Some(LowerTransport::Tcp) } else { None };
-            t.delivery = delivery;
-            t.interleaved = il.map(|(rtp, rtcp)| Pair { rtp, rtcp });
-            t.client_port = cp.map(|(rtp, rtcp)| Pair { rtp, rtcp });
-            t.server_port = sp.map(|(rtp, rtcp)| Pair { rtp, rtcp });
-            t.ssrc = ssrc;
-            t.ttl = ttl;
-            t.mode = mode;
-            t.destination = dest;
-            t.append = append;
-            t
-        })
+        .prop_map(
+            |(tcp, delivery, il, cp, sp, ssrc, ttl, mode, dest, append)| {
+                let mut t = if tcp {
+                    TransportSpec::tcp_interleaved(0, 1)
+                } else {
+                    TransportSpec::udp_unicast(1, 2)
+                };
+                t.lower = if tcp { Some(LowerTransport::Tcp) } else { None };
+                t.delivery = delivery;
+                t.interleaved = il.map(|(rtp, rtcp)| Pair { rtp, rtcp });
+                t.client_port = cp.map(|(rtp, rtcp)| Pair { rtp, rtcp });
+                t.server_port = sp.map(|(rtp, rtcp)| Pair { rtp, rtcp });
+                t.ssrc = ssrc;
+                t.ttl = ttl;
+                t.mode = mode;
+                t.destination = dest;
+                t.append = append;
+                t
+            },
+        )
 }
 
 proptest! {
