@@ -15,6 +15,8 @@ pub mod stats;
 pub use error::{Error, Result};
 pub use ntp::{dlsr_to_duration, duration_to_dlsr, NtpTime, NTP_UNIX_OFFSET_SECS};
 pub use rtcp::{Compound, RtcpLimits, RtcpPacket};
-pub use rtp::{ExtensionElement, ExtensionForm, HeaderExtension, RtpHeader, RtpPacket};
+pub use rtp::{
+    ExtensionElement, ExtensionForm, HeaderExtension, RtpHeader, RtpPacket, RtpPacketRef,
+};
 pub use seq::{SequenceUnwrapper, TimestampUnwrapper};
 pub use stats::{ReceiverStats, RtcpSession, SenderStats, SessionConfig};

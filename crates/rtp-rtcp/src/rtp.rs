@@ -24,6 +24,213 @@ pub const TWO_BYTE_PROFILE: u16 = 0x1000;
 
 const VERSION: u8 = 2;
 
+/// What parsing learns about a packet: the fixed-header fields and the offsets of the
+/// extension, payload and padding. 20 bytes, `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Layout {
+    b0: u8,
+    b1: u8,
+    sequence_number: u16,
+    ext_profile: u16,
+    padding_len: u8,
+    timestamp: u32,
+    ssrc: u32,
+    /// Offset of the payload (end of CSRCs and extension); at most 12 + 60 + 4 + 262140.
+    payload_start: u32,
+}
+
+impl Layout {
+    /// Validates an RTP packet (RFC 3550 5.1): version 2, CSRC list, header extension and
+    /// padding within the buffer.
+    #[inline]
+    fn parse(data: &[u8]) -> Result<Layout> {
+        let len = data.len();
+        let Some(fixed) = data.first_chunk::<FIXED_HEADER_LEN>() else {
+            return Err(truncated("RTP header", 0, FIXED_HEADER_LEN, len));
+        };
+        let b0 = fixed[0];
+        if b0 >> 6 != VERSION {
+            return Err(Error::BadVersion {
+                what: "RTP",
+                version: b0 >> 6,
+            });
+        }
+        let cc = usize::from(b0 & 0x0f);
+        let mut offset = FIXED_HEADER_LEN + cc * 4;
+        if offset > len {
+            return Err(truncated(
+                "RTP CSRC list",
+                FIXED_HEADER_LEN,
+                cc * 4,
+                len - FIXED_HEADER_LEN,
+            ));
+        }
+        let mut ext_profile = 0;
+        if b0 & 0x10 != 0 {
+            let Some(hdr) = data.get(offset..).and_then(|d| d.first_chunk::<4>()) else {
+                return Err(truncated("RTP header extension", offset, 4, len - offset));
+            };
+            ext_profile = u16::from_be_bytes([hdr[0], hdr[1]]);
+            let ext_len = usize::from(u16::from_be_bytes([hdr[2], hdr[3]])) * 4;
+            let ext_start = offset + 4;
+            if ext_start + ext_len > len {
+                return Err(truncated(
+                    "RTP header extension body",
+                    ext_start,
+                    ext_len,
+                    len - ext_start,
+                ));
+            }
+            offset = ext_start + ext_len;
+        }
+        let mut padding_len = 0u8;
+        if b0 & 0x20 != 0 {
+            // RFC 3550 5.1: the last octet counts the padding octets, itself included.
+            let count = data.last().copied().unwrap_or(0);
+            let available = len - offset;
+            if count == 0 || usize::from(count) > available {
+                return Err(Error::BadPadding {
+                    what: "RTP",
+                    count: usize::from(count),
+                    available,
+                });
+            }
+            padding_len = count;
+        }
+        Ok(Layout {
+            b0,
+            b1: fixed[1],
+            sequence_number: u16::from_be_bytes([fixed[2], fixed[3]]),
+            ext_profile,
+            padding_len,
+            timestamp: u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]),
+            ssrc: u32::from_be_bytes([fixed[8], fixed[9], fixed[10], fixed[11]]),
+            // At most 12 + 60 + 4 + 262140 bytes: always fits.
+            payload_start: offset as u32,
+        })
+    }
+
+    #[inline]
+    fn ext_range(&self) -> std::ops::Range<usize> {
+        let start = FIXED_HEADER_LEN + usize::from(self.b0 & 0x0f) * 4 + 4;
+        start..(self.payload_start as usize).max(start)
+    }
+}
+
+/// The accessors shared by [`RtpPacket`] and [`RtpPacketRef`] (both have `data` and `l`).
+macro_rules! rtp_accessors {
+    () => {
+        /// The version field (always 2 for a parsed packet).
+        #[inline]
+        pub fn version(&self) -> u8 {
+            self.l.b0 >> 6
+        }
+        /// The padding (P) bit.
+        #[inline]
+        pub fn padding(&self) -> bool {
+            self.l.b0 & 0x20 != 0
+        }
+        /// The extension (X) bit.
+        #[inline]
+        pub fn has_extension(&self) -> bool {
+            self.l.b0 & 0x10 != 0
+        }
+        /// The CSRC count (CC) field.
+        #[inline]
+        pub fn csrc_count(&self) -> u8 {
+            self.l.b0 & 0x0f
+        }
+        /// The marker (M) bit.
+        #[inline]
+        pub fn marker(&self) -> bool {
+            self.l.b1 & 0x80 != 0
+        }
+        /// The payload type (PT), 0..=127.
+        #[inline]
+        pub fn payload_type(&self) -> u8 {
+            self.l.b1 & 0x7f
+        }
+        /// The sequence number.
+        #[inline]
+        pub fn sequence_number(&self) -> u16 {
+            self.l.sequence_number
+        }
+        /// The RTP timestamp.
+        #[inline]
+        pub fn timestamp(&self) -> u32 {
+            self.l.timestamp
+        }
+        /// The synchronization source.
+        #[inline]
+        pub fn ssrc(&self) -> u32 {
+            self.l.ssrc
+        }
+        /// The contributing sources.
+        pub fn csrcs(&self) -> Csrcs<'_> {
+            let end = FIXED_HEADER_LEN + usize::from(self.csrc_count()) * 4;
+            Csrcs {
+                rest: self.data.get(FIXED_HEADER_LEN..end).unwrap_or(&[]),
+            }
+        }
+        /// The header extension's profile (the "defined by profile" field), if present.
+        pub fn extension_profile(&self) -> Option<u16> {
+            self.has_extension().then_some(self.l.ext_profile)
+        }
+        /// The header extension body as a borrowed slice.
+        pub fn extension_data(&self) -> Option<&[u8]> {
+            if !self.has_extension() {
+                return None;
+            }
+            self.data.get(self.l.ext_range())
+        }
+        /// The payload as a borrowed slice (padding removed).
+        #[inline]
+        pub fn payload_bytes(&self) -> &[u8] {
+            self.data.get(self.payload_range()).unwrap_or(&[])
+        }
+        /// Length of the payload (padding excluded).
+        #[inline]
+        pub fn payload_len(&self) -> usize {
+            self.payload_range().len()
+        }
+        /// Offset of the payload: fixed header, CSRCs and header extension.
+        #[inline]
+        pub fn header_len(&self) -> usize {
+            self.l.payload_start as usize
+        }
+        /// Number of padding bytes at the end (0 without the P bit).
+        #[inline]
+        pub fn padding_len(&self) -> usize {
+            usize::from(self.l.padding_len)
+        }
+        #[inline]
+        fn payload_range(&self) -> std::ops::Range<usize> {
+            let start = self.l.payload_start as usize;
+            // Parsing checked start + padding <= len.
+            start
+                ..self
+                    .data
+                    .len()
+                    .saturating_sub(self.padding_len())
+                    .max(start)
+        }
+        /// The header as an owned [`RtpHeader`] (copies the CSRC list and the extension
+        /// body reference), with `padding` set to this packet's padding length.
+        pub fn header(&self) -> RtpHeader {
+            RtpHeader {
+                marker: self.marker(),
+                payload_type: self.payload_type(),
+                sequence_number: self.l.sequence_number,
+                timestamp: self.l.timestamp,
+                ssrc: self.l.ssrc,
+                csrcs: self.csrcs().collect(),
+                extension: self.extension(),
+                padding: self.l.padding_len,
+            }
+        }
+    };
+}
+
 /// A parsed RTP packet: a zero-copy view over the packet's bytes.
 ///
 /// ```
@@ -43,197 +250,34 @@ const VERSION: u8 = 2;
 #[derive(Clone, PartialEq, Eq)]
 pub struct RtpPacket {
     data: Bytes,
-    b0: u8,
-    b1: u8,
-    sequence_number: u16,
-    timestamp: u32,
-    ssrc: u32,
-    /// Offset of the extension body (after the 4-byte extension header); 0 when absent.
-    ext_start: usize,
-    ext_len: usize,
-    ext_profile: u16,
-    payload_start: usize,
-    payload_end: usize,
+    l: Layout,
 }
 
 impl RtpPacket {
     /// Parses and validates an RTP packet (RFC 3550 5.1): version 2, CSRC list, header
     /// extension and padding within the buffer. The buffer is kept, not copied.
+    #[inline]
     pub fn parse(data: Bytes) -> Result<RtpPacket> {
-        let len = data.len();
-        let Some(fixed) = data.first_chunk::<FIXED_HEADER_LEN>() else {
-            return Err(truncated("RTP header", 0, FIXED_HEADER_LEN, len));
-        };
-        let b0 = fixed[0];
-        let b1 = fixed[1];
-        let version = b0 >> 6;
-        if version != VERSION {
-            return Err(Error::BadVersion {
-                what: "RTP",
-                version,
-            });
-        }
-        let sequence_number = u16::from_be_bytes([fixed[2], fixed[3]]);
-        let timestamp = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
-        let ssrc = u32::from_be_bytes([fixed[8], fixed[9], fixed[10], fixed[11]]);
-        let cc = usize::from(b0 & 0x0f);
-        let mut offset = FIXED_HEADER_LEN + cc * 4;
-        if offset > len {
-            return Err(truncated(
-                "RTP CSRC list",
-                FIXED_HEADER_LEN,
-                cc * 4,
-                len - FIXED_HEADER_LEN,
-            ));
-        }
-        let (mut ext_start, mut ext_len, mut ext_profile) = (0, 0, 0);
-        if b0 & 0x10 != 0 {
-            let hdr = data
-                .get(offset..offset + 4)
-                .ok_or_else(|| truncated("RTP header extension", offset, 4, len - offset))?;
-            ext_profile = u16::from_be_bytes([hdr[0], hdr[1]]);
-            ext_len = usize::from(u16::from_be_bytes([hdr[2], hdr[3]])) * 4;
-            ext_start = offset + 4;
-            if ext_start + ext_len > len {
-                return Err(truncated(
-                    "RTP header extension body",
-                    ext_start,
-                    ext_len,
-                    len - ext_start,
-                ));
-            }
-            offset = ext_start + ext_len;
-        }
-        let mut payload_end = len;
-        if b0 & 0x20 != 0 {
-            // RFC 3550 5.1: the last octet counts the padding octets, itself included.
-            let count = usize::from(data.last().copied().unwrap_or(0));
-            let available = len - offset;
-            if count == 0 || count > available {
-                return Err(Error::BadPadding {
-                    what: "RTP",
-                    count,
-                    available,
-                });
-            }
-            payload_end = len - count;
-        }
-        Ok(RtpPacket {
-            data,
-            b0,
-            b1,
-            sequence_number,
-            timestamp,
-            ssrc,
-            ext_start,
-            ext_len,
-            ext_profile,
-            payload_start: offset,
-            payload_end,
-        })
+        let l = Layout::parse(&data)?;
+        Ok(RtpPacket { data, l })
     }
 
-    /// The version field (always 2 for a parsed packet).
-    #[inline]
-    pub fn version(&self) -> u8 {
-        self.b0 >> 6
-    }
-    /// The padding (P) bit.
-    #[inline]
-    pub fn padding(&self) -> bool {
-        self.b0 & 0x20 != 0
-    }
-    /// The extension (X) bit.
-    #[inline]
-    pub fn has_extension(&self) -> bool {
-        self.b0 & 0x10 != 0
-    }
-    /// The CSRC count (CC) field.
-    #[inline]
-    pub fn csrc_count(&self) -> u8 {
-        self.b0 & 0x0f
-    }
-    /// The marker (M) bit.
-    #[inline]
-    pub fn marker(&self) -> bool {
-        self.b1 & 0x80 != 0
-    }
-    /// The payload type (PT), 0..=127.
-    #[inline]
-    pub fn payload_type(&self) -> u8 {
-        self.b1 & 0x7f
-    }
-    /// The sequence number.
-    #[inline]
-    pub fn sequence_number(&self) -> u16 {
-        self.sequence_number
-    }
-    /// The RTP timestamp.
-    #[inline]
-    pub fn timestamp(&self) -> u32 {
-        self.timestamp
-    }
-    /// The synchronization source.
-    #[inline]
-    pub fn ssrc(&self) -> u32 {
-        self.ssrc
-    }
-    /// The contributing sources.
-    pub fn csrcs(&self) -> Csrcs<'_> {
-        let end = FIXED_HEADER_LEN + usize::from(self.csrc_count()) * 4;
-        Csrcs {
-            rest: self.data.get(FIXED_HEADER_LEN..end).unwrap_or(&[]),
-        }
-    }
+    rtp_accessors!();
+
     /// The header extension, if the X bit is set: profile and body as a slice of the packet.
     pub fn extension(&self) -> Option<HeaderExtension> {
         if !self.has_extension() {
             return None;
         }
         Some(HeaderExtension {
-            profile: self.ext_profile,
-            data: self
-                .data
-                .slice(self.ext_start..self.ext_start + self.ext_len),
+            profile: self.l.ext_profile,
+            data: self.data.slice(self.l.ext_range()),
         })
     }
-    /// The header extension's profile (the "defined by profile" field), if present.
-    pub fn extension_profile(&self) -> Option<u16> {
-        self.has_extension().then_some(self.ext_profile)
-    }
-    /// The header extension body as a borrowed slice (no reference-count bump).
-    pub fn extension_data(&self) -> Option<&[u8]> {
-        if !self.has_extension() {
-            return None;
-        }
-        self.data.get(self.ext_start..self.ext_start + self.ext_len)
-    }
-    /// The payload, padding removed, as a slice of the packet's buffer.
+    /// The payload, padding removed, as a slice of the packet's buffer (no copy).
     #[inline]
     pub fn payload(&self) -> Bytes {
-        self.data.slice(self.payload_start..self.payload_end)
-    }
-    /// The payload as a borrowed slice.
-    #[inline]
-    pub fn payload_bytes(&self) -> &[u8] {
-        self.data
-            .get(self.payload_start..self.payload_end)
-            .unwrap_or(&[])
-    }
-    /// Length of the payload (padding excluded).
-    #[inline]
-    pub fn payload_len(&self) -> usize {
-        self.payload_end - self.payload_start
-    }
-    /// Offset of the payload: fixed header, CSRCs and header extension.
-    #[inline]
-    pub fn header_len(&self) -> usize {
-        self.payload_start
-    }
-    /// Number of padding bytes at the end (0 without the P bit).
-    #[inline]
-    pub fn padding_len(&self) -> usize {
-        self.data.len() - self.payload_end
+        self.data.slice(self.payload_range())
     }
     /// The whole packet as received.
     #[inline]
@@ -245,33 +289,85 @@ impl RtpPacket {
     pub fn into_bytes(self) -> Bytes {
         self.data
     }
-    /// The header as an owned [`RtpHeader`] (copies the CSRC list; the extension body stays
-    /// a slice), with `padding` set to this packet's padding length.
-    pub fn header(&self) -> RtpHeader {
-        RtpHeader {
-            marker: self.marker(),
-            payload_type: self.payload_type(),
-            sequence_number: self.sequence_number,
-            timestamp: self.timestamp,
-            ssrc: self.ssrc,
-            csrcs: self.csrcs().collect(),
-            extension: self.extension(),
-            padding: u8::try_from(self.padding_len()).unwrap_or(u8::MAX),
+    /// A borrowed view of this packet.
+    #[inline]
+    pub fn view(&self) -> RtpPacketRef<'_> {
+        RtpPacketRef {
+            data: &self.data,
+            l: self.l,
+        }
+    }
+}
+
+/// A parsed RTP packet borrowing its bytes: the same validation and accessors as
+/// [`RtpPacket`] for callers holding a plain slice (e.g. a receive buffer). Use
+/// [`RtpPacketRef::to_owned_packet`] to keep it, or parse a `Bytes` with [`RtpPacket::parse`]
+/// to keep the payload without copying.
+///
+/// ```
+/// use weir_rtp_rtcp::RtpPacketRef;
+/// let buf = [0x80, 0x00, 0, 1, 0, 0, 0, 160, 0, 0, 0, 9, 0xff, 0xfe];
+/// let pkt = RtpPacketRef::parse(&buf)?;
+/// assert_eq!((pkt.sequence_number(), pkt.payload_bytes()), (1, &[0xff, 0xfe][..]));
+/// # Ok::<(), weir_rtp_rtcp::Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RtpPacketRef<'a> {
+    data: &'a [u8],
+    l: Layout,
+}
+
+impl<'a> RtpPacketRef<'a> {
+    /// Parses and validates an RTP packet in `data` (see [`RtpPacket::parse`]).
+    #[inline]
+    pub fn parse(data: &'a [u8]) -> Result<RtpPacketRef<'a>> {
+        let l = Layout::parse(data)?;
+        Ok(RtpPacketRef { data, l })
+    }
+
+    rtp_accessors!();
+
+    /// The header extension, if the X bit is set (the body is copied into a `Bytes`).
+    pub fn extension(&self) -> Option<HeaderExtension> {
+        Some(HeaderExtension {
+            profile: self.extension_profile()?,
+            data: Bytes::copy_from_slice(self.extension_data()?),
+        })
+    }
+    /// The whole packet.
+    #[inline]
+    pub fn as_slice(&self) -> &'a [u8] {
+        self.data
+    }
+    /// Copies the packet into an owned [`RtpPacket`].
+    pub fn to_owned_packet(&self) -> RtpPacket {
+        RtpPacket {
+            data: Bytes::copy_from_slice(self.data),
+            l: self.l,
         }
     }
 }
 
 impl std::fmt::Debug for RtpPacket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.view().fmt(f)
+    }
+}
+
+impl std::fmt::Debug for RtpPacketRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RtpPacket")
             .field("marker", &self.marker())
             .field("payload_type", &self.payload_type())
-            .field("sequence_number", &self.sequence_number)
-            .field("timestamp", &self.timestamp)
-            .field("ssrc", &format_args!("{:#010x}", self.ssrc))
+            .field("sequence_number", &self.l.sequence_number)
+            .field("timestamp", &self.l.timestamp)
+            .field("ssrc", &format_args!("{:#010x}", self.l.ssrc))
             .field("csrc_count", &self.csrc_count())
             .field("extension_profile", &self.extension_profile())
-            .field("extension_len", &self.ext_len)
+            .field(
+                "extension_len",
+                &self.extension_data().map_or(0, <[u8]>::len),
+            )
             .field("payload_len", &self.payload_len())
             .field("padding_len", &self.padding_len())
             .finish()

@@ -160,7 +160,7 @@ fn other() -> impl Strategy<Value = RtcpPacket> {
                 } else {
                     packet_type::PSFB
                 };
-                let typed = (rtpfb && fmt == 1) || (!rtpfb && (fmt == 1 || fmt == 4));
+                let typed = fmt == 1 || (!rtpfb && fmt == 4);
                 (!typed).then(|| {
                     RtcpPacket::Feedback(Feedback {
                         packet_type: pt,
@@ -208,7 +208,7 @@ fn pad_last(bytes: &[u8], last_offset: usize, words: usize) -> Vec<u8> {
     v[last_offset] |= 0x20;
     let len = u16::from_be_bytes([v[last_offset + 2], v[last_offset + 3]]) + words as u16;
     v[last_offset + 2..last_offset + 4].copy_from_slice(&len.to_be_bytes());
-    v.extend(std::iter::repeat(0).take(pad - 1));
+    v.resize(v.len() + pad - 1, 0);
     v.push(pad as u8);
     v
 }
@@ -265,11 +265,9 @@ proptest! {
     fn random_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..300)) {
         let bytes = Bytes::from(data);
         let _ = Compound::parse(bytes.clone(), &RtcpLimits { max_packets: 8, allow_reduced_size: true });
-        for p in RtcpIter::new(bytes.clone()).take(64) {
-            if let Ok(p) = p {
-                let mut out = BytesMut::new();
-                let _ = p.write(&mut out);
-            }
+        for p in RtcpIter::new(bytes.clone()).take(64).flatten() {
+            let mut out = BytesMut::new();
+            let _ = p.write(&mut out);
         }
         let _ = RtcpPacket::parse(bytes);
     }
