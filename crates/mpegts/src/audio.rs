@@ -172,10 +172,13 @@ mod tests {
     #[test]
     fn mp2_header() {
         // MPEG-1 layer II, 128 kbit/s, 44.1 kHz, stereo.
-        let h = parse_mpa_header(&[0xFF, 0xFD, 0x84, 0x00]).unwrap();
+        let h = parse_mpa_header(&[0xFF, 0xFD, 0x80, 0x00]).unwrap();
         assert_eq!(h.frame_len, 417);
         assert_eq!(h.samples, 1152);
         assert_eq!(h.sample_rate, 44_100);
+        // Same at 48 kHz.
+        let h = parse_mpa_header(&[0xFF, 0xFD, 0x84, 0x00]).unwrap();
+        assert_eq!((h.frame_len, h.sample_rate), (384, 48_000));
         assert!(parse_mpa_header(&[0xFF, 0xFD, 0xF4, 0x00]).is_none());
     }
 

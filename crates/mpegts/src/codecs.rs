@@ -29,35 +29,20 @@ pub(crate) fn h264_config(sets: &[Bytes]) -> Option<(Bytes, Option<VideoParams>)
     Some((cfg.to_bytes(), video))
 }
 
-/// PENDING-H265: switch to weir_h265::is_keyframe once it is exported.
-pub(crate) fn h265_is_keyframe(canonical: &[u8]) -> bool {
-    let mut pos = 0;
-    while let Some(len) = canonical.get(pos..pos + 4) {
-        let n = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-        if let Some(&h) = canonical.get(pos + 4) {
-            if matches!((h >> 1) & 0x3F, 16..=23) {
-                return true;
-            }
-        }
-        pos = pos.saturating_add(4).saturating_add(n);
-    }
-    false
-}
-
 /// hvcC and picture size from H.265 VPS/SPS/PPS NAL units.
 pub(crate) fn h265_config(sets: &[Bytes]) -> Option<(Bytes, Option<VideoParams>)> {
-    // PENDING-H265
-    if sets.len() < 1000 {
-        return None;
-    }
     let of = |t: u8| -> Vec<Bytes> {
         sets.iter()
             .filter(|n| n.first().map(|h| (h >> 1) & 0x3F) == Some(t))
             .cloned()
             .collect()
     };
-    let _ = (of(32), of(33), of(34));
-    None
+    let cfg = weir_h265::HevcConfig::from_parameter_sets(&of(32), &of(33), &of(34)).ok()?;
+    let video = cfg.parsed_sps().ok().map(|s| VideoParams {
+        width: s.width(),
+        height: s.height(),
+    });
+    Some((cfg.to_bytes(), video))
 }
 
 /// Guesses the codec of a stream without a PSM/PMT entry from the first bytes of its

@@ -730,7 +730,7 @@ enum Sync {
 /// Looks for three sync bytes one stride apart.
 fn find_sync(buf: &[u8], from: usize) -> Sync {
     let mut p = from;
-    while let Some(off) = buf.get(p..).and_then(|s| memchr_sync(s)) {
+    while let Some(off) = buf.get(p..).and_then(memchr_sync) {
         p += off;
         let mut need_more = false;
         for size in SIZES {

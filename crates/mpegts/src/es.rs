@@ -110,6 +110,8 @@ pub struct EsFramer {
     bogus_fixed: u64,
     /// Last parameter sets seen (video), to notice changes cheaply.
     param_sets: Vec<Bytes>,
+    /// LATM/LOAS state (AAC with stream_type 0x11).
+    loas: Option<(weir_aac::latm::LoasReader, weir_aac::latm::LatmDecoder)>,
 }
 
 impl EsFramer {
@@ -129,6 +131,12 @@ impl EsFramer {
             bogus_offset: 0,
             bogus_fixed: 0,
             param_sets: Vec::new(),
+            loas: (framing == EsFraming::Latm).then(|| {
+                (
+                    weir_aac::latm::LoasReader::new(),
+                    weir_aac::latm::LatmDecoder::new(),
+                )
+            }),
         }
     }
 
@@ -215,7 +223,7 @@ impl EsFramer {
         let data = data.freeze();
         let keyframe = match self.info.codec {
             Codec::H264 => weir_h264::is_keyframe(&data),
-            Codec::H265 => crate::codecs::h265_is_keyframe(&data),
+            Codec::H265 => weir_h265::is_keyframe(&data),
             _ => random_access,
         };
         if keyframe || self.info.config.is_empty() {
@@ -352,6 +360,7 @@ impl EsFramer {
             EsFraming::Adts => self.split_adts(data, incomplete, out),
             EsFraming::MpegAudio => self.split_mpa(data, incomplete, out),
             EsFraming::OpusTs => self.split_opus(data, incomplete, out),
+            EsFraming::Latm => self.split_latm(&data, incomplete, out),
             _ => {
                 let samples = match self.info.codec {
                     Codec::G711A | Codec::G711U => Some((data.len() as u32, 8_000)),
@@ -456,6 +465,35 @@ impl EsFramer {
             }
             pos += flen;
         }
+    }
+
+    fn split_latm(&mut self, data: &[u8], incomplete: bool, out: &mut dyn FnMut(EsOutput)) {
+        let Some((mut reader, mut dec)) = self.loas.take() else {
+            return;
+        };
+        reader.push(data);
+        while let Some(element) = reader.pop() {
+            let Ok(ame) = dec.decode(&element, true) else {
+                continue;
+            };
+            let Some(asc) = dec.config().and_then(|c| c.first_config()).cloned() else {
+                continue;
+            };
+            let params = AudioParams {
+                sample_rate: asc.sample_rate(),
+                channels: asc.channels(),
+            };
+            self.update_audio_info(asc.to_bytes(), params, out);
+            for p in ame.payloads.into_iter().filter(|p| p.stream == 0) {
+                self.audio_frame(
+                    p.data,
+                    Some((asc.samples_per_frame(), asc.sample_rate())),
+                    incomplete,
+                    out,
+                );
+            }
+        }
+        self.loas = Some((reader, dec));
     }
 
     fn split_mpa(&mut self, data: Bytes, incomplete: bool, out: &mut dyn FnMut(EsOutput)) {

@@ -445,7 +445,7 @@ mod tests {
         let mut sec = BytesMut::new();
         Pat {
             transport_stream_id: 7,
-            programs: (0..40)
+            programs: (0..60)
                 .map(|i| PatEntry {
                     program_number: i + 1,
                     pid: 0x100 + i,

@@ -40,6 +40,22 @@ fn check_video(dir: &TempDir, ts: &std::path::Path, d: &Demuxed, codec: Codec) {
     assert!(got[0].keyframe);
     let keys = got.iter().filter(|f| f.keyframe).count();
     assert_eq!(keys, 2, "50 frames with -g 25 have two IDR/IRAP frames");
+    // The avcC / hvcC record was learned from the in-band parameter sets, before frame 0.
+    let info = d.track(codec);
+    assert!(!info.config.is_empty());
+    assert_eq!(info.config[0], 1, "configurationVersion");
+    assert_eq!(info.video.map(|p| (p.width, p.height)), Some((320, 240)));
+    let first_update = d
+        .events
+        .iter()
+        .position(|e| matches!(e, weir_mpegts::Event::TrackUpdated(t) if t.codec == codec))
+        .unwrap();
+    let first_frame = d
+        .events
+        .iter()
+        .position(|e| matches!(e, weir_mpegts::Event::Frame(f) if f.track == info.id))
+        .unwrap();
+    assert!(first_update < first_frame);
 }
 
 /// Audio frames equal ffmpeg's packets byte for byte (AAC: ffmpeg keeps the ADTS header,
@@ -284,4 +300,76 @@ fn hls_segments_decode_standalone() {
         assert_eq!(a[0], ("codec_name".into(), "aac".into()));
     }
     assert_eq!(decoded, source);
+}
+
+#[test]
+fn demux_ffmpeg_ts_aac_latm() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("ts-latm");
+    let (adts, latm, ts) = (dir.join("s.aac"), dir.join("s.latm"), dir.join("s.ts"));
+    ffmpeg_args(&format!(
+        "{AUDIO} {OPTS} -c:a aac -f adts {}",
+        adts.display()
+    ));
+    ffmpeg_args(&format!(
+        "-i {} -c copy -f latm {}",
+        adts.display(),
+        latm.display()
+    ));
+    ffmpeg_args(&format!(
+        "-i {} -c copy -f mpegts {}",
+        latm.display(),
+        ts.display()
+    ));
+    let d = demux_ts(&std::fs::read(&ts).unwrap(), 188);
+    let (want, asc, _) = split_adts(&Bytes::from(std::fs::read(&adts).unwrap()));
+    let got: Vec<Bytes> = d
+        .frames_of(Codec::Aac)
+        .into_iter()
+        .map(|f| f.data)
+        .collect();
+    assert_eq!(
+        got, want,
+        "LATM payloads equal the ADTS source's raw access units"
+    );
+    assert_eq!(d.track(Codec::Aac).config, asc);
+}
+
+#[test]
+fn opus_ts_both_ways() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("ts-opus");
+    let ts = dir.join("o.ts");
+    ffmpeg_args(&format!("-f lavfi -i sine=frequency=440:sample_rate=48000:duration=1 {OPTS} -c:a libopus -ac 2 -f mpegts {}", ts.display()));
+    let d = demux_ts(&std::fs::read(&ts).unwrap(), 1316);
+    let want = ffmpeg_packets(&ts, "0:a", dir.path());
+    let got = d.frames_of(Codec::Opus);
+    assert_eq!(got.len(), want.len());
+    for (g, (_, w)) in got.iter().zip(&want) {
+        assert_eq!(&g.data, w);
+    }
+    assert_eq!(d.track(Codec::Opus).audio.map(|a| a.channels), Some(2));
+
+    // And back: weir muxes the packets, ffmpeg reads the same packets.
+    let info = d.track(Codec::Opus);
+    let mut mux = TsMuxer::new(&[info], MuxConfig::default()).unwrap();
+    let mut out = BytesMut::new();
+    for f in &got {
+        mux.write_frame(f, &mut out).unwrap();
+    }
+    let ours = dir.join("ours.ts");
+    std::fs::write(&ours, &out).unwrap();
+    let a = probe_stream(&ours, "a", "codec_name,channels");
+    assert_eq!(
+        a[..2],
+        [
+            ("codec_name".into(), "opus".into()),
+            ("channels".into(), "2".into())
+        ]
+    );
+    let back = ffmpeg_packets(&ours, "0:a", dir.path());
+    assert_eq!(back.len(), got.len());
+    for (g, (_, w)) in got.iter().zip(&back) {
+        assert_eq!(&g.data, w);
+    }
 }

@@ -203,7 +203,7 @@ pub fn write_system_header(out: &mut BytesMut, rate_bound: u32, streams: &[(u8, 
     out.put_u8(0x80 | (r >> 15) as u8);
     out.put_u8((r >> 7) as u8);
     out.put_u8(((r as u8) << 1) | 1);
-    out.put_u8((audio << 2) | 0x00); // fixed_flag 0, CSPS_flag 0
+    out.put_u8(audio << 2); // fixed_flag 0, CSPS_flag 0
     out.put_u8(0xC0 | 0x20 | (video & 0x1F)); // audio/video lock, marker
     out.put_u8(0x7F); // packet_rate_restriction 0, reserved
     for &(id, is_video) in streams {

@@ -66,7 +66,7 @@ impl Demuxed {
 pub fn demux_ts(data: &[u8], chunk: usize) -> Demuxed {
     let mut d = TsDemuxer::new();
     let mut out = Demuxed::default();
-    let mut take = |d: &mut TsDemuxer, out: &mut Demuxed| {
+    let take = |d: &mut TsDemuxer, out: &mut Demuxed| {
         while let Some(e) = d.poll_event() {
             match &e {
                 Event::TrackAdded(t) | Event::TrackUpdated(t) => out.tracks.push(t.clone()),
