@@ -176,6 +176,11 @@ impl FlvDemuxer {
                 info.video = video;
                 self.set_track(true, TrackState { info, length_size });
             }
+            VideoPacketType::CodedFrames | VideoPacketType::CodedFramesX if payload.is_empty() => {
+                // Some encoders send header-only "keep-alive" NALU tags; like ffmpeg's
+                // demuxer, produce no frame for them.
+                tracing::trace!(timestamp, "skipping empty FLV video frame");
+            }
             VideoPacketType::CodedFrames | VideoPacketType::CodedFramesX => {
                 let state = match &self.video {
                     Some(s) if s.info.codec == codec => s,
@@ -287,6 +292,10 @@ impl FlvDemuxer {
                     length_size: 0,
                 },
             );
+            return Ok(());
+        }
+        if payload.is_empty() {
+            tracing::trace!(timestamp, "skipping empty FLV audio frame");
             return Ok(());
         }
         let known = matches!(&self.audio, Some(s) if s.info.codec == codec);
@@ -608,6 +617,31 @@ mod tests {
             })
             .collect();
         assert_eq!(dts, vec![i64::from(u32::MAX) - 20, (1i64 << 32) + 5]);
+    }
+
+    #[test]
+    fn empty_frames_are_skipped() {
+        let mut d = FlvDemuxer::new();
+        d.push(TagType::Audio, 0, &Bytes::from_static(&[0x72]))
+            .unwrap();
+        let seq = VideoTagHeader::legacy(
+            VideoFrameType::Key,
+            VideoCodecId::Avc,
+            VideoPacketType::SequenceStart,
+            0,
+        );
+        d.push(TagType::Video, 0, &video_body(seq, &avcc(4)))
+            .unwrap();
+        let nalu = VideoTagHeader::legacy(
+            VideoFrameType::Inter,
+            VideoCodecId::Avc,
+            VideoPacketType::CodedFrames,
+            0,
+        );
+        d.push(TagType::Video, 0, &video_body(nalu, &[])).unwrap();
+        let ev = events(&mut d);
+        assert_eq!(ev.len(), 1);
+        assert!(matches!(&ev[0], FlvEvent::Track(t) if t.codec == Codec::H264));
     }
 
     #[test]

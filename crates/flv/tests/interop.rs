@@ -547,3 +547,168 @@ fn hevc_write_read_matches_ffmpeg_mp4_packets() {
         assert_eq!(got.iter().filter(|f| f.keyframe).count(), 2);
     }
 }
+
+/// Enhanced-RTMP codecs that this ffmpeg cannot put in FLV (it refuses VP9, AV1 and Opus):
+/// ffmpeg's encoder packets (from IVF / Ogg) → frames → FLV with `vp09` / `av01` / `Opus`
+/// FourCCs → our reader; every packet must come back with ffmpeg's own MD5.
+#[test]
+fn enhanced_vp9_av1_opus_packets_roundtrip() {
+    interop_or_skip!();
+    let dir = TempDir::new("flv-enhanced");
+    let vp9 = dir.join("v.ivf");
+    let av1 = dir.join("a.ivf");
+    let opus = dir.join("o.ogg");
+    let mut args: Vec<&str> = VIDEO_SRC.to_vec();
+    args.extend([
+        "-frames:v",
+        "20",
+        "-g",
+        "10",
+        "-c:v",
+        "libvpx-vp9",
+        "-deadline",
+        "realtime",
+        "-cpu-used",
+        "8",
+        "-bitexact",
+        "-f",
+        "ivf",
+    ]);
+    args.push(vp9.to_str().unwrap());
+    ffmpeg(&args);
+    let mut args: Vec<&str> = VIDEO_SRC.to_vec();
+    args.extend([
+        "-frames:v",
+        "20",
+        "-g",
+        "10",
+        "-c:v",
+        "libaom-av1",
+        "-usage",
+        "realtime",
+        "-cpu-used",
+        "8",
+        "-bitexact",
+        "-f",
+        "ivf",
+    ]);
+    args.push(av1.to_str().unwrap());
+    ffmpeg(&args);
+    ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=1",
+        "-c:a",
+        "libopus",
+        "-bitexact",
+        "-f",
+        "ogg",
+        opus.to_str().unwrap(),
+    ]);
+
+    for (path, codec, fourcc, config) in [
+        (
+            &vp9,
+            Codec::Vp9,
+            *b"vp09",
+            Bytes::from_static(&[1, 0, 0, 0, 0x1E, 0x80, 2, 2, 2, 1, 0, 0]),
+        ),
+        // av1C for Main profile level 2.0 8-bit 4:2:0 without config OBUs.
+        (
+            &av1,
+            Codec::Av1,
+            *b"av01",
+            Bytes::from_static(&[0x81, 0x00, 0x0C, 0x00]),
+        ),
+    ] {
+        let (packets, (num, den)) = ivf_frames(&bytes(path));
+        let track = TrackInfo::new(TrackId(0), codec, den / num).with_config(config.clone());
+        let frames: Vec<Frame> = packets
+            .iter()
+            .enumerate()
+            .map(|(i, (pts, data))| {
+                let ts = Timestamp::new(*pts, track.timebase());
+                Frame::new(track.id, ts, ts, data.clone()).with_keyframe(i % 10 == 0)
+            })
+            .collect();
+        let muxer = FlvMuxer::new(MuxConfig::default());
+        let mut out = BytesMut::new();
+        muxer
+            .write_start(std::slice::from_ref(&track), "weir-flv", &mut out)
+            .unwrap();
+        for f in &frames {
+            muxer.frame(&track, f).unwrap().write(&mut out).unwrap();
+        }
+        let d = demux_bytes(&out, 1000);
+        let seq = d
+            .tags
+            .iter()
+            .find(|t| t.tag_type == TagType::Video)
+            .unwrap();
+        assert_eq!(
+            &seq.body[..5],
+            &[&[0x90u8][..], &fourcc[..]].concat()[..],
+            "{codec} SequenceStart"
+        );
+        assert_eq!(d.tracks[0].codec, codec);
+        assert_eq!(d.tracks[0].config, config);
+        let got = &d.frames[&VIDEO_TRACK];
+        assert_eq!(
+            frame_sizes_md5(got),
+            sizes_md5(&framemd5(path, "0:v", &[])),
+            "{codec}"
+        );
+        let dts: Vec<i64> = got.iter().map(|f| f.dts.ticks()).collect();
+        assert_eq!(dts, (0..20).map(|i| i * 40).collect::<Vec<_>>());
+        assert_eq!(got.iter().filter(|f| f.keyframe).count(), 2);
+    }
+
+    // Opus: OpusHead is the sequence start; the audio packets follow OpusTags.
+    let packets = ogg_packets(&std::fs::read(&opus).unwrap());
+    assert_eq!(&packets[0][..8], b"OpusHead");
+    assert_eq!(&packets[1][..8], b"OpusTags");
+    let track = TrackInfo::new(TrackId(0), Codec::Opus, 48_000)
+        .with_config(packets[0].clone())
+        .with_audio(AudioParams {
+            sample_rate: 48_000,
+            channels: 1,
+        });
+    let muxer = FlvMuxer::new(MuxConfig::default());
+    let mut out = BytesMut::new();
+    muxer
+        .write_start(std::slice::from_ref(&track), "weir-flv", &mut out)
+        .unwrap();
+    for (i, p) in packets[2..].iter().enumerate() {
+        let ts = Timestamp::new(i as i64 * 960, track.timebase());
+        muxer
+            .frame(&track, &Frame::new(track.id, ts, ts, p.clone()))
+            .unwrap()
+            .write(&mut out)
+            .unwrap();
+    }
+    let d = demux_bytes(&out, 333);
+    let seq = d
+        .tags
+        .iter()
+        .find(|t| t.tag_type == TagType::Audio)
+        .unwrap();
+    assert_eq!(&seq.body[..5], b"\x90Opus");
+    assert_eq!(
+        Some(md5_hex(&d.tracks[0].config)),
+        extradata_md5(&opus, "0:a")
+    );
+    assert_eq!(
+        d.tracks[0].audio,
+        Some(AudioParams {
+            sample_rate: 48_000,
+            channels: 1
+        })
+    );
+    let got = &d.frames[&AUDIO_TRACK];
+    assert_eq!(
+        frame_sizes_md5(got),
+        sizes_md5(&framemd5(&opus, "0:a", &[]))
+    );
+    assert_eq!(got[1].dts.ticks(), 20);
+}

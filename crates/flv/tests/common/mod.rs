@@ -137,3 +137,43 @@ pub fn write(path: &Path, data: &[u8]) {
 pub fn bytes(path: &Path) -> Bytes {
     Bytes::from(std::fs::read(path).unwrap())
 }
+
+/// Frames of an IVF file (VP8/VP9/AV1): `(pts, data)` in the file's timebase, plus that
+/// timebase as `(num, den)`.
+pub fn ivf_frames(data: &Bytes) -> (Vec<(i64, Bytes)>, (u32, u32)) {
+    assert_eq!(&data[..4], b"DKIF");
+    let header_len = u16::from_le_bytes([data[6], data[7]]) as usize;
+    let den = u32::from_le_bytes(data[16..20].try_into().unwrap());
+    let num = u32::from_le_bytes(data[20..24].try_into().unwrap());
+    let mut pos = header_len;
+    let mut out = Vec::new();
+    while pos + 12 <= data.len() {
+        let size = u32::from_le_bytes(data[pos..pos + 4].try_into().unwrap()) as usize;
+        let pts = i64::from_le_bytes(data[pos + 4..pos + 12].try_into().unwrap());
+        out.push((pts, data.slice(pos + 12..pos + 12 + size)));
+        pos += 12 + size;
+    }
+    (out, (num, den))
+}
+
+/// Packets of the first logical stream of an Ogg file (RFC 3533 lacing).
+pub fn ogg_packets(data: &[u8]) -> Vec<Bytes> {
+    let mut packets = Vec::new();
+    let mut current = Vec::new();
+    let mut pos = 0;
+    while pos + 27 <= data.len() {
+        assert_eq!(&data[pos..pos + 4], b"OggS");
+        let nsegs = data[pos + 26] as usize;
+        let table = &data[pos + 27..pos + 27 + nsegs];
+        let mut body = pos + 27 + nsegs;
+        for &lace in table {
+            current.extend_from_slice(&data[body..body + lace as usize]);
+            body += lace as usize;
+            if lace < 255 {
+                packets.push(Bytes::from(std::mem::take(&mut current)));
+            }
+        }
+        pos = body;
+    }
+    packets
+}
