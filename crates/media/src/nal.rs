@@ -43,22 +43,40 @@ pub const CANONICAL_LENGTH_SIZE: u8 = 4;
 /// a zero byte, which callers treat as trailing zero of the previous NAL unit.)
 #[inline]
 pub fn find_start_code(data: &[u8], from: usize) -> Option<usize> {
+    // Blocks of BLOCK candidate positions are tested for a `00 00` pair at once: the loop
+    // over two fixed-size arrays compiles to SIMD (min of OR-ed bytes), and a pair is rare
+    // in entropy-coded data (emulation prevention turns each into `00 00 03`), so only
+    // blocks that have one are examined byte by byte. ~70% of `memchr::memmem` throughput
+    // without a dependency or `unsafe` (weir-h264 benches).
+    const BLOCK: usize = 64;
     let len = data.len();
-    let mut i = from.checked_add(2)?;
-    // Look at the byte where a start code would end. A value > 1 there means no start code
-    // can end at i, i+1 or i+2, so jump by 3.
-    while i < len {
-        let b = data[i];
-        if b > 1 {
-            i += 3;
-        } else if b == 1 {
-            if data[i - 1] == 0 && data[i - 2] == 0 {
-                return Some(i - 2);
-            }
-            i += 3;
-        } else {
-            i += 1;
+    let mut i = from;
+    while i.checked_add(BLOCK + 2).is_some_and(|end| end <= len) {
+        let (Ok(a), Ok(b)) = (
+            <&[u8; BLOCK]>::try_from(&data[i..i + BLOCK]),
+            <&[u8; BLOCK]>::try_from(&data[i + 1..i + 1 + BLOCK]),
+        ) else {
+            break;
+        };
+        let mut min = u8::MAX;
+        for k in 0..BLOCK {
+            min = min.min(a[k] | b[k]);
         }
+        if min == 0 {
+            // data[p + 2] exists for every p in the block: i + BLOCK + 2 <= len.
+            for p in i..i + BLOCK {
+                if data[p] == 0 && data[p + 1] == 0 && data[p + 2] == 1 {
+                    return Some(p);
+                }
+            }
+        }
+        i += BLOCK;
+    }
+    while i.checked_add(3).is_some_and(|end| end <= len) {
+        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
+            return Some(i);
+        }
+        i += 1;
     }
     None
 }

@@ -192,3 +192,31 @@ fn emulation_prevention_known_vector() {
         std::borrow::Cow::Borrowed(_)
     ));
 }
+
+/// The block-wise scan (64 positions at a time) must find a lone start code at every
+/// offset, from every starting point, including across block edges and near the end.
+#[test]
+fn start_code_found_at_every_offset_across_blocks() {
+    for len in [3usize, 65, 66, 67, 130, 200] {
+        for at in 0..=len - 3 {
+            let mut data = vec![0xaau8; len];
+            data[at..at + 3].copy_from_slice(&[0, 0, 1]);
+            for from in [0, at.saturating_sub(1), at, at + 1] {
+                let want = (from <= at).then_some(at);
+                assert_eq!(
+                    nal::find_start_code(&data, from),
+                    want,
+                    "len {len} at {at} from {from}"
+                );
+            }
+        }
+    }
+    // Zero pairs without a 01 (emulation-prevented data) are skipped.
+    let mut data = vec![0x55u8; 300];
+    for p in (10..280).step_by(37) {
+        data[p..p + 3].copy_from_slice(&[0, 0, 3]);
+    }
+    data[290..293].copy_from_slice(&[0, 0, 1]);
+    assert_eq!(nal::find_start_code(&data, 0), Some(290));
+    assert_eq!(nal::find_start_code(&data, usize::MAX), None);
+}
