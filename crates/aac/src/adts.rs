@@ -56,53 +56,39 @@ pub struct AdtsHeader {
 
 impl AdtsHeader {
     /// Parses the header at the start of `data` (7 bytes, or more with CRC).
+    #[inline]
     pub fn parse(data: &[u8]) -> Result<AdtsHeader> {
-        let b: [u8; 7] = match data.get(..ADTS_HEADER_LEN).and_then(|s| s.try_into().ok()) {
-            Some(b) => b,
-            None => {
-                return Err(Error::Truncated {
-                    what: "ADTS header",
-                    needed: ADTS_HEADER_LEN,
-                    available: data.len(),
-                })
-            }
+        let Some(&[b0, b1, b2, b3, b4, b5, b6]) = data.get(..ADTS_HEADER_LEN) else {
+            return Err(header_error(data, 0));
         };
-        if b[0] != 0xFF || b[1] & 0xF0 != 0xF0 {
-            return Err(Error::NoAdtsSync { offset: 0 });
+        // The 56 header bits, MSB-aligned at bit 55.
+        let v = u64::from_be_bytes([0, b0, b1, b2, b3, b4, b5, b6]);
+        let field = |shift: u32, bits: u32| ((v >> shift) & ((1u64 << bits) - 1)) as u16;
+        // syncword(12) ID(1) layer(2) protection_absent(1) profile(2) sfi(4) private(1)
+        // channel_configuration(3) original_copy(1) home(1) cib(1) cis(1) frame_length(13)
+        // buffer_fullness(11) number_of_raw_data_blocks_in_frame(2).
+        // Valid: sync all ones, layer 00, sampling_frequency_index <= 12.
+        let layer = field(41, 2) as u8;
+        let sfi = field(34, 4) as u8;
+        if field(44, 12) != 0xFFF || layer != 0 || sfi > 12 {
+            return Err(header_error(data, v));
         }
-        let layer = (b[1] >> 1) & 3;
-        if layer != 0 {
-            return Err(Error::InvalidField {
-                what: "ADTS header",
-                field: "layer",
-                value: u64::from(layer),
-            });
-        }
-        let sfi = (b[2] >> 2) & 0xF;
-        if sfi > 12 {
-            return Err(Error::InvalidField {
-                what: "ADTS header",
-                field: "sampling_frequency_index",
-                value: u64::from(sfi),
-            });
-        }
-        let frame_length =
-            (u16::from(b[3] & 3) << 11) | (u16::from(b[4]) << 3) | u16::from(b[5] >> 5);
+        let frame_length = field(13, 13);
         let mut h = AdtsHeader {
-            mpeg2: b[1] & 0x08 != 0,
+            mpeg2: field(43, 1) != 0,
             layer,
-            protection_absent: b[1] & 1 != 0,
-            profile: b[2] >> 6,
+            protection_absent: field(40, 1) != 0,
+            profile: field(38, 2) as u8,
             sampling_frequency_index: sfi,
-            private_bit: b[2] & 2 != 0,
-            channel_configuration: ((b[2] & 1) << 2) | (b[3] >> 6),
-            original_copy: b[3] & 0x20 != 0,
-            home: b[3] & 0x10 != 0,
-            copyright_identification_bit: b[3] & 0x08 != 0,
-            copyright_identification_start: b[3] & 0x04 != 0,
+            private_bit: field(33, 1) != 0,
+            channel_configuration: field(30, 3) as u8,
+            original_copy: field(29, 1) != 0,
+            home: field(28, 1) != 0,
+            copyright_identification_bit: field(27, 1) != 0,
+            copyright_identification_start: field(26, 1) != 0,
             frame_length,
-            buffer_fullness: (u16::from(b[5] & 0x1F) << 6) | u16::from(b[6] >> 2),
-            number_of_raw_data_blocks: b[6] & 3,
+            buffer_fullness: field(2, 11),
+            number_of_raw_data_blocks: field(0, 2) as u8,
             raw_data_block_positions: [0; 3],
             crc: None,
         };
@@ -137,6 +123,7 @@ impl AdtsHeader {
 
     /// Header length in bytes: 7 without CRC, 9 with CRC and one raw data block,
     /// 7 + 2·n + 2 with CRC and n+1 blocks.
+    #[inline]
     pub fn header_len(&self) -> usize {
         if self.protection_absent {
             ADTS_HEADER_LEN
@@ -146,6 +133,7 @@ impl AdtsHeader {
     }
 
     /// The whole frame length (header + payload), `aac_frame_length`.
+    #[inline]
     pub fn frame_len(&self) -> usize {
         usize::from(self.frame_length)
     }
@@ -370,36 +358,111 @@ impl AdtsFrames<'_> {
     }
 }
 
+/// Builds the error for a header that failed the fast checks (kept out of line).
+#[cold]
+#[inline(never)]
+fn header_error(data: &[u8], v: u64) -> Error {
+    if data.len() < ADTS_HEADER_LEN {
+        return Error::Truncated {
+            what: "ADTS header",
+            needed: ADTS_HEADER_LEN,
+            available: data.len(),
+        };
+    }
+    if (v >> 44) & 0xFFF != 0xFFF {
+        return Error::NoAdtsSync { offset: 0 };
+    }
+    let layer = (v >> 41) & 3;
+    if layer != 0 {
+        return Error::InvalidField {
+            what: "ADTS header",
+            field: "layer",
+            value: layer,
+        };
+    }
+    Error::InvalidField {
+        what: "ADTS header",
+        field: "sampling_frequency_index",
+        value: (v >> 34) & 0xF,
+    }
+}
+
+/// Parses the frame at `pos`: its header and the payload's byte range.
+#[inline]
+fn frame_at(data: &[u8], pos: usize) -> Result<(AdtsHeader, core::ops::Range<usize>)> {
+    let rest = data.get(pos..).unwrap_or(&[]);
+    let h = AdtsHeader::parse(rest).map_err(|e| match e {
+        Error::NoAdtsSync { .. } => Error::NoAdtsSync { offset: pos },
+        e => e,
+    })?;
+    let fl = h.frame_len();
+    if fl > rest.len() {
+        return Err(Error::Truncated {
+            what: "ADTS frame",
+            needed: fl,
+            available: rest.len(),
+        });
+    }
+    Ok((h, pos + h.header_len()..pos + fl))
+}
+
 impl Iterator for AdtsFrames<'_> {
     type Item = Result<(AdtsHeader, Bytes)>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.pos >= self.data.len() {
             return None;
         }
-        let rest = self.data.get(self.pos..).unwrap_or(&[]);
-        let h = match AdtsHeader::parse(rest) {
-            Ok(h) => h,
+        match frame_at(self.data, self.pos) {
+            Ok((h, range)) => {
+                self.pos = range.end;
+                Some(Ok((h, self.data.slice(range))))
+            }
             Err(e) => {
                 self.failed = true;
-                return Some(Err(match e {
-                    Error::NoAdtsSync { .. } => Error::NoAdtsSync { offset: self.pos },
-                    e => e,
-                }));
+                Some(Err(e))
             }
-        };
-        let fl = h.frame_len();
-        if fl > rest.len() {
-            self.failed = true;
-            return Some(Err(Error::Truncated {
-                what: "ADTS frame",
-                needed: fl,
-                available: rest.len(),
-            }));
         }
-        let payload = self.data.slice(self.pos + h.header_len()..self.pos + fl);
-        self.pos += fl;
-        Some(Ok((h, payload)))
+    }
+}
+
+/// Like [`adts_frames`] but over a borrowed slice, yielding borrowed payloads: no reference
+/// counting at all, for callers that do not need to keep the payloads.
+pub fn adts_frames_ref(data: &[u8]) -> AdtsFramesRef<'_> {
+    AdtsFramesRef {
+        data,
+        pos: 0,
+        failed: false,
+    }
+}
+
+/// Iterator returned by [`adts_frames_ref`].
+#[derive(Debug)]
+pub struct AdtsFramesRef<'a> {
+    data: &'a [u8],
+    pos: usize,
+    failed: bool,
+}
+
+impl<'a> Iterator for AdtsFramesRef<'a> {
+    type Item = Result<(AdtsHeader, &'a [u8])>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.pos >= self.data.len() {
+            return None;
+        }
+        match frame_at(self.data, self.pos) {
+            Ok((h, range)) => {
+                self.pos = range.end;
+                Some(Ok((h, self.data.get(range).unwrap_or(&[]))))
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
     }
 }
 

@@ -36,6 +36,9 @@ pub mod asc;
 mod error;
 pub mod latm;
 
-pub use adts::{adts_frames, raw_to_adts, AdtsFrames, AdtsHeader, AdtsReader, RawBlocks};
+pub use adts::{
+    adts_frames, adts_frames_ref, raw_to_adts, AdtsFrames, AdtsFramesRef, AdtsHeader, AdtsReader,
+    RawBlocks,
+};
 pub use asc::{AudioSpecificConfig, ProgramConfigElement, SbrExtension, SbrSignalling};
 pub use error::{Error, Result};

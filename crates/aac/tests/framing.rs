@@ -286,3 +286,17 @@ fn latm_errors() {
     let el = Bytes::from(vec![0xFFu8; 10]);
     assert!(matches!(dec.decode(&el, false), Err(Error::Limit { .. })));
 }
+
+/// The README example.
+#[test]
+fn readme_example() {
+    let data = Bytes::from_static(&[0xFF, 0xF1, 0x50, 0x80, 0x01, 0x1F, 0xFC, 0xAA]);
+    for frame in adts_frames(&data) {
+        let (header, raw_au) = frame.unwrap();
+        let asc = header.to_config();
+        assert_eq!((asc.sample_rate(), asc.channels()), (44100, 2));
+        let mut back = BytesMut::new();
+        weir_aac::raw_to_adts(&asc, &raw_au, &mut back).unwrap();
+        assert_eq!(&back[..], &data[..]);
+    }
+}
