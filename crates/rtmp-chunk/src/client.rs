@@ -8,7 +8,7 @@ use weir_amf::{Amf0Value, CommandMessage};
 use crate::chunk::MessageHeader;
 use crate::conn::{Conn, SessionConfig};
 use crate::handshake::{ClientHandshake, HandshakeKind};
-use crate::message::{commands, csid, metadata_of, type_id, Message, UserControl};
+use crate::message::{commands, csid, metadata_of, split_aggregate, type_id, Message, UserControl};
 use crate::{Error, Result};
 
 /// Client settings.
@@ -455,6 +455,28 @@ impl ClientSession {
                     },
                 };
                 self.events.push_back(ev);
+                Ok(())
+            }
+            Message::Aggregate(body) if playing => {
+                for part in split_aggregate(&body, h.timestamp)? {
+                    let sub = MessageHeader {
+                        timestamp: part.timestamp,
+                        type_id: part.type_id,
+                        stream_id: h.stream_id,
+                    };
+                    let raw = crate::RawMessage {
+                        csid: 0,
+                        header: sub,
+                        payload: part.body,
+                    };
+                    let msg = Message::decode(&raw, self.conn.amf_limits)?;
+                    if matches!(
+                        msg,
+                        Message::Audio(_) | Message::Video(_) | Message::Data { .. }
+                    ) {
+                        self.handle_message(sub, msg)?;
+                    }
+                }
                 Ok(())
             }
             Message::UserControl(UserControl::StreamEof(stream_id)) => {

@@ -505,3 +505,54 @@ pub fn metadata_of(values: &[Amf0Value]) -> Option<(&str, &Amf0Value)> {
     }
     Some((first, it.next()?))
 }
+
+/// One message carried inside an aggregate message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregatePart {
+    /// Type id (8 audio, 9 video, 18 data, ...).
+    pub type_id: u8,
+    /// Absolute timestamp, rebased onto the aggregate message's timestamp.
+    pub timestamp: u32,
+    /// Body (a zero-copy slice of the aggregate).
+    pub body: Bytes,
+}
+
+/// Splits an aggregate message (type 22) into its parts.
+///
+/// The body is a sequence of FLV-style tags: an 11-byte header (type, 24-bit size,
+/// 24-bit timestamp + 8-bit extension, 24-bit stream id), the data and a 4-byte back
+/// pointer. Part timestamps are taken relative to the first part and added to the
+/// aggregate's own timestamp `base` (specification section 7.1.6).
+pub fn split_aggregate(body: &Bytes, base: u32) -> Result<Vec<AggregatePart>> {
+    let mut parts = Vec::new();
+    let mut pos = 0usize;
+    let mut first_ts = None;
+    let bad = |reason| Error::Malformed {
+        what: "Aggregate",
+        reason,
+    };
+    while pos < body.len() {
+        let h: [u8; 11] = body
+            .get(pos..pos + 11)
+            .and_then(|h| h.try_into().ok())
+            .ok_or(bad("truncated sub-message header"))?;
+        let [t, s0, s1, s2, t0, t1, t2, t3, ..] = h;
+        let type_id = t & 0x1F;
+        let size = (usize::from(s0) << 16) | (usize::from(s1) << 8) | usize::from(s2);
+        let ts = u32::from_be_bytes([t3, t0, t1, t2]);
+        let start = pos + 11;
+        let end = start
+            .checked_add(size)
+            .filter(|e| *e <= body.len())
+            .ok_or(bad("sub-message overruns the body"))?;
+        let first = *first_ts.get_or_insert(ts);
+        parts.push(AggregatePart {
+            type_id,
+            timestamp: base.wrapping_add(ts.wrapping_sub(first)),
+            body: body.slice(start..end),
+        });
+        // Skip the back pointer (some senders omit it after the last part).
+        pos = end.saturating_add(4).min(body.len());
+    }
+    Ok(parts)
+}

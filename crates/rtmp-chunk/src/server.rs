@@ -8,7 +8,7 @@ use weir_amf::{Amf0Value, CommandMessage};
 use crate::chunk::{MessageHeader, PreparedMessage};
 use crate::conn::{split_query, Conn, SessionConfig};
 use crate::handshake::{HandshakeKind, ServerHandshake};
-use crate::message::{commands, csid, metadata_of, type_id, Message, UserControl};
+use crate::message::{commands, csid, metadata_of, split_aggregate, type_id, Message, UserControl};
 use crate::{Error, Result};
 
 /// Identifies a request the application must accept or reject.
@@ -725,6 +725,28 @@ impl ServerSession {
                     timestamp: h.timestamp,
                     data,
                 });
+                Ok(())
+            }
+            Message::Aggregate(body) if publishing(self) => {
+                for part in split_aggregate(&body, h.timestamp)? {
+                    let sub = MessageHeader {
+                        timestamp: part.timestamp,
+                        type_id: part.type_id,
+                        stream_id: sid,
+                    };
+                    let raw = crate::RawMessage {
+                        csid: 0,
+                        header: sub,
+                        payload: part.body,
+                    };
+                    let msg = Message::decode(&raw, self.conn.amf_limits)?;
+                    if matches!(
+                        msg,
+                        Message::Audio(_) | Message::Video(_) | Message::Data { .. }
+                    ) {
+                        self.handle_message(sub, msg)?;
+                    }
+                }
                 Ok(())
             }
             Message::Audio(_) | Message::Video(_) => {

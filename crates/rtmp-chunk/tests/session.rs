@@ -386,3 +386,68 @@ proptest! {
         }
     }
 }
+
+fn tag(kind: u8, ts: u32, body: &[u8]) -> Vec<u8> {
+    let mut v = vec![kind];
+    v.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    v.extend_from_slice(&ts.to_be_bytes()[1..]);
+    v.push((ts >> 24) as u8);
+    v.extend_from_slice(&[0, 0, 0]);
+    v.extend_from_slice(body);
+    v.extend_from_slice(&(11 + body.len() as u32).to_be_bytes());
+    v
+}
+
+#[test]
+fn aggregate_messages_are_split() {
+    let mut body = tag(9, 5000, &[0x17, 1, 2]);
+    body.extend(tag(8, 5010, &[0xAF, 1]));
+    let parts = weir_rtmp_chunk::message::split_aggregate(&Bytes::from(body.clone()), 100).unwrap();
+    assert_eq!(parts.len(), 2);
+    assert_eq!(
+        (parts[0].type_id, parts[0].timestamp, &parts[0].body[..]),
+        (9, 100, &[0x17u8, 1, 2][..])
+    );
+    assert_eq!((parts[1].type_id, parts[1].timestamp), (8, 110));
+    // Truncated / overrunning parts are errors.
+    assert!(
+        weir_rtmp_chunk::message::split_aggregate(&Bytes::from(body[..20].to_vec()), 0).is_err()
+    );
+
+    // A publisher sending an aggregate: the server emits the parts as media events.
+    let mut s = ServerSession::new(SessionConfig::default());
+    let mut p = RawPeer::connect(&mut s);
+    p.send(
+        &mut s,
+        0,
+        &Message::command(commands::connect(1.0, "a", "rtmp://x/a", "t")),
+    )
+    .unwrap();
+    while let Some(ev) = s.poll_event() {
+        accept_all(&mut s, &ev);
+    }
+    p.send(&mut s, 0, &Message::command(commands::create_stream(2.0)))
+        .unwrap();
+    p.send(
+        &mut s,
+        1,
+        &Message::command(commands::publish("agg", "live")),
+    )
+    .unwrap();
+    while let Some(ev) = s.poll_event() {
+        accept_all(&mut s, &ev);
+    }
+    p.send(&mut s, 1, &Message::Aggregate(Bytes::from(body)))
+        .unwrap();
+    let evs: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert!(
+        matches!(
+            &evs[..],
+            [
+                ServerEvent::Video { timestamp: 0, .. },
+                ServerEvent::Audio { timestamp: 10, .. }
+            ]
+        ),
+        "{evs:?}"
+    );
+}
