@@ -18,7 +18,10 @@ fn metadata_body() -> Vec<u8> {
         ("audiosamplesize", 16.0.into()),
         ("stereo", true.into()),
         ("audiocodecid", 10.0.into()),
-        ("encoder", "obs-output module (libobs version 30.0.0)".into()),
+        (
+            "encoder",
+            "obs-output module (libobs version 30.0.0)".into(),
+        ),
         ("filesize", 0.0.into()),
     ]);
     let mut b = BytesMut::new();
@@ -28,7 +31,10 @@ fn metadata_body() -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let inputs: [(&str, Vec<u8>); 2] = [
-        ("connect", include_bytes!("../tests/data/ffmpeg_play_connect.bin").to_vec()),
+        (
+            "connect",
+            include_bytes!("../tests/data/ffmpeg_play_connect.bin").to_vec(),
+        ),
         ("metadata", metadata_body()),
     ];
     let mut g = c.benchmark_group("amf0_decode");
@@ -61,7 +67,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("amf0_command");
     let body = &inputs[0].1;
     g.throughput(Throughput::Bytes(body.len() as u64));
-    g.bench_function("weir_amf_parse", |b| b.iter(|| CommandMessage::parse(std::hint::black_box(body)).unwrap()));
+    g.bench_function("weir_amf_parse", |b| {
+        b.iter(|| CommandMessage::parse(std::hint::black_box(body)).unwrap())
+    });
     let cmd = CommandMessage::parse(body).unwrap();
     let mut out = BytesMut::with_capacity(512);
     g.bench_function("weir_amf_encode", |b| {

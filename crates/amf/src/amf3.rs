@@ -405,7 +405,7 @@ impl Amf3Decoder {
                         r.charge_elements(count)?;
                         let items = bytes
                             .chunks_exact(4)
-                            .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                            .filter_map(|c| c.try_into().ok().map(i32::from_be_bytes))
                             .collect();
                         Amf3Value::VectorInt { fixed, items }
                     }
@@ -414,7 +414,7 @@ impl Amf3Decoder {
                         r.charge_elements(count)?;
                         let items = bytes
                             .chunks_exact(4)
-                            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                            .filter_map(|c| c.try_into().ok().map(u32::from_be_bytes))
                             .collect();
                         Amf3Value::VectorUint { fixed, items }
                     }
@@ -423,9 +423,7 @@ impl Amf3Decoder {
                         r.charge_elements(count)?;
                         let items = bytes
                             .chunks_exact(8)
-                            .map(|c| {
-                                f64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
-                            })
+                            .filter_map(|c| c.try_into().ok().map(f64::from_be_bytes))
                             .collect();
                         Amf3Value::VectorDouble { fixed, items }
                     }

@@ -20,10 +20,18 @@ fn ffmpeg_publish_connect() {
     let o = &cmd.command_object;
     assert_eq!(o.get_str("app"), Some("live"));
     assert_eq!(o.get_str("type"), Some("nonprivate"));
-    assert_eq!(o.get_str("flashVer"), Some("FMLE/3.0 (compatible; Lavf59.27.100)"));
+    assert_eq!(
+        o.get_str("flashVer"),
+        Some("FMLE/3.0 (compatible; Lavf59.27.100)")
+    );
     assert!(o.get_str("tcUrl").unwrap().starts_with("rtmp://127.0.0.1:"));
     assert!(o.get_str("tcUrl").unwrap().ends_with("/live"));
-    let keys: Vec<_> = o.properties().unwrap().iter().map(|(k, _)| k.as_str()).collect();
+    let keys: Vec<_> = o
+        .properties()
+        .unwrap()
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
     assert_eq!(keys, ["app", "type", "flashVer", "tcUrl"]);
     assert!(cmd.args.is_empty());
 }

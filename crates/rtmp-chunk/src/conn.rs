@@ -35,8 +35,10 @@ pub struct SessionConfig {
     pub type3_ext_encode: bool,
     /// Largest number of message streams (`createStream`) per connection (default 8).
     pub max_streams: usize,
-    /// Largest number of undelivered events before input is refused (default 1024);
-    /// the application must drain [`poll_event`](crate::ServerSession::poll_event).
+    /// Largest number of undelivered events (default 16384), counting those produced
+    /// within one `handle_input` call; beyond it `handle_input` fails with
+    /// [`Error::BufferLimit`](crate::Error::BufferLimit). Drain
+    /// [`poll_event`](crate::ServerSession::poll_event) after every call.
     pub max_pending_events: usize,
 }
 
@@ -52,7 +54,7 @@ impl Default for SessionConfig {
             type3_ext_decode: Type3ExtendedTimestamp::Auto,
             type3_ext_encode: true,
             max_streams: 8,
-            max_pending_events: 1024,
+            max_pending_events: 16384,
         }
     }
 }

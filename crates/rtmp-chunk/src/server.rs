@@ -274,7 +274,7 @@ impl ServerSession {
         if self.phase == Phase::Handshake {
             let before = buf.len();
             let done = self.handshake.handle_input(buf, self.conn.out())?;
-            self.conn.count_received(before - buf.len())?;
+            self.conn.count_received(before.saturating_sub(buf.len()))?;
             if !done {
                 return Ok(());
             }
