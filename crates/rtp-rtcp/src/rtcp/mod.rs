@@ -444,3 +444,196 @@ impl Compound {
         Ok(out.freeze())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ntp::NtpTime;
+
+    fn hex(s: &str) -> Bytes {
+        let s: String = s.split_whitespace().collect();
+        Bytes::from(
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect::<Vec<u8>>(),
+        )
+    }
+
+    #[test]
+    fn ffmpeg_sender_report_vector() {
+        // An SR captured from `ffmpeg -f rtp` (libavformat 59): no report blocks, no SDES.
+        let data = hex("80c80006 04ba3b4c eeabde08 c8b43958 92efd5de 00000000 00000000");
+        let c = Compound::parse(data.clone(), &RtcpLimits::default()).unwrap();
+        let RtcpPacket::SenderReport(sr) = &c.packets[0] else {
+            panic!("{c:?}")
+        };
+        assert_eq!(sr.ssrc, 0x04ba_3b4c);
+        assert_eq!(sr.ntp_time, NtpTime::new(0xeeab_de08, 0xc8b4_3958));
+        assert_eq!(sr.rtp_time, 0x92ef_d5de);
+        assert_eq!((sr.packet_count, sr.octet_count), (0, 0));
+        assert!(sr.reports.is_empty());
+        assert_eq!(c.to_bytes().unwrap(), data);
+    }
+
+    #[test]
+    fn rfc3550_layouts() {
+        // RR with one block (RFC 3550 6.4.2), cumulative lost -1 (duplicates), then SDES with
+        // CNAME + TOOL + PRIV, BYE with reason, APP.
+        let data = hex(concat!(
+            "81c90007 11111111",
+            "22222222 40ffffff 00010005 00000020 abcd1234 00008000",
+            "82ca0008 11111111 01047765 69720603 61626308 05026162 78790000 33333333 00000000",
+            "82cb0003 11111111 22222222 03627965",
+            "85cc0003 11111111 54455354 01020304",
+        ));
+        let c = Compound::parse(data.clone(), &RtcpLimits::default()).unwrap();
+        assert_eq!(c.packets.len(), 4);
+        let RtcpPacket::ReceiverReport(rr) = &c.packets[0] else {
+            panic!()
+        };
+        assert_eq!(rr.ssrc, 0x1111_1111);
+        assert_eq!(
+            rr.reports[0],
+            crate::rtcp::ReportBlock {
+                ssrc: 0x2222_2222,
+                fraction_lost: 0x40,
+                cumulative_lost: -1,
+                extended_highest_seq: 0x0001_0005,
+                jitter: 32,
+                last_sr: 0xabcd_1234,
+                delay_since_last_sr: 0x8000,
+            }
+        );
+        let RtcpPacket::SourceDescription(sdes) = &c.packets[1] else {
+            panic!()
+        };
+        assert_eq!(sdes.chunks.len(), 2);
+        assert_eq!(sdes.cname_of(0x1111_1111).unwrap().as_str(), Some("weir"));
+        let items = &sdes.chunks[0].items;
+        assert_eq!(items[1].item_type, SdesItemType::Tool);
+        assert_eq!(&items[1].value[..], b"abc");
+        let (prefix, value) = items[2].private_parts().unwrap();
+        assert_eq!((&prefix[..], &value[..]), (&b"ab"[..], &b"xy"[..]));
+        assert_eq!(
+            sdes.chunks[1],
+            SdesChunk {
+                ssrc: 0x3333_3333,
+                items: vec![]
+            }
+        );
+        let RtcpPacket::Goodbye(bye) = &c.packets[2] else {
+            panic!()
+        };
+        assert_eq!(bye.sources, vec![0x1111_1111, 0x2222_2222]);
+        assert_eq!(bye.reason.as_deref(), Some(&b"bye"[..]));
+        let RtcpPacket::App(app) = &c.packets[3] else {
+            panic!()
+        };
+        assert_eq!(
+            (app.subtype, &app.name, &app.data[..]),
+            (5, b"TEST", &[1u8, 2, 3, 4][..])
+        );
+        assert_eq!(c.to_bytes().unwrap(), data);
+    }
+
+    #[test]
+    fn feedback_layouts() {
+        // Generic NACK (RFC 4585 6.2.1): PID 100, BLP 0b101 → 100, 101, 103.
+        let nack = hex("81cd0003 00000001 00000002 00640005");
+        let RtcpPacket::Nack(n) = RtcpPacket::parse(nack.clone()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(n.lost().collect::<Vec<_>>(), vec![100, 101, 103]);
+        assert_eq!(GenericNack::from_lost(1, 2, [100, 101, 103]), n);
+        // PLI (RFC 4585 6.3.1) and FIR (RFC 5104 4.3.1).
+        let pli = hex("81ce0002 00000001 00000002");
+        assert_eq!(
+            RtcpPacket::parse(pli).unwrap(),
+            RtcpPacket::Pli(PictureLossIndication {
+                sender_ssrc: 1,
+                media_ssrc: 2
+            })
+        );
+        let fir = hex("84ce0004 00000001 00000000 00000002 07000000");
+        let p = RtcpPacket::parse(fir.clone()).unwrap();
+        assert_eq!(
+            p,
+            RtcpPacket::Fir(FullIntraRequest {
+                sender_ssrc: 1,
+                media_ssrc: 0,
+                entries: vec![FirEntry { ssrc: 2, seq_nr: 7 }],
+            })
+        );
+        let mut out = BytesMut::new();
+        p.write(&mut out).unwrap();
+        assert_eq!(out.freeze(), fir);
+        // REMB-style PSFB FMT 15 stays raw.
+        let remb = hex("8fce0004 00000001 00000000 52454d42 01000000");
+        let RtcpPacket::Feedback(f) = RtcpPacket::parse(remb).unwrap() else {
+            panic!()
+        };
+        assert_eq!((f.packet_type, f.fmt, &f.fci[..4]), (206, 15, &b"REMB"[..]));
+        // Reduced-size compound (RFC 5506) only when allowed.
+        assert!(matches!(
+            Compound::parse(nack.clone(), &RtcpLimits::default()),
+            Err(Error::BadCompound { .. })
+        ));
+        let lax = RtcpLimits {
+            allow_reduced_size: true,
+            ..RtcpLimits::default()
+        };
+        assert_eq!(Compound::parse(nack, &lax).unwrap().packets.len(), 1);
+    }
+
+    #[test]
+    fn compound_errors() {
+        let rr = hex("80c90001 11111111");
+        let limits = RtcpLimits {
+            max_packets: 2,
+            ..RtcpLimits::default()
+        };
+        let mut three = BytesMut::new();
+        for _ in 0..3 {
+            three.extend_from_slice(&rr);
+        }
+        assert!(matches!(
+            Compound::parse(three.freeze(), &limits),
+            Err(Error::LimitExceeded { limit: 2, .. })
+        ));
+        // Length running past the datagram.
+        assert!(matches!(
+            Compound::parse(hex("80c90002 11111111"), &limits),
+            Err(Error::Truncated { .. })
+        ));
+        // Trailing bytes that are not a whole header.
+        assert!(Compound::parse(hex("80c90001 11111111 8000"), &limits).is_err());
+        // Version 1.
+        assert!(matches!(
+            Compound::parse(hex("40c90001 11111111"), &limits),
+            Err(Error::BadVersion { version: 1, .. })
+        ));
+        // RC says two blocks, room for none.
+        assert!(Compound::parse(hex("82c90001 11111111"), &limits).is_err());
+        // Padding count larger than the packet.
+        assert!(matches!(
+            Compound::parse(hex("a0c90001 111111ff"), &limits),
+            Err(Error::BadPadding { .. })
+        ));
+        // Writing: too many blocks, non-aligned APP data, empty compound.
+        let too_many = RtcpPacket::ReceiverReport(ReceiverReport {
+            ssrc: 1,
+            reports: vec![ReportBlock::default(); 32],
+            profile_extension: Bytes::new(),
+        });
+        let mut out = BytesMut::new();
+        assert!(too_many.write(&mut out).is_err());
+        let app = RtcpPacket::App(App {
+            data: Bytes::from_static(b"abc"),
+            ..App::default()
+        });
+        assert!(app.write(&mut out).is_err());
+        assert!(Compound::default().write(&mut out).is_err());
+        assert!(out.is_empty());
+    }
+}
