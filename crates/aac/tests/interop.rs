@@ -281,3 +281,72 @@ fn loas_written_by_us_decodes_in_ffmpeg() {
     };
     assert_eq!(decoded(&ours), decoded(&adts));
 }
+
+/// RFC 6416 MP4A-LATM with `cpresent=0`, as ffmpeg's RTP muxer sends it: the SDP `config=`
+/// is a StreamMuxConfig we parse, and each RTP payload is an AudioMuxElement(0) whose AU
+/// equals the ADTS source's; our own `StreamMuxConfig::single` produces the same `config=`.
+#[test]
+fn rtp_mp4a_latm_from_ffmpeg() {
+    weir_testutil::interop_or_skip!();
+    use std::net::UdpSocket;
+    use std::time::{Duration, Instant};
+    let dir = TempDir::new("aac-rtp-latm");
+    let adts = encode_adts(&dir, 44100, 2, "0.4");
+    let adts_data = Bytes::from(std::fs::read(&adts).unwrap());
+    let source: Vec<Bytes> = adts_frames(&adts_data).map(|f| f.unwrap().1).collect();
+    let asc = adts_frames(&adts_data)
+        .next()
+        .unwrap()
+        .unwrap()
+        .0
+        .to_config();
+
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let sdp_path = dir.join("latm.sdp");
+    weir_testutil::ffmpeg([
+        "-re".to_string(),
+        "-i".into(),
+        adts.display().to_string(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "rtp".into(),
+        "-rtpflags".into(),
+        "latm".into(),
+        "-sdp_file".into(),
+        sdp_path.display().to_string(),
+        format!("rtp://127.0.0.1:{port}"),
+    ]);
+    let mut packets = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut buf = [0u8; 2048];
+    while packets.len() < source.len() && Instant::now() < deadline {
+        if let Ok(n) = sock.recv(&mut buf) {
+            packets.push(Bytes::copy_from_slice(&buf[..n]));
+        }
+    }
+    let sdp = std::fs::read_to_string(&sdp_path).unwrap();
+    let config_hex = sdp
+        .split(|c| c == ';' || c == '\n' || c == '\r')
+        .find_map(|p| p.trim().strip_prefix("config="))
+        .expect("config= in SDP");
+    assert!(sdp.contains("cpresent=0"));
+    let smc = StreamMuxConfig::parse(&from_hex(config_hex)).unwrap();
+    assert_eq!(smc.first_config(), Some(&asc));
+    assert_eq!(
+        md5_free_hex(&StreamMuxConfig::single(asc).to_bytes()),
+        config_hex
+    );
+    let mut dec = LatmDecoder::with_config(smc);
+    let mut aus = Vec::new();
+    for p in &packets {
+        // Fixed 12-byte RTP header (ffmpeg sends no CSRCs or extensions).
+        let el = p.slice(12..);
+        let parsed = dec.decode(&el, false).unwrap();
+        aus.extend(parsed.payloads.into_iter().map(|p| p.data));
+    }
+    assert_eq!(aus, source, "RTP LATM AUs differ from the ADTS source");
+}
