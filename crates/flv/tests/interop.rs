@@ -712,3 +712,130 @@ fn enhanced_vp9_av1_opus_packets_roundtrip() {
     );
     assert_eq!(got[1].dts.ticks(), 20);
 }
+
+/// HTTP-FLV as it arrives from a socket: ffmpeg POSTs a live FLV (chunked transfer
+/// encoding) to a loopback listener; the de-chunked body is fed to the reader in whatever
+/// pieces the socket returns, and every frame must match ffmpeg's framemd5 of the source.
+#[test]
+fn http_flv_stream_from_ffmpeg_over_loopback() {
+    use std::io::Read;
+    interop_or_skip!();
+    let dir = TempDir::new("flv-http");
+    let src = make_avc_aac(&dir);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/live/stream.flv", listener.local_addr().unwrap());
+    let mut child = std::process::Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-copyts",
+            "-i",
+        ])
+        .arg(&src)
+        .args(["-c", "copy", "-f", "flv", &url])
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Bounded wait for ffmpeg to connect, so a failing ffmpeg cannot hang the test.
+    listener.set_nonblocking(true).unwrap();
+    let accept_deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut sock = loop {
+        match listener.accept() {
+            Ok((s, _)) => break s,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    && std::time::Instant::now() < accept_deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => {
+                let _ = child.kill();
+                panic!("ffmpeg did not connect: {e}");
+            }
+        }
+    };
+    sock.set_nonblocking(false).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+
+    let mut raw = Vec::new(); // undecoded HTTP bytes
+    let mut headers_done = false;
+    let mut chunk_left = 0usize; // bytes of the current chunk still to come (+2 for CRLF)
+    let mut finished = false;
+    let mut reader = weir_flv::FlvReader::new();
+    let mut demux = weir_flv::FlvDemuxer::new();
+    let mut input = BytesMut::new();
+    let mut frames: std::collections::BTreeMap<TrackId, Vec<Frame>> = Default::default();
+    let mut pieces = 0;
+    let mut buf = vec![0u8; 8192];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !finished && std::time::Instant::now() < deadline {
+        let n = sock.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if !headers_done {
+            let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let head = String::from_utf8_lossy(&raw[..end]).to_string();
+            assert!(head.starts_with("POST /live/stream.flv"), "{head}");
+            assert!(
+                head.to_ascii_lowercase()
+                    .contains("transfer-encoding: chunked"),
+                "{head}"
+            );
+            raw.drain(..end + 4);
+            headers_done = true;
+        }
+        // De-chunk as far as possible.
+        loop {
+            if chunk_left > 0 {
+                let take = chunk_left.min(raw.len());
+                let data_part = take.min(chunk_left.saturating_sub(2));
+                input.extend_from_slice(&raw[..data_part]);
+                raw.drain(..take);
+                chunk_left -= take;
+                if take == 0 {
+                    break;
+                }
+                continue;
+            }
+            let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") else {
+                break;
+            };
+            let size =
+                usize::from_str_radix(String::from_utf8_lossy(&raw[..eol]).trim(), 16).unwrap();
+            raw.drain(..eol + 2);
+            if size == 0 {
+                finished = true;
+                break;
+            }
+            chunk_left = size + 2;
+        }
+        pieces += 1;
+        while let Some(tag) = reader.decode(&mut input).unwrap() {
+            demux.push_tag(&tag).unwrap();
+            while let Some(ev) = demux.poll_event() {
+                if let weir_flv::FlvEvent::Frame(f) = ev {
+                    frames.entry(f.track).or_default().push(f);
+                }
+            }
+        }
+    }
+    let _ = child.wait();
+    assert!(finished, "chunked body did not end");
+    assert!(pieces > 3, "stream arrived in {pieces} reads");
+    reader.finish(&input).unwrap();
+    assert_eq!(
+        frame_lines(&frames[&VIDEO_TRACK]),
+        drop_duration(&framemd5_copyts(&src, "0:v"))
+    );
+    assert_eq!(
+        frame_lines(&frames[&AUDIO_TRACK]),
+        drop_duration(&framemd5_copyts(&src, "0:a"))
+    );
+}
