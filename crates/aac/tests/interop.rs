@@ -330,7 +330,7 @@ fn rtp_mp4a_latm_from_ffmpeg() {
     }
     let sdp = std::fs::read_to_string(&sdp_path).unwrap();
     let config_hex = sdp
-        .split(|c| c == ';' || c == '\n' || c == '\r')
+        .split([';', '\n', '\r'])
         .find_map(|p| p.trim().strip_prefix("config="))
         .expect("config= in SDP");
     assert!(sdp.contains("cpresent=0"));
