@@ -79,11 +79,10 @@ impl Decoder {
             return Ok(None);
         };
         if first == b'$' && self.pending.is_none() && self.scanned == 0 {
-            let Some(hdr) = buf.get(..4) else {
+            let Some(&[_, channel, hi, lo]) = buf.get(..4) else {
                 return Ok(None);
             };
-            let channel = hdr[1];
-            let len = usize::from(u16::from_be_bytes([hdr[2], hdr[3]]));
+            let len = usize::from(u16::from_be_bytes([hi, lo]));
             if buf.len() < 4 + len {
                 return Ok(None);
             }

@@ -609,7 +609,7 @@ mod tests {
         assert_eq!(t.ssrc, Some(0xdeadbeef));
         assert_eq!(
             t.to_string(),
-            "RTP/AVP/TCP;unicast;interleaved=0-1;ssrc=DEADBEEF;mode=RECORD"
+            "RTP/AVP/TCP;unicast;interleaved=0-1;ssrc=DEADBEEF;mode=record"
         );
         let m = TransportSpec::parse("RTP/AVP;unicast;mode=\"PLAY,RECORD\"").unwrap();
         assert_eq!(m.mode, vec![TransportMode::Play, TransportMode::Record]);

@@ -354,12 +354,17 @@ fn typed_time(s: &str) -> Option<i64> {
         Some(r) => (true, r),
         None => (false, s),
     };
-    let (digits, mult) = match s.as_bytes().last()? {
-        b'd' => (&s[..s.len() - 1], 86_400),
-        b'h' => (&s[..s.len() - 1], 3_600),
-        b'm' => (&s[..s.len() - 1], 60),
-        b's' => (&s[..s.len() - 1], 1),
-        _ => (s, 1),
+    let mult = match s.as_bytes().last()? {
+        b'd' => 86_400,
+        b'h' => 3_600,
+        b'm' => 60,
+        b's' => 1,
+        _ => 0,
+    };
+    let (digits, mult) = if mult == 0 {
+        (s, 1)
+    } else {
+        (s.get(..s.len() - 1)?, mult)
     };
     if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
