@@ -23,6 +23,27 @@
 //! Every packetizer implements [`Packetizer`]: one call turns a frame into complete RTP
 //! packets (header included) that are [`Bytes`] slices of one buffer, with the marker bit
 //! on the last packet of the frame.
+//!
+//! RTP carries presentation time only, so depacketized frames have `dts == pts` (for
+//! H.264/H.265 with B-frames a decoder or muxer must derive decoding order itself);
+//! timestamps are the RTP timestamps extended to 64 bits, in `1/clock_rate` units.
+//!
+//! [`packetizer_for_track`] and [`depacketizer_for`] pick the format from a
+//! [`TrackInfo`](weir_media::TrackInfo) or from an SDP `rtpmap`/`fmtp` pair:
+//!
+//! ```
+//! use weir_media::{Codec, TrackId, TrackInfo};
+//! use weir_rtp_rtcp::payload::{depacketizer_for, packetizer_for_track, DepacketizerConfig, PacketizerConfig};
+//!
+//! let track = TrackInfo::new(TrackId(1), Codec::G711A, 8000);
+//! let (_packetizer, sdp) = packetizer_for_track(&track, PacketizerConfig::new(8000).with_payload_type(8))?;
+//! assert_eq!(sdp.attribute_lines(), "a=rtpmap:8 PCMA/8000\r\n");
+//!
+//! let (_depacketizer, codec) = depacketizer_for("H264/90000", Some("packetization-mode=1"),
+//!                                                DepacketizerConfig::new(90_000))?;
+//! assert_eq!(codec, Some(Codec::H264));
+//! # Ok::<(), weir_rtp_rtcp::Error>(())
+//! ```
 
 use bytes::{BufMut, Bytes, BytesMut};
 use weir_media::{Timebase, Timestamp, TrackId, WrapExtender};
@@ -562,6 +583,146 @@ pub fn fmtp_value<'a>(fmtp: &'a str, key: &str) -> Option<&'a str> {
     fmtp_pairs(fmtp)
         .find(|(k, _)| k.eq_ignore_ascii_case(key))
         .map(|(_, v)| v)
+}
+
+/// A packetizer for `track` (H.264, H.265, AAC as `mpeg4-generic`, Opus, G.711, MJPEG) and
+/// the SDP description of its stream. `cfg.clock_rate` is replaced by the track's.
+///
+/// # Errors
+/// A codec without an RTP payload format here, or a track config that does not parse
+/// (AAC needs its AudioSpecificConfig).
+pub fn packetizer_for_track(
+    track: &weir_media::TrackInfo,
+    mut cfg: PacketizerConfig,
+) -> Result<(Box<dyn Packetizer + Send>, SdpFormat), Error> {
+    use weir_media::Codec;
+    cfg.clock_rate = track.clock_rate;
+    Ok(match track.codec {
+        Codec::H264 => {
+            let p = h264::H264Packetizer::new(
+                cfg,
+                &track.config,
+                h264::PacketizationMode::NonInterleaved,
+            );
+            let sdp = p.sdp();
+            (Box::new(p), sdp)
+        }
+        Codec::H265 => {
+            let p = h265::H265Packetizer::new(cfg, &track.config);
+            let sdp = p.sdp();
+            (Box::new(p), sdp)
+        }
+        Codec::Aac => {
+            let p = aac::AacPacketizer::new(cfg, &track.config)?;
+            let sdp = p.sdp();
+            (Box::new(p), sdp)
+        }
+        Codec::Opus => {
+            let channels = track.audio.map_or(2, |a| a.channels);
+            let p = opus::OpusPacketizer::new(cfg, channels);
+            let sdp = p.sdp();
+            (Box::new(p), sdp)
+        }
+        Codec::G711A | Codec::G711U => {
+            let law = if track.codec == Codec::G711A {
+                g711::G711Law::A
+            } else {
+                g711::G711Law::Mu
+            };
+            let p = g711::G711Packetizer::new(cfg, law);
+            let sdp = p.sdp();
+            (Box::new(p), sdp)
+        }
+        Codec::Mjpeg => {
+            let p = jpeg::JpegPacketizer::new(cfg);
+            let sdp = p.sdp();
+            (Box::new(p), sdp)
+        }
+        _ => {
+            return Err(invalid(
+                "codec",
+                0,
+                "no RTP payload format for this codec in weir-rtp-rtcp",
+            ))
+        }
+    })
+}
+
+/// A depacketizer for an SDP `a=rtpmap` encoding (`H264/90000`, `MPEG4-GENERIC/48000/2`, …)
+/// and its `a=fmtp` parameters, with the codec its frames carry (`None` for MP2T and PS,
+/// whose frames are container bytes). `cfg.clock_rate` is replaced by the rtpmap's.
+///
+/// # Errors
+/// An unknown encoding, a bad clock rate, or fmtp parameters the format refuses.
+pub fn depacketizer_for(
+    rtpmap: &str,
+    fmtp: Option<&str>,
+    mut cfg: DepacketizerConfig,
+) -> Result<(Box<dyn Depacketizer + Send>, Option<weir_media::Codec>), Error> {
+    use weir_media::Codec;
+    let mut parts = rtpmap.trim().split('/');
+    let name = parts.next().unwrap_or("").to_ascii_uppercase();
+    let clock: u32 = parts
+        .next()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&c| c > 0)
+        .ok_or_else(|| invalid("rtpmap clock rate", 0, "missing or not a positive number"))?;
+    cfg.clock_rate = clock;
+    let fmtp = fmtp.unwrap_or("");
+    Ok(match name.as_str() {
+        "H264" => {
+            if let Some(m) = fmtp_value(fmtp, "packetization-mode") {
+                if m != "0" && m != "1" {
+                    return Err(invalid(
+                        "packetization-mode",
+                        m.parse().unwrap_or(u64::MAX),
+                        "interleaved mode (2) is not supported",
+                    ));
+                }
+            }
+            (
+                Box::new(h264::H264Depacketizer::from_fmtp(cfg, fmtp)?),
+                Some(Codec::H264),
+            )
+        }
+        "H265" => (
+            Box::new(h265::H265Depacketizer::from_fmtp(cfg, fmtp)?),
+            Some(Codec::H265),
+        ),
+        "MPEG4-GENERIC" => (
+            Box::new(aac::AacDepacketizer::from_fmtp(cfg, fmtp)?),
+            Some(Codec::Aac),
+        ),
+        "MP4A-LATM" => (
+            Box::new(latm::LatmDepacketizer::from_fmtp(cfg, fmtp)?),
+            Some(Codec::Aac),
+        ),
+        "OPUS" => (
+            Box::new(opus::OpusDepacketizer::new(cfg)),
+            Some(Codec::Opus),
+        ),
+        "PCMA" => (
+            Box::new(g711::G711Depacketizer::new(cfg)),
+            Some(Codec::G711A),
+        ),
+        "PCMU" => (
+            Box::new(g711::G711Depacketizer::new(cfg)),
+            Some(Codec::G711U),
+        ),
+        "JPEG" => (
+            Box::new(jpeg::JpegDepacketizer::new(cfg)),
+            Some(Codec::Mjpeg),
+        ),
+        "MP2T" => (Box::new(mp2t::Mp2tDepacketizer::new(cfg)), None),
+        "PS" | "MP2P" => (Box::new(ps::PsDepacketizer::new(cfg)), None),
+        _ => {
+            return Err(invalid(
+                "rtpmap encoding",
+                0,
+                "no depacketizer for this encoding name",
+            ))
+        }
+    })
 }
 
 /// An SDP media description fragment for a packetizer: the `a=rtpmap` value and, when the
