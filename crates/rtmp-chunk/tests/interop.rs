@@ -16,31 +16,33 @@ use weir_rtmp_chunk::{
 
 const T: Duration = Duration::from_secs(20);
 
-/// (a) ffmpeg publishes to our ServerSession; the tags we receive, written to FLV,
-/// match the source packet for packet.
-#[test]
-fn ffmpeg_publishes_to_server_session() {
-    weir_testutil::interop_or_skip!();
-    let dir = weir_testutil::TempDir::new("rtmp-a");
-    let src = make_source(dir.path());
+struct Published {
+    tags: Vec<Tag>,
+    hs: Option<HandshakeKind>,
+    app: Option<String>,
+    name: Option<String>,
+    query: Option<String>,
+}
+
+/// Runs `ffmpeg [pre_input] -i src -c copy -f flv rtmp://.../live/test?token=abc` against a
+/// ServerSession and collects the received tags.
+fn publish_from_ffmpeg(src: &std::path::Path, pre_input: &[&str]) -> Published {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let url = format!("rtmp://127.0.0.1:{port}/live/test?token=abc");
-    let child = Child::spawn(&[
-        "-re",
-        "-i",
-        src.to_str().unwrap(),
-        "-c",
-        "copy",
-        "-f",
-        "flv",
-        &url,
-    ]);
+    let mut args: Vec<&str> = pre_input.to_vec();
+    args.extend(["-i", src.to_str().unwrap(), "-c", "copy", "-f", "flv", &url]);
+    let child = Child::spawn(&args);
     let mut sock = accept_timeout(&listener, T);
     let mut server = ServerSession::new(SessionConfig::default());
     let mut buf = BytesMut::new();
-    let mut tags = Vec::new();
-    let (mut app, mut pub_name, mut pub_query, mut hs) = (None, None, None, None);
+    let mut p = Published {
+        tags: Vec::new(),
+        hs: None,
+        app: None,
+        name: None,
+        query: None,
+    };
     let deadline = Instant::now() + T;
     'outer: while Instant::now() < deadline {
         let eof = read_some(&mut sock, &mut buf).is_none();
@@ -50,11 +52,9 @@ fn ffmpeg_publishes_to_server_session() {
         }
         while let Some(ev) = server.poll_event() {
             match ev {
-                ServerEvent::HandshakeDone(k) => hs = Some(k),
-                ServerEvent::ConnectRequest {
-                    request, app: a, ..
-                } => {
-                    app = Some(a);
+                ServerEvent::HandshakeDone(k) => p.hs = Some(k),
+                ServerEvent::ConnectRequest { request, app, .. } => {
+                    p.app = Some(app);
                     server.accept_connect(request).unwrap();
                 }
                 ServerEvent::PublishRequest {
@@ -65,21 +65,21 @@ fn ffmpeg_publishes_to_server_session() {
                     ..
                 } => {
                     assert_eq!(publish_type, "live");
-                    pub_name = Some(name);
-                    pub_query = query;
+                    p.name = Some(name);
+                    p.query = query;
                     server.accept_publish(request).unwrap();
                 }
-                ServerEvent::Metadata { metadata, .. } => tags.push(metadata_tag(&metadata)),
+                ServerEvent::Metadata { metadata, .. } => p.tags.push(metadata_tag(&metadata)),
                 ServerEvent::Audio {
                     timestamp, data, ..
-                } => tags.push(Tag {
+                } => p.tags.push(Tag {
                     kind: 8,
                     timestamp,
                     body: data,
                 }),
                 ServerEvent::Video {
                     timestamp, data, ..
-                } => tags.push(Tag {
+                } => p.tags.push(Tag {
                     kind: 9,
                     timestamp,
                     body: data,
@@ -92,13 +92,67 @@ fn ffmpeg_publishes_to_server_session() {
     }
     let (ok, err) = child.wait(T);
     assert!(ok, "ffmpeg failed: {err}");
-    // ffmpeg sends the digest ("complex") handshake in schema 1.
-    assert!(matches!(hs, Some(HandshakeKind::Digest(_))), "{hs:?}");
-    assert_eq!(app.as_deref(), Some("live"));
-    assert_eq!(pub_name.as_deref(), Some("test"));
-    assert_eq!(pub_query.as_deref(), Some("token=abc"));
+    p
+}
+
+/// (a) ffmpeg publishes to our ServerSession; the tags we receive, written to FLV,
+/// match the source packet for packet.
+#[test]
+fn ffmpeg_publishes_to_server_session() {
+    weir_testutil::interop_or_skip!();
+    let dir = weir_testutil::TempDir::new("rtmp-a");
+    let src = make_source(dir.path());
+    let p = publish_from_ffmpeg(&src, &["-re"]);
+    // ffmpeg sends the digest ("complex") handshake.
+    assert!(matches!(p.hs, Some(HandshakeKind::Digest(_))), "{:?}", p.hs);
+    assert_eq!(p.app.as_deref(), Some("live"));
+    assert_eq!(p.name.as_deref(), Some("test"));
+    assert_eq!(p.query.as_deref(), Some("token=abc"));
     let out = dir.join("received.flv");
-    write_flv(&out, &tags);
+    write_flv(&out, &p.tags);
+    assert_same_packets(&src, &out);
+}
+
+/// A source whose timestamps start at 16800 s (beyond 0xFFFFFF ms), so every chunk
+/// header uses the extended timestamp, including ffmpeg's type-3 continuation chunks.
+fn make_offset_source(dir: &std::path::Path) -> std::path::PathBuf {
+    let src = make_source(dir);
+    let off = dir.join("src_offset.flv");
+    weir_testutil::ffmpeg([
+        "-copyts",
+        "-i",
+        src.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-output_ts_offset",
+        "16800",
+        "-f",
+        "flv",
+        off.to_str().unwrap(),
+    ]);
+    off
+}
+
+/// ffmpeg publishing with extended timestamps (> 0xFFFFFF ms).
+#[test]
+fn ffmpeg_publishes_extended_timestamps() {
+    weir_testutil::interop_or_skip!();
+    let dir = weir_testutil::TempDir::new("rtmp-ext-pub");
+    let src = make_offset_source(dir.path());
+    let p = publish_from_ffmpeg(&src, &["-copyts"]);
+    // Sequence headers go out at 0; every coded frame carries an extended timestamp.
+    let frames = p
+        .tags
+        .iter()
+        .filter(|t| t.kind == 9 && t.body.get(1) == Some(&1));
+    assert!(frames.clone().count() >= 50);
+    assert!(frames.clone().all(|t| t.timestamp >= 16_800_000));
+    assert!(
+        p.tags.iter().any(|t| t.kind == 9 && t.body.len() > 4096),
+        "needs multi-chunk messages"
+    );
+    let out = dir.join("received.flv");
+    write_flv(&out, &p.tags);
     assert_same_packets(&src, &out);
 }
 
@@ -243,19 +297,27 @@ fn client_session_plays_from_ffmpeg() {
     assert_same_packets(&src, &out);
 }
 
-/// (d) ffmpeg plays from our ServerSession, which serves tags read from an FLV file.
-/// ffmpeg validates our digest S1/S2 when playing (server version byte >= 3).
-#[test]
-fn ffmpeg_plays_from_server_session() {
-    weir_testutil::interop_or_skip!();
-    let dir = weir_testutil::TempDir::new("rtmp-d");
-    let src = make_source(dir.path());
-    let tags = read_flv(&src);
+/// Serves `tags` to an ffmpeg player connecting to a ServerSession; returns the FLV
+/// ffmpeg recorded, the handshake kind and the play query.
+fn serve_ffmpeg_player(
+    dir: &weir_testutil::TempDir,
+    tags: &[Tag],
+    shared: bool,
+) -> (std::path::PathBuf, Option<HandshakeKind>, Option<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let out = dir.join("out.flv");
     let url = format!("rtmp://127.0.0.1:{port}/live/x?token=t");
-    let child = Child::spawn(&["-i", &url, "-c", "copy", "-f", "flv", out.to_str().unwrap()]);
+    let child = Child::spawn(&[
+        "-copyts",
+        "-i",
+        &url,
+        "-c",
+        "copy",
+        "-f",
+        "flv",
+        out.to_str().unwrap(),
+    ]);
     let mut sock = accept_timeout(&listener, T);
     sock.set_nodelay(true).unwrap();
     let mut server = ServerSession::new(SessionConfig::default());
@@ -284,15 +346,21 @@ fn ffmpeg_plays_from_server_session() {
                     assert_eq!(name, "x");
                     play_query = query;
                     server.accept_play(request).unwrap();
-                    // Serve the file through the shared-chunk (fan-out) path for media.
-                    for t in &tags {
-                        match t.kind {
-                            18 => server
+                    for t in tags {
+                        match (t.kind, shared) {
+                            (18, _) => server
                                 .send_metadata(stream_id, &metadata_of_tag(t))
                                 .unwrap(),
-                            8 | 9 => {
+                            // The shared-chunk (fan-out) path.
+                            (8 | 9, true) => {
                                 let p = server.prepare(t.kind, t.timestamp, &t.body).unwrap();
                                 server.send_prepared(stream_id, t.timestamp, &p).unwrap();
+                            }
+                            (8, false) => {
+                                server.send_audio(stream_id, t.timestamp, &t.body).unwrap()
+                            }
+                            (9, false) => {
+                                server.send_video(stream_id, t.timestamp, &t.body).unwrap()
                             }
                             _ => {}
                         }
@@ -306,7 +374,6 @@ fn ffmpeg_plays_from_server_session() {
         write_all(&mut sock, || server.poll_transmit());
     }
     assert!(sent, "no play request");
-    // Give ffmpeg the data, then close.
     sock.flush().unwrap();
     let _ = sock.shutdown(Shutdown::Write);
     let drain_deadline = Instant::now() + T;
@@ -318,8 +385,30 @@ fn ffmpeg_plays_from_server_session() {
     drop(sock);
     let (ok, err) = child.wait(T);
     assert!(ok, "ffmpeg failed: {err}");
+    (out, hs, play_query)
+}
+
+/// (d) ffmpeg plays from our ServerSession, which serves tags read from an FLV file
+/// through the shared-chunk path. ffmpeg validates our digest S1/S2 when playing (server
+/// version byte >= 3).
+#[test]
+fn ffmpeg_plays_from_server_session() {
+    weir_testutil::interop_or_skip!();
+    let dir = weir_testutil::TempDir::new("rtmp-d");
+    let src = make_source(dir.path());
+    let (out, hs, query) = serve_ffmpeg_player(&dir, &read_flv(&src), true);
     assert!(matches!(hs, Some(HandshakeKind::Digest(_))), "{hs:?}");
-    assert_eq!(play_query.as_deref(), Some("token=t"));
+    assert_eq!(query.as_deref(), Some("token=t"));
     assert_same_packets(&src, &out);
-    let _ = Amf0Value::Null;
+}
+
+/// ffmpeg plays extended timestamps from our server (type-3 chunks repeat the field, as
+/// ffmpeg expects), through the per-connection copying/vectored path.
+#[test]
+fn ffmpeg_plays_extended_timestamps() {
+    weir_testutil::interop_or_skip!();
+    let dir = weir_testutil::TempDir::new("rtmp-ext-play");
+    let src = make_offset_source(dir.path());
+    let (out, _, _) = serve_ffmpeg_player(&dir, &read_flv(&src), false);
+    assert_same_packets(&src, &out);
 }
