@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use common::*;
-use weir_amf::Amf0Value;
 use weir_rtmp_chunk::handshake::HandshakeKind;
 use weir_rtmp_chunk::{
     ClientConfig, ClientEvent, ClientSession, ServerEvent, ServerSession, SessionConfig,
