@@ -555,7 +555,8 @@ impl Sps {
     }
 
     /// Frame rate as a fraction (`time_scale`, `2 × num_units_in_tick`) from VUI timing
-    /// (E.2.1: one frame is two field ticks), reduced. `None` without timing information.
+    /// (E.2.1: one frame is two field ticks), reduced. `None` without timing information
+    /// (or zero values), or if the reduced denominator does not fit a `u32`.
     pub fn frame_rate(&self) -> Option<(u32, u32)> {
         let t = self.vui.as_ref()?.timing?;
         if t.num_units_in_tick == 0 || t.time_scale == 0 {
@@ -569,8 +570,11 @@ impl Sps {
 
     /// Frames per second from VUI timing (`time_scale / (2 × num_units_in_tick)`).
     pub fn fps(&self) -> Option<f64> {
-        let (n, d) = self.frame_rate()?;
-        Some(f64::from(n) / f64::from(d))
+        let t = self.vui.as_ref()?.timing?;
+        if t.num_units_in_tick == 0 || t.time_scale == 0 {
+            return None;
+        }
+        Some(f64::from(t.time_scale) / (2.0 * f64::from(t.num_units_in_tick)))
     }
 
     /// `MaxDpbFrames` from the level limits (Table A-1, A.3.1 h), at most 16.
