@@ -154,6 +154,7 @@ struct Awaiting {
     method: Method,
     cseq: String,
     uri: String,
+    body: Option<Bytes>,
 }
 
 /// The server side of one RTSP connection. See the module docs.
@@ -173,6 +174,25 @@ pub struct ServerSession {
     transmits: VecDeque<Bytes>,
     out: BytesMut,
     closed: bool,
+    /// Aggregate URL and per-track URLs of the presentation described or announced on this
+    /// connection, for the 459/460 aggregate checks.
+    presentation: Option<(String, Vec<String>)>,
+    /// URLs accepted by SETUP.
+    setup_urls: Vec<String>,
+}
+
+fn norm_url(u: &str) -> &str {
+    u.trim().trim_end_matches('/')
+}
+
+fn presentation_of(base: &str, sdp: &[u8]) -> Option<(String, Vec<String>)> {
+    let d = weir_sdp::SessionDescription::parse(sdp).ok()?;
+    let aggregate = match d.control() {
+        Some(c) => weir_sdp::resolve_control(base, c),
+        None => base.to_string(),
+    };
+    let tracks = d.media.iter().map(|m| m.control_url(&d, base)).collect();
+    Some((aggregate, tracks))
 }
 
 impl std::fmt::Debug for ServerSession {
@@ -209,6 +229,8 @@ impl ServerSession {
             transmits: VecDeque::new(),
             out: BytesMut::with_capacity(4096),
             closed: false,
+            presentation: None,
+            setup_urls: Vec::new(),
         }
     }
 
@@ -314,6 +336,7 @@ impl ServerSession {
                 if let Some(id) = self.session_id.take() {
                     tracing::debug!(session = %id, "rtsp server: session timed out");
                     self.state = SessionState::Init;
+                    self.setup_urls.clear();
                     self.events
                         .push_back(ServerEvent::SessionTimedOut { session_id: id });
                 }
@@ -376,6 +399,7 @@ impl ServerSession {
             None if a.uri.ends_with('/') => a.uri.clone(),
             None => format!("{}/", a.uri),
         };
+        self.presentation = presentation_of(&base, &sdp);
         r.headers.append("Content-Base", base);
         r.headers.append("Content-Type", "application/sdp");
         r.body = sdp;
@@ -387,6 +411,7 @@ impl ServerSession {
     /// Accepts an ANNOUNCE.
     pub fn accept_announce(&mut self, id: RequestId) -> Result<()> {
         let a = self.take_awaiting(id, &[Method::Announce])?;
+        self.presentation = a.body.as_ref().and_then(|b| presentation_of(&a.uri, b));
         self.send(&a.cseq, Response::new(200));
         self.drain_queue();
         Ok(())
@@ -403,6 +428,7 @@ impl ServerSession {
             self.state = SessionState::Ready;
         }
         self.last_activity = self.now;
+        self.setup_urls.push(a.uri.clone());
         let mut r = Response::new(200);
         r.headers.append("Transport", transport.to_string());
         self.send(&a.cseq, r);
@@ -517,11 +543,13 @@ impl ServerSession {
     fn await_app(&mut self, req: &Request, cseq: String) -> RequestId {
         let id = RequestId(self.next_id);
         self.next_id += 1;
+        let body = (req.method == Method::Announce).then(|| req.body.clone());
         self.awaiting = Some(Awaiting {
             id,
             method: req.method.clone(),
             cseq,
             uri: req.uri.clone(),
+            body,
         });
         id
     }
@@ -591,6 +619,22 @@ impl ServerSession {
         if needs_session && has_session && session_hdr.is_none() {
             return self.simple(&cseq, 454);
         }
+        // RFC 2326 §11.3.12: with several streams set up, PLAY/PAUSE/RECORD on one stream's URL
+        // is refused (460); this server controls the presentation as a whole.
+        let is_aggregate = self
+            .presentation
+            .as_ref()
+            .is_some_and(|(agg, _)| norm_url(agg) == norm_url(&req.uri));
+        if matches!(req.method, Method::Play | Method::Pause | Method::Record)
+            && self.setup_urls.len() > 1
+            && !is_aggregate
+            && self
+                .setup_urls
+                .iter()
+                .any(|u| norm_url(u) == norm_url(&req.uri))
+        {
+            return self.simple(&cseq, 460);
+        }
         match req.method {
             Method::Options => {
                 let mut r = Response::new(200);
@@ -650,6 +694,13 @@ impl ServerSession {
                 if usable.is_empty() {
                     return self.simple(&cseq, 461);
                 }
+                if let Some((aggregate, tracks)) = &self.presentation {
+                    // RFC 2326 §11.3.11: SETUP names one stream; the aggregate URL of a
+                    // multi-stream presentation is refused with 459.
+                    if tracks.len() > 1 && norm_url(aggregate) == norm_url(&req.uri) {
+                        return self.simple(&cseq, 459);
+                    }
+                }
                 let id = self.await_app(&req, cseq);
                 self.events.push_back(ServerEvent::Setup {
                     id,
@@ -705,6 +756,7 @@ impl ServerSession {
                 self.simple(&cseq, 200);
                 if let Some(id) = self.session_id.take() {
                     self.state = SessionState::Init;
+                    self.setup_urls.clear();
                     self.events
                         .push_back(ServerEvent::Teardown { session_id: id });
                 }
