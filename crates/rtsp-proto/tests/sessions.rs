@@ -422,15 +422,19 @@ fn aggregate_checks_459_and_460() {
     let t0 = Instant::now();
     let mut s = server(None, t0);
     let mut two = SessionDescription::rtsp_presentation("two", "127.0.0.1");
-    two.media.push(MediaDescription::pcmu(8000, 1, 97).with_control("trackID=0"));
-    two.media.push(MediaDescription::jpeg(Some(25.0)).with_control("trackID=1"));
+    two.media
+        .push(MediaDescription::pcmu(8000, 1, 97).with_control("trackID=0"));
+    two.media
+        .push(MediaDescription::jpeg(Some(25.0)).with_control("trackID=1"));
     let two = two.to_bytes();
-    let mut send = |s: &mut ServerSession, text: String| -> String {
+    let send = |s: &mut ServerSession, text: String| -> String {
         let mut b = BytesMut::from(text.as_bytes());
         s.handle_input(&mut b, t0).unwrap();
         while let Some(ev) = s.poll_event() {
             match ev {
-                ServerEvent::Describe { id, .. } => s.respond_describe(id, two.clone(), None).unwrap(),
+                ServerEvent::Describe { id, .. } => {
+                    s.respond_describe(id, two.clone(), None).unwrap()
+                }
                 other => app(s, other),
             }
         }
@@ -440,7 +444,11 @@ fn aggregate_checks_459_and_460() {
         }
         String::from_utf8(out).unwrap()
     };
-    assert!(send(&mut s, "DESCRIBE rtsp://h/live/b RTSP/1.0\r\nCSeq: 1\r\n\r\n".into()).starts_with("RTSP/1.0 200 "));
+    assert!(send(
+        &mut s,
+        "DESCRIBE rtsp://h/live/b RTSP/1.0\r\nCSeq: 1\r\n\r\n".into()
+    )
+    .starts_with("RTSP/1.0 200 "));
     // SETUP of the aggregate URL of a two-stream presentation: 459.
     let r = send(&mut s, "SETUP rtsp://h/live/b/ RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/TCP;interleaved=0-1\r\n\r\n".into());
     assert!(r.starts_with("RTSP/1.0 459 "), "{r}");
@@ -450,7 +458,14 @@ fn aggregate_checks_459_and_460() {
     assert!(send(&mut s, format!("SETUP rtsp://h/live/b/trackID=1 RTSP/1.0\r\nCSeq: 4\r\nSession: {sid}\r\nTransport: RTP/AVP/TCP;interleaved=2-3\r\n\r\n"))
         .starts_with("RTSP/1.0 200 "));
     // PLAY of one stream of the two: 460; PLAY of the aggregate: 200.
-    let r = send(&mut s, format!("PLAY rtsp://h/live/b/trackID=1 RTSP/1.0\r\nCSeq: 5\r\nSession: {sid}\r\n\r\n"));
+    let r = send(
+        &mut s,
+        format!("PLAY rtsp://h/live/b/trackID=1 RTSP/1.0\r\nCSeq: 5\r\nSession: {sid}\r\n\r\n"),
+    );
     assert!(r.starts_with("RTSP/1.0 460 "), "{r}");
-    assert!(send(&mut s, format!("PLAY rtsp://h/live/b/ RTSP/1.0\r\nCSeq: 6\r\nSession: {sid}\r\n\r\n")).starts_with("RTSP/1.0 200 "));
+    assert!(send(
+        &mut s,
+        format!("PLAY rtsp://h/live/b/ RTSP/1.0\r\nCSeq: 6\r\nSession: {sid}\r\n\r\n")
+    )
+    .starts_with("RTSP/1.0 200 "));
 }
