@@ -209,5 +209,47 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Writing tags whose bodies are already built (the fan-out case): weir-flv appends header,
+/// shared body and trailer; xflv's muxer takes each body as an owned `BytesMut`.
+fn bench_write(c: &mut Criterion) {
+    let file = sample_file();
+    let (_, tags) = weir_flv::read_all(file.clone(), weir_flv::ReaderConfig::default()).unwrap();
+    let owned: Vec<(u8, u32, BytesMut)> = tags
+        .iter()
+        .map(|t| (t.tag_type.to_u8(), t.timestamp, BytesMut::from(&t.body[..])))
+        .collect();
+    let mut g = c.benchmark_group("flv_tag_write");
+    g.throughput(Throughput::Bytes(file.len() as u64));
+    g.bench_function("weir-flv", |b| {
+        b.iter(|| {
+            let mut out = BytesMut::with_capacity(file.len());
+            weir_flv::FlvHeader::new(true, true).write_with_first_tag_size(&mut out);
+            for t in &tags {
+                t.write(&mut out).unwrap();
+            }
+            out.len()
+        })
+    });
+    g.bench_function("xflv", |b| {
+        b.iter_batched(
+            || owned.clone(),
+            |owned| {
+                let mut m = xflv::muxer::FlvMuxer::new();
+                m.write_flv_header(true, true).unwrap();
+                m.write_previous_tag_size(0).unwrap();
+                for (ty, ts, body) in owned {
+                    let len = body.len() as u32;
+                    m.write_flv_tag_header(ty, len, ts).unwrap();
+                    m.write_flv_tag_body(body).unwrap();
+                    m.write_previous_tag_size(len + 11).unwrap();
+                }
+                m.writer.len()
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_write);
 criterion_main!(benches);

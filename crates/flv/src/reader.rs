@@ -67,6 +67,11 @@ impl ReaderConfig {
         self.max_tag_size = v.min(MAX_BODY_LEN as u32);
         self
     }
+    /// Sets [`ReaderConfig::max_data_offset`].
+    pub fn max_data_offset(mut self, v: u32) -> Self {
+        self.max_data_offset = v;
+        self
+    }
     /// Sets [`ReaderConfig::previous_tag_size`].
     pub fn previous_tag_size(mut self, v: PreviousTagSizeCheck) -> Self {
         self.previous_tag_size = v;
