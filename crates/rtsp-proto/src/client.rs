@@ -121,6 +121,16 @@ pub enum ClientEvent {
         /// The response.
         response: Response,
     },
+    /// A 2xx answer that could not be used (unparsable SDP, missing `Session` on SETUP, …).
+    /// The connection stays usable.
+    InvalidResponse {
+        /// Method of the request.
+        method: Method,
+        /// What is wrong.
+        error: Error,
+        /// The response.
+        response: Response,
+    },
     /// The server redirected to another server: reconnect there with a new session.
     Redirect {
         /// The new URL.
@@ -570,7 +580,17 @@ impl ClientSession {
                     .or_else(|| r.headers.content_location())
                     .map(str::to_string)
                     .unwrap_or_else(|| f.url.clone());
-                let sdp = SessionDescription::parse(&r.body)?;
+                let sdp = match SessionDescription::parse(&r.body) {
+                    Ok(sdp) => sdp,
+                    Err(e) => {
+                        self.events.push_back(ClientEvent::InvalidResponse {
+                            method: f.method,
+                            error: Error::Sdp(e),
+                            response: r,
+                        });
+                        return Ok(());
+                    }
+                };
                 self.aggregate_url = match sdp.control() {
                     Some(c) => weir_sdp::resolve_control(&base_url, c),
                     None => f.url.clone(),
@@ -583,21 +603,49 @@ impl ClientSession {
             }
             Method::Announce => self.events.push_back(ClientEvent::Announced),
             Method::Setup => {
-                let session = r
-                    .headers
-                    .session()
-                    .ok_or(Error::MissingHeader { header: "Session" })??;
-                let transport = r
+                let session = match r.headers.session() {
+                    Some(Ok(sess)) => sess,
+                    Some(Err(e)) => {
+                        self.events.push_back(ClientEvent::InvalidResponse {
+                            method: f.method,
+                            error: e,
+                            response: r,
+                        });
+                        return Ok(());
+                    }
+                    None => {
+                        let error = Error::MissingHeader { header: "Session" };
+                        self.events.push_back(ClientEvent::InvalidResponse {
+                            method: f.method,
+                            error,
+                            response: r,
+                        });
+                        return Ok(());
+                    }
+                };
+                // Quirk: some servers omit or mangle Transport in the answer; then the
+                // requested transport is what is in force.
+                let answered = r
                     .headers
                     .transport()
-                    .ok_or(Error::MissingHeader {
+                    .and_then(|t| t.ok())
+                    .and_then(|l| l.into_iter().next());
+                let requested = f
+                    .headers
+                    .transport()
+                    .and_then(|t| t.ok())
+                    .and_then(|l| l.into_iter().next());
+                let Some(transport) = answered.or(requested) else {
+                    let error = Error::MissingHeader {
                         header: "Transport",
-                    })??
-                    .into_iter()
-                    .next()
-                    .ok_or(Error::MissingHeader {
-                        header: "Transport",
-                    })?;
+                    };
+                    self.events.push_back(ClientEvent::InvalidResponse {
+                        method: f.method,
+                        error,
+                        response: r,
+                    });
+                    return Ok(());
+                };
                 self.session = Some(session.clone());
                 if self.state == ClientState::Init {
                     self.state = ClientState::Ready;

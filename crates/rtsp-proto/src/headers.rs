@@ -291,12 +291,13 @@ impl TransportSpec {
                 ("client_port", Some(v)) => t.client_port = Some(parse_pair(v, "bad client_port")?),
                 ("server_port", Some(v)) => t.server_port = Some(parse_pair(v, "bad server_port")?),
                 ("ssrc", Some(v)) => {
-                    // Hex per RFC 2326; some servers pad or prefix it.
+                    // Hex per RFC 2326 (some servers prefix `0x`). Cameras also send decimal
+                    // or over-long values: keep those verbatim in `other` instead of failing.
                     let h = v.trim_start_matches("0x");
-                    if h.is_empty() || h.len() > 8 {
-                        return Err(bad("bad ssrc"));
+                    match u32::from_str_radix(h, 16) {
+                        Ok(x) if !h.is_empty() && h.len() <= 8 => t.ssrc = Some(x),
+                        _ => t.other.push((k.to_string(), Some(v.to_string()))),
                     }
-                    t.ssrc = Some(u32::from_str_radix(h, 16).map_err(|_| bad("bad ssrc"))?);
                 }
                 ("mode", Some(v)) => {
                     for m in v.split(',') {
@@ -615,6 +616,14 @@ mod tests {
         assert_eq!(m.mode, vec![TransportMode::Play, TransportMode::Record]);
         assert!(TransportSpec::parse("RTP/AVP/SCTP").is_err());
         assert!(TransportSpec::parse("RTP/AVP;client_port=a-b").is_err());
+        // Quirk: decimal SSRC longer than 8 digits (seen on cameras) is kept, not fatal.
+        let q =
+            TransportSpec::parse("RTP/AVP;unicast;client_port=5000-5001;ssrc=1234567890").unwrap();
+        assert_eq!(q.ssrc, None);
+        assert_eq!(
+            q.other,
+            vec![("ssrc".to_string(), Some("1234567890".to_string()))]
+        );
     }
 
     #[test]

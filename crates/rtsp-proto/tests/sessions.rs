@@ -469,3 +469,57 @@ fn aggregate_checks_459_and_460() {
     )
     .starts_with("RTSP/1.0 200 "));
 }
+
+#[test]
+fn client_tolerates_odd_answers() {
+    let t0 = Instant::now();
+    let mut c = ClientSession::new(ClientConfig::new("rtsp://cam/s"), rng(8), t0).unwrap();
+    let t = TransportSpec::tcp_interleaved(4, 5);
+    c.setup("rtsp://cam/s/track1", &t, t0).unwrap();
+    // Quirk: a camera answering SETUP without a Transport header; the requested one applies.
+    let mut b =
+        BytesMut::from(&b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nSession: 12345678; timeout=20\r\n\r\n"[..]);
+    c.handle_input(&mut b, t0).unwrap();
+    let Some(ClientEvent::SetupDone {
+        transport, session, ..
+    }) = c.poll_event()
+    else {
+        panic!()
+    };
+    assert_eq!(transport, t);
+    assert_eq!(session.timeout, Some(20));
+    assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_secs(10)));
+    // A DESCRIBE answer whose body is not SDP: reported, connection still usable.
+    c.describe(t0).unwrap();
+    let mut b =
+        BytesMut::from(&b"RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: 3\r\n\r\n\xff\xfe\xfd"[..]);
+    c.handle_input(&mut b, t0).unwrap();
+    assert!(matches!(
+        c.poll_event(),
+        Some(ClientEvent::InvalidResponse {
+            method: Method::Describe,
+            ..
+        })
+    ));
+    // Keep-alive falls back to OPTIONS when GET_PARAMETER is refused.
+    let later = t0 + Duration::from_secs(10);
+    while c.poll_transmit().is_some() {}
+    c.handle_timeout(later);
+    let ka = c.poll_transmit().unwrap();
+    assert!(
+        ka.starts_with(b"GET_PARAMETER rtsp://cam/s RTSP/1.0\r\nCSeq: 3\r\n"),
+        "{ka:?}"
+    );
+    let mut b = BytesMut::from(&b"RTSP/1.0 501 Not Implemented\r\nCSeq: 3\r\n\r\n"[..]);
+    c.handle_input(&mut b, later).unwrap();
+    assert!(c.poll_event().is_none());
+    c.handle_timeout(later + Duration::from_secs(10));
+    let ka = c.poll_transmit().unwrap();
+    assert!(
+        ka.starts_with(b"OPTIONS rtsp://cam/s RTSP/1.0\r\nCSeq: 4\r\n"),
+        "{ka:?}"
+    );
+    assert!(std::str::from_utf8(&ka)
+        .unwrap()
+        .contains("Session: 12345678\r\n"));
+}
