@@ -6,7 +6,7 @@ use weir_rtmp_chunk::{ChunkDecoder, ChunkLimits, Message, Type3ExtendedTimestamp
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, data)) = data.split_first() else { return };
-    let limits = ChunkLimits { max_message_size: 1 << 20, max_chunk_streams: 16, max_chunk_size: 1 << 20 };
+    let limits = ChunkLimits { max_message_size: 1 << 20, max_chunk_streams: 16, max_chunk_size: 1 << 20, max_buffered_bytes: 1 << 22 };
     let mut dec = ChunkDecoder::new(limits);
     dec.set_type3_extended_timestamp(match mode % 3 {
         0 => Type3ExtendedTimestamp::Auto,

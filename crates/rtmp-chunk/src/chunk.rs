@@ -23,6 +23,9 @@ pub struct ChunkLimits {
     pub max_chunk_streams: usize,
     /// Largest chunk size the peer may set (default and maximum 2^31 - 1).
     pub max_chunk_size: u32,
+    /// Largest total of partially received message bytes across all chunk streams
+    /// (default 32 MiB), so interleaved unfinished messages cannot add up.
+    pub max_buffered_bytes: usize,
 }
 
 impl Default for ChunkLimits {
@@ -31,6 +34,7 @@ impl Default for ChunkLimits {
             max_message_size: 8 << 20,
             max_chunk_streams: 64,
             max_chunk_size: MAX_CHUNK_SIZE,
+            max_buffered_bytes: 32 << 20,
         }
     }
 }
@@ -104,6 +108,7 @@ pub struct ChunkDecoder {
     /// In `Auto` mode: whether this peer repeats extended timestamps on type-3 chunks,
     /// once observed.
     type3_learned: Option<bool>,
+    total_buffered: usize,
 }
 
 impl Default for ChunkDecoder {
@@ -186,6 +191,7 @@ impl ChunkDecoder {
             streams: Vec::new(),
             last: 0,
             type3_learned: None,
+            total_buffered: 0,
         }
     }
 
@@ -219,6 +225,7 @@ impl ChunkDecoder {
     /// Drops the partial message of chunk stream `csid` (Abort Message, section 5.4.2).
     pub fn abort(&mut self, csid: u32) {
         if let Some(s) = self.streams.iter_mut().find(|s| s.csid == csid) {
+            self.total_buffered = self.total_buffered.saturating_sub(s.buf.len());
             s.remaining = 0;
             s.buf = BytesMut::new();
         }
@@ -226,7 +233,7 @@ impl ChunkDecoder {
 
     /// Bytes buffered in partially received messages.
     pub fn buffered(&self) -> usize {
-        self.streams.iter().map(|s| s.buf.len()).sum()
+        self.total_buffered
     }
 
     fn state_index(&mut self, csid: u32) -> Result<usize> {
@@ -346,6 +353,7 @@ impl ChunkDecoder {
                     csid = head.csid,
                     "new message header before previous message completed; dropping it"
                 );
+                self.total_buffered = self.total_buffered.saturating_sub(st.buf.len());
                 st.buf.clear();
             }
             if starting {
@@ -382,12 +390,21 @@ impl ChunkDecoder {
                 st.remaining = 0;
                 Some(data.freeze())
             } else {
+                let limit = self.limits.max_buffered_bytes;
+                if self.total_buffered.saturating_add(n) > limit {
+                    return Err(Error::BufferLimit {
+                        len: self.total_buffered.saturating_add(n),
+                        limit,
+                    });
+                }
                 if starting {
                     st.buf = BytesMut::with_capacity((length as usize).min(64 * 1024));
                 }
                 st.buf.extend_from_slice(&data);
+                self.total_buffered += n;
                 st.remaining = remaining - n as u32;
                 if st.remaining == 0 {
+                    self.total_buffered = self.total_buffered.saturating_sub(st.buf.len());
                     Some(std::mem::take(&mut st.buf).freeze())
                 } else {
                     None

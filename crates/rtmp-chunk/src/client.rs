@@ -265,7 +265,16 @@ impl ClientSession {
             let Some(raw) = self.conn.decode(buf)? else {
                 break;
             };
-            let msg = Message::decode(&raw, self.conn.amf_limits)?;
+            let msg = match Message::decode(&raw, self.conn.amf_limits) {
+                Ok(m) => m,
+                // Quirk tolerance: a malformed data message (odd metadata from some
+                // encoders) is dropped; malformed commands and control messages fail.
+                Err(e @ Error::Amf { what: "data", .. }) => {
+                    tracing::warn!(error = %e, "dropping malformed data message");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             self.handle_message(raw.header, msg)?;
         }
         Ok(())

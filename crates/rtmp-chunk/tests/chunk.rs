@@ -205,7 +205,7 @@ proptest! {
 
     #[test]
     fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..2000)) {
-        let mut dec = ChunkDecoder::new(ChunkLimits { max_message_size: 1 << 16, max_chunk_streams: 8, max_chunk_size: 1 << 16 });
+        let mut dec = ChunkDecoder::new(ChunkLimits { max_message_size: 1 << 16, max_chunk_streams: 8, max_chunk_size: 1 << 16, max_buffered_bytes: 1 << 18 });
         let mut buf = BytesMut::from(&data[..]);
         for _ in 0..100 {
             match dec.decode(&mut buf) {
@@ -409,4 +409,35 @@ proptest! {
         let joined: Vec<u8> = pieces.iter().flat_map(|p| p.iter().copied()).collect();
         prop_assert_eq!(&flat[..], &joined[..]);
     }
+}
+
+#[test]
+fn unfinished_messages_cannot_add_up() {
+    let limits = ChunkLimits {
+        max_buffered_bytes: 1000,
+        ..ChunkLimits::default()
+    };
+    let mut dec = ChunkDecoder::new(limits);
+    let mut buf = BytesMut::new();
+    // Ten chunk streams each start a 1 MB message with one 128-byte chunk.
+    for c in 3..13u8 {
+        buf.put_slice(&[c, 0, 0, 0, 0x0F, 0x42, 0x40, 9, 1, 0, 0, 0]);
+        buf.put_slice(&[0; 128]);
+    }
+    let mut err = None;
+    for _ in 0..10 {
+        match dec.decode(&mut buf) {
+            Ok(None) => break,
+            Ok(Some(_)) => panic!("no message is complete"),
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    assert!(
+        matches!(err, Some(Error::BufferLimit { limit: 1000, .. })),
+        "{err:?}"
+    );
+    assert!(dec.buffered() <= 1000);
 }

@@ -451,3 +451,36 @@ fn aggregate_messages_are_split() {
         "{evs:?}"
     );
 }
+
+#[test]
+fn malformed_data_is_dropped_but_malformed_command_fails() {
+    let mut s = ServerSession::new(SessionConfig::default());
+    let mut p = RawPeer::connect(&mut s);
+    let bad = Message::Other {
+        type_id: 18,
+        body: Bytes::from_static(&[0x02, 0xFF]),
+    };
+    p.send(&mut s, 0, &bad).unwrap();
+    p.send(
+        &mut s,
+        0,
+        &Message::command(commands::connect(1.0, "a", "rtmp://x/a", "t")),
+    )
+    .unwrap();
+    let evs: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert!(
+        matches!(evs.last(), Some(ServerEvent::ConnectRequest { .. })),
+        "{evs:?}"
+    );
+    let bad_cmd = Message::Other {
+        type_id: 20,
+        body: Bytes::from_static(&[0x02, 0xFF]),
+    };
+    assert!(matches!(
+        p.send(&mut s, 0, &bad_cmd),
+        Err(Error::Amf {
+            what: "command",
+            ..
+        })
+    ));
+}
