@@ -694,6 +694,61 @@ mod tests {
     use super::*;
 
     #[test]
+    fn inter_rps_prediction_derivation() {
+        use weir_media::bits::BitWriter;
+        let mut w = BitWriter::new();
+        // Set 0: S0 = [-1, -3], S1 = [2], all used.
+        w.write_ue(2);
+        w.write_ue(1);
+        for d in [0, 1] {
+            w.write_ue(d);
+            w.write_bit(true);
+        }
+        w.write_ue(1);
+        w.write_bit(true);
+        // Set 1: predicted from set 0 with deltaRps = -1, every entry used.
+        w.write_bit(true);
+        w.write_bit(true);
+        w.write_ue(0);
+        for _ in 0..4 {
+            w.write_bit(true);
+        }
+        // Set 2: predicted from set 1 with deltaRps = +2; drop the -4 entry (used 0,
+        // use_delta 0), keep the others unused-but-kept (used 0, use_delta 1).
+        w.write_bit(true);
+        w.write_bit(false);
+        w.write_ue(1);
+        // j indexes S0 (-1, -2, -4) then S1 (1), then the deltaRps entry itself.
+        for (used, use_delta) in [
+            (true, true),
+            (false, true),
+            (false, false),
+            (true, true),
+            (true, true),
+        ] {
+            w.write_bit(used);
+            if !used {
+                w.write_bit(use_delta);
+            }
+        }
+        w.write_rbsp_trailing_bits();
+        let b = w.finish();
+        let mut r = Rbsp::new(&b, "SPS");
+        let mut sets = Vec::new();
+        for i in 0..3 {
+            let s = StRefPicSet::read(&mut r, i, &sets).unwrap();
+            sets.push(s);
+        }
+        assert_eq!(sets[1].delta_poc_s0, vec![-1, -2, -4]);
+        assert_eq!(sets[1].delta_poc_s1, vec![1]);
+        // Set 2 (7-61/7-62): -1+2 = 1, -2+2 = 0 (dropped: zero), -4 (use_delta 0),
+        // 1+2 = 3, deltaRps itself = 2.
+        assert_eq!(sets[2].delta_poc_s0, Vec::<i32>::new());
+        assert_eq!(sets[2].delta_poc_s1, vec![1, 2, 3]);
+        assert_eq!(sets[2].used_s1, vec![true, true, true]);
+    }
+
+    #[test]
     fn rejects_short_and_wrong() {
         assert!(matches!(
             Sps::parse(&[0x42]),
