@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use md5::{Digest, Md5};
 use weir_media::{nal, Frame};
 use weir_rtp_rtcp::payload::aac::{AacDepacketizer, AacPacketizer};
@@ -113,6 +113,16 @@ fn wait_child_inner(mut child: Child, limit: Duration, start: Instant, wake_port
 /// Runs an ffmpeg RTP sender (`args` = inputs + codec options + muxer) and collects what it
 /// sends. Returns the packets and the SDP ffmpeg wrote.
 fn ffmpeg_send(dir: &TempDir, args: &[&str], muxer: &str) -> (Vec<RtpPacket>, String) {
+    ffmpeg_send_sized(dir, args, muxer, 1200)
+}
+
+/// [`ffmpeg_send`] with the RTP packet size limit `pkt_size`.
+fn ffmpeg_send_sized(
+    dir: &TempDir,
+    args: &[&str],
+    muxer: &str,
+    pkt_size: usize,
+) -> (Vec<RtpPacket>, String) {
     let (sock, _rtcp, port) = bind_pair();
     sock.set_read_timeout(Some(Duration::from_millis(300)))
         .expect("timeout");
@@ -123,7 +133,7 @@ fn ffmpeg_send(dir: &TempDir, args: &[&str], muxer: &str) -> (Vec<RtpPacket>, St
         a.extend(["-sdp_file".into(), sdp.display().to_string()]);
     }
     a.extend([format!(
-        "rtp://127.0.0.1:{port}?rtcpport={}&pkt_size=1200",
+        "rtp://127.0.0.1:{port}?rtcpport={}&pkt_size={pkt_size}",
         port + 1
     )]);
     let mut child = spawn_ffmpeg(&a);
@@ -693,10 +703,12 @@ fn opus_both_directions() {
     assert_same(&packet_md5s(&back, "0:a:0", &[]), &want, "weir → ffmpeg");
 }
 
-#[test]
-fn pcma_both_directions() {
-    interop_or_skip!();
-    let dir = TempDir::new("rtp-pcma");
+fn g711_both_directions(law: G711Law) {
+    let (codec, fmt, pt) = match law {
+        G711Law::A => ("pcm_alaw", "alaw", 8),
+        G711Law::Mu => ("pcm_mulaw", "mulaw", 0),
+    };
+    let dir = TempDir::new(fmt);
     let src = dir.join("src.wav");
     ffmpeg([
         "-f",
@@ -708,7 +720,7 @@ fn pcma_both_directions() {
         "-ac",
         "1",
         "-c:a",
-        "pcm_alaw",
+        codec,
         "-bitexact",
         src.to_str().unwrap(),
     ]);
@@ -719,7 +731,7 @@ fn pcma_both_directions() {
         "-c",
         "copy",
         "-f",
-        "alaw",
+        fmt,
         raw.to_str().unwrap(),
     ]);
     let want = std::fs::read(&raw).expect("raw");
@@ -729,7 +741,7 @@ fn pcma_both_directions() {
         &["-readrate", "4", "-i", src.to_str().unwrap(), "-c", "copy"],
         "rtp",
     );
-    assert!(sdp.contains("RTP/AVP 8"), "{sdp}");
+    assert!(sdp.contains(&format!("RTP/AVP {pt}")), "{sdp}");
     let frames = depacketize(
         &mut G711Depacketizer::new(DepacketizerConfig::new(8_000)),
         &packets,
@@ -743,9 +755,9 @@ fn pcma_both_directions() {
 
     let mut p = G711Packetizer::new(
         PacketizerConfig::new(8_000)
-            .with_payload_type(G711Law::A.payload_type())
+            .with_payload_type(law.payload_type())
             .with_mtu(12 + 160),
-        G711Law::A,
+        law,
     );
     let out = packetize(&mut p, &frames);
     let back = dir.join("back.al");
@@ -754,17 +766,22 @@ fn pcma_both_directions() {
         "audio",
         &p.sdp(),
         &out,
-        &[
-            "-c",
-            "copy",
-            "-frames:a",
-            &out.len().to_string(),
-            "-f",
-            "alaw",
-        ],
+        &["-c", "copy", "-frames:a", &out.len().to_string(), "-f", fmt],
         &back,
     );
     assert_eq!(std::fs::read(&back).expect("back"), want, "weir → ffmpeg");
+}
+
+#[test]
+fn pcma_both_directions() {
+    interop_or_skip!();
+    g711_both_directions(G711Law::A);
+}
+
+#[test]
+fn pcmu_both_directions() {
+    interop_or_skip!();
+    g711_both_directions(G711Law::Mu);
 }
 
 #[test]
@@ -925,4 +942,219 @@ fn mp2t_both_directions() {
     assert!(back_a.len() > 20, "{} audio packets", back_a.len());
     assert_same(&back_v, &got_v[..25], "weir → ffmpeg (video)");
     assert_same(&back_a, &got_a[..back_a.len()], "weir → ffmpeg (audio)");
+}
+
+fn h264_source(dir: &TempDir, size: &str, name: &str) -> std::path::PathBuf {
+    let src = dir.join(name);
+    ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("testsrc2=size={size}:rate=25"),
+        "-frames:v",
+        "30",
+        "-c:v",
+        "libx264",
+        "-bf",
+        "2",
+        "-g",
+        "15",
+        "-bitexact",
+        src.to_str().unwrap(),
+    ]);
+    src
+}
+
+/// packetization-mode 0 both ways: ffmpeg's `h264_mode0` sender (single NAL unit packets
+/// only, large datagrams on loopback) and our mode-0 packetizer. Quirk: in mode 0 ffmpeg
+/// drops NAL units larger than `pkt_size` (with an error log) instead of failing, hence the
+/// 60 000-byte packets.
+#[test]
+fn h264_packetization_mode_0_both_directions() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtp-h264-mode0");
+    let src = h264_source(&dir, "160x120", "src.h264");
+    let want = nal_stream_md5s(&src, false);
+    let (packets, sdp) = ffmpeg_send_sized(
+        &dir,
+        &[
+            "-readrate",
+            "4",
+            "-i",
+            src.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-rtpflags",
+            "h264_mode0",
+        ],
+        "rtp",
+        60_000,
+    );
+    assert!(sdp.contains("packetization-mode=0"), "{sdp}");
+    assert!(
+        packets
+            .iter()
+            .all(|p| matches!(p.payload()[0] & 0x1f, 1..=23)),
+        "mode 0 sends single NAL unit packets only"
+    );
+    let frames = depacketize(
+        &mut H264Depacketizer::from_fmtp(DepacketizerConfig::new(90_000), &fmtp_of(&sdp))
+            .expect("fmtp"),
+        &packets,
+    );
+    assert_all_complete(&frames);
+    let got = dir.join("got.h264");
+    write_annexb(&frames, &got);
+    assert_eq!(nal_units(&got), nal_units(&src), "ffmpeg → weir: NAL units");
+    assert_same(&nal_stream_md5s(&got, false), &want, "ffmpeg → weir");
+
+    let mut p = H264Packetizer::with_parameter_sets(
+        PacketizerConfig::new(90_000).with_mtu(60_000),
+        Vec::new(),
+        PacketizationMode::SingleNal,
+    );
+    let mut packets = packetize(&mut p, &frames);
+    assert_eq!(
+        p.sdp()
+            .fmtp
+            .as_deref()
+            .map(|f| f.starts_with("packetization-mode=0")),
+        Some(true)
+    );
+    let last = frames.last().expect("frames");
+    let pts = last.pts.checked_add_ticks(3600).expect("pts");
+    p.packetize(
+        &Frame::new(
+            last.track,
+            pts,
+            pts,
+            Bytes::from_static(&[0, 0, 0, 2, 0x09, 0xf0]),
+        ),
+        &mut packets,
+    )
+    .expect("aud");
+    let back = dir.join("back.h264");
+    ffmpeg_receive(
+        &dir,
+        "video",
+        &p.sdp(),
+        &packets,
+        &[
+            "-c",
+            "copy",
+            "-frames:v",
+            &frames.len().to_string(),
+            "-f",
+            "h264",
+        ],
+        &back,
+    );
+    assert_eq!(
+        nal_units(&back),
+        nal_units(&src),
+        "weir → ffmpeg: NAL units"
+    );
+}
+
+/// An MP4 source keeps SPS/PPS in avcC, so ffmpeg sends them only as
+/// `sprop-parameter-sets`: the depacketizer must put them before the first keyframe for
+/// the stream to decode; and our packetizer, given the avcC, must send them in band.
+#[test]
+fn h264_out_of_band_parameter_sets_both_directions() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtp-h264-sprop");
+    let src = h264_source(&dir, "320x240", "src.mp4");
+    let want = decoded_video_md5(&src, &[]);
+    assert_eq!(want.len(), 30);
+    let (packets, sdp) = ffmpeg_send(
+        &dir,
+        &["-readrate", "4", "-i", src.to_str().unwrap(), "-c", "copy"],
+        "rtp",
+    );
+    assert!(
+        !packets
+            .iter()
+            .any(|p| matches!(p.payload()[0] & 0x1f, 7 | 8)),
+        "ffmpeg sends no in-band SPS/PPS for an avcC source"
+    );
+    let fmtp = fmtp_of(&sdp);
+    let frames = depacketize(
+        &mut H264Depacketizer::from_fmtp(DepacketizerConfig::new(90_000), &fmtp).expect("fmtp"),
+        &packets,
+    );
+    assert_all_complete(&frames);
+    let got = dir.join("got.h264");
+    write_annexb(&frames, &got);
+    let types: Vec<u8> = nal_units(&got)
+        .iter()
+        .take(3)
+        .map(|n| n[0] & 0x1f)
+        .collect();
+    assert_eq!(&types[..2], &[7, 8], "SPS and PPS injected first");
+    assert_eq!(
+        decoded_video_md5(&got, &[]),
+        want,
+        "ffmpeg → weir decodes identically"
+    );
+
+    // Back: an avcC built from the sprop sets; frames without in-band SPS/PPS.
+    let params = parse_sprop_parameter_sets(
+        weir_rtp_rtcp::payload::fmtp_value(&fmtp, "sprop-parameter-sets").unwrap_or(""),
+    )
+    .expect("sprop");
+    let (sps, pps) = (&params[0], &params[1]);
+    let mut avcc = vec![1, sps[1], sps[2], sps[3], 0xff, 0xe1];
+    avcc.extend_from_slice(&(sps.len() as u16).to_be_bytes());
+    avcc.extend_from_slice(sps);
+    avcc.push(1);
+    avcc.extend_from_slice(&(pps.len() as u16).to_be_bytes());
+    avcc.extend_from_slice(pps);
+    let stripped: Vec<Frame> = frames
+        .iter()
+        .map(|f| {
+            let mut data = BytesMut::new();
+            for n in nal::length_prefixed_nalus(&f.data, 4).expect("canonical") {
+                let n = n.expect("nal");
+                if !matches!(n[0] & 0x1f, 7 | 8) {
+                    data.put_u32(n.len() as u32);
+                    data.extend_from_slice(&n);
+                }
+            }
+            let mut g = f.clone();
+            g.data = data.freeze();
+            g
+        })
+        .collect();
+    let mut p = H264Packetizer::new(
+        PacketizerConfig::new(90_000),
+        &avcc,
+        PacketizationMode::NonInterleaved,
+    );
+    let mut packets = packetize(&mut p, &stripped);
+    let last = frames.last().expect("frames");
+    let pts = last.pts.checked_add_ticks(3600).expect("pts");
+    p.packetize(
+        &Frame::new(
+            last.track,
+            pts,
+            pts,
+            Bytes::from_static(&[0, 0, 0, 2, 0x09, 0xf0]),
+        ),
+        &mut packets,
+    )
+    .expect("aud");
+    let back = dir.join("back.h264");
+    ffmpeg_receive(
+        &dir,
+        "video",
+        &p.sdp(),
+        &packets,
+        &["-c", "copy", "-frames:v", "30", "-f", "h264"],
+        &back,
+    );
+    assert_eq!(
+        decoded_video_md5(&back, &[]),
+        want,
+        "weir → ffmpeg decodes identically"
+    );
 }
