@@ -16,9 +16,9 @@ use crate::tag::{Tag, TagType};
 use crate::video::{VideoCodec, VideoCodecId, VideoFourCc, VideoPacketType, VideoTagHeader};
 use crate::{Error, Result};
 
-/// Track id the demuxer gives the video track.
+/// Track id the demuxer gives the video track by default.
 pub const VIDEO_TRACK: TrackId = TrackId(0);
-/// Track id the demuxer gives the audio track.
+/// Track id the demuxer gives the audio track by default.
 pub const AUDIO_TRACK: TrackId = TrackId(1);
 /// FLV timestamps are milliseconds; every [`Frame`] and [`TrackInfo`] from the demuxer uses
 /// this clock rate.
@@ -68,6 +68,8 @@ pub struct FlvDemuxer {
     clock: WrapExtender,
     events: VecDeque<FlvEvent>,
     amf_limits: DecodeLimits,
+    video_id: TrackId,
+    audio_id: TrackId,
 }
 
 impl Default for FlvDemuxer {
@@ -85,7 +87,17 @@ impl FlvDemuxer {
             clock: WrapExtender::new(32),
             events: VecDeque::with_capacity(4),
             amf_limits: DecodeLimits::default(),
+            video_id: VIDEO_TRACK,
+            audio_id: AUDIO_TRACK,
         }
+    }
+
+    /// Uses other track ids than [`VIDEO_TRACK`] and [`AUDIO_TRACK`] (e.g. to merge several
+    /// FLV sources into one stream).
+    pub fn with_track_ids(mut self, video: TrackId, audio: TrackId) -> FlvDemuxer {
+        self.video_id = video;
+        self.audio_id = audio;
+        self
     }
 
     /// Sets the limits used when decoding script data and video metadata.
@@ -172,7 +184,7 @@ impl FlvDemuxer {
                     _ => (0, None),
                 };
                 let mut info =
-                    TrackInfo::new(VIDEO_TRACK, codec, FLV_CLOCK_RATE).with_config(payload);
+                    TrackInfo::new(self.video_id, codec, FLV_CLOCK_RATE).with_config(payload);
                 info.video = video;
                 self.set_track(true, TrackState { info, length_size });
             }
@@ -187,7 +199,7 @@ impl FlvDemuxer {
                     _ if codec.is_nal_based() => return Err(Error::NoSequenceHeader { codec }),
                     _ => {
                         // AV1/VP8/VP9 frames are usable without a configuration record.
-                        let info = TrackInfo::new(VIDEO_TRACK, codec, FLV_CLOCK_RATE);
+                        let info = TrackInfo::new(self.video_id, codec, FLV_CLOCK_RATE);
                         self.set_track(
                             true,
                             TrackState {
@@ -215,11 +227,12 @@ impl FlvDemuxer {
                     Timebase::MILLIS,
                 );
                 let frame =
-                    Frame::new(VIDEO_TRACK, pts, dts, data).with_keyframe(h.frame_type.is_key());
+                    Frame::new(self.video_id, pts, dts, data).with_keyframe(h.frame_type.is_key());
                 self.events.push_back(FlvEvent::Frame(frame));
             }
             VideoPacketType::SequenceEnd => {
-                self.events.push_back(FlvEvent::EndOfSequence(VIDEO_TRACK));
+                self.events
+                    .push_back(FlvEvent::EndOfSequence(self.video_id));
             }
             VideoPacketType::Metadata => {
                 let values = weir_amf::amf0::decode_all_with(&payload, self.amf_limits)?;
@@ -274,7 +287,8 @@ impl FlvDemuxer {
             }
         };
         if sequence_end {
-            self.events.push_back(FlvEvent::EndOfSequence(AUDIO_TRACK));
+            self.events
+                .push_back(FlvEvent::EndOfSequence(self.audio_id));
             return Ok(());
         }
         if sequence_start {
@@ -283,7 +297,8 @@ impl FlvDemuxer {
                 Codec::Opus => Some(codecs::opus_params(&payload)?),
                 _ => None,
             };
-            let mut info = TrackInfo::new(AUDIO_TRACK, codec, FLV_CLOCK_RATE).with_config(payload);
+            let mut info =
+                TrackInfo::new(self.audio_id, codec, FLV_CLOCK_RATE).with_config(payload);
             info.audio = audio;
             self.set_track(
                 false,
@@ -314,7 +329,7 @@ impl FlvDemuxer {
                 }),
                 _ => None,
             };
-            let mut info = TrackInfo::new(AUDIO_TRACK, codec, FLV_CLOCK_RATE);
+            let mut info = TrackInfo::new(self.audio_id, codec, FLV_CLOCK_RATE);
             info.audio = audio;
             self.set_track(
                 false,
@@ -325,7 +340,7 @@ impl FlvDemuxer {
             );
         }
         let dts = self.dts(timestamp);
-        let frame = Frame::new(AUDIO_TRACK, dts, dts, payload).with_keyframe(true);
+        let frame = Frame::new(self.audio_id, dts, dts, payload).with_keyframe(true);
         self.events.push_back(FlvEvent::Frame(frame));
         Ok(())
     }
@@ -642,6 +657,16 @@ mod tests {
         let ev = events(&mut d);
         assert_eq!(ev.len(), 1);
         assert!(matches!(&ev[0], FlvEvent::Track(t) if t.codec == Codec::H264));
+    }
+
+    #[test]
+    fn custom_track_ids() {
+        let mut d = FlvDemuxer::new().with_track_ids(TrackId(7), TrackId(8));
+        d.push(TagType::Audio, 0, &Bytes::from_static(&[0x72, 0xD5]))
+            .unwrap();
+        let ev = events(&mut d);
+        assert!(matches!(&ev[0], FlvEvent::Track(t) if t.id == TrackId(8)));
+        assert!(matches!(&ev[1], FlvEvent::Frame(f) if f.track == TrackId(8)));
     }
 
     #[test]

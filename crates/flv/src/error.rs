@@ -147,6 +147,12 @@ pub enum Error {
         /// The codec.
         codec: Codec,
     },
+    /// A frame whose decoding time is before 0 (FLV timestamps are unsigned).
+    #[error("DTS {dts_ms} ms is negative; FLV timestamps start at 0")]
+    NegativeTimestamp {
+        /// The DTS in milliseconds.
+        dts_ms: i64,
+    },
     /// A composition time that does not fit SI24.
     #[error("composition time {value} ms does not fit a signed 24-bit field")]
     CompositionTimeOutOfRange {

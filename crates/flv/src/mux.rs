@@ -377,10 +377,15 @@ impl FlvMuxer {
     /// no composition time for AV1, VP8/VP9 or audio, so only the DTS is written for those.
     ///
     /// # Errors
-    /// [`Error::UnsupportedCodec`], [`Error::CompositionTimeOutOfRange`],
-    /// [`Error::BodyTooLarge`].
+    /// [`Error::UnsupportedCodec`], [`Error::NegativeTimestamp`],
+    /// [`Error::CompositionTimeOutOfRange`], [`Error::BodyTooLarge`].
     pub fn frame_parts(&self, track: &TrackInfo, frame: &Frame) -> Result<FramedTag> {
         let dts = ms(frame.dts);
+        if dts < 0 {
+            // FLV timestamps are unsigned; wrapping a negative DTS would look like a jump of
+            // 49 days to a reader. Offset the stream first (ffmpeg shifts it to start at 0).
+            return Err(Error::NegativeTimestamp { dts_ms: dts });
+        }
         let framed = match track.codec.kind() {
             weir_media::MediaKind::Video => {
                 let ct = ms(frame.pts).saturating_sub(dts);
@@ -510,4 +515,198 @@ pub(crate) fn audio_codec_id_for_metadata(codec: Codec) -> Option<f64> {
         Codec::Opus => fourcc_number(*b"Opus"),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_media::{AudioParams, Timestamp, TrackId};
+
+    fn frame(track: &TrackInfo, dts: i64, pts: i64, key: bool) -> Frame {
+        let tb = Timebase::MILLIS;
+        Frame::new(
+            track.id,
+            Timestamp::new(pts, tb),
+            Timestamp::new(dts, tb),
+            Bytes::from_static(&[0, 0, 0, 1, 0x26]),
+        )
+        .with_keyframe(key)
+    }
+
+    #[test]
+    fn hevc_signalling_and_coded_frames_x() {
+        let t =
+            TrackInfo::new(TrackId(0), Codec::H265, 1000).with_config(Bytes::from(vec![1u8; 23]));
+        let m = FlvMuxer::new(MuxConfig::default());
+        let tag = m.frame(&t, &frame(&t, 40, 40, true)).unwrap();
+        assert_eq!(&tag.body[..5], b"\x93hvc1"); // key, CodedFramesX
+        let tag = m.frame(&t, &frame(&t, 40, 120, false)).unwrap();
+        assert_eq!(&tag.body[..8], b"\xA1hvc1\x00\x00\x50"); // inter, CodedFrames, ct 80
+        let m2 = FlvMuxer::new(MuxConfig::default().coded_frames_x(false));
+        assert_eq!(
+            &m2.frame(&t, &frame(&t, 0, 0, true)).unwrap().body[..8],
+            b"\x91hvc1\0\0\0"
+        );
+        let legacy = FlvMuxer::new(MuxConfig::default().hevc(HevcSignalling::LegacyCodecId12));
+        let tag = legacy.frame(&t, &frame(&t, 40, 0, false)).unwrap();
+        assert_eq!(&tag.body[..5], &[0x2C, 1, 0xFF, 0xFF, 0xD8]); // ct -40
+                                                                  // Sequence header: hvcC with lengthSizeMinusOne forced to 3.
+        let seq = legacy.sequence_header(&t, 0).unwrap().unwrap();
+        assert_eq!(&seq.body[..5], &[0x1C, 0, 0, 0, 0]);
+        assert_eq!(seq.body[5 + 21] & 3, 3);
+        let eos = m.end_of_sequence(&t, 99).unwrap().unwrap();
+        assert_eq!((&eos.body[..], eos.timestamp), (&b"\x92hvc1"[..], 99));
+    }
+
+    #[test]
+    fn avc_signalling() {
+        let t = TrackInfo::new(TrackId(0), Codec::H264, 1000)
+            .with_config(Bytes::from_static(&[1, 0x42, 0, 0x1E, 0xFD, 0xE0, 0]));
+        let m = FlvMuxer::new(MuxConfig::default());
+        let seq = m.sequence_header(&t, 0).unwrap().unwrap();
+        assert_eq!(
+            &seq.body[..],
+            &[0x17, 0, 0, 0, 0, 1, 0x42, 0, 0x1E, 0xFF, 0xE0, 0]
+        );
+        assert_eq!(
+            &m.frame(&t, &frame(&t, 0, 33, true)).unwrap().body[..5],
+            &[0x17, 1, 0, 0, 33]
+        );
+        let e = FlvMuxer::new(MuxConfig::default().avc(AvcSignalling::Enhanced));
+        assert_eq!(
+            &e.sequence_header(&t, 0).unwrap().unwrap().body[..5],
+            b"\x90avc1"
+        );
+        let eos = m.end_of_sequence(&t, 0).unwrap().unwrap();
+        assert_eq!(&eos.body[..], &[0x17, 2, 0, 0, 0]);
+    }
+
+    #[test]
+    fn errors() {
+        let t = TrackInfo::new(TrackId(0), Codec::H264, 1000)
+            .with_config(Bytes::from_static(&[1, 0x42, 0, 0x1E, 0xFF, 0xE0, 0]));
+        let m = FlvMuxer::new(MuxConfig::default());
+        assert_eq!(
+            m.frame(&t, &frame(&t, -1, 0, true)),
+            Err(Error::NegativeTimestamp { dts_ms: -1 })
+        );
+        assert_eq!(
+            m.frame(&t, &frame(&t, 0, 0x80_0000, true)),
+            Err(Error::CompositionTimeOutOfRange { value: 0x80_0000 })
+        );
+        let empty = TrackInfo::new(TrackId(0), Codec::H264, 1000);
+        assert_eq!(
+            m.sequence_header(&empty, 0),
+            Err(Error::MissingConfig { codec: Codec::H264 })
+        );
+        let aac = TrackInfo::new(TrackId(0), Codec::Aac, 1000);
+        assert_eq!(
+            m.sequence_header(&aac, 0),
+            Err(Error::MissingConfig { codec: Codec::Aac })
+        );
+        let mjpeg = TrackInfo::new(TrackId(0), Codec::Mjpeg, 1000);
+        assert_eq!(
+            m.frame(&mjpeg, &frame(&mjpeg, 0, 0, true)),
+            Err(Error::UnsupportedCodec {
+                codec: Codec::Mjpeg
+            })
+        );
+        assert_eq!(
+            m.sequence_header(&mjpeg, 0),
+            Err(Error::UnsupportedCodec {
+                codec: Codec::Mjpeg
+            })
+        );
+        let big = Frame::new(
+            t.id,
+            Timestamp::new(0, Timebase::MILLIS),
+            Timestamp::new(0, Timebase::MILLIS),
+            Bytes::from(vec![0; MAX_BODY_LEN]),
+        );
+        assert!(matches!(m.frame(&t, &big), Err(Error::BodyTooLarge { .. })));
+    }
+
+    #[test]
+    fn audio_flags_and_opus() {
+        let m = FlvMuxer::new(MuxConfig::default());
+        let mp3 = TrackInfo::new(TrackId(1), Codec::MpegAudio, 90_000).with_audio(AudioParams {
+            sample_rate: 48_000,
+            channels: 2,
+        });
+        let f = Frame::new(
+            mp3.id,
+            Timestamp::new(90, Timebase::MPEG),
+            Timestamp::new(90, Timebase::MPEG),
+            Bytes::from_static(&[0xFF, 0xFB, 0x94, 0x44]),
+        );
+        let tag = m.frame(&mp3, &f).unwrap();
+        assert_eq!((tag.body[0], tag.timestamp), (0x2F, 1));
+        assert_eq!(m.sequence_header(&mp3, 0), Ok(None));
+        // MP3 without parameters: taken from the frame header (MPEG-2, 24 kHz mono → 22 kHz code).
+        let bare = TrackInfo::new(TrackId(1), Codec::MpegAudio, 1000);
+        let f = Frame::new(
+            bare.id,
+            Timestamp::new(0, Timebase::MILLIS),
+            Timestamp::new(0, Timebase::MILLIS),
+            Bytes::from_static(&[0xFF, 0xF3, 0x84, 0xC4]),
+        );
+        assert_eq!(m.frame(&bare, &f).unwrap().body[0], 0x2A);
+
+        let opus = TrackInfo::new(TrackId(1), Codec::Opus, 48_000).with_audio(AudioParams {
+            sample_rate: 48_000,
+            channels: 2,
+        });
+        let seq = m.sequence_header(&opus, 0).unwrap().unwrap();
+        assert_eq!(&seq.body[..13], b"\x90OpusOpusHead");
+        assert_eq!(seq.body[5 + 9], 2);
+        assert_eq!(
+            &m.end_of_sequence(&opus, 0).unwrap().unwrap().body[..],
+            b"\x92Opus"
+        );
+        let aac = TrackInfo::new(TrackId(1), Codec::Aac, 44_100)
+            .with_config(Bytes::from_static(&[0x12, 0x08]));
+        assert_eq!(
+            &m.sequence_header(&aac, 0).unwrap().unwrap().body[..],
+            &[0xAF, 0, 0x12, 0x08]
+        );
+        assert_eq!(m.end_of_sequence(&aac, 0), Ok(None));
+    }
+
+    #[test]
+    fn metadata_codec_ids() {
+        let v = TrackInfo::new(TrackId(0), Codec::H265, 1000).with_video(weir_media::VideoParams {
+            width: 640,
+            height: 360,
+        });
+        let a = TrackInfo::new(TrackId(1), Codec::G711U, 8000).with_audio(AudioParams {
+            sample_rate: 8000,
+            channels: 1,
+        });
+        let tag = FlvMuxer::new(MuxConfig::default())
+            .metadata([&v, &a], "weir")
+            .unwrap();
+        let md = crate::ScriptData::parse(&tag.body, Default::default())
+            .unwrap()
+            .metadata()
+            .unwrap();
+        assert_eq!(
+            md.video_codec_id(),
+            Some(f64::from(u32::from_be_bytes(*b"hvc1")))
+        );
+        assert_eq!(md.audio_codec_id(), Some(8.0));
+        assert_eq!(
+            (md.width(), md.height(), md.audio_sample_rate(), md.stereo()),
+            (Some(640.0), Some(360.0), Some(8000.0), Some(false))
+        );
+        let legacy = MuxConfig::default().hevc(HevcSignalling::LegacyCodecId12);
+        let tag = FlvMuxer::new(legacy).metadata([&v], "").unwrap();
+        let md = crate::ScriptData::parse(&tag.body, Default::default())
+            .unwrap()
+            .metadata()
+            .unwrap();
+        assert_eq!(
+            (md.video_codec_id(), md.get_str("encoder")),
+            (Some(12.0), None)
+        );
+    }
 }
