@@ -189,11 +189,11 @@ impl LatmDepacketizer {
         }
     }
 
-    /// Splits complete audioMuxElements into AUs.
+    /// Splits complete audioMuxElements into AUs, queueing each as it is found (an error
+    /// part-way keeps the AUs before it: each of them is whole).
     fn split(&mut self, ts: u32, data: Bytes) -> Result<(), Error> {
         let mut pos = 0;
         let mut k: u32 = 0;
-        let mut aus: Vec<Bytes> = Vec::new();
         while pos < data.len() {
             for _ in 0..self.mux.sub_frames {
                 // PayloadLengthInfo (14496-3 1.7.3, frameLengthType 0).
@@ -214,18 +214,16 @@ impl LatmDepacketizer {
                 if data.len() - pos < len {
                     return Err(truncated("LATM PayloadMux", pos, len, data.len() - pos));
                 }
-                aus.push(data.slice(pos..pos + len));
+                let au = data.slice(pos..pos + len);
                 pos += len;
+                let ticks = self
+                    .seq
+                    .extend_ts(ts.wrapping_add(k.wrapping_mul(self.mux.info.frame_len)));
+                k = k.wrapping_add(1);
+                let frame = make_frame(&self.cfg, ticks, au, true, self.lost);
+                self.lost = false;
+                self.queue.push(&self.cfg, frame);
             }
-        }
-        for au in aus {
-            let ticks = self
-                .seq
-                .extend_ts(ts.wrapping_add(k.wrapping_mul(self.mux.info.frame_len)));
-            k += 1;
-            let frame = make_frame(&self.cfg, ticks, au, true, self.lost);
-            self.lost = false;
-            self.queue.push(&self.cfg, frame);
         }
         Ok(())
     }
