@@ -180,6 +180,10 @@ impl AuSplitter {
     /// # Errors
     /// [`Error::EsSyntax`] when a unit grows past the limit; the buffer is dropped.
     pub fn next_au(&mut self) -> Result<Option<SplitAu>, Error> {
+        self.step(false)
+    }
+
+    fn step(&mut self, eof: bool) -> Result<Option<SplitAu>, Error> {
         loop {
             let Some(sc) = nal::find_start_code(&self.buf, self.scan) else {
                 self.scan = self.buf.len().saturating_sub(2).max(self.scan);
@@ -194,11 +198,19 @@ impl AuSplitter {
                 }
                 return Ok(None);
             };
-            let Some(hdr) = self.buf.get(sc + 3..sc + 6) else {
-                self.scan = sc;
-                return Ok(None);
-            };
-            let (vcl, first_slice, delim) = classify(self.codec, hdr);
+            let mut hdr = [0u8; 3];
+            match self.buf.get(sc + 3..sc + 6) {
+                Some(h) => hdr.copy_from_slice(h),
+                None if eof && sc + 3 < self.buf.len() => {
+                    let h = &self.buf[sc + 3..];
+                    hdr[..h.len()].copy_from_slice(h);
+                }
+                None => {
+                    self.scan = sc;
+                    return Ok(None);
+                }
+            }
+            let (vcl, first_slice, delim) = classify(self.codec, &hdr);
             self.scan = sc + 3;
             let Some(start) = self.au_start else {
                 // First NAL unit: bytes before it are garbage.
@@ -235,8 +247,18 @@ impl AuSplitter {
         }
     }
 
-    /// Takes the unit being assembled (end of stream).
-    pub fn flush(&mut self) -> Option<SplitAu> {
+    /// Ends the stream: returns the units still buffered (the last one has no successor to
+    /// end it; units whose last NAL unit is very short may also be waiting).
+    pub fn flush(&mut self) -> Vec<SplitAu> {
+        let mut out = Vec::new();
+        while let Ok(Some(au)) = self.step(true) {
+            out.push(au);
+        }
+        out.extend(self.take_last());
+        out
+    }
+
+    fn take_last(&mut self) -> Option<SplitAu> {
         let start = self.au_start?;
         let mut au = self.buf.split();
         let _ = au.split_to(start.min(au.len()));

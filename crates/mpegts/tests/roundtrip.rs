@@ -135,7 +135,7 @@ fn payload(size: usize, seed: u8) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24), .. ProptestConfig::default() })]
 
     /// Random frame sequences on H.264, AAC and Opus tracks survive mux → demux unchanged,
     /// including PTS/DTS that cross the 33-bit wrap, for any input chunking.

@@ -191,12 +191,18 @@ impl PsDemuxer {
         self.end_garbage();
         for i in 0..self.streams.len() {
             let s = &mut self.streams[i];
-            let au = s.splitter.as_mut().and_then(AuSplitter::flush);
-            if let (Some(au), Some(f)) = (au, s.framer.as_mut()) {
+            let aus = s
+                .splitter
+                .as_mut()
+                .map(AuSplitter::flush)
+                .unwrap_or_default();
+            if let Some(f) = s.framer.as_mut() {
                 let events = &mut self.events;
-                f.push_video_au(au.data, au.pts, au.dts, false, au.incomplete, &mut |o| {
-                    events.push_back(map_output(o))
-                });
+                for au in aus {
+                    f.push_video_au(au.data, au.pts, au.dts, false, au.incomplete, &mut |o| {
+                        events.push_back(map_output(o))
+                    });
+                }
             }
         }
     }
@@ -286,7 +292,27 @@ impl PsDemuxer {
                             return;
                         }
                         self.end_garbage();
-                        let pkt = self.buf.split_to(6 + len).freeze();
+                        let mut take = 6 + len;
+                        if (0xC0..=0xEF).contains(&id) {
+                            // Lost bytes make a PES length run over the next packs. Video
+                            // ES never contains a system start code and audio almost never
+                            // a whole pack header: cut the packet there and parse the rest.
+                            if let Some(p) = find_embedded_start(&self.buf[..take], id >= 0xE0) {
+                                let offset = self.offset;
+                                self.corrupt(Error::PesOverrun {
+                                    offset,
+                                    declared: take,
+                                    actual: p,
+                                });
+                                if let Some(i) = self.stream_index(id) {
+                                    if let Some(sp) = self.streams[i].splitter.as_mut() {
+                                        sp.mark_loss();
+                                    }
+                                }
+                                take = p;
+                            }
+                        }
+                        let pkt = self.buf.split_to(take).freeze();
                         self.offset += pkt.len() as u64;
                         self.unbounded_scan = 0;
                         self.packet(id, pkt);
@@ -534,6 +560,31 @@ fn find_system_start(buf: &[u8], from: usize) -> Option<usize> {
             None => return None,
         }
     }
+}
+
+/// A start code inside a PES packet that shows the packet swallowed following data: for
+/// video any system start code, for audio a pack header with valid marker bits.
+fn find_embedded_start(pkt: &[u8], video: bool) -> Option<usize> {
+    let mut at = 9;
+    while let Some(p) = find_system_start(pkt, at) {
+        if video {
+            return Some(p);
+        }
+        if let Some(h) = pkt.get(p..p + 14) {
+            let markers = h[3] == 0xBA
+                && h[4] >> 6 == 1
+                && h[4] & 4 != 0
+                && h[6] & 4 != 0
+                && h[8] & 4 != 0
+                && h[9] & 1 != 0
+                && h[12] & 3 == 3;
+            if markers {
+                return Some(p);
+            }
+        }
+        at = p + 1;
+    }
+    None
 }
 
 fn extend(

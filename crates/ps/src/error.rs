@@ -53,6 +53,17 @@ pub enum Error {
         /// What went wrong.
         source: weir_mpegts::Error,
     },
+    /// A PES packet's length ran over following packs (bytes were lost before it); it was
+    /// cut where the next pack or packet starts.
+    #[error("PES packet at offset {offset} declares {declared} bytes but a start code follows after {actual}")]
+    PesOverrun {
+        /// Stream offset of the packet.
+        offset: u64,
+        /// The size its header declares (header included).
+        declared: usize,
+        /// Where it was cut.
+        actual: usize,
+    },
     /// The stream ended inside a packet.
     #[error("stream ended inside a packet: {len} bytes at offset {offset} dropped")]
     Truncated {

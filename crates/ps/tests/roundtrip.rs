@@ -54,7 +54,7 @@ fn frames(ev: &[Event]) -> Vec<Frame> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24), .. ProptestConfig::default() })]
 
     /// Random H.264 (0..2 MB, several PES each) and G.711 frames with random PTS/DTS that
     /// cross the 33-bit wrap come back unchanged, for any RTP-like chunking.

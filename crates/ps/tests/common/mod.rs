@@ -99,7 +99,7 @@ pub fn split_annexb(codec: Codec, data: &[u8]) -> Vec<Bytes> {
     while let Some(au) = s.next_au().unwrap() {
         aus.push(au.data);
     }
-    aus.extend(s.flush().map(|a| a.data));
+    aus.extend(s.flush().into_iter().map(|a| a.data));
     aus.into_iter()
         .map(|a| {
             let mut out = BytesMut::new();
