@@ -393,3 +393,199 @@ fn client_session_pushes_to_ffmpeg_listen_udp() {
     weir_testutil::interop_or_skip!();
     client_push_to_ffmpeg(false);
 }
+
+/// First VPS, SPS and PPS of an H.265 Annex B stream.
+fn hevc_parameter_sets(data: &[u8]) -> [Vec<u8>; 3] {
+    let mut out: [Option<Vec<u8>>; 3] = [None, None, None];
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i + 3 <= data.len() {
+        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
+            starts.push(i + 3);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    for (n, &s) in starts.iter().enumerate() {
+        let mut end = starts.get(n + 1).map(|e| e - 3).unwrap_or(data.len());
+        while end > s && data[end - 1] == 0 {
+            end -= 1;
+        }
+        let nal = data[s..end].to_vec();
+        let slot = match (nal[0] >> 1) & 0x3f {
+            32 => 0,
+            33 => 1,
+            34 => 2,
+            _ => continue,
+        };
+        if out[slot].is_none() {
+            out[slot] = Some(nal);
+        }
+    }
+    out.map(|x| x.expect("parameter set present"))
+}
+
+#[test]
+fn ffmpeg_pushes_h265_and_sprop_sets_match_source() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("rtsp-h265");
+    let src = dir.join("src.h265");
+    weir_testutil::ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-frames:v",
+        "10",
+        "-g",
+        "25",
+        "-bitexact",
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-x265-params",
+        "log-level=error",
+        "-f",
+        "hevc",
+        src.to_str().unwrap(),
+    ]);
+    let [vps, sps, pps] = hevc_parameter_sets(&std::fs::read(&src).unwrap());
+    let (l, port) = listener();
+    let server = std::thread::spawn(move || serve_one(l, Mode::Record, None));
+    let url = format!("rtsp://127.0.0.1:{port}/live/hevc");
+    let child = spawn_ffmpeg(&[
+        "-i",
+        src.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-f",
+        "rtsp",
+        "-rtsp_transport",
+        "tcp",
+        &url,
+    ]);
+    let (ok, err) = wait_child(child, DEADLINE);
+    let o = server.join().unwrap();
+    assert!(ok, "ffmpeg failed: {err}");
+    let sdp = o.announced.unwrap();
+    let m = &sdp.media[0];
+    let pt = m.payload_types().next().unwrap();
+    assert_eq!(m.rtpmap(pt).unwrap().unwrap().encoding, "H265");
+    let p = weir_sdp::H265Params::from_fmtp(&m.fmtp(pt).unwrap().unwrap()).unwrap();
+    assert_eq!(p.vps, vec![Bytes::from(vps.clone())]);
+    assert_eq!(p.sps, vec![Bytes::from(sps.clone())]);
+    assert_eq!(p.pps, vec![Bytes::from(pps.clone())]);
+    let ours = MediaDescription::h265(pt, &vps, &sps, &pps).unwrap();
+    assert_eq!(
+        weir_sdp::H265Params::from_fmtp(&ours.fmtp(pt).unwrap().unwrap()).unwrap(),
+        p
+    );
+}
+
+#[test]
+fn ffmpeg_pushes_aac_and_mpeg4_generic_params_match() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("rtsp-aac");
+    let src = dir.join("src.m4a");
+    weir_testutil::ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100:duration=1",
+        "-ac",
+        "2",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-bitexact",
+        src.to_str().unwrap(),
+    ]);
+    let (l, port) = listener();
+    let server = std::thread::spawn(move || serve_one(l, Mode::Record, None));
+    let url = format!("rtsp://127.0.0.1:{port}/live/aac");
+    let child = spawn_ffmpeg(&[
+        "-i",
+        src.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-f",
+        "rtsp",
+        "-rtsp_transport",
+        "tcp",
+        &url,
+    ]);
+    let (ok, err) = wait_child(child, DEADLINE);
+    let o = server.join().unwrap();
+    assert!(ok, "ffmpeg failed: {err}");
+    let sdp = o.announced.unwrap();
+    let m = &sdp.media[0];
+    let pt = m.payload_types().next().unwrap();
+    let map = m.rtpmap(pt).unwrap().unwrap();
+    assert!(map.encoding.eq_ignore_ascii_case("MPEG4-GENERIC"));
+    assert_eq!((map.clock_rate, map.channels), (44100, Some(2)));
+    let p = weir_sdp::AacParams::from_fmtp(&m.fmtp(pt).unwrap().unwrap()).unwrap();
+    assert_eq!(
+        (p.size_length, p.index_length, p.index_delta_length),
+        (13, 3, 3)
+    );
+    assert_eq!(p.mode.as_deref(), Some("AAC-hbr"));
+    // AudioSpecificConfig: AAC-LC (2), 44.1 kHz (index 4), 2 channels.
+    let asc = &p.config;
+    assert_eq!(asc[0] >> 3, 2);
+    assert_eq!(((asc[0] & 7) << 1) | (asc[1] >> 7), 4);
+    assert_eq!((asc[1] >> 3) & 0xf, 2);
+    let ours = MediaDescription::aac_mpeg4_generic(pt, 44100, 2, asc).unwrap();
+    let ours = weir_sdp::AacParams::from_fmtp(&ours.fmtp(pt).unwrap().unwrap()).unwrap();
+    assert_eq!(ours, p);
+    // RFC 3640 AAC-hbr layout: AU-headers-length, then 16-bit AU headers (13-bit size,
+    // 3-bit index), then the AUs; ffmpeg puts several AUs in one packet.
+    let mut aus: Vec<Vec<u8>> = Vec::new();
+    let mut pkts = o.packets[0].clone();
+    pkts.sort_by_key(|p| {
+        rtp_payload(p)
+            .unwrap()
+            .0
+            .wrapping_sub(rtp_payload(&o.packets[0][0]).unwrap().0)
+    });
+    for pkt in &pkts {
+        let (_, payload) = rtp_payload(pkt).unwrap();
+        let headers_bits = usize::from(u16::from_be_bytes([payload[0], payload[1]]));
+        assert_eq!(headers_bits % 16, 0);
+        let n = headers_bits / 16;
+        let mut off = 2 + 2 * n;
+        for i in 0..n {
+            let size =
+                usize::from(u16::from_be_bytes([payload[2 + 2 * i], payload[3 + 2 * i]]) >> 3);
+            aus.push(payload[off..off + size].to_vec());
+            off += size;
+        }
+        assert_eq!(off, payload.len(), "AU headers describe the payload");
+    }
+    // Every received AU is byte-identical to the source packet (framemd5 of the m4a).
+    let src_md5 = weir_testutil::framemd5(&src, "0:a:0", &[]);
+    for (i, au) in aus.iter().enumerate() {
+        use md5::Digest as _;
+        let hex: String = md5::Md5::digest(au)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let line = &src_md5[i];
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(
+            (fields[3], fields[4]),
+            (au.len().to_string().as_str(), hex.as_str()),
+            "AU {i}: {line}"
+        );
+    }
+    // ffmpeg 5.1's AAC packetizer buffers up to 5 AUs per packet and does not flush that
+    // buffer in its trailer, so the last few AUs of a push never leave ffmpeg.
+    assert!(
+        aus.len() + 5 >= src_md5.len() && aus.len() <= src_md5.len(),
+        "{} of {} AUs",
+        aus.len(),
+        src_md5.len()
+    );
+}

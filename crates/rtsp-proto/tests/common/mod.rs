@@ -168,6 +168,8 @@ pub struct Outcome {
     pub challenges: usize,
     /// Packets sent (Play).
     pub sent: usize,
+    /// `Authorization` headers of the requests that reached the application.
+    pub authorizations: Vec<String>,
 }
 
 struct UdpTrack {
@@ -228,6 +230,8 @@ pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) ->
             match ev {
                 ServerEvent::Describe { id, request } => {
                     out.methods.push("DESCRIBE".into());
+                    out.authorizations
+                        .extend(request.headers.get("Authorization").map(str::to_string));
                     if request.uri.trim_end_matches('/').ends_with("/live/a") {
                         let mut d = SessionDescription::rtsp_presentation("weir test", "127.0.0.1");
                         d.media
@@ -239,6 +243,8 @@ pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) ->
                 }
                 ServerEvent::Announce { id, request } => {
                     out.methods.push("ANNOUNCE".into());
+                    out.authorizations
+                        .extend(request.headers.get("Authorization").map(str::to_string));
                     let sdp =
                         SessionDescription::parse(&request.body).expect("announced SDP parses");
                     out.packets = vec![Vec::new(); sdp.media.len().max(1)];
