@@ -351,7 +351,7 @@ pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) ->
                 // Over UDP, RTCP travels on its own socket and ffmpeg stops at BYE even when RTP
                 // packets are still unread in the other socket: give them time to be read.
                 let settled = last_media.is_some_and(|t| {
-                    !tcp_channels.is_empty() || t.elapsed() > Duration::from_millis(300)
+                    !tcp_channels.is_empty() || t.elapsed() > Duration::from_millis(800)
                 });
                 if settled && !bye_sent {
                     let ts = ts0.wrapping_add((samples.len()) as u32);
