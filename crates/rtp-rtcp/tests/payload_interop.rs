@@ -287,7 +287,7 @@ fn ffmpeg_receive_with(
     }
     // ffmpeg keeps waiting for more RTP; give it time to drain, then ask it to finish.
     std::thread::sleep(Duration::from_millis(300));
-    wait_child(child, Duration::from_millis(1500), Some(port + 1));
+    wait_child(child, Duration::from_secs(6), Some(port + 1));
 }
 
 #[track_caller]

@@ -659,3 +659,92 @@ mod tests {
         assert!(avcc_parameter_sets(&cfg.slice(..10)).is_err());
     }
 }
+
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+    use crate::payload::{Depacketizer as _, Packetizer as _};
+    use crate::RtpPacket;
+    use weir_media::{Frame, Timebase, Timestamp, TrackId};
+
+    fn frame(nals: &[&[u8]]) -> Frame {
+        let mut d = BytesMut::new();
+        for n in nals {
+            d.put_u32(n.len() as u32);
+            d.extend_from_slice(n);
+        }
+        let ts = Timestamp::new(90_000, Timebase::MPEG);
+        Frame::new(TrackId(0), ts, ts, d.freeze())
+    }
+
+    #[test]
+    fn fu_a_headers_per_rfc6184_5_8() {
+        // IDR with NRI 3 (0x65), 10 body bytes, 4 body bytes per fragment at MTU 12+2+4.
+        let body: Vec<u8> = (1..=10).collect();
+        let mut nal = vec![0x65];
+        nal.extend_from_slice(&body);
+        let mut p = crate::payload::h264::H264Packetizer::with_parameter_sets(
+            PacketizerConfig::new(90_000).with_mtu(18),
+            Vec::new(),
+            crate::payload::h264::PacketizationMode::NonInterleaved,
+        );
+        let mut out = Vec::new();
+        p.packetize(&frame(&[&nal]), &mut out).unwrap();
+        let payloads: Vec<Vec<u8>> = out
+            .iter()
+            .map(|b| RtpPacket::parse(b.clone()).unwrap().payload().to_vec())
+            .collect();
+        assert_eq!(
+            payloads,
+            vec![
+                vec![0x7c, 0x85, 1, 2, 3, 4], // FU indicator: NRI 3, type 28; S=1, type 5
+                vec![0x7c, 0x05, 5, 6, 7, 8],
+                vec![0x7c, 0x45, 9, 10], // E=1
+            ]
+        );
+        let markers: Vec<bool> = out
+            .iter()
+            .map(|b| RtpPacket::parse(b.clone()).unwrap().marker())
+            .collect();
+        assert_eq!(markers, vec![false, false, true]);
+        // All packets of the frame carry 90 000 (1 s) on the 90 kHz clock.
+        assert!(out
+            .iter()
+            .all(|b| RtpPacket::parse(b.clone()).unwrap().timestamp() == 90_000));
+    }
+
+    #[test]
+    fn stap_a_and_h265_ap_fu_layout() {
+        let mut d = crate::payload::h264::H264Depacketizer::new(DepacketizerConfig::new(90_000));
+        // STAP-A (RFC 6184 5.7.1): F|NRI|24, then size/NAL pairs.
+        let stap =
+            Bytes::from_static(&[0x78, 0, 2, 0x67, 0xaa, 0, 2, 0x68, 0xbb, 0, 3, 0x65, 1, 2]);
+        d.push_payload(1, 0, true, stap).unwrap();
+        let f = d.pull().unwrap();
+        assert_eq!(
+            &f.data[..],
+            &[0, 0, 0, 2, 0x67, 0xaa, 0, 0, 0, 2, 0x68, 0xbb, 0, 0, 0, 3, 0x65, 1, 2]
+        );
+        assert!(f.keyframe);
+        // A truncated aggregation unit is an error, the frame is flagged.
+        assert!(d
+            .push_payload(2, 3000, false, Bytes::from_static(&[0x78, 0, 9, 0x41]))
+            .is_err());
+        d.push_payload(3, 3000, true, Bytes::from_static(&[0x41, 7]))
+            .unwrap();
+        let f = d.pull().unwrap();
+        assert!(f.incomplete);
+        assert_eq!(&f.data[..], &[0, 0, 0, 2, 0x41, 7]);
+
+        // H.265 FU (RFC 7798 4.4.3): PayloadHdr type 49 keeps F/LayerId/TID, FU header
+        // S|E|type.
+        let mut d = crate::payload::h265::H265Depacketizer::new(DepacketizerConfig::new(90_000));
+        d.push_payload(1, 0, false, Bytes::from_static(&[0x62, 0x01, 0x93, 0xaa]))
+            .unwrap();
+        d.push_payload(2, 0, true, Bytes::from_static(&[0x62, 0x01, 0x53, 0xbb]))
+            .unwrap();
+        let f = d.pull().unwrap();
+        assert_eq!(&f.data[..], &[0, 0, 0, 4, 0x26, 0x01, 0xaa, 0xbb]); // IDR_W_RADL (19)
+        assert!(f.keyframe);
+    }
+}
