@@ -153,6 +153,8 @@ pub struct TsDemuxer {
     /// Stream offset of the first byte not yet consumed.
     offset: u64,
     lost_at: Option<u64>,
+    /// Bytes to drop from the next input (stride bytes beyond the last packet).
+    skip: usize,
     slots: Vec<Slot>,
     cc: Vec<u8>,
     pat: SectionAssembler,
@@ -189,6 +191,7 @@ impl TsDemuxer {
             packet_size: None,
             offset: 0,
             lost_at: Some(0),
+            skip: 0,
             slots,
             cc: vec![NO_CC; 8192],
             pat: SectionAssembler::new(),
@@ -212,15 +215,17 @@ impl TsDemuxer {
 
     /// Feeds stream bytes, in pieces of any size.
     pub fn push(&mut self, mut data: &[u8]) {
+        self.apply_skip(&mut data);
         if !self.partial.is_empty() {
             let want = match self.packet_size {
-                Some(s) => s.saturating_sub(self.partial.len()),
+                Some(_) => PACKET_SIZE.saturating_sub(self.partial.len()),
                 None => data.len(),
             };
             let n = want.min(data.len());
             self.partial.extend_from_slice(&data[..n]);
             data = &data[n..];
             self.run_partial();
+            self.apply_skip(&mut data);
             if !self.partial.is_empty() {
                 if data.is_empty() {
                     return;
@@ -233,6 +238,15 @@ impl TsDemuxer {
         let used = self.process(data);
         if let Some(rest) = data.get(used..) {
             self.partial.extend_from_slice(rest);
+        }
+    }
+
+    fn apply_skip(&mut self, data: &mut &[u8]) {
+        if self.skip > 0 {
+            let n = self.skip.min(data.len());
+            self.skip -= n;
+            self.offset += n as u64;
+            *data = &data[n..];
         }
     }
 
@@ -265,10 +279,7 @@ impl TsDemuxer {
         loop {
             match self.packet_size {
                 Some(stride) => {
-                    let Some(end) = pos.checked_add(stride) else {
-                        return pos;
-                    };
-                    if end > buf.len() {
+                    if pos + PACKET_SIZE > buf.len() {
                         return pos;
                     }
                     if buf[pos] != SYNC_BYTE {
@@ -280,7 +291,13 @@ impl TsDemuxer {
                         continue;
                     }
                     self.packet(&buf[pos..pos + PACKET_SIZE]);
-                    pos = end;
+                    pos += stride;
+                    if pos > buf.len() {
+                        // The packet's trailer (or the next one's M2TS prefix) has not
+                        // arrived yet: drop it from the next input.
+                        self.skip = pos - buf.len();
+                        return buf.len();
+                    }
                 }
                 None => match find_sync(buf, pos) {
                     Sync::Found(p, size) => {
