@@ -257,7 +257,7 @@ impl ClientSession {
     /// When the next keep-alive is due (only while a session exists).
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.session.as_ref()?;
-        Some(self.last_sent + self.keepalive_interval())
+        self.last_sent.checked_add(self.keepalive_interval())
     }
 
     fn keepalive_interval(&self) -> Duration {
@@ -522,7 +522,17 @@ impl ClientSession {
         }
         if matches!(r.status, 301 | 302 | 303 | 307) && f.redirects < self.config.max_redirects {
             if let Some(loc) = r.headers.location() {
-                let target = RtspUrl::parse(loc)?;
+                let target = match RtspUrl::parse(loc) {
+                    Ok(t) => t,
+                    Err(error) => {
+                        self.events.push_back(ClientEvent::InvalidResponse {
+                            method: f.method,
+                            error,
+                            response: r,
+                        });
+                        return Ok(());
+                    }
+                };
                 if target.same_origin(&self.url) && self.session.is_none() {
                     f.redirects += 1;
                     f.url = target.without_credentials();

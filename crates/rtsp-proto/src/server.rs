@@ -325,7 +325,7 @@ impl ServerSession {
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.session_id
             .as_ref()
-            .map(|_| self.last_activity + self.config.session_timeout)
+            .and_then(|_| self.last_activity.checked_add(self.config.session_timeout))
     }
 
     /// Expires the session when its timeout passed.
