@@ -95,7 +95,22 @@ fn canonical(nals: &[Vec<u8>]) -> Vec<u8> {
     d.to_vec()
 }
 
-fn nal_case(hevc: bool, frames: &[(Vec<Vec<u8>>, bool)], mtu: usize, drop: &[bool]) {
+/// Swaps packet `i` with `i + 1` wherever `swap[i]` (never moving the first packet).
+fn reorder(packets: &[Bytes], swap: &[bool]) -> Vec<Bytes> {
+    let mut v = packets.to_vec();
+    let mut i = 1;
+    while i + 1 < v.len() {
+        if swap.get(i).copied().unwrap_or(false) {
+            v.swap(i, i + 1);
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    v
+}
+
+fn nal_case(hevc: bool, frames: &[(Vec<Vec<u8>>, bool)], mtu: usize, drop: &[bool], swap: &[bool]) {
     let input: Vec<Frame> = frames
         .iter()
         .enumerate()
@@ -122,13 +137,14 @@ fn nal_case(hevc: bool, frames: &[(Vec<Vec<u8>>, bool)], mtu: usize, drop: &[boo
         )
     };
     let dcfg = DepacketizerConfig::new(90_000);
-    let depack = |keep: &dyn Fn(usize) -> bool| {
+    let depack_list = |packets: &[Bytes], keep: &dyn Fn(usize) -> bool| {
         if hevc {
-            run(&mut H265Depacketizer::new(dcfg.clone()), &packets, keep)
+            run(&mut H265Depacketizer::new(dcfg.clone()), packets, keep)
         } else {
-            run(&mut H264Depacketizer::new(dcfg.clone()), &packets, keep)
+            run(&mut H264Depacketizer::new(dcfg.clone()), packets, keep)
         }
     };
+    let depack = |keep: &dyn Fn(usize) -> bool| depack_list(&packets, keep);
     // No loss: identity.
     let got = depack(&|_| true);
     assert_eq!(got.len(), input.len());
@@ -140,8 +156,11 @@ fn nal_case(hevc: bool, frames: &[(Vec<Vec<u8>>, bool)], mtu: usize, drop: &[boo
     }
     // Loss: every frame not flagged incomplete is exactly its original; a flagged one
     // holds only whole NAL units of its original, in order.
-    let got = depack(&|i| !drop.get(i).copied().unwrap_or(false));
-    for g in &got {
+    // Loss, and separately reordering (a late packet is stale for an in-order consumer, so
+    // it acts like loss): the same guarantees.
+    let lossy = depack(&|i| !drop.get(i).copied().unwrap_or(false));
+    let reordered = depack_list(&reorder(&packets, swap), &|_| true);
+    for g in lossy.iter().chain(&reordered) {
         let w = input
             .iter()
             .find(|w| w.pts == g.pts)
@@ -170,13 +189,13 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn h264_roundtrip_and_loss(frames in nal_frames(false), mtu in 40usize..1500, drop in prop::collection::vec(prop::bool::weighted(0.1), 0..400)) {
-        nal_case(false, &frames, mtu, &drop);
+    fn h264_roundtrip_and_loss(frames in nal_frames(false), mtu in 40usize..1500, drop in prop::collection::vec(prop::bool::weighted(0.1), 0..400), swap in prop::collection::vec(prop::bool::weighted(0.05), 0..400)) {
+        nal_case(false, &frames, mtu, &drop, &swap);
     }
 
     #[test]
-    fn h265_roundtrip_and_loss(frames in nal_frames(true), mtu in 40usize..1500, drop in prop::collection::vec(prop::bool::weighted(0.1), 0..400)) {
-        nal_case(true, &frames, mtu, &drop);
+    fn h265_roundtrip_and_loss(frames in nal_frames(true), mtu in 40usize..1500, drop in prop::collection::vec(prop::bool::weighted(0.1), 0..400), swap in prop::collection::vec(prop::bool::weighted(0.05), 0..400)) {
+        nal_case(true, &frames, mtu, &drop, &swap);
     }
 
     #[test]
