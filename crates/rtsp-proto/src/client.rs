@@ -37,6 +37,8 @@ pub struct ClientConfig {
     pub max_redirects: u8,
     /// Keep-alive interval; default: half the server's session timeout.
     pub keepalive_interval: Option<Duration>,
+    /// How long to wait for a response before reporting [`ClientEvent::TimedOut`].
+    pub request_timeout: Duration,
 }
 
 impl ClientConfig {
@@ -49,6 +51,7 @@ impl ClientConfig {
             limits: Limits::default(),
             max_redirects: 3,
             keepalive_interval: None,
+            request_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -131,6 +134,13 @@ pub enum ClientEvent {
         /// The response.
         response: Response,
     },
+    /// No response within [`ClientConfig::request_timeout`]; the request is abandoned.
+    TimedOut {
+        /// Method of the request.
+        method: Method,
+        /// Its CSeq.
+        cseq: u32,
+    },
     /// The server redirected to another server: reconnect there with a new session.
     Redirect {
         /// The new URL.
@@ -153,6 +163,7 @@ struct InFlight {
     auth_retried: bool,
     redirects: u8,
     keepalive: bool,
+    sent_at: Instant,
 }
 
 /// The client side of one RTSP connection. See the module docs.
@@ -256,8 +267,20 @@ impl ClientSession {
 
     /// When the next keep-alive is due (only while a session exists).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.session.as_ref()?;
-        self.last_sent.checked_add(self.keepalive_interval())
+        let keepalive = match self.session {
+            Some(_) => self.last_sent.checked_add(self.keepalive_interval()),
+            None => None,
+        };
+        let oldest = self
+            .in_flight
+            .iter()
+            .map(|f| f.sent_at)
+            .min()
+            .and_then(|t| t.checked_add(self.config.request_timeout));
+        match (keepalive, oldest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn keepalive_interval(&self) -> Duration {
@@ -271,7 +294,27 @@ impl ClientSession {
     /// Sends a keep-alive if one is due: GET_PARAMETER when the server lists it in `Public`
     /// (or did not answer OPTIONS), OPTIONS otherwise.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let Some(due) = self.poll_timeout() else {
+        // Requests without an answer in time are given up.
+        let limit = self.config.request_timeout;
+        while let Some(pos) = self
+            .in_flight
+            .iter()
+            .position(|f| f.sent_at.checked_add(limit).is_some_and(|d| now >= d))
+        {
+            if let Some(f) = self.in_flight.remove(pos) {
+                tracing::debug!(method = %f.method, cseq = f.cseq, "rtsp client: request timed out");
+                if !f.keepalive {
+                    self.events.push_back(ClientEvent::TimedOut {
+                        method: f.method,
+                        cseq: f.cseq,
+                    });
+                }
+            }
+        }
+        if self.session.is_none() {
+            return;
+        }
+        let Some(due) = self.last_sent.checked_add(self.keepalive_interval()) else {
             return;
         };
         if now < due {
@@ -425,6 +468,7 @@ impl ClientSession {
             auth_retried: false,
             redirects: 0,
             keepalive,
+            sent_at: now,
         };
         Ok(self.transmit(f, now))
     }
@@ -433,6 +477,7 @@ impl ClientSession {
         let cseq = self.next_cseq;
         self.next_cseq = self.next_cseq.wrapping_add(1).max(1);
         f.cseq = cseq;
+        f.sent_at = now;
         let mut req = Request::new(f.method.clone(), f.url.clone());
         req.headers.append("CSeq", cseq.to_string());
         for (k, v) in f.headers.iter() {

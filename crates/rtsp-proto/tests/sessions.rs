@@ -523,3 +523,28 @@ fn client_tolerates_odd_answers() {
         .unwrap()
         .contains("Session: 12345678\r\n"));
 }
+
+#[test]
+fn client_request_timeout() {
+    let t0 = Instant::now();
+    let mut c = ClientSession::new(ClientConfig::new("rtsp://silent/s"), rng(9), t0).unwrap();
+    let cseq = c.options(t0).unwrap();
+    assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_secs(20)));
+    c.handle_timeout(t0 + Duration::from_secs(19));
+    assert!(c.poll_event().is_none());
+    c.handle_timeout(t0 + Duration::from_secs(20));
+    assert_eq!(
+        c.poll_event(),
+        Some(ClientEvent::TimedOut {
+            method: Method::Options,
+            cseq
+        })
+    );
+    assert_eq!(c.pending_requests(), 0);
+    assert_eq!(c.poll_timeout(), None);
+    // A late answer is ignored.
+    let mut b = BytesMut::from(format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n").as_bytes());
+    c.handle_input(&mut b, t0 + Duration::from_secs(21))
+        .unwrap();
+    assert!(c.poll_event().is_none());
+}
