@@ -1,12 +1,13 @@
-//! RTP parse/build and RTCP parse, ours next to the nearest light peers in the same groups:
-//! `rtp-rs` and `rtp-types` for RTP, `rtcp-types` for RTCP. (The webrtc-rs `rtp`/`rtcp`
-//! crates pull tokio through webrtc-util even without default features, so they are not
-//! dev-dependencies here; see the README for an out-of-tree measurement.)
+//! RTP parse/build and RTCP parse, ours next to peers in the same groups: `rtc-rtp` /
+//! `rtc-rtcp` (the webrtc-rs `rtp`/`rtcp` code in its sans-IO edition; the `rtp` crate
+//! itself pulls tokio through webrtc-util), `rtp-rs` and `rtp-types` for RTP, `rtcp-types`
+//! for RTCP.
 
 use std::hint::black_box;
 
 use bytes::{Bytes, BytesMut};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use rtc_shared::marshal::{Marshal, Unmarshal};
 use weir_rtp_rtcp::rtcp::{ReceiverReport, ReportBlock, SenderReport, SourceDescription};
 use weir_rtp_rtcp::{
     Compound, HeaderExtension, NtpTime, RtcpLimits, RtcpPacket, RtpHeader, RtpPacket, RtpPacketRef,
@@ -54,24 +55,35 @@ fn bench_rtp_parse(c: &mut Criterion) {
                 ))
             })
         });
-        // Owned `Bytes` moved in (as from `BytesMut::split().freeze()` after a recv), payload
-        // taken out as a `Bytes` slice; the buffer's clone/drop happen outside the timing.
+        // Owned `Bytes` in, payload out as a `Bytes` slice, for both: each iteration pays
+        // the same buffer clone/drop and payload-slice refcount traffic.
         g.bench_function("weir_bytes", |b| {
-            b.iter_batched(
-                || pkt.clone(),
-                |bytes| {
-                    let p = RtpPacket::parse(bytes).expect("parse");
-                    (
-                        p.sequence_number(),
-                        p.timestamp(),
-                        p.ssrc(),
-                        p.marker(),
-                        p.payload_type(),
-                        p.payload(),
-                    )
-                },
-                BatchSize::SmallInput,
-            )
+            b.iter(|| {
+                let p = RtpPacket::parse(black_box(&pkt).clone()).expect("parse");
+                black_box((
+                    p.sequence_number(),
+                    p.timestamp(),
+                    p.ssrc(),
+                    p.marker(),
+                    p.payload_type(),
+                    p.payload(),
+                ))
+            })
+        });
+        g.bench_function("rtc-rtp_bytes", |b| {
+            b.iter(|| {
+                let mut bytes = black_box(&pkt).clone();
+                let p = rtc_rtp::Packet::unmarshal(&mut bytes).expect("parse");
+                let h = &p.header;
+                black_box((
+                    h.sequence_number,
+                    h.timestamp,
+                    h.ssrc,
+                    h.marker,
+                    h.payload_type,
+                    p.payload,
+                ))
+            })
         });
         g.bench_function("rtp-rs", |b| {
             b.iter(|| {
@@ -132,6 +144,22 @@ fn bench_rtp_build(c: &mut Criterion) {
                 .expect("build");
             black_box(n)
         })
+    });
+    let peer = rtc_rtp::Packet {
+        header: rtc_rtp::Header {
+            version: 2,
+            marker: true,
+            payload_type: 96,
+            sequence_number: 4242,
+            timestamp: 90_000,
+            ssrc: 0x1234_5678,
+            ..Default::default()
+        },
+        payload: Bytes::from(payload.clone()),
+    };
+    let mut peer_buf = vec![0u8; 2048];
+    g.bench_function("rtc-rtp", |b| {
+        b.iter(|| black_box(black_box(&peer).marshal_to(&mut peer_buf).expect("build")))
     });
     let mut vec_out: Vec<u8> = Vec::with_capacity(2048);
     g.bench_function("rtp-types", |b| {
@@ -197,7 +225,6 @@ fn rr_only() -> Compound {
 }
 
 fn bench_rtcp_parse(c: &mut Criterion) {
-    use rtcp_types::RtcpPacketParser;
     let limits = RtcpLimits::default();
     for (name, compound) in [("sr2_sdes", sr_sdes()), ("rr1", rr_only())] {
         let bytes = compound.to_bytes().expect("build");
@@ -266,7 +293,37 @@ fn bench_rtcp_parse(c: &mut Criterion) {
                 black_box(acc)
             })
         });
-        let _ = rtcp_types::Packet::parse(&raw[..]);
+        g.bench_function("rtc-rtcp", |b| {
+            b.iter(|| {
+                let mut buf = black_box(&bytes).clone();
+                let packets = rtc_rtcp::packet::unmarshal(&mut buf).expect("parse");
+                let mut acc = 0u64;
+                for p in &packets {
+                    let any = p.as_any();
+                    if let Some(sr) = any.downcast_ref::<rtc_rtcp::sender_report::SenderReport>() {
+                        acc += sr.ntp_time + u64::from(sr.rtp_time);
+                        for b in &sr.reports {
+                            acc += u64::from(b.last_sequence_number) + u64::from(b.jitter);
+                        }
+                    } else if let Some(rr) =
+                        any.downcast_ref::<rtc_rtcp::receiver_report::ReceiverReport>()
+                    {
+                        for b in &rr.reports {
+                            acc += u64::from(b.last_sequence_number) + u64::from(b.jitter);
+                        }
+                    } else if let Some(s) =
+                        any.downcast_ref::<rtc_rtcp::source_description::SourceDescription>()
+                    {
+                        for ch in &s.chunks {
+                            for it in &ch.items {
+                                acc += it.text.len() as u64;
+                            }
+                        }
+                    }
+                }
+                black_box(acc)
+            })
+        });
         g.finish();
     }
 }
