@@ -425,16 +425,19 @@ fn nal_roundtrip(hevc: bool) {
     );
     let fmtp = fmtp_of(&sdp);
     let cfg = DepacketizerConfig::new(90_000);
+    // The decoder configuration record is buildable from what arrived (sprop or in band).
     let frames = if hevc {
-        depacketize(
-            &mut H265Depacketizer::from_fmtp(cfg, &fmtp).expect("fmtp"),
-            &packets,
-        )
+        let mut d = H265Depacketizer::from_fmtp(cfg, &fmtp).expect("fmtp");
+        let frames = depacketize(&mut d, &packets);
+        let hvcc = d.decoder_config().expect("hvcC").expect("sets known");
+        assert!(weir_h265::HevcConfig::parse(&hvcc).is_ok());
+        frames
     } else {
-        depacketize(
-            &mut H264Depacketizer::from_fmtp(cfg, &fmtp).expect("fmtp"),
-            &packets,
-        )
+        let mut d = H264Depacketizer::from_fmtp(cfg, &fmtp).expect("fmtp");
+        let frames = depacketize(&mut d, &packets);
+        let avcc = d.decoder_config().expect("avcC").expect("sets known");
+        assert!(weir_h264::AvcConfig::parse(&avcc).is_ok());
+        frames
     };
     assert_all_complete(&frames);
     assert_eq!(
@@ -1078,10 +1081,8 @@ fn h264_out_of_band_parameter_sets_both_directions() {
         "ffmpeg sends no in-band SPS/PPS for an avcC source"
     );
     let fmtp = fmtp_of(&sdp);
-    let frames = depacketize(
-        &mut H264Depacketizer::from_fmtp(DepacketizerConfig::new(90_000), &fmtp).expect("fmtp"),
-        &packets,
-    );
+    let mut d = H264Depacketizer::from_fmtp(DepacketizerConfig::new(90_000), &fmtp).expect("fmtp");
+    let frames = depacketize(&mut d, &packets);
     assert_all_complete(&frames);
     let got = dir.join("got.h264");
     write_annexb(&frames, &got);
@@ -1097,18 +1098,15 @@ fn h264_out_of_band_parameter_sets_both_directions() {
         "ffmpeg → weir decodes identically"
     );
 
-    // Back: an avcC built from the sprop sets; frames without in-band SPS/PPS.
+    // Back: the avcC the depacketizer builds from the sprop sets (what a relay puts in
+    // TrackInfo::config); frames without in-band SPS/PPS.
+    let avcc = d.decoder_config().expect("avcC").expect("sets known");
     let params = parse_sprop_parameter_sets(
         weir_rtp_rtcp::payload::fmtp_value(&fmtp, "sprop-parameter-sets").unwrap_or(""),
     )
     .expect("sprop");
-    let (sps, pps) = (&params[0], &params[1]);
-    let mut avcc = vec![1, sps[1], sps[2], sps[3], 0xff, 0xe1];
-    avcc.extend_from_slice(&(sps.len() as u16).to_be_bytes());
-    avcc.extend_from_slice(sps);
-    avcc.push(1);
-    avcc.extend_from_slice(&(pps.len() as u16).to_be_bytes());
-    avcc.extend_from_slice(pps);
+    let (sps, pps) = d.parameter_sets();
+    assert_eq!(vec![sps.expect("sps"), pps.expect("pps")], params);
     let stripped: Vec<Frame> = frames
         .iter()
         .map(|f| {
@@ -1129,6 +1127,15 @@ fn h264_out_of_band_parameter_sets_both_directions() {
         PacketizerConfig::new(90_000),
         &avcc,
         PacketizationMode::NonInterleaved,
+    );
+    let ours = p.sdp().fmtp.unwrap_or_default();
+    assert_eq!(
+        weir_rtp_rtcp::payload::fmtp_value(&ours, "sprop-parameter-sets"),
+        weir_rtp_rtcp::payload::fmtp_value(&fmtp, "sprop-parameter-sets"),
+    );
+    assert_eq!(
+        weir_rtp_rtcp::payload::fmtp_value(&ours, "profile-level-id").map(str::to_ascii_lowercase),
+        weir_rtp_rtcp::payload::fmtp_value(&fmtp, "profile-level-id").map(str::to_ascii_lowercase),
     );
     let mut packets = packetize(&mut p, &stripped);
     let last = frames.last().expect("frames");

@@ -110,6 +110,28 @@ impl H264Depacketizer {
     }
 }
 
+impl H264Depacketizer {
+    /// The latest SPS and PPS known (from `sprop-parameter-sets` or seen in band).
+    pub fn parameter_sets(&self) -> (Option<Bytes>, Option<Bytes>) {
+        let [_, sps, pps] = self.0.parameter_sets();
+        (sps, pps)
+    }
+
+    /// An `AVCDecoderConfigurationRecord` (avcC) for [`weir_media::TrackInfo::config`],
+    /// built from [`H264Depacketizer::parameter_sets`]; `None` until both are known.
+    ///
+    /// # Errors
+    /// An SPS that does not parse.
+    pub fn decoder_config(&self) -> Result<Option<Bytes>, Error> {
+        let (Some(sps), Some(pps)) = self.parameter_sets() else {
+            return Ok(None);
+        };
+        weir_h264::AvcConfig::from_parameter_sets(&[sps], &[pps])
+            .map(|c| Some(c.to_bytes()))
+            .map_err(|_| invalid("SPS", 0, "cannot build avcC: the SPS does not parse"))
+    }
+}
+
 impl Depacketizer for H264Depacketizer {
     fn push_payload(
         &mut self,

@@ -79,6 +79,34 @@ impl H265Depacketizer {
     }
 }
 
+impl H265Depacketizer {
+    /// The latest VPS, SPS and PPS known (from `sprop-*` or seen in band).
+    pub fn parameter_sets(&self) -> (Option<Bytes>, Option<Bytes>, Option<Bytes>) {
+        let [vps, sps, pps] = self.0.parameter_sets();
+        (vps, sps, pps)
+    }
+
+    /// An `HEVCDecoderConfigurationRecord` (hvcC) for [`weir_media::TrackInfo::config`],
+    /// built from [`H265Depacketizer::parameter_sets`]; `None` until all three are known.
+    ///
+    /// # Errors
+    /// Parameter sets that do not parse.
+    pub fn decoder_config(&self) -> Result<Option<Bytes>, Error> {
+        let (Some(vps), Some(sps), Some(pps)) = self.parameter_sets() else {
+            return Ok(None);
+        };
+        weir_h265::HevcConfig::from_parameter_sets(&[vps], &[sps], &[pps])
+            .map(|c| Some(c.to_bytes()))
+            .map_err(|_| {
+                invalid(
+                    "SPS",
+                    0,
+                    "cannot build hvcC: a parameter set does not parse",
+                )
+            })
+    }
+}
+
 impl Depacketizer for H265Depacketizer {
     fn push_payload(
         &mut self,

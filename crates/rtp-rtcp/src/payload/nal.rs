@@ -98,6 +98,8 @@ pub(crate) struct NalDepacketizer {
     /// Out-of-band parameter sets (sprop-*), in decoding order.
     params: Vec<Bytes>,
     params_delivered: bool,
+    /// The latest VPS, SPS and PPS seen (out of band or in band), for decoder configs.
+    latest: [Option<Bytes>; 3],
     queue: FrameQueue,
 }
 
@@ -113,10 +115,35 @@ impl NalDepacketizer {
             au_key: false,
             au_params: 0,
             fu: None,
+            latest: Self::latest_from(codec, &params),
             params,
             params_delivered: false,
             queue: FrameQueue::new(),
         }
+    }
+
+    fn latest_from(codec: NalCodec, params: &[Bytes]) -> [Option<Bytes>; 3] {
+        let mut latest: [Option<Bytes>; 3] = [None, None, None];
+        for p in params {
+            if let Some(i) = Self::slot(codec.param_bit(codec.nal_type(p))) {
+                latest[i] = Some(p.clone());
+            }
+        }
+        latest
+    }
+
+    fn slot(bit: u8) -> Option<usize> {
+        match bit {
+            HAS_VPS => Some(0),
+            HAS_SPS => Some(1),
+            HAS_PPS => Some(2),
+            _ => None,
+        }
+    }
+
+    /// The latest (VPS,) SPS and PPS seen, in that order.
+    pub(crate) fn parameter_sets(&self) -> [Option<Bytes>; 3] {
+        self.latest.clone()
     }
 
     pub(crate) fn push_payload(
@@ -225,6 +252,16 @@ impl NalDepacketizer {
         Ok(())
     }
 
+    /// Keeps a copy of an in-band parameter set when it differs from the last one (so a
+    /// stream repeating the same sets costs no allocation).
+    fn remember_param(&mut self, t: u8, nal: &[u8]) {
+        if let Some(i) = Self::slot(self.codec.param_bit(t)) {
+            if self.latest[i].as_deref() != Some(nal) {
+                self.latest[i] = Some(Bytes::copy_from_slice(nal));
+            }
+        }
+    }
+
     fn note_type(&mut self, t: u8) {
         self.au_key |= self.codec.is_key(t);
         self.au_params |= self.codec.param_bit(t);
@@ -237,7 +274,9 @@ impl NalDepacketizer {
         let len = u32::try_from(nal.len())
             .map_err(|_| limit_error("NAL unit size", u32::MAX as usize, nal.len()))?;
         self.check_room(nal.len() + 4)?;
-        self.note_type(self.codec.nal_type(nal));
+        let t = self.codec.nal_type(nal);
+        self.note_type(t);
+        self.remember_param(t, nal);
         self.au.put_u32(len);
         self.au.extend_from_slice(nal);
         Ok(())
@@ -306,6 +345,12 @@ impl NalDepacketizer {
                 let len = u32::try_from(len)
                     .map_err(|_| limit_error("NAL unit size", u32::MAX as usize, len))?;
                 self.au[fu.prefix_at..fu.prefix_at + 4].copy_from_slice(&len.to_be_bytes());
+                let start = fu.prefix_at + 4;
+                let t = self.codec.nal_type(&self.au[start..]);
+                if self.codec.param_bit(t) != 0 {
+                    let nal = Bytes::copy_from_slice(&self.au[start..]);
+                    self.remember_param(t, &nal);
+                }
             }
         }
         Ok(())
