@@ -9,6 +9,41 @@
 //!   it writes 188-byte packets into your `BytesMut`.
 //! * [`HlsSegmenter`](hls::HlsSegmenter): cuts a muxed stream at keyframes into standalone segments.
 //!
+//! ```
+//! use bytes::{Bytes, BytesMut};
+//! use weir_media::{AudioParams, Codec, Frame, Timebase, Timestamp, TrackId, TrackInfo};
+//! use weir_mpegts::{Event, MuxConfig, TsDemuxer, TsMuxer};
+//!
+//! // Mux an H.264 keyframe and an AAC frame…
+//! let video = TrackInfo::new(TrackId(0), Codec::H264, 90_000);
+//! let audio = TrackInfo::new(TrackId(1), Codec::Aac, 48_000)
+//!     .with_config(Bytes::from_static(&[0x11, 0x90])) // AAC-LC, 48 kHz, stereo
+//!     .with_audio(AudioParams { sample_rate: 48_000, channels: 2 });
+//! let mut mux = TsMuxer::new(&[video, audio], MuxConfig::default())?;
+//! let mut ts = BytesMut::new();
+//! let t = Timestamp::new(90_000, Timebase::MPEG);
+//! let idr = Bytes::from_static(&[0, 0, 0, 3, 0x65, 0x88, 0x84]);
+//! mux.write_frame(&Frame::new(TrackId(0), t, t, idr.clone()).with_keyframe(true), &mut ts)?;
+//! let aac = Bytes::from_static(&[0x21, 0x10, 0x04, 0x60, 0x8c, 0x1c]);
+//! mux.write_frame(&Frame::new(TrackId(1), t, t, aac.clone()), &mut ts)?;
+//!
+//! // …and read it back.
+//! let mut demux = TsDemuxer::new();
+//! demux.push(&ts);
+//! demux.flush();
+//! let mut frames = Vec::new();
+//! while let Some(event) = demux.poll_event() {
+//!     if let Event::Frame(f) = event {
+//!         frames.push(f);
+//!     }
+//! }
+//! assert_eq!(frames.len(), 2);
+//! assert_eq!(frames[0].data.slice(6..), idr); // after the AUD the muxer inserted
+//! assert_eq!(frames[0].pts.ticks(), 90_000);
+//! assert_eq!(frames[1].data, aac); // ADTS added on mux, stripped on demux
+//! # Ok::<(), weir_mpegts::Error>(())
+//! ```
+//!
 //! Part of the [Weir](https://github.com/weir-media/weir) media protocol workspace.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

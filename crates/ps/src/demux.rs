@@ -189,6 +189,20 @@ impl PsDemuxer {
             self.consume(len);
         }
         self.end_garbage();
+        self.flush_video();
+    }
+
+    /// Says the bytes pushed so far end a frame — call it when an RTP packet with the
+    /// marker bit has been pushed (GB/T 28181 sets it on the last packet of each frame).
+    /// The video access unit being assembled is delivered now instead of when the next
+    /// frame starts, saving one frame interval of latency. An unbounded PES still open is
+    /// closed here.
+    pub fn frame_end(&mut self) {
+        self.run(true);
+        self.flush_video();
+    }
+
+    fn flush_video(&mut self) {
         for i in 0..self.streams.len() {
             let s = &mut self.streams[i];
             let aus = s

@@ -14,6 +14,43 @@
 //! Elementary-stream framing (Annex B ↔ length-prefixed, ADTS, MPEG audio) is shared with
 //! `weir-mpegts`.
 //!
+//! ```
+//! use bytes::{Bytes, BytesMut};
+//! use weir_media::{Codec, Frame, Timebase, Timestamp, TrackId, TrackInfo};
+//! use weir_ps::{Event, PsDemuxer, PsMuxer};
+//!
+//! // A device-side muxer: one call per frame, the output is what goes into RTP.
+//! let tracks = [
+//!     TrackInfo::new(TrackId(0), Codec::H265, 90_000),
+//!     TrackInfo::new(TrackId(1), Codec::G711A, 8_000),
+//! ];
+//! let mut mux = PsMuxer::new(&tracks, Default::default())?;
+//! let mut ps = BytesMut::new();
+//! let t = Timestamp::new(3600, Timebase::MPEG);
+//! // An IDR_W_RADL slice with first_slice_segment_in_pic_flag set.
+//! let irap = Bytes::from_static(&[0, 0, 0, 4, 0x26, 0x01, 0xAF, 0x09]);
+//! mux.write_frame(&Frame::new(TrackId(0), t, t, irap.clone()).with_keyframe(true), &mut ps)?;
+//! mux.write_frame(&Frame::new(TrackId(1), t, t, Bytes::from(vec![0xD5; 320])), &mut ps)?;
+//!
+//! // The platform side, fed in RTP-payload-sized pieces.
+//! let mut demux = PsDemuxer::new();
+//! for piece in ps.chunks(1400) {
+//!     demux.push(piece);
+//! }
+//! demux.flush(); // the last video frame ends when the next one starts, or here
+//! let events: Vec<Event> = std::iter::from_fn(|| demux.poll_event()).collect();
+//! let frames: Vec<&Frame> = events
+//!     .iter()
+//!     .filter_map(|e| if let Event::Frame(f) = e { Some(f) } else { None })
+//!     .collect();
+//! assert_eq!(frames.len(), 2);
+//! assert_eq!(frames[0].data.len(), 320); // G.711 (TrackId 0xC0) first: video waits for its end
+//! assert_eq!(frames[1].data, irap);
+//! assert!(frames[1].keyframe);
+//! assert!(events.iter().any(|e| matches!(e, Event::Psm(p) if p.streams.len() == 2)));
+//! # Ok::<(), weir_ps::Error>(())
+//! ```
+//!
 //! Part of the [Weir](https://github.com/weir-media/weir) media protocol workspace.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -281,3 +281,43 @@ fn garbage_between_packs_is_skipped_and_reported() {
         Event::Corrupt(weir_ps::Error::Garbage { skipped: 333, .. })
     )));
 }
+
+#[test]
+fn rtp_marker_frame_end_delivers_each_frame_at_once() {
+    use weir_media::{Timebase, Timestamp, TrackId, TrackInfo};
+    let mut mux = weir_ps::PsMuxer::new(
+        &[TrackInfo::new(TrackId(0), Codec::H264, 90_000)],
+        Default::default(),
+    )
+    .unwrap();
+    let mut d = PsDemuxer::new();
+    for i in 0..5i64 {
+        let nals: Vec<Vec<u8>> = if i == 0 {
+            vec![SPS.to_vec(), PPS.to_vec(), idr(5000)]
+        } else {
+            vec![p_slice(3000, i as u8)]
+        };
+        let refs: Vec<&[u8]> = nals.iter().map(|n| &n[..]).collect();
+        let data = canonical(&refs);
+        let t = Timestamp::new(i * 3600, Timebase::MPEG);
+        let mut ps = BytesMut::new();
+        mux.write_frame(
+            &Frame::new(TrackId(0), t, t, data.clone()).with_keyframe(i == 0),
+            &mut ps,
+        )
+        .unwrap();
+        // As RTP payloads of at most 1400 bytes; the marker comes with the last one.
+        for piece in ps.chunks(1400) {
+            d.push(piece);
+        }
+        d.frame_end();
+        let f = frames(&std::iter::from_fn(|| d.poll_event()).collect::<Vec<_>>());
+        assert_eq!(
+            f.len(),
+            1,
+            "frame {i} delivered right after its last packet"
+        );
+        assert_eq!(f[0].data, data);
+        assert_eq!(f[0].pts.ticks(), i * 3600);
+    }
+}
