@@ -72,9 +72,9 @@ fn m2ts_192_and_dvb_204_packets() {
     for (size, pre, post) in [(192usize, 4usize, 0usize), (204, 0, 16)] {
         let mut v = Vec::new();
         for p in ts.chunks(188) {
-            v.extend(std::iter::repeat(0xAB).take(pre));
+            v.extend(vec![0xAB; pre]);
             v.extend_from_slice(p);
-            v.extend(std::iter::repeat(0xCD).take(post));
+            v.extend(vec![0xCD; post]);
         }
         for chunk in [1, 5, 188, 192, 204, 1000, 1 << 20] {
             let ev = run(&v, chunk);
@@ -193,7 +193,7 @@ fn pes_packets(pid: u16, cc: &mut u8, stream_id: u8, pts: u64, payload: &[u8]) -
             p.push((stuff - 1) as u8);
             if stuff > 1 {
                 p.push(0);
-                p.extend(std::iter::repeat(0xFF).take(stuff - 2));
+                p.extend(vec![0xFF; stuff - 2]);
             }
         }
         p.extend_from_slice(chunk);
@@ -313,7 +313,6 @@ fn corrupt_psi_is_reported_and_ignored() {
 #[test]
 fn pes_header_split_across_packets() {
     let mut cc = [0u8; 2];
-    let mut vcc = 0u8;
     let mut v = tables(
         0,
         vec![PmtStream {
@@ -338,14 +337,13 @@ fn pes_header_split_across_packets() {
             scrambling: 0,
             has_adaptation_field: true,
             has_payload: true,
-            continuity_counter: vcc,
+            continuity_counter: i as u8,
         }
         .to_bytes()
         .to_vec();
-        vcc += 1;
         p.push((stuff - 1) as u8);
         p.push(0);
-        p.extend(std::iter::repeat(0xFF).take(stuff - 2));
+        p.extend(vec![0xFF; stuff - 2]);
         p.extend_from_slice(part);
         assert_eq!(p.len(), 188);
         assert!(parse_packet(&p).is_ok());
