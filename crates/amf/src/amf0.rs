@@ -163,7 +163,8 @@ fn read_properties(
     ecma_count: Option<u32>,
 ) -> Result<Vec<(String, Amf0Value)>> {
     r.enter()?;
-    let mut props = Vec::new();
+    let hint = ecma_count.map_or(8, |c| r.capacity_hint(c as usize, 3));
+    let mut props = Vec::with_capacity(hint);
     loop {
         if r.remaining() == 0 {
             if let Some(count) = ecma_count {

@@ -47,13 +47,13 @@ pub mod marker {
     pub const XML: u8 = 0x0B;
     /// ByteArray
     pub const BYTE_ARRAY: u8 = 0x0C;
-    /// Vector.<int>
+    /// `Vector.<int>`
     pub const VECTOR_INT: u8 = 0x0D;
-    /// Vector.<uint>
+    /// `Vector.<uint>`
     pub const VECTOR_UINT: u8 = 0x0E;
-    /// Vector.<Number>
+    /// `Vector.<Number>`
     pub const VECTOR_DOUBLE: u8 = 0x0F;
-    /// Vector.<Object>
+    /// `Vector.<Object>`
     pub const VECTOR_OBJECT: u8 = 0x10;
     /// Dictionary
     pub const DICTIONARY: u8 = 0x11;
