@@ -57,6 +57,8 @@ pub(crate) struct AscInfo {
     pub(crate) channel_config: u8,
     /// Samples per frame: 1024, or 960 with `frameLengthFlag`.
     pub(crate) frame_len: u32,
+    /// Explicit hierarchical SBR/PS signalling (object type 5 or 29 before the core type).
+    pub(crate) sbr: bool,
 }
 
 fn bits_err(_: weir_media::Error) -> Error {
@@ -95,7 +97,8 @@ pub(crate) fn parse_asc(r: &mut BitReader<'_>) -> Result<AscInfo, Error> {
     let mut object_type = read_object_type(r)?;
     let sample_rate = read_rate(r)?;
     let channel_config = r.read_u8_bits(4)?;
-    if object_type == 5 || object_type == 29 {
+    let sbr = object_type == 5 || object_type == 29;
+    if sbr {
         // Explicit hierarchical SBR/PS signalling: the extension rate, then the core type.
         read_rate(r)?;
         object_type = read_object_type(r)?;
@@ -144,6 +147,7 @@ pub(crate) fn parse_asc(r: &mut BitReader<'_>) -> Result<AscInfo, Error> {
         sample_rate,
         channel_config,
         frame_len,
+        sbr,
     })
 }
 

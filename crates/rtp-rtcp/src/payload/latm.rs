@@ -129,6 +129,22 @@ impl StreamMuxConfig {
     }
 }
 
+/// The MPEG-4 audio profile-and-level indication (ISO/IEC 14496-3 1.5.2.4, decimal as
+/// RFC 6416 wants it) that covers the stream: AAC Profile L2/L4/L5 or HE-AAC L2/L4/L5.
+fn audio_profile_level(info: &AscInfo) -> u8 {
+    let small = info.channel_config <= 2;
+    let rate_ok = info.sample_rate <= 48_000;
+    let he = info.sbr;
+    match (he, small && rate_ok, rate_ok) {
+        (false, true, _) => 0x29,
+        (false, false, true) => 0x2a,
+        (false, false, false) => 0x2b,
+        (true, true, _) => 0x2c,
+        (true, false, true) => 0x2e,
+        (true, false, false) => 0x2f,
+    }
+}
+
 /// RTP (`MP4A-LATM`, cpresent=0) → AAC access units.
 #[derive(Debug)]
 pub struct LatmDepacketizer {
@@ -296,6 +312,7 @@ pub struct LatmPacketizer {
     emitter: Emitter,
     mux_config: Vec<u8>,
     channels: u8,
+    info: AscInfo,
 }
 
 impl LatmPacketizer {
@@ -309,6 +326,7 @@ impl LatmPacketizer {
             emitter: Emitter::new(cfg),
             mux_config: bytes,
             channels: mux.info.channel_config.max(1),
+            info: mux.info,
         })
     }
 
