@@ -5,8 +5,9 @@
 //! an ingest and the outputs and guarantees, per track:
 //!
 //! * **monotonic DTS**: every output DTS is strictly greater than the track's previous one;
-//! * **no jumps**: a step of more than [`RepairConfig::max_gap`] (forwards or backwards)
-//!   against the *stream* clock is a discontinuity and is smoothed away;
+//! * **no jumps**: a track stepping forward by more than [`RepairConfig::max_gap`] when
+//!   the *stream* clock does not explain it, or stepping back by more than
+//!   [`RepairConfig::max_backward`], is a discontinuity and is smoothed away;
 //! * **A/V sync**: all tracks share one offset, so a discontinuity seen by one track is
 //!   applied to the others as well, and a legitimate gap in one track (audio that pauses
 //!   while video goes on) is *not* mistaken for a jump, because jumps are measured against
@@ -57,6 +58,10 @@ pub struct RepairConfig {
     /// Frame duration assumed after a discontinuity when a track has no history yet.
     /// Default 20 ms.
     pub default_frame_duration: core::time::Duration,
+    /// A track whose DTS steps back by more than this is a discontinuity (an encoder or
+    /// camera restarting its clock); smaller steps back are only made monotonic.
+    /// Default 100 ms.
+    pub max_backward: core::time::Duration,
 }
 
 impl Default for RepairConfig {
@@ -66,6 +71,7 @@ impl Default for RepairConfig {
             wrap_bits: None,
             rebase_to_zero: false,
             default_frame_duration: core::time::Duration::from_millis(20),
+            max_backward: core::time::Duration::from_millis(100),
         }
     }
 }
@@ -94,6 +100,12 @@ impl RepairConfig {
     /// Sets [`RepairConfig::rebase_to_zero`].
     pub fn with_rebase_to_zero(mut self, rebase: bool) -> RepairConfig {
         self.rebase_to_zero = rebase;
+        self
+    }
+
+    /// Sets [`RepairConfig::max_backward`].
+    pub fn with_max_backward(mut self, d: core::time::Duration) -> RepairConfig {
+        self.max_backward = d;
         self
     }
 
@@ -240,10 +252,18 @@ impl TimestampRepair {
             (Some(off), Some(stream_in)) => {
                 let jump = in_ns.saturating_sub(stream_in);
                 let own_jump = track.last_in_ns.map(|l| in_ns.saturating_sub(l));
-                // Inconsistent with the stream clock and (if the track has history) with its own.
-                if jump.saturating_abs() > max_gap
-                    && own_jump.is_none_or(|j| j.saturating_abs() > max_gap || j < 0)
-                {
+                let max_back = duration_ns(self.config.max_backward);
+                let discontinuity = match own_jump {
+                    // The track's own clock went back: a restart, whatever the stream says.
+                    Some(j) if j < max_back.saturating_neg() => true,
+                    // A long forward step is a jump only if the stream clock does not
+                    // explain it (a track that paused while others went on is fine).
+                    Some(j) if j > max_gap => jump.saturating_abs() > max_gap,
+                    Some(_) => false,
+                    // A new track (or one after a discontinuity): compare with the stream.
+                    None => jump.saturating_abs() > max_gap,
+                };
+                if discontinuity {
                     let resume = self
                         .stream_out_ns
                         .unwrap_or(0)

@@ -218,3 +218,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn encoder_restart_after_a_short_run_is_a_discontinuity_not_a_squeeze() {
+    // 1 s of frames, then the clock restarts at 0: far below max_gap, but a track's clock
+    // going back by more than max_backward is a restart and is re-based, not clamped.
+    let mut fix = TimestampRepair::new(RepairConfig::default());
+    let tb = Timebase::MILLIS;
+    let mut out = Vec::new();
+    for t in [1000, 1040, 1080, 0, 40, 80] {
+        let (d, _, r) = run(&mut fix, V, t, t, tb);
+        out.push((d, r));
+    }
+    let d: Vec<i64> = out.iter().map(|(d, _)| *d).collect();
+    assert_eq!(d, [1000, 1040, 1080, 1120, 1160, 1200]);
+    assert!(matches!(out[3].1, Repair::Discontinuity { .. }));
+    // A small step back (encoder rounding) stays a clamp.
+    let (d, _, r) = run(&mut fix, V, 60, 60, tb);
+    assert_eq!(
+        (d, r),
+        (
+            1201,
+            Repair::NonMonotonic {
+                track: V,
+                by_ticks: 21
+            }
+        )
+    );
+}

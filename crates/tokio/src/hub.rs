@@ -186,6 +186,8 @@ struct SlotState {
     announced_video: bool,
     announced_audio: bool,
     first_ts: Option<u32>,
+    /// When the first unit of the current publisher session arrived.
+    first_data_at: Option<Instant>,
     last_ts: u32,
     units: u64,
     repair: TimestampRepair,
@@ -211,6 +213,7 @@ impl SlotState {
             announced_video: false,
             announced_audio: false,
             first_ts: None,
+            first_data_at: None,
             last_ts: 0,
             units: 0,
             repair: TimestampRepair::new(RepairConfig::rtmp()),
@@ -251,6 +254,27 @@ impl SlotState {
     /// Announced tracks that have not delivered anything yet.
     fn missing_tracks(&self) -> bool {
         (self.announced_video && !self.seen_video) || (self.announced_audio && !self.seen_audio)
+    }
+
+    /// Whether a new player can be told the stream's tracks: every announced track has
+    /// delivered data (or, without metadata, both kinds have), or the stream has run for
+    /// `track_wait` (wall clock or media time) since its first data without the rest.
+    fn tracks_settled(&self, now: Instant, track_wait: Duration) -> bool {
+        let complete = if self.announced_video || self.announced_audio {
+            !self.missing_tracks()
+        } else {
+            self.seen_video && self.seen_audio
+        };
+        complete
+            || self
+                .first_data_at
+                .is_some_and(|t| now.duration_since(t) >= track_wait)
+            || u128::from(self.stream_age_ms()) >= track_wait.as_millis()
+    }
+
+    /// When [`SlotState::tracks_settled`] becomes true by the clock alone.
+    fn tracks_settle_at(&self, track_wait: Duration) -> Option<Instant> {
+        self.first_data_at.map(|t| t + track_wait)
     }
 
     fn stream_age_ms(&self) -> u32 {
@@ -368,6 +392,8 @@ impl Hub {
             st.gop_overflow = false;
             st.announced_audio = false;
             st.announced_video = false;
+            st.first_data_at = None;
+            st.first_ts = None;
             drop(st);
             slot.changed.notify_waiters();
             info!(stream = key, protocol, resumed, "publish started");
@@ -456,40 +482,63 @@ impl Hub {
         wait: Duration,
     ) -> Result<Subscription, HubError> {
         let deadline = Instant::now() + wait;
-        let track_deadline = Instant::now() + self.shared.config.track_wait.min(wait);
+        let track_wait = self.shared.config.track_wait;
+        // A player that starts waiting before the stream has any data subscribes to the
+        // ring at once, so it receives everything from the first unit however late its
+        // task is scheduled after the publisher starts.
+        let mut early: Option<(Arc<Slot>, broadcast::Receiver<Arc<Unit>>)> = None;
         loop {
             if self.shared.shutting_down.load(Ordering::Acquire) {
                 return Err(HubError::ShuttingDown);
             }
-            let slot = self.slot(key);
+            // An early subscriber stays with the slot it subscribed to: even if that
+            // stream has already ended, what it published is queued in `rx`.
+            let slot = match &early {
+                Some((s, _)) => s.clone(),
+                None => self.slot(key),
+            };
             let notified = slot.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            let until;
             {
                 let mut st = lock(&slot.state);
-                if st.ended {
+                if st.ended && !(early.is_some() && st.units > 0) {
+                    drop(st);
+                    early = None;
                     continue;
                 }
                 let live = st.publisher.is_some() || st.units > 0;
                 let now = Instant::now();
                 let has_data = st.seen_video || st.seen_audio;
-                // Wait briefly for announced tracks that have not delivered data yet, so
-                // the player's container header describes every track.
-                let tracks_ready = !st.missing_tracks()
-                    || now >= track_deadline
-                    || u128::from(st.stream_age_ms())
-                        >= self.shared.config.track_timeout.as_millis();
-                let ready = live && ((has_data && tracks_ready) || now >= deadline);
+                // Wait briefly for the other track(s), so the player's container header
+                // describes every track the stream will carry.
+                let ready = live
+                    && ((has_data && st.tracks_settled(now, track_wait))
+                        || now >= deadline
+                        || st.ended);
                 if ready {
-                    let mut initial = Vec::with_capacity(st.gop.len() + 3);
-                    initial.extend(st.metadata.iter().cloned());
-                    initial.extend(st.video_config.iter().cloned());
-                    initial.extend(st.audio_config.iter().cloned());
-                    let gop_starts_key = st.gop.first().is_some_and(|u| u.is_keyframe());
-                    initial.extend(st.gop.iter().cloned());
-                    let rx = slot.tx.subscribe();
-                    slot.players.fetch_add(1, Ordering::AcqRel);
                     let shape = st.shape();
+                    let (initial, rx, need_keyframe) = match early.take() {
+                        // Everything since the stream's first unit is queued in `rx`.
+                        Some((_, rx)) => (Vec::new(), rx, false),
+                        None => {
+                            let mut initial = Vec::with_capacity(st.gop.len() + 3);
+                            initial.extend(st.metadata.iter().cloned());
+                            initial.extend(st.video_config.iter().cloned());
+                            initial.extend(st.audio_config.iter().cloned());
+                            let gop_starts_key = st.gop.first().is_some_and(|u| u.is_keyframe());
+                            initial.extend(st.gop.iter().cloned());
+                            // With video, start at a keyframe: the cached GOP if it has
+                            // one, else the next one that arrives.
+                            (
+                                initial,
+                                slot.tx.subscribe(),
+                                shape.has_video && !gop_starts_key,
+                            )
+                        }
+                    };
+                    slot.players.fetch_add(1, Ordering::AcqRel);
                     drop(st);
                     debug!(
                         stream = key,
@@ -507,21 +556,20 @@ impl Hub {
                         protocol,
                         initial: initial.into(),
                         rx,
-                        // With video, start at a keyframe: the cached GOP if it has one,
-                        // else the next one that arrives.
-                        need_keyframe: shape.has_video && !gop_starts_key,
+                        need_keyframe,
                         dropped: 0,
                         shape,
                     });
                 }
+                if st.units == 0 && early.is_none() {
+                    early = Some((slot.clone(), slot.tx.subscribe()));
+                }
                 st.waiters += 1;
+                until = match st.tracks_settle_at(track_wait) {
+                    Some(t) if live => t.min(deadline),
+                    _ => deadline,
+                };
             }
-            let now = Instant::now();
-            let until = if now < track_deadline {
-                track_deadline.min(deadline)
-            } else {
-                deadline
-            };
             let timed_out = tokio::time::timeout_at(until, notified).await.is_err();
             lock(&slot.state).waiters -= 1;
             if timed_out && Instant::now() >= deadline {
@@ -530,11 +578,18 @@ impl Hub {
                     st.publisher.is_some() || st.units > 0
                 };
                 if !live {
+                    drop(early);
                     self.maybe_remove(&slot);
                     return Err(HubError::NotFound(key.to_string()));
                 }
             }
         }
+    }
+
+    /// Players currently waiting for `key` to be published.
+    pub fn waiting_players(&self, key: &str) -> usize {
+        let slot = lock(&self.shared.streams).get(key).cloned();
+        slot.map_or(0, |s| lock(&s.state).waiters)
     }
 
     /// All streams, for the API.
@@ -662,6 +717,7 @@ impl Publisher {
                 _ => Unit::metadata(ts, body),
             });
             st.units += 1;
+            st.first_data_at.get_or_insert_with(Instant::now);
             if unit.kind() != UnitKind::Metadata && !unit.is_sequence_header() {
                 st.first_ts.get_or_insert(ts);
                 st.last_ts = ts;

@@ -143,9 +143,9 @@ async fn h265_and_opus_through_the_relay(signalling: HevcSignalling) {
     let rtmp_player = tokio::spawn({
         let addr = relay.rtmp;
         async move {
-            let mut p = RtmpClient::play(addr, "live", "hevc").await;
+            let mut p = rtmp_connect(addr, "live").await.play("hevc").await.unwrap();
             let mut got = Vec::new();
-            while let Some(ev) = p.next_event(Duration::from_secs(5)).await {
+            while let Some(ev) = next_event(&mut p, Duration::from_secs(5)).await {
                 match ev {
                     ClientEvent::Video { data, .. } => got.push((TagType::Video, data)),
                     ClientEvent::Audio { data, .. } => got.push((TagType::Audio, data)),
@@ -157,32 +157,27 @@ async fn h265_and_opus_through_the_relay(signalling: HevcSignalling) {
         }
     });
     let http_player = tokio::spawn(http_get_body(relay.http, "/live/hevc.flv"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    relay.wait_for_players("live/hevc", 2).await;
 
-    let mut publisher = RtmpClient::connect(relay.rtmp, "live").await;
-    publisher.session.publish("hevc", "live").unwrap();
-    loop {
-        match publisher.next_event(Duration::from_secs(5)).await {
-            Some(ClientEvent::PublishStarted { .. }) => break,
-            Some(_) => {}
-            None => panic!("publish failed"),
-        }
-    }
+    let mut publisher = rtmp_connect(relay.rtmp, "live")
+        .await
+        .publish("hevc")
+        .await
+        .unwrap();
     for (t, body) in &sent[..2] {
         match t {
-            TagType::Video => publisher.session.send_video(0, body.clone()).unwrap(),
-            _ => publisher.session.send_audio(0, body.clone()).unwrap(),
+            TagType::Video => publisher.session().send_video(0, body.clone()).unwrap(),
+            _ => publisher.session().send_audio(0, body.clone()).unwrap(),
         }
     }
     for (ts, t, body) in &timed {
         match t {
-            TagType::Video => publisher.session.send_video(*ts, body.clone()).unwrap(),
-            _ => publisher.session.send_audio(*ts, body.clone()).unwrap(),
+            TagType::Video => publisher.session().send_video(*ts, body.clone()).unwrap(),
+            _ => publisher.session().send_audio(*ts, body.clone()).unwrap(),
         }
-        publisher.flush().await;
+        publisher.flush().await.unwrap();
     }
-    publisher.session.close_stream().unwrap();
-    publisher.flush().await;
+    publisher.close().await.unwrap();
     drop(publisher);
 
     let got_rtmp = tokio::time::timeout(Duration::from_secs(20), rtmp_player)
@@ -258,7 +253,7 @@ async fn audio_only_and_video_only_streams() {
         let out = dir.join(&format!("{name}.flv"));
         let key = format!("live/{name}");
         let player = play_ffmpeg(&relay.http_url(&key), &out);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        relay.wait_for_players(&key, 1).await;
         let publisher = ffmpeg_child(&[
             "-re".into(),
             "-i".into(),
@@ -308,7 +303,7 @@ async fn metadata_is_forwarded_to_players() {
     let src = make_source(&dir, "src.flv", 2, &[]);
     let relay = TestRelay::start(test_config()).await;
     let body = tokio::spawn(http_get_body(relay.http, "/live/meta.flv"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    relay.wait_for_players("live/meta", 1).await;
     wait_ok(
         push(&src, &relay.rtmp_url("live/meta")),
         "publisher",

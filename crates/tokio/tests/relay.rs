@@ -49,7 +49,7 @@ async fn rtmp_http_flv_and_ws_flv_players_receive_the_source_bit_exact() {
     let rtmp_player = play_ffmpeg(&relay.rtmp_url(key), &rtmp_out);
     let http_player = play_ffmpeg(&relay.http_url(key), &http_out);
     let ws_player = tokio::spawn(ws_record(relay.ws_url(key), ws_out.clone()));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    relay.wait_for_players(key, 3).await;
 
     let publisher = push(&src, &format!("{}?token=abc", relay.rtmp_url(key)));
     wait_ok(publisher, "publisher", Duration::from_secs(30)).await;
@@ -93,10 +93,14 @@ async fn late_joiner_starts_on_a_keyframe_within_500ms() {
     // Join mid-GOP, well after the first keyframe.
     tokio::time::sleep(Duration::from_millis(2300)).await;
     let t0 = Instant::now();
-    let mut player = RtmpClient::play(relay.rtmp, "live", "late").await;
+    let mut player = rtmp_connect(relay.rtmp, "live")
+        .await
+        .play("late")
+        .await
+        .unwrap();
     let mut saw_config = false;
     let first_frame = loop {
-        match player.next_event(Duration::from_secs(5)).await {
+        match next_event(&mut player, Duration::from_secs(5)).await {
             Some(ClientEvent::Video { data, .. }) if is_video_sequence_header(&data) => {
                 saw_config = true
             }
@@ -128,16 +132,9 @@ async fn second_publisher_is_refused_with_bad_name() {
     let relay = TestRelay::start(test_config()).await;
     let first = push(&src, &relay.rtmp_url("live/busy"));
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let mut second = RtmpClient::connect(relay.rtmp, "live").await;
-    second.session.publish("busy", "live").unwrap();
-    let code = loop {
-        match second.next_event(Duration::from_secs(5)).await {
-            Some(ClientEvent::Rejected { code, .. }) => break code,
-            Some(ClientEvent::Status { code, .. }) if code.contains("BadName") => break code,
-            Some(ClientEvent::PublishStarted { .. }) => panic!("second publisher accepted"),
-            Some(_) => {}
-            None => panic!("connection closed without an answer"),
-        }
+    let code = match rtmp_connect(relay.rtmp, "live").await.publish("busy").await {
+        Err(ClientError::Rejected { code, .. }) => code,
+        other => panic!("second publisher not refused: {other:?}"),
     };
     assert_eq!(code, "NetStream.Publish.BadName");
     wait_ok(first, "first publisher", Duration::from_secs(30)).await;
@@ -150,19 +147,9 @@ async fn missing_stream_is_refused_after_the_wait() {
     config.play_wait = Duration::from_millis(300);
     let relay = TestRelay::start(config).await;
     // RTMP: NetStream.Play.StreamNotFound.
-    let mut player = RtmpClient::connect(relay.rtmp, "live").await;
-    player.session.play("nothing").unwrap();
-    let code = loop {
-        match player.next_event(Duration::from_secs(5)).await {
-            Some(ClientEvent::Rejected { code, .. }) | Some(ClientEvent::Status { code, .. })
-                if code.contains("NotFound") =>
-            {
-                break code
-            }
-            Some(ClientEvent::PlayStarted { .. }) => panic!("play of a missing stream accepted"),
-            Some(_) => {}
-            None => panic!("closed without an answer"),
-        }
+    let code = match rtmp_connect(relay.rtmp, "live").await.play("nothing").await {
+        Err(ClientError::Rejected { code, .. }) => code,
+        other => panic!("play of a missing stream not refused: {other:?}"),
     };
     assert_eq!(code, "NetStream.Play.StreamNotFound");
     // HTTP: 404, with CORS.
@@ -196,7 +183,7 @@ async fn publisher_reconnecting_within_grace_keeps_its_players() {
     let mut events = relay.hub.events();
     let out = dir.join("out.flv");
     let player = play_ffmpeg(&relay.http_url("live/re"), &out);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    relay.wait_for_players("live/re", 1).await;
     wait_ok(
         push(&src, &relay.rtmp_url("live/re")),
         "first session",

@@ -33,15 +33,16 @@ async fn a_stalled_player_neither_slows_a_healthy_one_nor_grows_memory() {
 
     let healthy_out = dir.join("healthy.flv");
     let healthy = play_ffmpeg(&relay.http_url(key), &healthy_out);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    relay.wait_for_players(key, 1).await;
     let publisher = push(&src, &relay.rtmp_url(key));
 
     // The stalled player: plays, then never reads again.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let stalled = RtmpClient::connect_small_rcvbuf(relay.rtmp, "live", 4096)
+    let stalled = rtmp_connect_small_rcvbuf(relay.rtmp, "live", 4096)
         .await
-        .start_play("slow")
-        .await;
+        .play("slow")
+        .await
+        .unwrap();
     let rss_before = rss_kib();
 
     wait_ok(publisher, "publisher", Duration::from_secs(30)).await;
@@ -87,14 +88,7 @@ async fn a_stalled_player_neither_slows_a_healthy_one_nor_grows_memory() {
 
 /// Completes the RTMP handshake and `connect` with the server, then hands back the socket.
 async fn connected_socket(relay: &TestRelay) -> TcpStream {
-    let mut c = RtmpClient::connect(relay.rtmp, "live").await;
-    loop {
-        match c.next_event(Duration::from_secs(5)).await {
-            Some(weir_rtmp_chunk::ClientEvent::Connected { .. }) => return c.sock,
-            Some(_) => {}
-            None => panic!("connect failed"),
-        }
-    }
+    rtmp_connect(relay.rtmp, "live").await.into_parts().0
 }
 
 /// True if the server closes `sock` within `within`.
@@ -119,7 +113,7 @@ async fn hostile_clients_do_not_disturb_a_healthy_player() {
     let key = "live/steady";
     let out = dir.join("out.flv");
     let player = play_ffmpeg(&relay.rtmp_url(key), &out);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    relay.wait_for_players(key, 1).await;
     let publisher = push(&src, &relay.rtmp_url(key));
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -177,7 +171,7 @@ async fn hostile_clients_do_not_disturb_a_healthy_player() {
     let src2 = make_source(&dir, "src2.flv", 1, &[]);
     let out2 = dir.join("after.flv");
     let p2 = play_ffmpeg(&relay.http_url("live/after"), &out2);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    relay.wait_for_players("live/after", 1).await;
     wait_ok(
         push(&src2, &relay.rtmp_url("live/after")),
         "second publisher",

@@ -1,19 +1,20 @@
 //! Helpers for the relay integration tests: an in-process relay on ephemeral ports,
 //! deterministic sources made with ffmpeg, a minimal RTMP player, and framemd5 comparison.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use bytes::Bytes;
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
-use weir_rtmp_chunk::{ClientConfig, ClientEvent, ClientSession};
+use weir_rtmp_chunk::{ClientConfig, ClientEvent};
 use weir_testutil::TempDir;
+pub use weir_tokio::client::{ClientError, RtmpClient};
 use weir_tokio::{Hub, Relay, RelayConfig};
 
 pub struct TestRelay {
@@ -58,6 +59,18 @@ impl TestRelay {
 
     pub fn ws_url(&self, key: &str) -> String {
         format!("ws://{}/{}.flv", self.http, key)
+    }
+
+    /// Waits until `n` players are waiting for `key` (panics after 10 s).
+    pub async fn wait_for_players(&self, key: &str, n: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.hub.waiting_players(key) < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{n} players never started waiting for {key}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     pub async fn stop(mut self) {
@@ -268,86 +281,31 @@ pub fn assert_bit_exact_from_keyframe(
     start
 }
 
-/// A minimal RTMP client driven over a tokio socket, for tests that need precise control
-/// (timing, stalling, inspecting messages).
-pub struct RtmpClient {
-    pub sock: TcpStream,
-    pub session: ClientSession,
-    buf: BytesMut,
+/// Connects an RTMP client (handshake + `connect`) to the relay.
+pub async fn rtmp_connect(addr: SocketAddr, app: &str) -> RtmpClient {
+    let sock = TcpStream::connect(addr).await.expect("connect");
+    RtmpClient::connect_stream(sock, ClientConfig::new(app, format!("rtmp://{addr}/{app}")))
+        .await
+        .expect("rtmp connect")
 }
 
-impl RtmpClient {
-    pub async fn connect(addr: SocketAddr, app: &str) -> RtmpClient {
-        let sock = TcpStream::connect(addr).await.expect("connect");
-        sock.set_nodelay(true).unwrap();
-        let session = ClientSession::new(ClientConfig::new(app, format!("rtmp://{addr}/{app}")));
-        RtmpClient {
-            sock,
-            session,
-            buf: BytesMut::with_capacity(64 << 10),
-        }
-    }
+/// Like [`rtmp_connect`] with a small kernel receive buffer, so a client that stops
+/// reading stalls the server's writes quickly.
+pub async fn rtmp_connect_small_rcvbuf(addr: SocketAddr, app: &str, rcvbuf: u32) -> RtmpClient {
+    let s = tokio::net::TcpSocket::new_v4().unwrap();
+    s.set_recv_buffer_size(rcvbuf).unwrap();
+    let sock = s.connect(addr).await.expect("connect");
+    RtmpClient::connect_stream(sock, ClientConfig::new(app, format!("rtmp://{addr}/{app}")))
+        .await
+        .expect("rtmp connect")
+}
 
-    /// Like [`RtmpClient::connect`] with a small kernel receive buffer, so a client that
-    /// stops reading stalls the server's writes quickly.
-    pub async fn connect_small_rcvbuf(addr: SocketAddr, app: &str, rcvbuf: u32) -> RtmpClient {
-        let s = tokio::net::TcpSocket::new_v4().unwrap();
-        s.set_recv_buffer_size(rcvbuf).unwrap();
-        let sock = s.connect(addr).await.expect("connect");
-        sock.set_nodelay(true).unwrap();
-        let session = ClientSession::new(ClientConfig::new(app, format!("rtmp://{addr}/{app}")));
-        RtmpClient {
-            sock,
-            session,
-            buf: BytesMut::with_capacity(64 << 10),
-        }
-    }
-
-    pub async fn flush(&mut self) {
-        while let Some(b) = self.session.poll_transmit() {
-            self.sock.write_all(&b).await.expect("write");
-        }
-    }
-
-    /// Reads and handles input until an event is available; `None` on EOF/error/timeout.
-    pub async fn next_event(&mut self, timeout: Duration) -> Option<ClientEvent> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(ev) = self.session.poll_event() {
-                return Some(ev);
-            }
-            self.flush().await;
-            let left = deadline.checked_duration_since(Instant::now())?;
-            match tokio::time::timeout(left, self.sock.read_buf(&mut self.buf)).await {
-                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return None,
-                Ok(Ok(_)) => {
-                    if self.session.handle_input(&mut self.buf).is_err() {
-                        return None;
-                    }
-                }
-            }
-        }
-    }
-
-    /// connect → createStream → play; returns once PlayStarted arrives (or panics).
-    pub async fn play(addr: SocketAddr, app: &str, stream: &str) -> RtmpClient {
-        let c = RtmpClient::connect(addr, app).await;
-        c.start_play(stream).await
-    }
-
-    /// Sends play on an already connected client and waits for PlayStarted.
-    pub async fn start_play(mut self, stream: &str) -> RtmpClient {
-        let c = &mut self;
-        c.session.play(stream).expect("play");
-        loop {
-            match c.next_event(Duration::from_secs(10)).await {
-                Some(ClientEvent::PlayStarted { .. }) => return self,
-                Some(ClientEvent::Rejected { code, .. }) => panic!("play rejected: {code}"),
-                Some(_) => {}
-                None => panic!("connection ended before PlayStarted"),
-            }
-        }
-    }
+/// The next client event within `timeout`; `None` on close, error or timeout.
+pub async fn next_event(c: &mut RtmpClient, timeout: Duration) -> Option<ClientEvent> {
+    tokio::time::timeout(timeout, c.next_event())
+        .await
+        .ok()?
+        .ok()?
 }
 
 pub fn is_video_keyframe(body: &Bytes) -> bool {
@@ -378,14 +336,16 @@ pub fn assert_same_tags(
     what: &str,
 ) {
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            g == w,
-            "{what}: tag {i} differs: got {:?} {} bytes, want {:?} {} bytes",
-            g.0,
-            g.1.len(),
-            w.0,
-            w.1.len()
-        );
+        if g != w {
+            let pos = want.iter().position(|x| x == g);
+            panic!(
+                "{what}: tag {i} differs: got {:?} {} bytes (source tag #{pos:?}), want {:?} {} bytes",
+                g.0,
+                g.1.len(),
+                w.0,
+                w.1.len()
+            );
+        }
     }
     assert_eq!(got.len(), want.len(), "{what}: tag count");
 }

@@ -1,0 +1,282 @@
+//! The hub on its own: ordering, GOP cache, lag handling, lifecycle, limits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use proptest::prelude::*;
+use weir_tokio::{Hub, HubConfig, HubError, TryNext, Unit, UnitKind};
+
+// Legacy AVC tag bodies: sequence header, keyframe, inter frame (payload byte = id).
+fn avc_config() -> Bytes {
+    Bytes::from_static(&[0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f, 0xff])
+}
+fn key(id: u8) -> Bytes {
+    Bytes::from(vec![0x17, 1, 0, 0, 0, id])
+}
+fn inter(id: u8) -> Bytes {
+    Bytes::from(vec![0x27, 1, 0, 0, 0, id])
+}
+fn aac_config() -> Bytes {
+    Bytes::from_static(&[0xAF, 0, 0x12, 0x10])
+}
+fn aac(id: u8) -> Bytes {
+    Bytes::from(vec![0xAF, 1, id])
+}
+
+fn config() -> HubConfig {
+    let mut c = HubConfig::default();
+    c.play_wait = Duration::from_millis(200);
+    c.publisher_grace = Duration::ZERO;
+    c.track_wait = Duration::from_millis(50);
+    c
+}
+
+async fn drain(sub: &mut weir_tokio::Subscription) -> Vec<Arc<Unit>> {
+    let mut v = Vec::new();
+    loop {
+        match sub.try_next() {
+            TryNext::Unit(u) => v.push(u),
+            TryNext::Empty | TryNext::Ended => return v,
+        }
+    }
+}
+
+#[test]
+fn unit_classification() {
+    assert!(Unit::video(0, avc_config()).is_sequence_header());
+    assert!(Unit::video(0, key(1)).is_keyframe());
+    assert!(!Unit::video(0, inter(1)).is_keyframe());
+    // AVC end of sequence: neither a keyframe nor a config.
+    let eos = Unit::video(0, Bytes::from_static(&[0x17, 2, 0, 0, 0]));
+    assert!(!eos.is_keyframe() && !eos.is_sequence_header());
+    assert!(Unit::audio(0, aac_config()).is_sequence_header());
+    assert!(!Unit::audio(0, aac(1)).is_sequence_header());
+    // Garbage is carried, never a keyframe.
+    assert!(!Unit::video(0, Bytes::from_static(&[0xff])).is_keyframe());
+    // FLV tag: 11-byte header + body + PreviousTagSize.
+    let u = Unit::video(0x0102_0304, key(9));
+    let tag = u.flv_tag();
+    assert_eq!(tag.len(), 11 + 6 + 4);
+    assert_eq!(&tag[4..8], &[0x02, 0x03, 0x04, 0x01]);
+    assert_eq!(&tag[tag.len() - 4..], &[0, 0, 0, 17]);
+    assert_eq!(Unit::end().kind(), UnitKind::End);
+}
+
+#[tokio::test]
+async fn late_joiner_gets_configs_then_the_gop_from_its_keyframe() {
+    let hub = Hub::new(config());
+    let p = hub.publish("live/a", "test").unwrap();
+    p.video(0, avc_config());
+    p.audio(0, aac_config());
+    p.video(0, key(1));
+    p.audio(10, aac(1));
+    p.video(40, inter(2));
+    p.video(80, key(3)); // new GOP
+    p.audio(90, aac(2));
+    p.video(120, inter(4));
+    let mut s = hub.subscribe("live/a", "test").await.unwrap();
+    let got: Vec<(UnitKind, u8)> = drain(&mut s)
+        .await
+        .iter()
+        .map(|u| (u.kind(), *u.body().last().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (UnitKind::Video, 0xff), // AVC config first
+            (UnitKind::Audio, 0x10), // AAC config
+            (UnitKind::Video, 3),    // the cached GOP starts at the last keyframe
+            (UnitKind::Audio, 2),
+            (UnitKind::Video, 4),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn waiting_player_gets_everything_exactly_once() {
+    let hub = Hub::new(config());
+    let waiter = {
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            let mut s = hub
+                .subscribe_within("live/w", "test", Duration::from_secs(5))
+                .await
+                .unwrap();
+            let mut got = Vec::new();
+            while let Some(u) = s.next().await {
+                got.push(*u.body().last().unwrap());
+            }
+            got
+        })
+    };
+    while hub.waiting_players("live/w") == 0 {
+        tokio::task::yield_now().await;
+    }
+    {
+        let p = hub.publish("live/w", "test").unwrap();
+        p.video(0, avc_config());
+        p.audio(0, aac_config());
+        for i in 0..100u8 {
+            let t = u32::from(i) * 40;
+            p.video(t, if i % 25 == 0 { key(i) } else { inter(i) });
+            p.audio(t, aac(i));
+        }
+    } // unpublish with zero grace: the stream ends
+    let got = waiter.await.unwrap();
+    let mut want = vec![0xff, 0x10];
+    for i in 0..100u8 {
+        want.push(i);
+        want.push(i);
+    }
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn a_lagging_player_skips_to_the_next_keyframe_and_counts() {
+    let mut c = config();
+    c.queue_units = 16;
+    let hub = Hub::new(c);
+    let p = hub.publish("live/lag", "test").unwrap();
+    p.video(0, avc_config());
+    p.video(0, key(0));
+    let mut s = hub.subscribe("live/lag", "test").await.unwrap();
+    assert!(drain(&mut s).await.len() == 2);
+    // 40 inter frames overflow the 16-unit ring, then a keyframe and one more.
+    for i in 1..=40u8 {
+        p.video(u32::from(i) * 40, inter(i));
+    }
+    p.video(41 * 40, key(41));
+    p.video(42 * 40, inter(42));
+    let got: Vec<u8> = drain(&mut s)
+        .await
+        .iter()
+        .map(|u| *u.body().last().unwrap())
+        .collect();
+    assert_eq!(got, [41, 42], "resumes at the keyframe");
+    assert!(s.dropped() >= 24, "dropped {}", s.dropped());
+}
+
+#[tokio::test]
+async fn gop_cache_limit_and_audio_only_tail() {
+    let mut c = config();
+    c.gop_cache_max_bytes = 64;
+    let hub = Hub::new(c.clone());
+    let p = hub.publish("live/big", "test").unwrap();
+    p.video(0, avc_config());
+    p.video(0, key(0));
+    for i in 1..30u8 {
+        p.video(u32::from(i) * 40, inter(i));
+    }
+    // The GOP outgrew 64 bytes: a late joiner gets the config and waits for a keyframe.
+    let mut s = hub.subscribe("live/big", "test").await.unwrap();
+    let got = drain(&mut s).await;
+    assert_eq!(got.len(), 1);
+    assert!(got[0].is_sequence_header());
+    p.video(2000, inter(50));
+    p.video(2040, key(51));
+    let got: Vec<u8> = drain(&mut s)
+        .await
+        .iter()
+        .map(|u| *u.body().last().unwrap())
+        .collect();
+    assert_eq!(got, [51]);
+
+    let hub = Hub::new(config());
+    let p = hub.publish("live/radio", "test").unwrap();
+    p.audio(0, aac_config());
+    for i in 0..200u8 {
+        p.audio(u32::from(i) * 23, aac(i));
+    }
+    let mut s = hub.subscribe("live/radio", "test").await.unwrap();
+    let got = drain(&mut s).await;
+    assert!(got[0].is_sequence_header());
+    assert_eq!(got.len(), 1 + 64, "audio-only streams keep a short tail");
+    assert_eq!(*got.last().unwrap().body().last().unwrap(), 199);
+}
+
+#[tokio::test]
+async fn one_publisher_per_name_and_not_found() {
+    let hub = Hub::new(config());
+    let p = hub.publish("live/x", "test").unwrap();
+    assert_eq!(
+        hub.publish("live/x", "test").unwrap_err(),
+        HubError::Busy("live/x".into())
+    );
+    drop(p);
+    // Zero grace: the name is free again at once.
+    let _p2 = hub.publish("live/x", "test").unwrap();
+    assert_eq!(
+        hub.subscribe("live/none", "test").await.unwrap_err(),
+        HubError::NotFound("live/none".into())
+    );
+    assert_eq!(hub.waiting_players("live/none"), 0);
+    hub.shutdown();
+    assert_eq!(
+        hub.publish("live/y", "test").unwrap_err(),
+        HubError::ShuttingDown
+    );
+}
+
+#[tokio::test]
+async fn timestamps_are_repaired_on_the_way_in() {
+    let hub = Hub::new(config());
+    let p = hub.publish("live/ts", "test").unwrap();
+    p.video(0, avc_config());
+    let mut s = hub
+        .subscribe_within("live/ts", "test", Duration::from_millis(10))
+        .await
+        .unwrap();
+    // A clock that jumps back to 0 mid-stream (encoder restart) and a wrap past 2^32.
+    for (i, t) in [1000u32, 1040, 1080, 0, 40, 80].into_iter().enumerate() {
+        p.video(t, if i == 0 { key(i as u8) } else { inter(i as u8) });
+    }
+    let ts: Vec<u32> = drain(&mut s)
+        .await
+        .iter()
+        .filter(|u| !u.is_sequence_header())
+        .map(|u| u.timestamp())
+        .collect();
+    assert_eq!(ts, [1000, 1040, 1080, 1120, 1160, 1200]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    /// Random interleavings of publishing and (re)subscribing: every subscriber sees its
+    /// units in publish order, without duplicates, starting on a keyframe.
+    #[test]
+    fn subscribers_see_ordered_unique_units(ops in prop::collection::vec(0u8..10, 1..300)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let hub = Hub::new(config());
+            let p = hub.publish("live/p", "test").unwrap();
+            p.video(0, avc_config());
+            let mut subs = Vec::new();
+            let mut n = 0u32;
+            for op in ops {
+                match op {
+                    0 => subs.push((hub.subscribe_within("live/p", "test", Duration::from_millis(1)).await.unwrap(), Vec::<u32>::new())),
+                    1 if !subs.is_empty() => { subs.remove(0); }
+                    _ => {
+                        n += 1;
+                        let body = if n % 7 == 1 { key(0) } else { inter(0) };
+                        p.video(n * 40, body);
+                    }
+                }
+                for (s, seen) in subs.iter_mut() {
+                    for u in drain(s).await {
+                        if !u.is_sequence_header() {
+                            if seen.is_empty() {
+                                assert!(u.is_keyframe(), "first frame of a subscriber is a keyframe");
+                            }
+                            seen.push(u.timestamp());
+                        }
+                    }
+                }
+            }
+            for (_, seen) in subs {
+                assert!(seen.windows(2).all(|w| w[1] > w[0]), "ordered and unique: {seen:?}");
+            }
+        });
+    }
+}
