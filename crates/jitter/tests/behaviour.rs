@@ -315,3 +315,16 @@ fn config_validation() {
     };
     assert!(JitterBuffer::<()>::new(c).is_err());
 }
+
+/// The README example.
+#[test]
+fn readme_example() {
+    let mut jb = JitterBuffer::new(Config::reorder(90_000, Duration::from_millis(50))).unwrap();
+    let t0 = Instant::now();
+    jb.push(7, 0, t0, "a");
+    jb.push(9, 6000, t0, "c");
+    jb.handle_timeout(t0 + Duration::from_millis(50));
+    assert!(matches!(jb.pop(), Some(Output::Packet(p)) if p.payload == "a"));
+    assert!(matches!(jb.pop(), Some(Output::Lost { first: 8, count: 1 })));
+    assert!(matches!(jb.pop(), Some(Output::Packet(p)) if p.payload == "c"));
+}
