@@ -521,6 +521,7 @@ pub struct RtcpSession {
     rng: u64,
     pending: Option<Bytes>,
     ignored_sources: u64,
+    report_cursor: usize,
 }
 
 /// UDP + IPv4 header bytes counted in the average RTCP packet size (RFC 3550 6.2).
@@ -545,8 +546,9 @@ impl RtcpSession {
             sent_prev_interval: false,
             pending: None,
             ignored_sources: 0,
+            report_cursor: 0,
         };
-        s.next_report = now + s.interval();
+        s.next_report = later(now, s.interval());
         s
     }
 
@@ -660,7 +662,7 @@ impl RtcpSession {
         if matches!(self.config.interval, ReportInterval::Rfc3550 { .. }) {
             // Timer reconsideration (RFC 3550 6.3.6, A.7 OnExpire).
             let t = self.interval();
-            let candidate = self.last_report + t;
+            let candidate = later(self.last_report, t);
             if candidate > now {
                 self.next_report = candidate;
                 return;
@@ -678,7 +680,7 @@ impl RtcpSession {
         self.initial = false;
         self.sent_prev_interval = self.sent_this_interval;
         self.sent_this_interval = false;
-        self.next_report = now + self.interval();
+        self.next_report = later(now, self.interval());
     }
 
     /// The report built by the last due [`RtcpSession::handle_timeout`], once.
@@ -700,7 +702,14 @@ impl RtcpSession {
             .map(|(k, _)| *k)
             .collect();
         ssrcs.sort_unstable();
-        ssrcs.truncate(crate::rtcp::MAX_COUNT);
+        if ssrcs.len() > crate::rtcp::MAX_COUNT {
+            // RFC 3550 6.4: with more sources than fit, report on a different subset in
+            // successive reports (round robin over the sorted list).
+            let start = self.report_cursor % ssrcs.len();
+            ssrcs.rotate_left(start);
+            ssrcs.truncate(crate::rtcp::MAX_COUNT);
+            self.report_cursor = start + crate::rtcp::MAX_COUNT;
+        }
         let blocks: Vec<ReportBlock> = ssrcs
             .iter()
             .filter_map(|k| self.sources.get_mut(k).map(|s| s.report_block(now)))
@@ -807,6 +816,13 @@ impl RtcpSession {
             }
         }
     }
+}
+
+/// `t + d`, saturating at a day after `t` (an `Instant` cannot represent arbitrary futures).
+fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .or_else(|| t.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(t)
 }
 
 fn truncate_utf8(s: &str, max: usize) -> &str {
@@ -948,5 +964,104 @@ mod tests {
         // Average interval is about 5 s (min_interval) after the first.
         let avg = (now - t0).as_secs_f64() / f64::from(reports);
         assert!((3.0..=7.0).contains(&avg), "{avg}");
+    }
+
+    #[test]
+    fn two_sessions_exchange_reports_and_measure_rtt() {
+        let t0 = Instant::now();
+        let mut cfg_a = SessionConfig::new(0xA, "a@weir", 8000, 64_000);
+        cfg_a.interval = ReportInterval::Fixed(Duration::from_secs(1));
+        let mut cfg_b = SessionConfig::new(0xB, "b@weir", 8000, 64_000);
+        cfg_b.interval = ReportInterval::Fixed(Duration::from_secs(1));
+        cfg_b.min_sequential = 1;
+        let mut a = RtcpSession::new(cfg_a, t0);
+        // B's schedule is offset from A's so that each report leaves after the other's arrived.
+        let mut b = RtcpSession::new(cfg_b, t0 + Duration::from_millis(500));
+        // Wallclock: NTP time = t0 + elapsed; one-way network delay 10 ms.
+        let wall0 = NtpTime::new(3_900_000_000, 0);
+        let wall = |t: Instant| wall0.add_duration(t - t0);
+        let delay = Duration::from_millis(10);
+        let mut rtt = None;
+        for i in 0..250u32 {
+            let now = t0 + Duration::from_millis(20 * u64::from(i));
+            if i % 10 != 3 {
+                // A sends; every 10th packet (i % 10 == 3) is lost in the network.
+                let pkt = crate::RtpHeader::new(0, i as u16, i * 160, 0xA)
+                    .to_packet(&[0; 160])
+                    .unwrap();
+                a.on_rtp_sent(i * 160, 160, now);
+                b.handle_rtp(&RtpPacket::parse(pkt).unwrap(), now + delay);
+            } else {
+                a.on_rtp_sent(i * 160, 160, now);
+            }
+            for dir in 0..2 {
+                let (from, to) = if dir == 0 {
+                    (&mut a, &mut b)
+                } else {
+                    (&mut b, &mut a)
+                };
+                from.handle_timeout(now, wall(now));
+                if let Some(bytes) = from.poll_transmit() {
+                    let c = to.handle_rtcp(bytes, now + delay).unwrap();
+                    for p in &c.packets {
+                        if let RtcpPacket::ReceiverReport(rr) = p {
+                            for blk in &rr.reports {
+                                assert_eq!(blk.ssrc, 0xA);
+                                rtt = round_trip_time(blk, wall(now + delay)).or(rtt);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // A was sending: its reports are SRs; B only receives: RRs with LSR echoing A's SR.
+        let src = b.source(0xA).unwrap();
+        assert!(src.last_sender_report().is_some());
+        assert_eq!(src.extended_highest_seq(), 249);
+        assert_eq!(src.cumulative_lost(), 25);
+        let rtt = rtt.expect("an RR with LSR reached A");
+        assert!(
+            rtt.abs_diff(2 * delay) < Duration::from_millis(2),
+            "{rtt:?}"
+        );
+        assert_eq!(a.sender().packet_count(), 250);
+    }
+
+    #[test]
+    fn more_than_31_sources_rotate_across_reports() {
+        let t0 = Instant::now();
+        let mut cfg = SessionConfig::new(1, "x", 8000, 64_000);
+        cfg.min_sequential = 1;
+        let mut sess = RtcpSession::new(cfg, t0);
+        for ssrc in 100..140u32 {
+            let pkt = crate::RtpHeader::new(0, 1, 0, ssrc).to_packet(&[]).unwrap();
+            sess.handle_rtp(&RtpPacket::parse(pkt).unwrap(), t0);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..2 {
+            let c = sess.report(t0, NtpTime(0)).unwrap();
+            let RtcpPacket::ReceiverReport(rr) = &c.packets[0] else {
+                panic!()
+            };
+            assert_eq!(rr.reports.len(), 31);
+            seen.extend(rr.reports.iter().map(|b| b.ssrc));
+        }
+        assert_eq!(seen.len(), 40);
+    }
+
+    #[test]
+    fn source_limit_and_huge_fixed_interval() {
+        let t0 = Instant::now();
+        let mut cfg = SessionConfig::new(1, "x", 8000, 64_000);
+        cfg.max_sources = 2;
+        cfg.interval = ReportInterval::Fixed(Duration::MAX);
+        let mut sess = RtcpSession::new(cfg, t0);
+        for ssrc in 0..5u32 {
+            let pkt = crate::RtpHeader::new(0, 1, 0, ssrc).to_packet(&[]).unwrap();
+            sess.handle_rtp(&RtpPacket::parse(pkt).unwrap(), t0);
+        }
+        assert_eq!(sess.sources().count(), 2);
+        assert_eq!(sess.ignored_sources(), 3);
+        assert!(sess.poll_timeout() > t0);
     }
 }
