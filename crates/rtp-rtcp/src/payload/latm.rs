@@ -339,7 +339,8 @@ impl LatmPacketizer {
                 self.emitter.cfg.clock_rate, self.channels
             ),
             fmtp: Some(format!(
-                "profile-level-id=1;cpresent=0;config={}",
+                "profile-level-id={};cpresent=0;config={}",
+                audio_profile_level(&self.info),
                 to_hex(&self.mux_config)
             )),
         }
