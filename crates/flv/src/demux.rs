@@ -160,6 +160,10 @@ impl FlvDemuxer {
     fn video_tag(&mut self, timestamp: u32, body: &Bytes) -> Result<()> {
         let (h, header_len) = VideoTagHeader::parse(body)?;
         let payload = body.slice(header_len.min(body.len())..);
+        if h.packet_type == VideoPacketType::Command {
+            tracing::trace!(command = ?payload.first(), "ignoring FLV video command frame");
+            return Ok(());
+        }
         let codec = match h.codec {
             VideoCodec::Legacy(VideoCodecId::Avc) | VideoCodec::FourCc(VideoFourCc::Avc1) => {
                 Codec::H264
@@ -175,6 +179,7 @@ impl FlvDemuxer {
                     codec_id: other.to_u8(),
                 })
             }
+            VideoCodec::EnhancedCommand => return Ok(()),
         };
         match h.packet_type {
             VideoPacketType::SequenceStart => {
@@ -239,6 +244,8 @@ impl FlvDemuxer {
                 self.events.push_back(FlvEvent::VideoMetadata(values));
             }
             VideoPacketType::Mpeg2TsSequenceStart | VideoPacketType::Command => {
+                // Command frames returned above; MPEG2TSSequenceStart carries an AV1 video
+                // descriptor that the av1C sequence start makes redundant.
                 tracing::trace!(packet_type = ?h.packet_type, "ignoring FLV video tag without pictures");
             }
         }

@@ -161,6 +161,9 @@ pub enum VideoCodec {
     Legacy(VideoCodecId),
     /// Enhanced-RTMP FourCC.
     FourCc(VideoFourCc),
+    /// An enhanced-RTMP command frame: E-RTMP v2 puts the command byte right after the
+    /// first byte (and any ModEx), with no FourCC.
+    EnhancedCommand,
 }
 
 /// What a video tag body carries: the legacy AVCPacketType and the enhanced VideoPacketType
@@ -335,12 +338,22 @@ impl VideoTagHeader {
         if packet_type == MOD_EX {
             (packet_type, nanos) = read_mod_ex(&mut c)?;
         }
-        let mut packet_type = VideoPacketType::from_enhanced(packet_type)?;
+        // E-RTMP v2 ExVideoTagHeader: a command frame (unless the packet is Metadata, which
+        // ignores FrameType) has its UI8 command here and no FourCC.
+        if frame_type == VideoFrameType::Command && packet_type != 4 {
+            let h = VideoTagHeader {
+                frame_type,
+                codec: VideoCodec::EnhancedCommand,
+                packet_type: VideoPacketType::Command,
+                composition_time: 0,
+                timestamp_offset_nanos: nanos,
+            };
+            return Ok((h, c.pos()));
+        }
+        let packet_type = VideoPacketType::from_enhanced(packet_type)?;
         let fourcc = VideoFourCc::from_bytes(c.fourcc()?)?;
         let mut composition_time = 0;
-        if frame_type == VideoFrameType::Command && packet_type != VideoPacketType::Metadata {
-            packet_type = VideoPacketType::Command;
-        } else if packet_type == VideoPacketType::CodedFrames && fourcc.has_composition_time() {
+        if packet_type == VideoPacketType::CodedFrames && fourcc.has_composition_time() {
             composition_time = c.si24()?;
         }
         let h = VideoTagHeader {
@@ -368,20 +381,29 @@ impl VideoTagHeader {
                     out.push(&[self.packet_type.to_avc(), ct[1], ct[2], ct[3]]);
                 }
             }
-            VideoCodec::FourCc(fourcc) => {
-                let high = 0x80 | (self.frame_type.to_u8() << 4);
+            VideoCodec::FourCc(_) | VideoCodec::EnhancedCommand => {
+                // A command frame is always written the E-RTMP v2 way: no FourCC.
+                let command = self.packet_type == VideoPacketType::Command
+                    || self.codec == VideoCodec::EnhancedCommand;
+                let frame_type = if command {
+                    VideoFrameType::Command
+                } else {
+                    self.frame_type
+                };
+                let high = 0x80 | (frame_type.to_u8() << 4);
                 let pt = self.packet_type.to_enhanced();
                 if self.timestamp_offset_nanos != 0 {
                     write_mod_ex(&mut out, high, pt, self.timestamp_offset_nanos);
                 } else {
                     out.push(&[high | pt]);
                 }
-                out.push(&fourcc.to_bytes());
-                if self.packet_type == VideoPacketType::CodedFrames
-                    && fourcc.has_composition_time()
-                    && self.frame_type != VideoFrameType::Command
-                {
-                    out.push(&ct[1..]);
+                if let (VideoCodec::FourCc(fourcc), false) = (self.codec, command) {
+                    out.push(&fourcc.to_bytes());
+                    if self.packet_type == VideoPacketType::CodedFrames
+                        && fourcc.has_composition_time()
+                    {
+                        out.push(&ct[1..]);
+                    }
                 }
             }
         }
@@ -480,6 +502,16 @@ mod tests {
                 assert_eq!(&*h.to_bytes(), &body[..n]);
             }
         }
+        // E-RTMP v2 command frame: the command byte follows the first byte, no FourCC.
+        let (h, n) = VideoTagHeader::parse(&[0xD1, 0x01]).unwrap();
+        assert_eq!(
+            (h.codec, h.packet_type, n),
+            (VideoCodec::EnhancedCommand, VideoPacketType::Command, 1)
+        );
+        assert_eq!(&*h.to_bytes(), &[0xD1]);
+        // …but FrameType 5 with Metadata is metadata (FrameType ignored), FourCC present.
+        let (h, n) = VideoTagHeader::parse(b"\xD4hvc1\x02").unwrap();
+        assert_eq!((h.packet_type, n), (VideoPacketType::Metadata, 5));
         // Inter frame = 2 in bits 6..4.
         let (h, _) = VideoTagHeader::parse(b"\xA3av01").unwrap();
         assert_eq!(h.frame_type, VideoFrameType::Inter);
