@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use weir_media::{nal, Codec, VideoParams};
 
 use crate::es::EsFraming;
@@ -77,11 +77,12 @@ pub fn infer_codec(video: bool, data: &[u8]) -> Option<(Codec, EsFraming)> {
     None
 }
 
-/// One access unit cut from an unaligned stream: Annex B bytes and the timestamps of the
-/// PES packet it started in (none when that packet's timestamps went to an earlier unit).
+/// One access unit cut from an unaligned stream, in the canonical layout, with the
+/// timestamps of the PES packet it started in (none when that packet's timestamps went to an
+/// earlier unit).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SplitAu {
-    /// The access unit, Annex B.
+    /// The access unit: 4-byte length-prefixed NAL units.
     pub data: Bytes,
     /// PTS (90 kHz, extended), if the PES it started in carried one for it.
     pub pts: Option<i64>,
@@ -108,6 +109,8 @@ pub struct AuSplitter {
     base: u64,
     scan: usize,
     au_start: Option<usize>,
+    /// Start-code positions (in `buf`) of the NAL units of the unit being assembled.
+    nals: Vec<usize>,
     seen_vcl: bool,
     /// PES packets: (absolute offset of payload start, pts, dts, used).
     times: VecDeque<(u64, Option<i64>, Option<i64>, bool)>,
@@ -125,6 +128,7 @@ impl AuSplitter {
             base: 0,
             scan: 0,
             au_start: None,
+            nals: Vec::new(),
             seen_vcl: false,
             times: VecDeque::new(),
             cur: (None, None),
@@ -154,6 +158,7 @@ impl AuSplitter {
         self.buf.clear();
         self.scan = 0;
         self.au_start = None;
+        self.nals.clear();
         self.seen_vcl = false;
         self.times.clear();
         self.incomplete = false;
@@ -212,25 +217,30 @@ impl AuSplitter {
             }
             let (vcl, first_slice, delim) = classify(self.codec, &hdr);
             self.scan = sc + 3;
-            let Some(start) = self.au_start else {
+            if self.au_start.is_none() {
                 // First NAL unit: bytes before it are garbage.
                 let _ = self.buf.split_to(sc);
                 self.base += sc as u64;
                 self.scan -= sc;
                 self.au_start = Some(0);
+                self.nals.clear();
+                self.nals.push(0);
                 self.cur = self.take_times(self.base);
                 self.seen_vcl = vcl;
                 continue;
-            };
+            }
             let new_au = self.seen_vcl && ((vcl && first_slice) || delim);
             if vcl {
                 self.seen_vcl = true;
             }
             if !new_au {
+                self.nals.push(sc);
                 continue;
             }
-            let mut au = self.buf.split_to(sc);
-            let _ = au.split_to(start.min(au.len()));
+            let data = to_canonical(&self.buf, &self.nals, sc);
+            let _ = self.buf.split_to(sc);
+            self.nals.clear();
+            self.nals.push(0);
             self.base += sc as u64;
             self.scan -= sc;
             self.au_start = Some(0);
@@ -239,7 +249,7 @@ impl AuSplitter {
             self.cur = self.take_times(self.base);
             let incomplete = std::mem::take(&mut self.incomplete);
             return Ok(Some(SplitAu {
-                data: au.freeze(),
+                data,
                 pts,
                 dts,
                 incomplete,
@@ -259,22 +269,43 @@ impl AuSplitter {
     }
 
     fn take_last(&mut self) -> Option<SplitAu> {
-        let start = self.au_start?;
-        let mut au = self.buf.split();
-        let _ = au.split_to(start.min(au.len()));
-        self.base += (start + au.len()) as u64;
+        self.au_start?;
+        let end = self.buf.len();
+        let data = to_canonical(&self.buf, &self.nals, end);
+        self.buf.clear();
+        self.nals.clear();
+        self.base += end as u64;
         self.scan = 0;
         self.au_start = None;
         self.seen_vcl = false;
         let (pts, dts) = std::mem::take(&mut self.cur);
         let incomplete = std::mem::take(&mut self.incomplete);
-        (!au.is_empty()).then(|| SplitAu {
-            data: au.freeze(),
+        (!data.is_empty()).then_some(SplitAu {
+            data,
             pts,
             dts,
             incomplete,
         })
     }
+}
+
+/// Builds the canonical (4-byte length-prefixed) form of the NAL units whose start codes are
+/// at `nals` in `buf`, the last one ending at `end`; trailing zero bytes (Annex B
+/// trailing_zero_8bits) are not part of a unit.
+fn to_canonical(buf: &[u8], nals: &[usize], end: usize) -> Bytes {
+    let mut out = BytesMut::with_capacity(end + 2 * nals.len());
+    for (i, &sc) in nals.iter().enumerate() {
+        let s = sc + 3;
+        let mut e = nals.get(i + 1).copied().unwrap_or(end).min(buf.len());
+        while e > s && buf[e - 1] == 0 {
+            e -= 1;
+        }
+        if e > s {
+            out.put_u32((e - s) as u32);
+            out.put_slice(&buf[s..e]);
+        }
+    }
+    out.freeze()
 }
 
 /// (is VCL, starts a picture, is a non-VCL unit that starts an access unit).

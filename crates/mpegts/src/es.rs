@@ -214,13 +214,26 @@ impl EsFramer {
         incomplete: bool,
         out: &mut dyn FnMut(EsOutput),
     ) {
-        let (pts, dts) = self.video_times(pts, dts);
         let mut data = BytesMut::with_capacity(annexb.len() + 16);
         // Cannot fail: 4-byte prefixes hold any NAL size a PES can carry.
         if nal::annexb_to_length_prefixed(&annexb, nal::CANONICAL_LENGTH_SIZE, &mut data).is_err() {
             return;
         }
-        let data = data.freeze();
+        self.push_canonical_au(data.freeze(), pts, dts, random_access, incomplete, out);
+    }
+
+    /// Frames one complete H.264/H.265 access unit already in canonical layout (as
+    /// [`AuSplitter`](crate::AuSplitter) produces).
+    pub fn push_canonical_au(
+        &mut self,
+        data: Bytes,
+        pts: Option<i64>,
+        dts: Option<i64>,
+        random_access: bool,
+        incomplete: bool,
+        out: &mut dyn FnMut(EsOutput),
+    ) {
+        let (pts, dts) = self.video_times(pts, dts);
         let keyframe = match self.info.codec {
             Codec::H264 => weir_h264::is_keyframe(&data),
             Codec::H265 => weir_h265::is_keyframe(&data),

@@ -213,7 +213,7 @@ impl PsDemuxer {
             if let Some(f) = s.framer.as_mut() {
                 let events = &mut self.events;
                 for au in aus {
-                    f.push_video_au(au.data, au.pts, au.dts, false, au.incomplete, &mut |o| {
+                    f.push_canonical_au(au.data, au.pts, au.dts, false, au.incomplete, &mut |o| {
                         events.push_back(map_output(o))
                     });
                 }
@@ -508,7 +508,7 @@ impl PsDemuxer {
                 sp.push(&payload, pts, dts);
                 loop {
                     match sp.next_au() {
-                        Ok(Some(au)) => framer.push_video_au(
+                        Ok(Some(au)) => framer.push_canonical_au(
                             au.data,
                             au.pts,
                             au.dts,

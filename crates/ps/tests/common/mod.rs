@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use md5::{Digest, Md5};
 use weir_media::{nal, Codec, Frame, TrackInfo};
 use weir_mpegts::AuSplitter;
@@ -100,13 +100,7 @@ pub fn split_annexb(codec: Codec, data: &[u8]) -> Vec<Bytes> {
         aus.push(au.data);
     }
     aus.extend(s.flush().into_iter().map(|a| a.data));
-    aus.into_iter()
-        .map(|a| {
-            let mut out = BytesMut::new();
-            nal::annexb_to_length_prefixed(&a, 4, &mut out).unwrap();
-            out.freeze()
-        })
-        .collect()
+    aus
 }
 
 /// Raw AUs and the AudioSpecificConfig of an ADTS file.
