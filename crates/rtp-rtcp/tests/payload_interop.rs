@@ -1165,3 +1165,94 @@ fn h264_out_of_band_parameter_sets_both_directions() {
         "weir → ffmpeg decodes identically"
     );
 }
+
+/// MPEG-PS over RTP as GB28181 devices send it. ffmpeg has no RTP/PS, so ffmpeg makes the
+/// program stream and judges the result: each pack goes out as one RTP "frame" (several
+/// packets, marker on the last), and the reassembled stream must be byte-identical, with
+/// the same `framemd5`. Devices that never set the marker bit are covered too: frames then
+/// end at each timestamp change.
+#[test]
+fn ps_gb28181_framing_reassembles_ffmpeg_program_stream() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtp-ps");
+    let src = dir.join("src.mpg");
+    ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-frames:v",
+        "25",
+        "-c:v",
+        "libx264",
+        "-g",
+        "25",
+        "-bitexact",
+        "-f",
+        "mpeg",
+        src.to_str().unwrap(),
+    ]);
+    let want = packet_md5s(&src, "0:v:0", &[]);
+    let data = Bytes::from(std::fs::read(&src).expect("read"));
+    // Split at pack headers (00 00 01 BA).
+    let mut starts: Vec<usize> = data
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == [0, 0, 1, 0xba])
+        .map(|(i, _)| i)
+        .collect();
+    assert!(starts.len() > 3 && starts[0] == 0);
+    starts.push(data.len());
+    let frames: Vec<Frame> = starts
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let ts = weir_media::Timestamp::new(i as i64 * 3600, weir_media::Timebase::MPEG);
+            Frame::new(weir_media::TrackId(0), ts, ts, data.slice(w[0]..w[1]))
+        })
+        .collect();
+    let mut p =
+        weir_rtp_rtcp::payload::ps::PsPacketizer::new(PacketizerConfig::new(90_000).with_mtu(500));
+    assert_eq!(p.sdp().rtpmap, "PS/90000");
+    let packets: Vec<RtpPacket> = packetize(&mut p, &frames)
+        .into_iter()
+        .map(|b| RtpPacket::parse(b).expect("rtp"))
+        .collect();
+    assert!(
+        packets.len() > frames.len() * 2,
+        "packs span several packets"
+    );
+    let mut d = weir_rtp_rtcp::payload::ps::PsDepacketizer::new(DepacketizerConfig::new(90_000));
+    let got = depacketize(&mut d, &packets);
+    assert_all_complete(&got);
+    assert_eq!(got.len(), frames.len());
+    assert!(got[0].keyframe, "the first pack carries the system header");
+    let out = dir.join("got.mpg");
+    std::fs::write(
+        &out,
+        got.iter()
+            .flat_map(|f| f.data.iter().copied())
+            .collect::<Vec<u8>>(),
+    )
+    .expect("write");
+    assert_eq!(std::fs::read(&out).expect("read"), data.to_vec());
+    assert_same(&packet_md5s(&out, "0:v:0", &[]), &want, "PS over RTP");
+
+    // Without marker bits (some devices), frames end at timestamp changes; the last one
+    // is only known complete at flush, where it is flagged.
+    let mut d = weir_rtp_rtcp::payload::ps::PsDepacketizer::new(DepacketizerConfig::new(90_000));
+    let mut got = Vec::new();
+    for pkt in &packets {
+        d.push_payload(pkt.sequence_number(), pkt.timestamp(), false, pkt.payload())
+            .expect("push");
+        while let Some(f) = d.pull() {
+            got.push(f);
+        }
+    }
+    assert_eq!(got.len(), frames.len() - 1, "all but the last before flush");
+    d.flush();
+    got.extend(d.pull());
+    assert!(got[..got.len() - 1].iter().all(|f| !f.incomplete));
+    let bytes: Vec<u8> = got.iter().flat_map(|f| f.data.iter().copied()).collect();
+    assert_eq!(bytes, data.to_vec());
+}
