@@ -367,7 +367,7 @@ impl VideoTagHeader {
     }
 
     /// The header bytes (write the payload after them). A composition time outside SI24 is
-    /// clamped; [`crate::mux`] checks it before it gets here.
+    /// clamped; [`crate::FlvMuxer`] rejects it before it gets here.
     pub fn to_bytes(&self) -> HeaderBytes {
         let mut out = HeaderBytes::new();
         let ct = self
