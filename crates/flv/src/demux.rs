@@ -153,6 +153,32 @@ impl FlvDemuxer {
         }
     }
 
+    /// Processes an RTMP message by its message type: 8 audio, 9 video, 18 AMF0 data,
+    /// 15 AMF3 data (its leading format byte stripped; the values are AMF0 in practice).
+    /// Other message types are not media and are ignored (`Ok(false)`).
+    ///
+    /// # Errors
+    /// As [`FlvDemuxer::push_tag`].
+    pub fn push_rtmp_message(
+        &mut self,
+        message_type: u8,
+        timestamp: u32,
+        body: &Bytes,
+    ) -> Result<bool> {
+        match message_type {
+            8 => self.push(TagType::Audio, timestamp, body)?,
+            9 => self.push(TagType::Video, timestamp, body)?,
+            18 => self.push(TagType::Script, timestamp, body)?,
+            15 => {
+                let rest = weir_amf::strip_amf3_format_byte(body);
+                let body = body.slice(body.len() - rest.len()..);
+                self.push(TagType::Script, timestamp, &body)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
     fn dts(&mut self, timestamp: u32) -> Timestamp {
         Timestamp::new(self.clock.extend(u64::from(timestamp)), Timebase::MILLIS)
     }
@@ -674,6 +700,20 @@ mod tests {
         let ev = events(&mut d);
         assert!(matches!(&ev[0], FlvEvent::Track(t) if t.id == TrackId(8)));
         assert!(matches!(&ev[1], FlvEvent::Frame(f) if f.track == TrackId(8)));
+    }
+
+    #[test]
+    fn rtmp_messages() {
+        let mut d = FlvDemuxer::new();
+        let mut body = BytesMut::from(&[0u8][..]); // AMF3 data message format byte
+        body.extend_from_slice(&crate::Metadata::default().to_script_body().unwrap());
+        assert!(d.push_rtmp_message(15, 0, &body.freeze()).unwrap());
+        assert!(matches!(&events(&mut d)[..], [FlvEvent::Metadata(_)]));
+        assert!(d
+            .push_rtmp_message(8, 5, &Bytes::from_static(&[0x72, 0xD5]))
+            .unwrap());
+        assert_eq!(events(&mut d).len(), 2);
+        assert!(!d.push_rtmp_message(20, 0, &Bytes::new()).unwrap());
     }
 
     #[test]
