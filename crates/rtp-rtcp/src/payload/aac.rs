@@ -228,6 +228,9 @@ impl AuHeaderLayout {
 }
 
 /// RTP (`mpeg4-generic`) → AAC access units.
+///
+/// At most 64 AU headers per packet are accepted ([`Error::LimitExceeded`] beyond);
+/// interleaving (non-zero AU-Index-delta) is refused.
 #[derive(Debug)]
 pub struct AacDepacketizer {
     cfg: DepacketizerConfig,
@@ -621,7 +624,7 @@ mod tests {
             (i.object_type, i.sample_rate, i.channel_config, i.frame_len),
             (2, 48_000, 2, 1024)
         );
-        let i = asc_info(&[0x12, 0x14]).unwrap(); // 44.1k? no: index 4 = 44100, 960-frame flag
+        let i = asc_info(&[0x12, 0x14]).unwrap(); // LC, index 4 = 44.1 kHz, stereo, 960-sample frames
         assert_eq!((i.sample_rate, i.frame_len), (44_100, 960));
         assert!(asc_info(&[0x11]).is_err());
     }

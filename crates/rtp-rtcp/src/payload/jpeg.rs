@@ -455,9 +455,9 @@ pub struct JpegInfo {
 }
 
 impl JpegInfo {
-    /// The luma quantization table.
+    /// The luma quantization table (empty if `tables` was cut short).
     pub fn luma_table(&self) -> &[u8] {
-        &self.tables[..64]
+        self.tables.get(..64).unwrap_or(&[])
     }
 
     /// The Q value (1–99) whose Appendix A tables equal this image's, if any.
