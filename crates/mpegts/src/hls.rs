@@ -228,3 +228,79 @@ impl HlsSegmenter {
         self.ready.drain(..).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_media::{Codec, TrackInfo};
+
+    fn vframe(i: i64, key: bool) -> Frame {
+        let t = Timestamp::new(i * 3600, Timebase::MPEG);
+        let data = Bytes::from(vec![0, 0, 0, 2, if key { 0x65 } else { 0x41 }, 0x88]);
+        Frame::new(TrackId(0), t, t, data).with_keyframe(key)
+    }
+
+    fn aframe(i: i64) -> Frame {
+        let t = Timestamp::new(i * 1800, Timebase::MPEG);
+        Frame::new(TrackId(1), t, t, Bytes::from(vec![0xD5; 160])).with_keyframe(true)
+    }
+
+    #[test]
+    fn waits_for_keyframe_and_cuts_near_target() {
+        let tracks = [
+            TrackInfo::new(TrackId(0), Codec::H264, 90_000),
+            TrackInfo::new(TrackId(1), Codec::G711A, 8_000),
+        ];
+        let mut s = HlsSegmenter::new(&tracks, SegmenterConfig::with_target(Duration::from_millis(1500))).unwrap();
+        // Keyframes every 10 frames (400 ms); the stream starts mid-GOP at frame 3.
+        for i in 3..100 {
+            s.push(&aframe(2 * i)).unwrap();
+            s.push(&vframe(i, i % 10 == 0)).unwrap();
+            s.push(&aframe(2 * i + 1)).unwrap();
+        }
+        let mut segs: Vec<Segment> = std::iter::from_fn(|| s.poll_segment()).collect();
+        segs.extend(s.finish());
+        // Cuts at 10, 50, 90 (first keyframes at least 1.5 s after the segment start).
+        let starts: Vec<i64> = segs.iter().map(|g| g.start.ticks() / 3600).collect();
+        assert_eq!(starts, vec![10, 50, 90]);
+        assert_eq!(segs[0].duration, Duration::from_millis(1600));
+        assert_eq!(segs[2].duration, Duration::from_millis(400)); // 10 frames of 40 ms
+        assert_eq!(segs.iter().map(|g| g.sequence).collect::<Vec<_>>(), vec![0, 1, 2]);
+        for g in &segs {
+            // PAT first, then PMT, then the keyframe with the random access indicator.
+            let p0 = crate::packet::parse_packet(&g.data).unwrap();
+            assert_eq!(p0.header.pid, 0);
+            let p1 = crate::packet::parse_packet(&g.data[188..]).unwrap();
+            assert_eq!(p1.header.pid, 0x1000);
+            let mut d = crate::TsDemuxer::new();
+            d.push(&g.data);
+            d.flush();
+            let first = std::iter::from_fn(|| d.poll_event()).find_map(|e| match e {
+                crate::Event::Frame(f) => Some(f),
+                _ => None,
+            });
+            let first = first.unwrap();
+            assert!(first.keyframe && first.track == TrackId(0x100));
+            assert!(!g.discontinuity);
+        }
+    }
+
+    #[test]
+    fn audio_only_and_discontinuity_after_reset() {
+        let tracks = [TrackInfo::new(TrackId(1), Codec::G711A, 8_000)];
+        let mut s = HlsSegmenter::new(&tracks, SegmenterConfig::with_target(Duration::from_secs(1))).unwrap();
+        for i in 0..120 {
+            s.push(&aframe(i)).unwrap();
+            if i == 70 {
+                s.reset();
+            }
+        }
+        let mut segs: Vec<Segment> = std::iter::from_fn(|| s.poll_segment()).collect();
+        segs.extend(s.finish());
+        assert_eq!(segs[0].duration, Duration::from_secs(1));
+        assert_eq!(segs[0].frames, 50);
+        assert!(!segs[0].discontinuity);
+        assert!(segs[1].discontinuity, "{:?}", segs.iter().map(|g| (g.start, g.discontinuity)).collect::<Vec<_>>());
+        assert_eq!(segs[1].start.ticks(), 71 * 1800);
+    }
+}
