@@ -229,6 +229,60 @@ impl HlsSegmenter {
     }
 }
 
+/// Writes an HLS media playlist (RFC 8216 §4.3) for a sliding window of segments:
+/// `EXT-X-TARGETDURATION` is the longest segment rounded up (§4.3.3.1), the media sequence
+/// is the first segment's, `EXT-X-DISCONTINUITY` precedes segments that follow a gap, and
+/// `EXT-X-ENDLIST` is added when `ended`. `uri` names each segment.
+///
+/// ```
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use weir_media::{Timebase, Timestamp};
+/// use weir_mpegts::hls::{media_playlist, Segment};
+/// let seg = |sequence, ms| Segment {
+///     sequence,
+///     data: Bytes::new(),
+///     start: Timestamp::new(0, Timebase::MPEG),
+///     duration: Duration::from_millis(ms),
+///     frames: 0,
+///     discontinuity: false,
+/// };
+/// let m3u8 = media_playlist(&[seg(7, 2000), seg(8, 2040)], false, |s| format!("{}.ts", s.sequence));
+/// assert!(m3u8.contains("#EXT-X-TARGETDURATION:3\n"));
+/// assert!(m3u8.contains("#EXT-X-MEDIA-SEQUENCE:7\n"));
+/// assert!(m3u8.contains("#EXTINF:2.040,\n8.ts\n"));
+/// ```
+pub fn media_playlist(
+    segments: &[Segment],
+    ended: bool,
+    uri: impl Fn(&Segment) -> String,
+) -> String {
+    use std::fmt::Write;
+    let target = segments
+        .iter()
+        .map(|s| s.duration.as_millis().div_ceil(1000))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:{}\n",
+        segments.first().map_or(0, |s| s.sequence)
+    );
+    for s in segments {
+        if s.discontinuity {
+            out.push_str("#EXT-X-DISCONTINUITY\n");
+        }
+        let ms = s.duration.as_millis();
+        let _ = write!(out, "#EXTINF:{}.{:03},\n{}\n", ms / 1000, ms % 1000, uri(s));
+    }
+    if ended {
+        out.push_str("#EXT-X-ENDLIST\n");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,7 +305,11 @@ mod tests {
             TrackInfo::new(TrackId(0), Codec::H264, 90_000),
             TrackInfo::new(TrackId(1), Codec::G711A, 8_000),
         ];
-        let mut s = HlsSegmenter::new(&tracks, SegmenterConfig::with_target(Duration::from_millis(1500))).unwrap();
+        let mut s = HlsSegmenter::new(
+            &tracks,
+            SegmenterConfig::with_target(Duration::from_millis(1500)),
+        )
+        .unwrap();
         // Keyframes every 10 frames (400 ms); the stream starts mid-GOP at frame 3.
         for i in 3..100 {
             s.push(&aframe(2 * i)).unwrap();
@@ -265,7 +323,10 @@ mod tests {
         assert_eq!(starts, vec![10, 50, 90]);
         assert_eq!(segs[0].duration, Duration::from_millis(1600));
         assert_eq!(segs[2].duration, Duration::from_millis(400)); // 10 frames of 40 ms
-        assert_eq!(segs.iter().map(|g| g.sequence).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(
+            segs.iter().map(|g| g.sequence).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
         for g in &segs {
             // PAT first, then PMT, then the keyframe with the random access indicator.
             let p0 = crate::packet::parse_packet(&g.data).unwrap();
@@ -288,7 +349,11 @@ mod tests {
     #[test]
     fn audio_only_and_discontinuity_after_reset() {
         let tracks = [TrackInfo::new(TrackId(1), Codec::G711A, 8_000)];
-        let mut s = HlsSegmenter::new(&tracks, SegmenterConfig::with_target(Duration::from_secs(1))).unwrap();
+        let mut s = HlsSegmenter::new(
+            &tracks,
+            SegmenterConfig::with_target(Duration::from_secs(1)),
+        )
+        .unwrap();
         for i in 0..120 {
             s.push(&aframe(i)).unwrap();
             if i == 70 {
@@ -300,7 +365,13 @@ mod tests {
         assert_eq!(segs[0].duration, Duration::from_secs(1));
         assert_eq!(segs[0].frames, 50);
         assert!(!segs[0].discontinuity);
-        assert!(segs[1].discontinuity, "{:?}", segs.iter().map(|g| (g.start, g.discontinuity)).collect::<Vec<_>>());
+        assert!(
+            segs[1].discontinuity,
+            "{:?}",
+            segs.iter()
+                .map(|g| (g.start, g.discontinuity))
+                .collect::<Vec<_>>()
+        );
         assert_eq!(segs[1].start.ticks(), 71 * 1800);
     }
 }

@@ -300,6 +300,13 @@ fn hls_segments_decode_standalone() {
         assert_eq!(a[0], ("codec_name".into(), "aac".into()));
     }
     assert_eq!(decoded, source);
+
+    // The playlist plays as a whole too.
+    let m3u8 =
+        weir_mpegts::hls::media_playlist(&segments, true, |s| format!("seg{}.ts", s.sequence));
+    let list = dir.join("index.m3u8");
+    std::fs::write(&list, m3u8).unwrap();
+    assert_eq!(decoded_video_md5(&list, &[]), source);
 }
 
 #[test]
