@@ -83,8 +83,12 @@ fn bench(c: &mut Criterion) {
         let seqs = order(swapped);
         let mut g = c.benchmark_group(name);
         g.throughput(Throughput::Elements(N as u64));
-        g.bench_function("weir_jitter", |b| b.iter(|| weir(black_box(&seqs), &payload)));
-        g.bench_function("webrtc_media_sample_builder", |b| b.iter(|| webrtc(black_box(&seqs), &payload)));
+        g.bench_function("weir_jitter", |b| {
+            b.iter(|| weir(black_box(&seqs), &payload))
+        });
+        g.bench_function("webrtc_media_sample_builder", |b| {
+            b.iter(|| webrtc(black_box(&seqs), &payload))
+        });
         g.finish();
     }
 }

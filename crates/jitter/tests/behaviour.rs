@@ -325,6 +325,9 @@ fn readme_example() {
     jb.push(9, 6000, t0, "c");
     jb.handle_timeout(t0 + Duration::from_millis(50));
     assert!(matches!(jb.pop(), Some(Output::Packet(p)) if p.payload == "a"));
-    assert!(matches!(jb.pop(), Some(Output::Lost { first: 8, count: 1 })));
+    assert!(matches!(
+        jb.pop(),
+        Some(Output::Lost { first: 8, count: 1 })
+    ));
     assert!(matches!(jb.pop(), Some(Output::Packet(p)) if p.payload == "c"));
 }
