@@ -495,8 +495,9 @@ fn rank(section: Section, kind: char) -> Option<u8> {
     })
 }
 
-fn repeatable(kind: char) -> bool {
-    matches!(kind, 'e' | 'p' | 'b' | 't' | 'r' | 'a' | 'c')
+fn repeatable(section: Section, kind: char) -> bool {
+    // RFC 8866 §5: one session-level `c=`, several per media section.
+    matches!(kind, 'e' | 'p' | 'b' | 't' | 'r' | 'a') || (kind == 'c' && section == Section::Media)
 }
 
 impl SessionDescription {
@@ -647,7 +648,7 @@ impl SessionDescription {
                     line: line_no,
                     kind,
                 })?;
-                if r < last_rank || (!repeatable(kind) && seen_single.contains(&kind)) {
+                if r < last_rank || (!repeatable(section, kind) && seen_single.contains(&kind)) {
                     return Err(Error::OutOfOrder {
                         line: line_no,
                         kind,

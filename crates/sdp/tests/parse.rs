@@ -121,6 +121,23 @@ a=ptime:20\r\n";
 }
 
 #[test]
+fn strict_allows_one_session_connection_line() {
+    let text =
+        "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=x\r\nc=IN IP4 1.2.3.4\r\nc=IN IP4 1.2.3.5\r\nt=0 0\r\n";
+    assert!(matches!(
+        SessionDescription::parse_strict(text.as_bytes()),
+        Err(Error::OutOfOrder { kind: 'c', line: 5 })
+    ));
+    assert_eq!(
+        SessionDescription::parse(text.as_bytes())
+            .unwrap()
+            .connections
+            .len(),
+        2
+    );
+}
+
+#[test]
 fn ipv6_multiple_addresses() {
     let c = SessionDescription::parse(b"v=0\r\nc=IN IP6 ff1e:03ad::7f2e:172a:1e24/3\r\n")
         .unwrap()
