@@ -110,6 +110,8 @@ pub struct EsFramer {
     bogus_fixed: u64,
     /// Last parameter sets seen (video), to notice changes cheaply.
     param_sets: Vec<Bytes>,
+    /// The fixed-header bits of the last ADTS frame, to rebuild the config only on change.
+    adts_fixed: Option<[u8; 3]>,
     /// LATM/LOAS state (AAC with stream_type 0x11).
     loas: Option<(weir_aac::latm::LoasReader, weir_aac::latm::LatmDecoder)>,
 }
@@ -131,6 +133,7 @@ impl EsFramer {
             bogus_offset: 0,
             bogus_fixed: 0,
             param_sets: Vec::new(),
+            adts_fixed: None,
             loas: (framing == EsFraming::Latm).then(|| {
                 (
                     weir_aac::latm::LoasReader::new(),
@@ -455,12 +458,20 @@ impl EsFramer {
                 self.keep_tail(&data, pos);
                 return;
             }
-            let asc = hdr.to_config();
-            let params = AudioParams {
-                sample_rate: asc.sample_rate(),
-                channels: asc.channels(),
+            // ID, layer, protection, profile, sampling index, channel configuration.
+            let fixed = match rest.get(1..4) {
+                Some(b) => [b[0], b[1] & 0xFD, b[2] & 0xC0],
+                None => [0; 3],
             };
-            self.update_audio_info(asc.to_bytes(), params, out);
+            if self.adts_fixed != Some(fixed) {
+                self.adts_fixed = Some(fixed);
+                let asc = hdr.to_config();
+                let params = AudioParams {
+                    sample_rate: asc.sample_rate(),
+                    channels: asc.channels(),
+                };
+                self.update_audio_info(asc.to_bytes(), params, out);
+            }
             let payload = data.slice(pos + hlen..pos + flen);
             let rate = hdr.sample_rate();
             match hdr.split_raw_blocks(&payload) {
