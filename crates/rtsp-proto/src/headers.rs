@@ -578,6 +578,18 @@ impl Headers {
     pub fn location(&self) -> Option<&str> {
         self.get("Location").map(str::trim)
     }
+    /// All challenges of all `WWW-Authenticate` headers (unparsable ones are skipped).
+    pub fn www_authenticate(&self) -> Vec<crate::auth::Challenge> {
+        self.get_all("WWW-Authenticate")
+            .filter_map(|v| crate::auth::Challenge::parse_list(v).ok())
+            .flatten()
+            .collect()
+    }
+    /// `Authorization` header.
+    pub fn authorization(&self) -> Option<Result<crate::auth::Credentials>> {
+        self.get("Authorization")
+            .map(crate::auth::Credentials::parse)
+    }
     /// `Scale` header.
     pub fn scale(&self) -> Option<Result<f64>> {
         self.get("Scale").map(|v| parse_scale(v, "Scale"))
@@ -647,5 +659,20 @@ mod tests {
         );
         assert_eq!(s.to_string(), "47112344;timeout=60");
         assert!(SessionHeader::parse("").is_err());
+        let mut h = Headers::new();
+        h.append(
+            "WWW-Authenticate",
+            "Digest realm=\"r\", nonce=\"n\", algorithm=SHA-256",
+        );
+        h.append("WWW-Authenticate", "Basic realm=\"r\"");
+        h.append("Authorization", "Basic dTpw");
+        assert_eq!(h.www_authenticate().len(), 2);
+        assert_eq!(
+            h.authorization().unwrap().unwrap(),
+            crate::auth::Credentials::Basic {
+                username: "u".into(),
+                password: "p".into()
+            }
+        );
     }
 }
