@@ -605,6 +605,31 @@ fn aac_mpeg4_generic_both_directions() {
         &back,
     );
     assert_same(&packet_md5s(&back, "0:a:0", &[]), want, "weir → ffmpeg");
+
+    // Every AU fragmented (RFC 3640 3.2.3): a 120-byte MTU leaves 104 bytes per fragment.
+    let mut p = AacPacketizer::new(
+        PacketizerConfig::new(48_000)
+            .with_payload_type(97)
+            .with_mtu(120),
+        &asc,
+    )
+    .expect("asc");
+    let out = packetize(&mut p, &frames);
+    assert!(out.len() > frames.len() * 2);
+    let back = dir.join("back-frag.m4a");
+    ffmpeg_receive(
+        &dir,
+        "audio",
+        &p.sdp(),
+        &out,
+        &["-c", "copy", "-frames:a", &frames.len().to_string()],
+        &back,
+    );
+    assert_same(
+        &packet_md5s(&back, "0:a:0", &[]),
+        want,
+        "weir → ffmpeg, fragmented",
+    );
 }
 
 #[test]
@@ -653,6 +678,26 @@ fn aac_latm_both_directions() {
         &back,
     );
     assert_same(&packet_md5s(&back, "0:a:0", &[]), &want, "weir → ffmpeg");
+
+    // audioMuxElements fragmented over several packets, marker on the last.
+    let mut p =
+        LatmPacketizer::new(PacketizerConfig::new(48_000).with_mtu(100), &asc).expect("asc");
+    let out = packetize(&mut p, &frames);
+    assert!(out.len() > frames.len() * 2);
+    let back = dir.join("back-frag.m4a");
+    ffmpeg_receive(
+        &dir,
+        "audio",
+        &p.sdp(),
+        &out,
+        &["-c", "copy", "-frames:a", &frames.len().to_string()],
+        &back,
+    );
+    assert_same(
+        &packet_md5s(&back, "0:a:0", &[]),
+        &want,
+        "weir → ffmpeg, fragmented",
+    );
 }
 
 #[test]

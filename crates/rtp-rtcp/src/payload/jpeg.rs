@@ -119,7 +119,8 @@ fn put_dht(out: &mut BytesMut, class_id: u8, bits: &[u8; 16], values: &[u8]) {
     out.put_slice(values);
 }
 
-/// Writes the JPEG headers RFC 2435 Appendix B describes, up to and including SOS.
+/// Writes the JPEG headers RFC 2435 Appendix B describes (plus a JFIF APP0), up to and
+/// including SOS.
 /// `tables` holds 64-byte (8-bit) or 128-byte (16-bit, `precision` bit set) tables.
 fn write_headers(
     out: &mut BytesMut,
@@ -131,6 +132,10 @@ fn write_headers(
     restart_interval: Option<u16>,
 ) {
     out.put_slice(&[0xff, 0xd8]);
+    // APP0 "JFIF" 1.01, aspect ratio 1:1, no thumbnail.
+    marker_segment(out, 0xe0, 14);
+    out.put_slice(b"JFIF\0");
+    out.put_slice(&[1, 1, 0, 0, 1, 0, 1, 0, 0]);
     // DQT: one segment per table.
     let mut pos = 0;
     let mut id = 0u8;
