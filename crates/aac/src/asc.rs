@@ -98,8 +98,9 @@ pub struct SbrExtension {
     /// sbrPresentFlag. Always true for hierarchical signalling; backward-compatible
     /// signalling may explicitly say "no SBR".
     pub sbr_present: bool,
-    /// psPresentFlag. Hierarchical: true for object type 29. Backward-compatible: `None`
-    /// when the `0x548` sync extension is absent.
+    /// psPresentFlag. `Some(true)`: PS present (object type 29, or `0x548` with flag 1);
+    /// `Some(false)`: explicitly absent (`0x548` with flag 0); `None`: not signalled
+    /// (object type 5, or no `0x548`), so implicit PS is possible.
     pub ps_present: Option<bool>,
     /// extensionSamplingFrequencyIndex (meaningful when `sbr_present`).
     pub sampling_frequency_index: u8,
@@ -496,7 +497,7 @@ impl AudioSpecificConfig {
             signalling: SbrSignalling::Hierarchical,
             object_type: object_type::SBR,
             sbr_present: true,
-            ps_present: Some(ps),
+            ps_present: ps.then_some(true),
             sampling_frequency_index: index_from_sample_rate(output_rate).unwrap_or(0xF),
             sampling_frequency: output_rate,
             channel_configuration: None,
@@ -558,7 +559,8 @@ impl AudioSpecificConfig {
                 signalling: SbrSignalling::Hierarchical,
                 object_type: object_type::SBR,
                 sbr_present: true,
-                ps_present: Some(ps),
+                // Object type 29 says PS is present; 5 leaves it unknown (implicit PS possible).
+                ps_present: ps.then_some(true),
                 sampling_frequency_index: esfi,
                 sampling_frequency: efreq,
                 channel_configuration: ext_cc,
@@ -853,21 +855,34 @@ impl AudioSpecificConfig {
         }
     }
 
-    /// Output channel count: from the channel configuration (7 → 8 for 7.1), or the PCE when
-    /// it is 0; a mono core with PS present decodes to 2. 0 for reserved configurations.
+    /// Output channel count as decoders report it: [`core_channels`](Self::core_channels),
+    /// except that a mono core with SBR decodes to 2 unless PS is explicitly signalled
+    /// absent (PS may be present implicitly; ffmpeg, like the reference decoders, then
+    /// outputs stereo).
     pub fn channels(&self) -> u8 {
-        let base = if self.channel_configuration == 0 {
+        let base = self.core_channels();
+        let ps_possible = self.sbr_present()
+            && self
+                .sbr
+                .as_ref()
+                .is_some_and(|s| s.ps_present != Some(false));
+        if base == 1 && ps_possible {
+            2
+        } else {
+            base
+        }
+    }
+
+    /// Channels of the core coder: from the channel configuration (7 → 8 for 7.1), or the
+    /// PCE when it is 0. 0 for reserved configurations.
+    pub fn core_channels(&self) -> u8 {
+        if self.channel_configuration == 0 {
             self.program_config
                 .as_ref()
                 .map(|p| p.channels().min(255) as u8)
                 .unwrap_or(0)
         } else {
             channels_from_configuration(self.channel_configuration).unwrap_or(0)
-        };
-        if base == 1 && self.ps_present() {
-            2
-        } else {
-            base
         }
     }
 

@@ -37,7 +37,7 @@ fn he_aac_hierarchical() {
     assert_eq!(asc.channels(), 2);
     let ext = asc.sbr.clone().unwrap();
     assert_eq!(ext.signalling, SbrSignalling::Hierarchical);
-    assert_eq!(ext.ps_present, Some(false));
+    assert_eq!(ext.ps_present, None, "object type 5 leaves PS unsignalled");
     assert_eq!(asc.profile_name(), Some("HE-AAC"));
     assert_eq!(&asc.to_bytes()[..], &data[..]);
     assert_eq!(AudioSpecificConfig::he_aac(44100, 2, false).unwrap(), asc);

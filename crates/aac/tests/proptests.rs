@@ -137,7 +137,7 @@ fn asc() -> impl Strategy<Value = AudioSpecificConfig> {
                         signalling: SbrSignalling::Hierarchical,
                         object_type: 5,
                         sbr_present: true,
-                        ps_present: Some(nsf % 2 == 1),
+                        ps_present: (nsf % 2 == 1).then_some(true),
                         sampling_frequency_index: 3,
                         sampling_frequency: 48000,
                         channel_configuration: (aot == 22).then_some(res),
