@@ -10,7 +10,7 @@ use crate::es::{EsFramer, EsFraming, EsOptions, EsOutput};
 use crate::packet::{parse_packet, NULL_PID, PACKET_SIZE, PAT_PID, SDT_PID, SYNC_BYTE};
 use crate::pes::{parse_pes_header, PesHeader, TIMESTAMP_MASK};
 use crate::psi::{parse_section, Pat, Pmt, PmtStream, SectionAssembler, TABLE_PAT, TABLE_PMT};
-use crate::{stream_type, Error};
+use crate::{infer_codec, stream_type, Error};
 
 /// Demuxer limits and options.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,6 +135,8 @@ struct StreamState {
     header: Option<PesHeader>,
     incomplete: bool,
     random_access: bool,
+    /// PES packets left in which to try inferring the codec of an unknown stream.
+    probes_left: u8,
 }
 
 /// Sans-IO MPEG-TS demuxer: push bytes in any pieces, poll [`Event`]s.
@@ -517,6 +519,7 @@ impl TsDemuxer {
         if let Some(f) = &framer {
             self.events.push_back(Event::TrackAdded(f.info().clone()));
         }
+        let framer_is_none = framer.is_none();
         let state = StreamState {
             pid: es.pid,
             program,
@@ -527,6 +530,7 @@ impl TsDemuxer {
             header: None,
             incomplete: false,
             random_access: false,
+            probes_left: if framer_is_none { 8 } else { 0 },
         };
         match existing {
             Some(i) => self.streams[i] = state,
@@ -661,6 +665,18 @@ impl TsDemuxer {
         let payload = bytes.slice(header.header_len.min(bytes.len())..);
         let (pts, dts) = extend_times(&mut self.ext, header.pts, header.dts);
         let events = &mut self.events;
+        if st.framer.is_none() && st.probes_left > 0 && (0xC0..=0xEF).contains(&header.stream_id) {
+            // Quirk: an MPEG audio/video stream_id under a private or unknown stream_type
+            // (ffmpeg's M2TS mode writes AAC as stream_type 0x06 with no descriptor): infer
+            // the codec from the elementary stream, as players do.
+            st.probes_left -= 1;
+            if let Some((codec, framing)) = infer_codec(header.stream_id >= 0xE0, &payload) {
+                debug!(pid = st.pid, stream_type = st.stream_type, %codec, "codec inferred from the ES");
+                let info = TrackInfo::new(TrackId(u32::from(st.pid)), codec, 90_000);
+                events.push_back(Event::TrackAdded(info.clone()));
+                st.framer = Some(EsFramer::new(info, framing, self.cfg.es.clone()));
+            }
+        }
         match st.framer.as_mut() {
             Some(f) => f.push_pes(payload, pts, dts, st.random_access, incomplete, &mut |o| {
                 events.push_back(match o {

@@ -380,3 +380,28 @@ fn opus_ts_both_ways() {
         assert_eq!(&g.data, w);
     }
 }
+
+#[test]
+/// Also a real-client quirk: in M2TS mode ffmpeg declares AAC as stream_type 0x06 (private
+/// PES) with no descriptor; the codec is inferred from the ES, as players do.
+fn demux_ffmpeg_m2ts_192_byte_packets_quirk_aac_as_private_stream_type() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("m2ts");
+    let ts = dir.join("a.m2ts");
+    ffmpeg_args(&format!(
+        "{VIDEO} {AUDIO} {OPTS} -c:v libx264 -bf 2 -c:a aac -f mpegts -mpegts_m2ts_mode 1 {}",
+        ts.display()
+    ));
+    let data = std::fs::read(&ts).unwrap();
+    assert_eq!(data.len() % 192, 0);
+    let d = demux_ts(&data, 6144);
+    assert!(d.events.iter().any(|e| matches!(
+        e,
+        weir_mpegts::Event::Synced {
+            packet_size: 192,
+            ..
+        }
+    )));
+    check_video(&dir, &ts, &d, Codec::H264);
+    check_audio(&dir, &ts, &d, Codec::Aac);
+}
