@@ -20,7 +20,15 @@ fn play(transport: &str, auth: Option<AuthConfig>, creds: &str) -> (Vec<u8>, Vec
     let src = make_mulaw(dir.path());
     let (l, port) = listener();
     let samples = src.clone();
-    let server = std::thread::spawn(move || serve_one(l, Mode::PlayPcmu { samples }, auth));
+    let server = std::thread::spawn(move || {
+        serve_one(
+            l,
+            Mode::Play {
+                tracks: vec![PlayTrack { pt: 0, samples }],
+            },
+            auth,
+        )
+    });
     let out_path = dir.join("out.ul");
     let url = format!("rtsp://{creds}127.0.0.1:{port}/live/a");
     let child = spawn_ffmpeg(&[
@@ -83,8 +91,11 @@ fn ffmpeg_with_wrong_password_is_refused() {
     let server = std::thread::spawn(move || {
         serve_one(
             l,
-            Mode::PlayPcmu {
-                samples: vec![0; 160],
+            Mode::Play {
+                tracks: vec![PlayTrack {
+                    pt: 0,
+                    samples: vec![0; 160],
+                }],
             },
             Some(AuthConfig::digest("weir", "alice", "s3cret")),
         )
@@ -588,4 +599,88 @@ fn ffmpeg_pushes_aac_and_mpeg4_generic_params_match() {
         aus.len(),
         src_md5.len()
     );
+}
+
+/// Two tracks (PCMU + PCMA): two SETUPs on one session, aggregate PLAY, per-track RTP-Info.
+fn play_two(transport: &str) {
+    let dir = TempDir::new("rtsp-two");
+    let mu = make_mulaw(dir.path());
+    let al_path = dir.join("src.al");
+    weir_testutil::ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=1000:sample_rate=8000:duration=1",
+        "-ar",
+        "8000",
+        "-ac",
+        "1",
+        "-f",
+        "alaw",
+        al_path.to_str().unwrap(),
+    ]);
+    let al = std::fs::read(&al_path).unwrap();
+    let (l, port) = listener();
+    let tracks = vec![
+        PlayTrack {
+            pt: 0,
+            samples: mu.clone(),
+        },
+        PlayTrack {
+            pt: 8,
+            samples: al.clone(),
+        },
+    ];
+    let server = std::thread::spawn(move || serve_one(l, Mode::Play { tracks }, None));
+    let (a, b) = (dir.join("a.ul"), dir.join("b.al"));
+    let url = format!("rtsp://127.0.0.1:{port}/live/a");
+    let child = spawn_ffmpeg(&[
+        "-rtsp_transport",
+        transport,
+        "-i",
+        &url,
+        "-map",
+        "0:0",
+        "-c",
+        "copy",
+        "-f",
+        "mulaw",
+        a.to_str().unwrap(),
+        "-map",
+        "0:1",
+        "-c",
+        "copy",
+        "-f",
+        "alaw",
+        b.to_str().unwrap(),
+    ]);
+    let (ok, err) = wait_child(child, DEADLINE);
+    let o = server.join().unwrap();
+    assert!(ok, "ffmpeg failed: {err}\nserver saw {:?}", o.methods);
+    assert_eq!(
+        o.methods,
+        ["DESCRIBE", "SETUP", "SETUP", "PLAY", "TEARDOWN"]
+    );
+    if transport == "tcp" {
+        let ch: Vec<u8> = o
+            .transports
+            .iter()
+            .map(|t| t.interleaved.unwrap().rtp)
+            .collect();
+        assert_eq!(ch, [0, 2], "ffmpeg numbers interleaved channels per stream");
+    }
+    assert!(std::fs::read(&a).unwrap() == mu, "PCMU track bytes differ");
+    assert!(std::fs::read(&b).unwrap() == al, "PCMA track bytes differ");
+}
+
+#[test]
+fn ffmpeg_plays_two_tracks_over_tcp() {
+    weir_testutil::interop_or_skip!();
+    play_two("tcp");
+}
+
+#[test]
+fn ffmpeg_plays_two_tracks_over_udp() {
+    weir_testutil::interop_or_skip!();
+    play_two("udp");
 }

@@ -146,11 +146,17 @@ fn write_all(sock: &mut TcpStream, s: &mut ServerSession) -> std::io::Result<()>
     Ok(())
 }
 
+/// One served track: RTP payload type (0 = PCMU, 8 = PCMA) and its 8 kHz G.711 samples.
+pub struct PlayTrack {
+    pub pt: u8,
+    pub samples: Vec<u8>,
+}
+
 /// What the test server does.
 pub enum Mode {
-    /// Serve one PCMU track (payload split in 160-byte packets) at `/live/a`.
-    PlayPcmu { samples: Vec<u8> },
-    /// Accept an ANNOUNCE/RECORD push and collect RTP packets of the first track.
+    /// Serve G.711 tracks (160-byte packets) at `/live/a`, controls `trackID=<n>`.
+    Play { tracks: Vec<PlayTrack> },
+    /// Accept an ANNOUNCE/RECORD push and collect RTP packets per SETUP (in SETUP order).
     Record,
 }
 
@@ -158,25 +164,65 @@ pub enum Mode {
 pub struct Outcome {
     /// Announced SDP (Record).
     pub announced: Option<SessionDescription>,
-    /// Received RTP packets per track index (Record).
+    /// Received RTP packets per SETUP (Record).
     pub packets: Vec<Vec<Bytes>>,
-    /// Transport lower layers used, per SETUP.
+    /// Transports accepted, per SETUP.
     pub transports: Vec<TransportSpec>,
     /// Methods seen, in order.
     pub methods: Vec<String>,
-    /// Number of 401 answers sent.
-    pub challenges: usize,
-    /// Packets sent (Play).
+    /// Packets sent (Play, all tracks).
     pub sent: usize,
     /// `Authorization` headers of the requests that reached the application.
     pub authorizations: Vec<String>,
 }
 
-struct UdpTrack {
-    rtp: UdpSocket,
-    rtcp: UdpSocket,
-    client: Option<(SocketAddr, SocketAddr)>,
+enum Sink {
+    Tcp(u8),
+    Udp {
+        rtp: UdpSocket,
+        rtcp: UdpSocket,
+        client: (SocketAddr, SocketAddr),
+    },
 }
+
+impl Sink {
+    fn send(&self, s: &mut ServerSession, rtcp: bool, pkt: Bytes) {
+        match self {
+            Sink::Tcp(ch) => s
+                .send_interleaved(if rtcp { ch + 1 } else { *ch }, pkt)
+                .unwrap(),
+            Sink::Udp {
+                rtp,
+                rtcp: rtcp_sock,
+                client,
+            } => {
+                if rtcp {
+                    rtcp_sock.send_to(&pkt, client.1).unwrap();
+                } else {
+                    rtp.send_to(&pkt, client.0).unwrap();
+                }
+            }
+        }
+    }
+}
+
+fn drain_udp(sinks: &[Sink], packets: &mut [Vec<Bytes>]) {
+    for (i, sink) in sinks.iter().enumerate() {
+        if let Sink::Udp { rtp, rtcp, .. } = sink {
+            let mut b = [0u8; 4096];
+            while let Ok((n, _)) = rtp.recv_from(&mut b) {
+                if let Some(v) = packets.get_mut(i) {
+                    v.push(Bytes::copy_from_slice(&b[..n]));
+                }
+            }
+            while rtcp.recv_from(&mut b).is_ok() {}
+        }
+    }
+}
+
+const SSRC0: u32 = 0x5EED_0001;
+const SEQ0: u16 = 65500; // wraps during the stream on purpose
+const TS0: u32 = 1_000_000;
 
 /// Accepts one connection and runs the session until the client leaves or the deadline passes.
 pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) -> Outcome {
@@ -202,16 +248,18 @@ pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) ->
     let mut s = ServerSession::new(cfg, rng(7), Instant::now());
     let mut buf = BytesMut::with_capacity(65536);
     let mut out = Outcome::default();
-    let mut udp: Vec<UdpTrack> = Vec::new();
-    let mut tcp_channels: Vec<u8> = Vec::new();
+    // Play: sink per track index; Record: sink per SETUP.
+    let mut sinks: Vec<Sink> = Vec::new();
+    let mut sink_track: Vec<usize> = Vec::new();
     let mut playing = false;
     let mut next_pkt = 0usize;
     let mut bye_sent = false;
     let mut last_media: Option<Instant> = None;
-    let ssrc = 0x5EED_0001u32;
-    let seq0 = 65500u16; // wraps during the stream on purpose
-    let ts0 = 1_000_000u32;
     let mut done = false;
+    let play_tracks: &[PlayTrack] = match &mode {
+        Mode::Play { tracks } => tracks,
+        Mode::Record => &[],
+    };
     while Instant::now() < deadline && !done {
         let mut tmp = [0u8; 16384];
         match sock.read(&mut tmp) {
@@ -232,10 +280,18 @@ pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) ->
                     out.methods.push("DESCRIBE".into());
                     out.authorizations
                         .extend(request.headers.get("Authorization").map(str::to_string));
-                    if request.uri.trim_end_matches('/').ends_with("/live/a") {
+                    if request.uri.trim_end_matches('/').ends_with("/live/a")
+                        && !play_tracks.is_empty()
+                    {
                         let mut d = SessionDescription::rtsp_presentation("weir test", "127.0.0.1");
-                        d.media
-                            .push(MediaDescription::pcmu(8000, 1, 97).with_control("trackID=0"));
+                        for (i, t) in play_tracks.iter().enumerate() {
+                            let m = if t.pt == 8 {
+                                MediaDescription::pcma(8000, 1, 97)
+                            } else {
+                                MediaDescription::pcmu(8000, 1, 97)
+                            };
+                            d.media.push(m.with_control(&format!("trackID={i}")));
+                        }
                         s.respond_describe(id, d.to_bytes(), None).unwrap();
                     } else {
                         s.reject(id, 404).unwrap();
@@ -251,11 +307,19 @@ pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) ->
                     out.announced = Some(sdp);
                     s.accept_announce(id).unwrap();
                 }
-                ServerEvent::Setup { id, transports, .. } => {
+                ServerEvent::Setup {
+                    id,
+                    request,
+                    transports,
+                } => {
                     out.methods.push("SETUP".into());
+                    let track = match request.uri.rsplit_once("trackID=") {
+                        Some((_, n)) => n.trim_end_matches('/').parse::<usize>().unwrap(),
+                        None => sinks.len(),
+                    };
                     let mut t = transports[0].clone();
-                    if t.is_tcp() {
-                        tcp_channels.push(t.interleaved.unwrap().rtp);
+                    let sink = if t.is_tcp() {
+                        Sink::Tcp(t.interleaved.unwrap().rtp)
                     } else {
                         let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
                         let rtcp = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -270,23 +334,25 @@ pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) ->
                             rtp.local_addr().unwrap().port(),
                             rtcp.local_addr().unwrap().port(),
                         ));
-                        udp.push(UdpTrack {
-                            rtp,
-                            rtcp,
-                            client: Some(client),
-                        });
-                    }
-                    t.ssrc = Some(ssrc);
+                        Sink::Udp { rtp, rtcp, client }
+                    };
+                    sinks.push(sink);
+                    sink_track.push(track);
+                    t.ssrc = Some(SSRC0 + track as u32);
                     out.transports.push(t.clone());
                     s.accept_setup(id, &t).unwrap();
                 }
                 ServerEvent::Play { id, request, .. } => {
                     out.methods.push("PLAY".into());
-                    let info = [RtpInfo {
-                        url: format!("{}/trackID=0", request.uri.trim_end_matches('/')),
-                        seq: Some(seq0),
-                        rtptime: Some(ts0),
-                    }];
+                    let base = request.uri.trim_end_matches('/').to_string();
+                    let info: Vec<RtpInfo> = sink_track
+                        .iter()
+                        .map(|t| RtpInfo {
+                            url: format!("{base}/trackID={t}"),
+                            seq: Some(SEQ0),
+                            rtptime: Some(TS0),
+                        })
+                        .collect();
                     s.accept_play(id, None, &info).unwrap();
                     playing = true;
                 }
@@ -307,84 +373,76 @@ pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) ->
                     done = true;
                 }
                 ServerEvent::Interleaved(f) => {
-                    if let Some(track) = tcp_channels.iter().position(|c| *c == f.channel) {
-                        if let Some(v) = out.packets.get_mut(track) {
-                            v.push(f.payload);
-                        }
+                    let idx = sinks
+                        .iter()
+                        .position(|k| matches!(k, Sink::Tcp(c) if *c == f.channel));
+                    if let Some(v) = idx.and_then(|i| out.packets.get_mut(i)) {
+                        v.push(f.payload);
                     }
                 }
                 ServerEvent::SessionTimedOut { .. } => done = true,
             }
         }
-        // Record over UDP: collect.
-        for (i, t) in udp.iter().enumerate() {
-            let mut b = [0u8; 2048];
-            while let Ok((n, _)) = t.rtp.recv_from(&mut b) {
-                if let Some(v) = out.packets.get_mut(i) {
-                    v.push(Bytes::copy_from_slice(&b[..n]));
-                }
-            }
-            while t.rtcp.recv_from(&mut b).is_ok() {}
-        }
-        // Play: send a burst of packets per loop turn, then SR+BYE.
+        drain_udp(&sinks, &mut out.packets);
+        // Play: a burst of packets per track per loop turn, then SR+BYE per track.
         if playing {
-            if let Mode::PlayPcmu { samples } = &mode {
-                let chunks: Vec<&[u8]> = samples.chunks(160).collect();
-                for _ in 0..10 {
-                    let Some(chunk) = chunks.get(next_pkt) else {
-                        break;
+            let mut more = false;
+            for _ in 0..10 {
+                for (sink, &track) in sinks.iter().zip(&sink_track) {
+                    let samples = &play_tracks[track].samples;
+                    let Some(chunk) = samples.chunks(160).nth(next_pkt) else {
+                        continue;
                     };
-                    let seq = seq0.wrapping_add(next_pkt as u16);
-                    let ts = ts0.wrapping_add((next_pkt * 160) as u32);
-                    let pkt = rtp_packet(0, seq, ts, ssrc, next_pkt == 0, chunk);
-                    if let Some(&ch) = tcp_channels.first() {
-                        s.send_interleaved(ch, pkt).unwrap();
-                    } else if let Some(t) = udp.first() {
-                        t.rtp.send_to(&pkt, t.client.unwrap().0).unwrap();
-                    }
-                    next_pkt += 1;
+                    more = true;
+                    let seq = SEQ0.wrapping_add(next_pkt as u16);
+                    let ts = TS0.wrapping_add((next_pkt * 160) as u32);
+                    let pkt = rtp_packet(
+                        play_tracks[track].pt,
+                        seq,
+                        ts,
+                        SSRC0 + track as u32,
+                        next_pkt == 0,
+                        chunk,
+                    );
+                    sink.send(&mut s, false, pkt);
                     out.sent += 1;
                 }
-                if next_pkt >= chunks.len() && last_media.is_none() {
-                    last_media = Some(Instant::now());
+                next_pkt += 1;
+            }
+            if !more && last_media.is_none() {
+                last_media = Some(Instant::now());
+            }
+            // Over UDP, RTCP travels on its own socket and ffmpeg stops at BYE even when RTP
+            // packets are still unread in the other socket: give them time to be read.
+            let all_tcp = sinks.iter().all(|k| matches!(k, Sink::Tcp(_)));
+            let settled =
+                last_media.is_some_and(|t| all_tcp || t.elapsed() > Duration::from_millis(800));
+            if settled && !bye_sent {
+                for (sink, &track) in sinks.iter().zip(&sink_track) {
+                    let samples = &play_tracks[track].samples;
+                    let ts = TS0.wrapping_add(samples.len() as u32);
+                    let bye = rtcp_sr_bye(
+                        SSRC0 + track as u32,
+                        ts,
+                        samples.len().div_ceil(160) as u32,
+                        samples.len() as u32,
+                    );
+                    sink.send(&mut s, true, bye);
                 }
-                // Over UDP, RTCP travels on its own socket and ffmpeg stops at BYE even when RTP
-                // packets are still unread in the other socket: give them time to be read.
-                let settled = last_media.is_some_and(|t| {
-                    !tcp_channels.is_empty() || t.elapsed() > Duration::from_millis(800)
-                });
-                if settled && !bye_sent {
-                    let ts = ts0.wrapping_add((samples.len()) as u32);
-                    let bye = rtcp_sr_bye(ssrc, ts, chunks.len() as u32, samples.len() as u32);
-                    if let Some(&ch) = tcp_channels.first() {
-                        s.send_interleaved(ch + 1, bye).unwrap();
-                    } else if let Some(t) = udp.first() {
-                        t.rtcp.send_to(&bye, t.client.unwrap().1).unwrap();
-                    }
-                    bye_sent = true;
-                }
+                bye_sent = true;
             }
         }
         if write_all(&mut sock, &mut s).is_err() {
             break;
         }
-        if playing && !tcp_channels.is_empty() {
+        if playing {
             std::thread::sleep(Duration::from_millis(2));
-        } else if playing {
-            std::thread::sleep(Duration::from_millis(5));
         }
     }
     // Late UDP packets.
     let until = Instant::now() + Duration::from_millis(200);
     while Instant::now() < until {
-        for (i, t) in udp.iter().enumerate() {
-            let mut b = [0u8; 2048];
-            while let Ok((n, _)) = t.rtp.recv_from(&mut b) {
-                if let Some(v) = out.packets.get_mut(i) {
-                    v.push(Bytes::copy_from_slice(&b[..n]));
-                }
-            }
-        }
+        drain_udp(&sinks, &mut out.packets);
         std::thread::sleep(Duration::from_millis(10));
     }
     out
