@@ -161,7 +161,7 @@ impl EsFramer {
     }
 
     /// Frames one complete PES payload. For video the payload is taken as one access unit
-    /// (as TS muxers write it); see [`crate::es::AuSplitter`] for streams that are not aligned.
+    /// (as TS muxers write it); see [`crate::AuSplitter`] for streams that are not aligned.
     pub fn push_pes(
         &mut self,
         payload: Bytes,

@@ -7,7 +7,7 @@
 //!   Opus packets), loss and corruption reports.
 //! * [`TsMuxer`]: give it [`TrackInfo`](weir_media::TrackInfo)s and [`Frame`](weir_media::Frame)s,
 //!   it writes 188-byte packets into your `BytesMut`.
-//! * [`HlsSegmenter`](hls::HlsSegmenter): cuts a muxed stream at keyframes into standalone segments.
+//! * [`HlsSegmenter`]: cuts a muxed stream at keyframes into standalone segments.
 //!
 //! ```
 //! use bytes::{Bytes, BytesMut};
