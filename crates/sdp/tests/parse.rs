@@ -471,3 +471,32 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn codec_builders_roundtrip_through_text(
+        sps_tail in proptest::collection::vec(any::<u8>(), 3..40),
+        pps_tail in proptest::collection::vec(any::<u8>(), 1..10),
+        asc in proptest::collection::vec(any::<u8>(), 2..6),
+        pt in 96u8..128,
+        mode in 0u8..3,
+    ) {
+        let mut sps = vec![0x67];
+        sps.extend(&sps_tail);
+        let mut pps = vec![0x68];
+        pps.extend(&pps_tail);
+        let mut d = SessionDescription::rtsp_presentation("p", "::1");
+        d.media.push(MediaDescription::h264(pt, &sps, &pps, mode).unwrap().with_control("v"));
+        d.media.push(MediaDescription::aac_mpeg4_generic(pt, 48000, 2, &asc).unwrap().with_control("a"));
+        d.media.push(MediaDescription::h265(pt, &[0x40, 1, 2], &[0x42, 1, 3], &[0x44, 1, 4]).unwrap());
+        let back = SessionDescription::parse_strict(d.to_string().as_bytes()).unwrap();
+        prop_assert_eq!(&back, &d);
+        let h = H264Params::from_fmtp(&back.media[0].fmtp(pt).unwrap().unwrap()).unwrap();
+        prop_assert_eq!(h.sps[0].as_ref(), &sps[..]);
+        prop_assert_eq!(h.pps[0].as_ref(), &pps[..]);
+        prop_assert_eq!(h.packetization_mode, mode);
+        let a = AacParams::from_fmtp(&back.media[1].fmtp(pt).unwrap().unwrap()).unwrap();
+        prop_assert_eq!(a.config.as_ref(), &asc[..]);
+        prop_assert_eq!(back.media[1].control_url(&back, "rtsp://h/x"), "rtsp://h/x/a");
+    }
+}
