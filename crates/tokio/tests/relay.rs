@@ -245,3 +245,33 @@ async fn publisher_reconnecting_within_grace_keeps_its_players() {
     );
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_players_and_publishers_promptly() {
+    interop_or_skip!();
+    let dir = TempDir::new("relay-shutdown");
+    let src = make_source(&dir, "src.flv", 20, &[]);
+    let relay = TestRelay::start(test_config()).await;
+    let key = "live/bye";
+    let out = dir.join("out.flv");
+    let player = play_ffmpeg(&relay.http_url(key), &out);
+    relay.wait_for_players(key, 1).await;
+    let mut publisher = push(&src, &relay.rtmp_url(key));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let t0 = Instant::now();
+    relay.stop().await;
+    assert!(
+        t0.elapsed() < Duration::from_secs(4),
+        "shutdown took {:?}",
+        t0.elapsed()
+    );
+    // The player saw a clean end of stream (ffmpeg exits successfully with what it got).
+    wait_ok(player, "player", Duration::from_secs(10)).await;
+    assert!(!packets(&out, "0:v").is_empty());
+    // The publisher was disconnected: its 20 s push ends within seconds of the shutdown.
+    let ended = tokio::time::timeout(Duration::from_secs(10), publisher.wait()).await;
+    assert!(
+        ended.is_ok(),
+        "publisher still connected 10 s after shutdown"
+    );
+}

@@ -1,0 +1,151 @@
+//! The example server as an operator runs it: `--help`, a TOML config file, serving, and
+//! a clean exit on SIGTERM.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `target/<profile>/examples/server`, built by `cargo test` alongside this test.
+fn server_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    profile_dir.join("examples").join("server")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn help_documents_every_option() {
+    let out = Command::new(server_bin())
+        .arg("--help")
+        .output()
+        .expect("run server --help");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for opt in [
+        "--config",
+        "--rtmp-listen",
+        "--http-listen",
+        "--gop-cache",
+        "--gop-cache-max-bytes",
+        "--queue-units",
+        "--player-stuck-timeout-ms",
+        "--play-wait-ms",
+        "--publisher-grace-ms",
+        "--track-wait-ms",
+        "--tcp-nodelay",
+        "--send-buffer-bytes",
+        "--rtmp-chunk-size",
+        "--max-message-bytes",
+        "--log-level",
+    ] {
+        assert!(help.contains(opt), "--help lacks {opt}:\n{help}");
+    }
+}
+
+#[test]
+fn bad_config_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("weir-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("bad.toml");
+    std::fs::write(
+        &cfg,
+        "[relay]\nrtmp_listen = \"127.0.0.1:1\"\nno_such_key = 3\n",
+    )
+    .unwrap();
+    let out = Command::new(server_bin())
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no_such_key"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serves_from_a_config_file_and_exits_cleanly_on_sigterm() {
+    let (rtmp, http) = (free_port(), free_port());
+    let dir = std::env::temp_dir().join(format!("weir-cli-ok-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("weir.toml");
+    std::fs::write(
+        &cfg,
+        format!("log_level = \"info\"\n[relay]\nrtmp_listen = \"127.0.0.1:{rtmp}\"\nhttp_listen = \"127.0.0.1:{http}\"\nplay_wait_ms = 100\n"),
+    )
+    .unwrap();
+    let mut child = Command::new(server_bin())
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The API answers once it is up.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", http)) {
+            use std::io::Write;
+            s.write_all(b"GET /api/v1/streams HTTP/1.0\r\n\r\n")
+                .unwrap();
+            let mut r = String::new();
+            s.read_to_string(&mut r).unwrap();
+            break r;
+        }
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(body.contains("{\"streams\":[]}"), "{body}");
+    // The configured RTMP port accepts connections.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", rtmp)).is_ok());
+    // SIGTERM: a clean, prompt exit.
+    let t0 = Instant::now();
+    let st = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(8),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit status {status}");
+    let mut log = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(
+        log.contains(&format!("rtmp://127.0.0.1:{rtmp}/")),
+        "logs the RTMP URL: {log}"
+    );
+    assert!(
+        log.contains(&format!("http://127.0.0.1:{http}/")),
+        "logs the HTTP-FLV URL: {log}"
+    );
+    assert!(log.contains("shutting down"), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
