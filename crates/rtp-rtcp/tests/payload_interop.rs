@@ -1301,3 +1301,117 @@ fn ps_gb28181_framing_reassembles_ffmpeg_program_stream() {
     let bytes: Vec<u8> = got.iter().flat_map(|f| f.data.iter().copied()).collect();
     assert_eq!(bytes, data.to_vec());
 }
+
+/// Raster position of each zigzag index (ITU-T T.81 figure A.6).
+fn zigzag_to_raster() -> [usize; 64] {
+    let mut out = [0; 64];
+    let mut k = 0;
+    for s in 0..15usize {
+        let lo = s.saturating_sub(7);
+        let hi = s.min(7);
+        for i in lo..=hi {
+            // Even diagonals run up-right (row falls), odd ones down-left (row rises).
+            let (row, col) = if s % 2 == 0 { (s - i, i) } else { (i, s - i) };
+            out[k] = row * 8 + col;
+            k += 1;
+        }
+    }
+    out
+}
+
+/// Q < 128 toward ffmpeg: a JPEG whose tables are exactly RFC 2435 Appendix A's for Q=76
+/// (made by giving ffmpeg those matrices; its DC entries are always 8, which Q=76 also
+/// gives) goes out with Q=76 and no in-band tables; ffmpeg rebuilds the tables from Q and
+/// must decode the same pictures.
+#[test]
+fn jpeg_q_factor_tables_toward_ffmpeg() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtp-jpeg-q");
+    let (luma, chroma) = weir_rtp_rtcp::payload::jpeg::quant_tables_for_q(76);
+    let zz = zigzag_to_raster();
+    let mut l = [0u8; 64];
+    let mut c = [0u8; 64];
+    for k in 0..64 {
+        l[zz[k]] = luma[k];
+        c[zz[k]] = chroma[k];
+    }
+    let list = |t: &[u8; 64]| t.iter().map(u8::to_string).collect::<Vec<_>>().join(",");
+    let src = dir.join("src.mjpeg");
+    ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-frames:v",
+        "5",
+        "-c:v",
+        "mjpeg",
+        "-huffman",
+        "default",
+        "-pix_fmt",
+        "yuvj420p",
+        "-q:v",
+        "8",
+        "-intra_matrix",
+        &list(&l),
+        "-chroma_intra_matrix",
+        &list(&c),
+        "-bitexact",
+        "-f",
+        "mjpeg",
+        src.to_str().unwrap(),
+    ]);
+    let want = decoded_video_md5(&src, &["-f", "mjpeg"]);
+    assert_eq!(want.len(), 5);
+    // Split the concatenated JPEGs at SOI markers that follow an EOI.
+    let data = Bytes::from(std::fs::read(&src).expect("read"));
+    let mut starts = vec![0];
+    for i in 2..data.len().saturating_sub(2) {
+        if data[i - 2..i + 2] == [0xff, 0xd9, 0xff, 0xd8] {
+            starts.push(i);
+        }
+    }
+    starts.push(data.len());
+    let frames: Vec<Frame> = starts
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let ts = weir_media::Timestamp::new(i as i64 * 3600, weir_media::Timebase::MPEG);
+            Frame::new(weir_media::TrackId(0), ts, ts, data.slice(w[0]..w[1]))
+        })
+        .collect();
+    assert_eq!(frames.len(), 5);
+    let info = weir_rtp_rtcp::payload::jpeg::parse_jpeg(&frames[0].data).expect("baseline");
+    assert_eq!(info.matching_q(), Some(76));
+    let mut p = JpegPacketizer::new(PacketizerConfig::new(90_000).with_payload_type(26));
+    let out = packetize(&mut p, &frames);
+    assert!(out.iter().all(|b| b[12 + 5] == 76), "Q=76 in every packet");
+    let back = dir.join("back.mjpeg");
+    ffmpeg_receive(
+        &dir,
+        "video",
+        &p.sdp(),
+        &out,
+        &["-c", "copy", "-frames:v", "5", "-f", "mjpeg"],
+        &back,
+    );
+    assert_eq!(decoded_video_md5(&back, &["-f", "mjpeg"]), want);
+    // And our own depacketizer rebuilds decodable images from Q alone.
+    let packets: Vec<RtpPacket> = out
+        .into_iter()
+        .map(|b| RtpPacket::parse(b).expect("rtp"))
+        .collect();
+    let got = depacketize(
+        &mut JpegDepacketizer::new(DepacketizerConfig::new(90_000)),
+        &packets,
+    );
+    let mine = dir.join("mine.mjpeg");
+    std::fs::write(
+        &mine,
+        got.iter()
+            .flat_map(|f| f.data.iter().copied())
+            .collect::<Vec<u8>>(),
+    )
+    .expect("write");
+    assert_eq!(decoded_video_md5(&mine, &["-f", "mjpeg"]), want);
+}
