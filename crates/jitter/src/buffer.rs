@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, Playout};
+use crate::config::{Config, LatePolicy, Playout};
 use crate::jitter::JitterEstimator;
 use crate::Error;
 
@@ -38,6 +38,9 @@ pub enum Output<T> {
         /// How many (1 to 32767).
         count: u16,
     },
+    /// A packet that arrived after its position was passed, handed out at once (only with
+    /// [`LatePolicy::Deliver`]; out of order by definition).
+    Late(Packet<T>),
 }
 
 /// What happened to a pushed packet.
@@ -47,7 +50,8 @@ pub enum PushOutcome {
     Accepted,
     /// Already buffered: dropped.
     Duplicate,
-    /// Behind the output position (already output or declared lost): dropped.
+    /// Behind the output position (already output or declared lost): dropped, or queued
+    /// as [`Output::Late`] with [`LatePolicy::Deliver`].
     Late,
     /// Far outside the window: held as a resynchronisation candidate. If the next packet
     /// continues it, the buffer resynchronises to it; otherwise it is discarded.
@@ -207,6 +211,18 @@ impl<T> JitterBuffer<T> {
         self.delay
     }
 
+    /// Media held, by RTP timestamp span from the oldest held packet to the newest.
+    pub fn buffered_duration(&self) -> Duration {
+        self.buffered_span()
+    }
+
+    /// Changes the NACK retry interval (e.g. to the measured round-trip time).
+    pub fn set_nack_retry_interval(&mut self, interval: Duration) {
+        if let Some(n) = self.cfg.nack.as_mut() {
+            n.retry_interval = interval;
+        }
+    }
+
     /// The next sequence number to be output, once known.
     pub fn next_seq(&self) -> Option<u16> {
         self.initialized.then_some(self.head as u16)
@@ -268,6 +284,10 @@ impl<T> JitterBuffer<T> {
             let back = (self.head - ext) as usize;
             if self.released_any || self.ring.len() + back > self.cfg.max_window as usize {
                 self.stats.late += 1;
+                if self.cfg.late == LatePolicy::Deliver {
+                    self.flushed.push_back(Output::Late(packet));
+                    self.bound_flushed();
+                }
                 return PushOutcome::Late;
             }
             // Before any output: a packet older than the first one extends the window back.
@@ -454,10 +474,14 @@ impl<T> JitterBuffer<T> {
         }
         self.present = 0;
         self.released_any = true;
-        // Bound the flushed queue if the caller is not popping.
+        self.bound_flushed();
+    }
+
+    /// Bounds the flushed queue if the caller is not popping.
+    fn bound_flushed(&mut self) {
         let cap = 2 * self.cfg.max_packets + 2;
         while self.flushed.len() > cap {
-            if let Some(Output::Packet(_)) = self.flushed.pop_front() {
+            if let Some(Output::Packet(_) | Output::Late(_)) = self.flushed.pop_front() {
                 self.stats.overflow += 1;
             }
         }

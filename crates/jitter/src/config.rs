@@ -55,6 +55,18 @@ impl Default for NackConfig {
     }
 }
 
+/// What to do with a packet that arrives after its sequence position was passed (already
+/// output, or declared lost).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LatePolicy {
+    /// Drop it (counted in `Stats::late`).
+    #[default]
+    Drop,
+    /// Hand it out at once as [`Output::Late`](crate::Output::Late), out of order, for
+    /// consumers that can still use it (recorders, FEC, retransmission statistics).
+    Deliver,
+}
+
 /// Jitter buffer configuration. All limits are explicit; [`Config::validate`] checks them.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Config {
@@ -74,11 +86,13 @@ pub struct Config {
     pub max_window: u16,
     /// NACK generation; `None` disables it.
     pub nack: Option<NackConfig>,
+    /// Late-packet policy.
+    pub late: LatePolicy,
 }
 
 impl Config {
     /// A relay-style config: reorder only, `latency` wait for gaps, 512 packets, window
-    /// 1024, NACK off.
+    /// 1024, NACK off, late packets dropped.
     pub fn reorder(clock_rate: u32, latency: Duration) -> Config {
         Config {
             clock_rate,
@@ -87,6 +101,7 @@ impl Config {
             max_packets: 512,
             max_window: 1024,
             nack: None,
+            late: LatePolicy::Drop,
         }
     }
 

@@ -25,6 +25,7 @@
 //!     out.push(match o {
 //!         Output::Packet(p) => format!("{}", p.payload),
 //!         Output::Lost { first, count } => format!("lost {first}+{count}"),
+//!         Output::Late(p) => format!("late {}", p.seq), // only with LatePolicy::Deliver
 //!     });
 //! }
 //! assert_eq!(out, ["10", "11", "12", "lost 13+1", "14"]);
@@ -38,7 +39,7 @@ mod jitter;
 mod nack;
 
 pub use buffer::{JitterBuffer, Output, Packet, PushOutcome, Stats};
-pub use config::{Config, NackConfig, Playout};
+pub use config::{Config, LatePolicy, NackConfig, Playout};
 pub use jitter::JitterEstimator;
 pub use nack::{nack_pairs, nack_seqs};
 

@@ -23,6 +23,7 @@ fn seqs<T>(out: &[Output<T>]) -> Vec<String> {
         .map(|o| match o {
             Output::Packet(p) => p.seq.to_string(),
             Output::Lost { first, count } => format!("L{first}x{count}"),
+            Output::Late(p) => format!("late{}", p.seq),
         })
         .collect()
 }
@@ -330,4 +331,48 @@ fn readme_example() {
         Some(Output::Lost { first: 8, count: 1 })
     ));
     assert!(matches!(jb.pop(), Some(Output::Packet(p)) if p.payload == "c"));
+}
+
+#[test]
+fn late_policy_deliver_hands_late_packets_out() {
+    let mut cfg = Config::reorder(90_000, 10 * MS);
+    cfg.late = weir_jitter::LatePolicy::Deliver;
+    let mut jb: JitterBuffer<u16> = JitterBuffer::new(cfg).unwrap();
+    let t0 = Instant::now();
+    jb.push(1, 0, t0, 1);
+    jb.push(3, 0, t0, 3);
+    jb.handle_timeout(t0 + 10 * MS);
+    assert_eq!(seqs(&drain(&mut jb)), ["1", "L2x1", "3"]);
+    assert_eq!(jb.push(2, 0, t0 + 11 * MS, 2), PushOutcome::Late);
+    match jb.pop() {
+        Some(Output::Late(p)) => assert_eq!((p.seq, p.payload), (2, 2)),
+        other => panic!("expected a late packet, got {other:?}"),
+    }
+    assert!(jb.pop().is_none());
+}
+
+#[test]
+fn buffered_duration_and_retry_interval() {
+    let mut cfg = Config::reorder(1000, Duration::from_secs(1));
+    cfg.nack = Some(NackConfig {
+        initial_delay: Duration::ZERO,
+        retry_interval: 100 * MS,
+        max_retries: 5,
+    });
+    let mut jb: JitterBuffer<()> = JitterBuffer::new(cfg).unwrap();
+    let t0 = Instant::now();
+    jb.push(0, 0, t0, ());
+    jb.push(5, 250, t0, ());
+    assert_eq!(jb.buffered_duration(), 250 * MS);
+    jb.handle_timeout(t0);
+    assert_eq!(jb.poll_nack(), Some(vec![1, 2, 3, 4]));
+    jb.set_nack_retry_interval(20 * MS);
+    jb.handle_timeout(t0 + 100 * MS);
+    assert_eq!(jb.poll_nack(), Some(vec![1, 2, 3, 4]));
+    jb.handle_timeout(t0 + 120 * MS);
+    assert_eq!(
+        jb.poll_nack(),
+        Some(vec![1, 2, 3, 4]),
+        "new interval in effect"
+    );
 }

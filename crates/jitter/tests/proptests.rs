@@ -42,6 +42,7 @@ fn run(start: u16, pushes: &[(usize, bool)], latency: Duration) -> Run {
                 Output::Lost { first, count } => {
                     lost.extend((0..count).map(|k| first.wrapping_add(k)))
                 }
+                Output::Late(p) => panic!("late packet {} delivered under LatePolicy::Drop", p.seq),
             }
         }
         let _ = jb.poll_nack();
