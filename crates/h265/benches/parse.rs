@@ -1,0 +1,92 @@
+//! SPS and hvcC parsing, Weir vs `scuffle-h265` (the crates.io HEVC header parser that
+//! builds here), in the same groups so the numbers are ratios from one run.
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
+
+/// x265, 320x240 Main, level 2.
+const SPS_MAIN: &[u8] = &[
+    0x42, 0x01, 0x01, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03, 0x00, 0x00, 0x03,
+    0x00, 0x3c, 0xa0, 0x0a, 0x08, 0x0f, 0x16, 0x59, 0x59, 0xa4, 0x93, 0x2b, 0xc0, 0x5a, 0x02, 0x00,
+    0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x03, 0x00, 0x32, 0x10,
+];
+
+/// x265, 1920x1080 Main 10, level 4, 29.97 fps.
+const SPS_MAIN10_1080P: &[u8] = &[
+    0x42, 0x01, 0x01, 0x02, 0x20, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03, 0x00, 0x00, 0x03,
+    0x00, 0x78, 0xa0, 0x03, 0xc0, 0x80, 0x11, 0x07, 0xca, 0xd9, 0x65, 0x65, 0x4a, 0x4c, 0x2f, 0x01,
+    0x68, 0x08, 0x00, 0x00, 0x1f, 0x48, 0x00, 0x03, 0xa9, 0x80, 0x40,
+];
+
+/// ffmpeg's MP4 hvcC for the 1080p Main 10 stream (VPS, SPS, PPS).
+const HVCC: &[u8] = &[
+    0x01, 0x02, 0x20, 0x00, 0x00, 0x00, 0x90, 0x00, 0x00, 0x00, 0x00, 0x00, 0x78, 0xf0, 0x00, 0xfc,
+    0xfd, 0xfa, 0xfa, 0x00, 0x00, 0x0f, 0x03, 0x20, 0x00, 0x01, 0x00, 0x18, 0x40, 0x01, 0x0c, 0x01,
+    0xff, 0xff, 0x02, 0x20, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03, 0x00, 0x00, 0x03, 0x00,
+    0x78, 0x95, 0x94, 0x09, 0x21, 0x00, 0x01, 0x00, 0x2b, 0x42, 0x01, 0x01, 0x02, 0x20, 0x00, 0x00,
+    0x03, 0x00, 0x90, 0x00, 0x00, 0x03, 0x00, 0x00, 0x03, 0x00, 0x78, 0xa0, 0x03, 0xc0, 0x80, 0x11,
+    0x07, 0xca, 0xd9, 0x65, 0x65, 0x4a, 0x4c, 0x2f, 0x01, 0x68, 0x08, 0x00, 0x00, 0x1f, 0x48, 0x00,
+    0x03, 0xa9, 0x80, 0x40, 0x22, 0x00, 0x01, 0x00, 0x06, 0x44, 0x01, 0xc0, 0x73, 0xc1, 0x89,
+];
+
+fn sps(c: &mut Criterion) {
+    let mut g = c.benchmark_group("h265_sps_parse");
+    for (name, nal) in [
+        ("main_320x240", SPS_MAIN),
+        ("main10_1080p", SPS_MAIN10_1080P),
+    ] {
+        let ours = weir_h265::Sps::parse(nal).unwrap();
+        let theirs = scuffle_h265::SpsNALUnit::parse(std::io::Cursor::new(nal)).unwrap();
+        assert_eq!(
+            (u64::from(ours.width()), u64::from(ours.height())),
+            (theirs.rbsp.cropped_width(), theirs.rbsp.cropped_height())
+        );
+        g.bench_with_input(BenchmarkId::new("weir", name), nal, |b, nal| {
+            b.iter(|| black_box(weir_h265::Sps::parse(nal).unwrap().width()))
+        });
+        g.bench_with_input(BenchmarkId::new("scuffle_h265", name), nal, |b, nal| {
+            b.iter(|| {
+                black_box(
+                    scuffle_h265::SpsNALUnit::parse(std::io::Cursor::new(nal))
+                        .unwrap()
+                        .rbsp
+                        .cropped_width(),
+                )
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("hvcc_parse");
+    let ours = weir_h265::HevcConfig::parse(HVCC).unwrap();
+    let theirs =
+        scuffle_h265::HEVCDecoderConfigurationRecord::demux(std::io::Cursor::new(HVCC)).unwrap();
+    assert_eq!(ours.arrays.len(), theirs.arrays.len());
+    let shared = bytes::Bytes::from_static(HVCC);
+    g.bench_function("weir_parse_bytes_zero_copy", |b| {
+        b.iter(|| {
+            black_box(
+                weir_h265::HevcConfig::parse_bytes(&shared)
+                    .unwrap()
+                    .arrays
+                    .len(),
+            )
+        })
+    });
+    g.bench_function("weir_parse_copying", |b| {
+        b.iter(|| black_box(weir_h265::HevcConfig::parse(HVCC).unwrap().arrays.len()))
+    });
+    g.bench_function("scuffle_h265_demux", |b| {
+        b.iter(|| {
+            black_box(
+                scuffle_h265::HEVCDecoderConfigurationRecord::demux(std::io::Cursor::new(HVCC))
+                    .unwrap()
+                    .arrays
+                    .len(),
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, sps);
+criterion_main!(benches);
