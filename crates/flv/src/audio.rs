@@ -1,7 +1,14 @@
 //! Audio tag headers: legacy `AudioTagHeader` (FLV spec v10.1, E.4.2.1) and the enhanced-RTMP
 //! `ExAudioTagHeader` (E-RTMP v2, "Enhanced Audio").
 
-use crate::codec_header::{read_mod_ex, write_mod_ex, Cursor, HeaderBytes, MOD_EX};
+use core::ops::Range;
+
+use crate::codec_header::{
+    read_mod_ex, write_mod_ex, Cursor, HeaderBytes, MultitrackCursor, MultitrackType, MOD_EX,
+};
+
+/// The enhanced audio packet type that turns on multitrack mode.
+const MULTITRACK: u8 = 5;
 use crate::{Error, Result};
 
 /// Legacy SoundFormat (upper nibble of the first audio byte).
@@ -140,11 +147,10 @@ impl AudioPacketType {
             1 => AudioPacketType::CodedFrames,
             2 => AudioPacketType::SequenceEnd,
             4 => AudioPacketType::MultichannelConfig,
-            5 => {
-                return Err(Error::UnsupportedFeature {
-                    feature: "multitrack audio",
-                })
-            }
+            MULTITRACK => return Err(Error::UnsupportedFeature {
+                feature:
+                    "multitrack audio in AudioTagHeader::parse (use AudioTagHeader::parse_tracks)",
+            }),
             value => {
                 return Err(Error::UnknownPacketType {
                     what: "audio",
@@ -333,6 +339,114 @@ impl AudioTagHeader {
     }
 }
 
+/// One track's share of an audio tag: its E-RTMP track id (0 outside multitrack messages),
+/// its header and where its payload is in the tag body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AudioTrackPart {
+    /// Track id (0 = the default / highest-priority track).
+    pub track_id: u8,
+    /// The track's header.
+    pub header: AudioTagHeader,
+    /// The payload's byte range in the tag body.
+    pub payload: Range<usize>,
+}
+
+/// Iterator over the tracks of an audio tag, from [`AudioTagHeader::parse_tracks`].
+#[derive(Clone, Debug)]
+pub struct AudioTracks<'a> {
+    body: &'a [u8],
+    single: Option<AudioTrackPart>,
+    multi: Option<(MultitrackCursor, AudioPacketType, u32)>,
+    done: bool,
+}
+
+impl AudioTagHeader {
+    /// Parses an audio tag that may be an E-RTMP v2 multitrack message (e.g. several
+    /// languages); every other tag yields exactly one part with track id 0. No allocation.
+    ///
+    /// # Errors
+    /// As [`AudioTagHeader::parse`]; the iterator yields [`Error::Truncated`] (then stops)
+    /// for a track that runs past the body.
+    pub fn parse_tracks(body: &[u8]) -> Result<AudioTracks<'_>> {
+        let mut tracks = AudioTracks {
+            body,
+            single: None,
+            multi: None,
+            done: false,
+        };
+        let b0 = body.first().copied().unwrap_or(0);
+        if b0 >> 4 == SoundFormat::ExHeader.to_u8() {
+            let mut c = Cursor::new(body, "audio tag header");
+            c.u8()?;
+            let (mut packet_type, mut nanos) = (b0 & 0x0F, 0);
+            if packet_type == MOD_EX {
+                (packet_type, nanos) = read_mod_ex(&mut c)?;
+            }
+            if packet_type == MULTITRACK {
+                let b = c.u8()?;
+                let kind = MultitrackType::from_u8(b >> 4)?;
+                let inner = b & 0x0F;
+                if inner == MULTITRACK {
+                    return Err(Error::UnknownPacketType {
+                        what: "multitrack audio",
+                        value: inner,
+                    });
+                }
+                let packet_type = AudioPacketType::from_u8(inner)?;
+                let fourcc = if kind == MultitrackType::ManyTracksManyCodecs {
+                    None
+                } else {
+                    Some(c.fourcc()?)
+                };
+                let cursor = MultitrackCursor {
+                    kind,
+                    fourcc,
+                    pos: c.pos(),
+                };
+                tracks.multi = Some((cursor, packet_type, nanos));
+                return Ok(tracks);
+            }
+        }
+        let (header, len) = AudioTagHeader::parse(body)?;
+        tracks.single = Some(AudioTrackPart {
+            track_id: 0,
+            header,
+            payload: len..body.len(),
+        });
+        Ok(tracks)
+    }
+}
+
+impl Iterator for AudioTracks<'_> {
+    type Item = Result<AudioTrackPart>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(part) = self.single.take() {
+            return Some(Ok(part));
+        }
+        let (cursor, packet_type, nanos) = self.multi.as_mut()?;
+        if self.done || cursor.pos >= self.body.len() {
+            return None;
+        }
+        let one = cursor.kind == MultitrackType::OneTrack;
+        let result = cursor.next_track(self.body, "audio track").and_then(
+            |(fourcc, track_id, start, end)| {
+                Ok(AudioTrackPart {
+                    track_id,
+                    header: AudioTagHeader::Enhanced(ExAudioHeader {
+                        packet_type: *packet_type,
+                        fourcc: AudioFourCc::from_bytes(fourcc)?,
+                        timestamp_offset_nanos: *nanos,
+                    }),
+                    payload: start..end,
+                })
+            },
+        );
+        self.done = one || result.is_err();
+        Some(result)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,6 +514,39 @@ mod tests {
             AudioTagHeader::parse(&[0x95, b'O', b'p', b'u', b's']),
             Err(Error::UnsupportedFeature { .. })
         ));
+    }
+
+    #[test]
+    fn multitrack() {
+        // ManyTracks of Opus CodedFrames: track 0 "ab", track 2 "c".
+        let body = b"\x95\x11Opus\x00\x00\x00\x02ab\x02\x00\x00\x01c";
+        let parts: Vec<_> = AudioTagHeader::parse_tracks(body)
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(
+            (parts[1].track_id, &body[parts[1].payload.clone()]),
+            (2, &b"c"[..])
+        );
+        assert!(matches!(
+            parts[0].header,
+            AudioTagHeader::Enhanced(ExAudioHeader {
+                fourcc: AudioFourCc::Opus,
+                packet_type: AudioPacketType::CodedFrames,
+                ..
+            })
+        ));
+        // Legacy tag: one part.
+        let parts: Vec<_> = AudioTagHeader::parse_tracks(&[0xAF, 1, 7])
+            .unwrap()
+            .collect();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].as_ref().unwrap().payload, 2..3);
+        // Truncated track.
+        let mut it = AudioTagHeader::parse_tracks(b"\x95\x21mp4a\x00\x00\x00\x05").unwrap();
+        assert!(matches!(it.next(), Some(Err(Error::Truncated { .. }))));
+        assert!(it.next().is_none());
     }
 
     #[test]

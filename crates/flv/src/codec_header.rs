@@ -153,3 +153,73 @@ pub(crate) fn write_mod_ex(h: &mut HeaderBytes, high_nibble: u8, packet_type: u8
         (MOD_EX_TIMESTAMP_OFFSET_NANO << 4) | (packet_type & 0x0F),
     ]);
 }
+
+/// `AvMultitrackType` of E-RTMP v2 multitrack audio/video messages.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum MultitrackType {
+    /// One track (with a track id) in the message.
+    OneTrack,
+    /// Several tracks of one codec, each with a UI24 size.
+    ManyTracks,
+    /// Several tracks, each with its own FourCC and a UI24 size.
+    ManyTracksManyCodecs,
+}
+
+impl MultitrackType {
+    pub(crate) fn from_u8(value: u8) -> Result<MultitrackType> {
+        Ok(match value {
+            0 => MultitrackType::OneTrack,
+            1 => MultitrackType::ManyTracks,
+            2 => MultitrackType::ManyTracksManyCodecs,
+            value => {
+                return Err(Error::UnknownPacketType {
+                    what: "multitrack",
+                    value,
+                })
+            }
+        })
+    }
+}
+
+/// Where the next track of a multitrack body is, shared by the audio and video iterators.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct MultitrackCursor {
+    pub(crate) kind: MultitrackType,
+    /// FourCC shared by all tracks (absent for `ManyTracksManyCodecs`).
+    pub(crate) fourcc: Option<[u8; 4]>,
+    pub(crate) pos: usize,
+}
+
+impl MultitrackCursor {
+    /// Reads the per-track prefix (FourCC when every track has its own, track id, size) and
+    /// returns `(fourcc, track_id, start, end)` of the track's data.
+    pub(crate) fn next_track(
+        &mut self,
+        body: &[u8],
+        what: &'static str,
+    ) -> Result<([u8; 4], u8, usize, usize)> {
+        let rest = body.get(self.pos..).unwrap_or(&[]);
+        let mut c = Cursor::new(rest, what);
+        let fourcc = match self.fourcc {
+            Some(f) => f,
+            None => c.fourcc()?,
+        };
+        let track_id = c.u8()?;
+        let len = if self.kind == MultitrackType::OneTrack {
+            rest.len() - c.pos()
+        } else {
+            c.u24()? as usize
+        };
+        let start = self.pos + c.pos();
+        let end = start
+            .checked_add(len)
+            .filter(|&e| e <= body.len())
+            .ok_or(Error::Truncated {
+                what,
+                needed: start.saturating_add(len),
+                available: body.len(),
+            })?;
+        self.pos = end;
+        Ok((fourcc, track_id, start, end))
+    }
+}

@@ -20,6 +20,8 @@ use crate::{Error, Result};
 pub const VIDEO_TRACK: TrackId = TrackId(0);
 /// Track id the demuxer gives the audio track by default.
 pub const AUDIO_TRACK: TrackId = TrackId(1);
+/// Default limit on E-RTMP multitrack tracks per media kind.
+pub const DEFAULT_MAX_TRACKS: usize = 8;
 /// FLV timestamps are milliseconds; every [`Frame`] and [`TrackInfo`] from the demuxer uses
 /// this clock rate.
 pub const FLV_CLOCK_RATE: u32 = 1000;
@@ -63,8 +65,11 @@ struct TrackState {
 /// Timestamps are extended past the 32-bit wrap and come out in milliseconds.
 #[derive(Clone, Debug)]
 pub struct FlvDemuxer {
-    video: Option<TrackState>,
-    audio: Option<TrackState>,
+    /// Video tracks by E-RTMP track number (0 outside multitrack streams).
+    video: Vec<(u8, TrackState)>,
+    /// Audio tracks by E-RTMP track number.
+    audio: Vec<(u8, TrackState)>,
+    max_tracks: usize,
     clock: WrapExtender,
     events: VecDeque<FlvEvent>,
     amf_limits: DecodeLimits,
@@ -82,8 +87,9 @@ impl FlvDemuxer {
     /// A demuxer with default AMF0 limits.
     pub fn new() -> FlvDemuxer {
         FlvDemuxer {
-            video: None,
-            audio: None,
+            video: Vec::new(),
+            audio: Vec::new(),
+            max_tracks: DEFAULT_MAX_TRACKS,
             clock: WrapExtender::new(32),
             events: VecDeque::with_capacity(4),
             amf_limits: DecodeLimits::default(),
@@ -106,14 +112,36 @@ impl FlvDemuxer {
         self
     }
 
-    /// The current video track, once its sequence header (or first frame) was seen.
-    pub fn video_track(&self) -> Option<&TrackInfo> {
-        self.video.as_ref().map(|t| &t.info)
+    /// Limits how many E-RTMP multitrack tracks per media kind are accepted (default
+    /// [`DEFAULT_MAX_TRACKS`]); more is an [`Error::TooManyTracks`].
+    pub fn with_max_tracks(mut self, max: usize) -> FlvDemuxer {
+        self.max_tracks = max.max(1);
+        self
     }
 
-    /// The current audio track, once its sequence header (or first frame) was seen.
+    /// The current (default, track number 0) video track, once its sequence header (or first
+    /// frame) was seen.
+    pub fn video_track(&self) -> Option<&TrackInfo> {
+        find(&self.video, 0).map(|t| &t.info)
+    }
+
+    /// The current (default, track number 0) audio track.
     pub fn audio_track(&self) -> Option<&TrackInfo> {
-        self.audio.as_ref().map(|t| &t.info)
+        find(&self.audio, 0).map(|t| &t.info)
+    }
+
+    /// Every known track, video first. E-RTMP multitrack track number `n` of a kind gets the
+    /// id of that kind's default track plus `2 n` (video 0, 2, 4…; audio 1, 3, 5… by default).
+    pub fn tracks(&self) -> impl Iterator<Item = &TrackInfo> {
+        self.video
+            .iter()
+            .chain(self.audio.iter())
+            .map(|(_, t)| &t.info)
+    }
+
+    fn track_id(&self, video: bool, n: u8) -> TrackId {
+        let base = if video { self.video_id } else { self.audio_id };
+        TrackId(base.0.wrapping_add(2 * u32::from(n)))
     }
 
     /// Next event, if any.
@@ -184,8 +212,23 @@ impl FlvDemuxer {
     }
 
     fn video_tag(&mut self, timestamp: u32, body: &Bytes) -> Result<()> {
-        let (h, header_len) = VideoTagHeader::parse(body)?;
-        let payload = body.slice(header_len.min(body.len())..);
+        for part in VideoTagHeader::parse_tracks(body)? {
+            let part = part?;
+            let payload =
+                body.slice(part.payload.start.min(body.len())..part.payload.end.min(body.len()));
+            self.video_part(timestamp, part.track_id, &part.header, payload)?;
+        }
+        Ok(())
+    }
+
+    fn video_part(
+        &mut self,
+        timestamp: u32,
+        n: u8,
+        h: &VideoTagHeader,
+        payload: Bytes,
+    ) -> Result<()> {
+        let id = self.track_id(true, n);
         if h.packet_type == VideoPacketType::Command {
             tracing::trace!(command = ?payload.first(), "ignoring FLV video command frame");
             return Ok(());
@@ -214,10 +257,9 @@ impl FlvDemuxer {
                     Codec::H265 => codecs::hevc_params(&payload)?,
                     _ => (0, None),
                 };
-                let mut info =
-                    TrackInfo::new(self.video_id, codec, FLV_CLOCK_RATE).with_config(payload);
+                let mut info = TrackInfo::new(id, codec, FLV_CLOCK_RATE).with_config(payload);
                 info.video = video;
-                self.set_track(true, TrackState { info, length_size });
+                self.set_track(true, n, TrackState { info, length_size })?;
             }
             VideoPacketType::CodedFrames | VideoPacketType::CodedFramesX if payload.is_empty() => {
                 // Some encoders send header-only "keep-alive" NALU tags; like ffmpeg's
@@ -225,45 +267,41 @@ impl FlvDemuxer {
                 tracing::trace!(timestamp, "skipping empty FLV video frame");
             }
             VideoPacketType::CodedFrames | VideoPacketType::CodedFramesX => {
-                let state = match &self.video {
-                    Some(s) if s.info.codec == codec => s,
-                    _ if codec.is_nal_based() => return Err(Error::NoSequenceHeader { codec }),
-                    _ => {
+                let known = find(&self.video, n)
+                    .filter(|s| s.info.codec == codec)
+                    .map(|s| s.length_size);
+                let length_size = match known {
+                    Some(l) => l,
+                    None if codec.is_nal_based() => return Err(Error::NoSequenceHeader { codec }),
+                    None => {
                         // AV1/VP8/VP9 frames are usable without a configuration record.
-                        let info = TrackInfo::new(self.video_id, codec, FLV_CLOCK_RATE);
+                        let info = TrackInfo::new(id, codec, FLV_CLOCK_RATE);
                         self.set_track(
                             true,
+                            n,
                             TrackState {
                                 info,
                                 length_size: 0,
                             },
-                        );
-                        self.video
-                            .as_ref()
-                            .ok_or(Error::NoSequenceHeader { codec })?
+                        )?;
+                        0
                     }
                 };
-                let data = if state.length_size == 0 {
+                let data = if length_size == 0 {
                     payload
                 } else {
-                    nal::convert_length_size(
-                        &payload,
-                        state.length_size,
-                        nal::CANONICAL_LENGTH_SIZE,
-                    )?
+                    nal::convert_length_size(&payload, length_size, nal::CANONICAL_LENGTH_SIZE)?
                 };
                 let dts = self.dts(timestamp);
                 let pts = Timestamp::new(
                     dts.ticks().saturating_add(i64::from(h.composition_time)),
                     Timebase::MILLIS,
                 );
-                let frame =
-                    Frame::new(self.video_id, pts, dts, data).with_keyframe(h.frame_type.is_key());
+                let frame = Frame::new(id, pts, dts, data).with_keyframe(h.frame_type.is_key());
                 self.events.push_back(FlvEvent::Frame(frame));
             }
             VideoPacketType::SequenceEnd => {
-                self.events
-                    .push_back(FlvEvent::EndOfSequence(self.video_id));
+                self.events.push_back(FlvEvent::EndOfSequence(id));
             }
             VideoPacketType::Metadata => {
                 let values = weir_amf::amf0::decode_all_with(&payload, self.amf_limits)?;
@@ -279,8 +317,23 @@ impl FlvDemuxer {
     }
 
     fn audio_tag(&mut self, timestamp: u32, body: &Bytes) -> Result<()> {
-        let (h, header_len) = AudioTagHeader::parse(body)?;
-        let payload = body.slice(header_len.min(body.len())..);
+        for part in AudioTagHeader::parse_tracks(body)? {
+            let part = part?;
+            let payload =
+                body.slice(part.payload.start.min(body.len())..part.payload.end.min(body.len()));
+            self.audio_part(timestamp, part.track_id, part.header, payload)?;
+        }
+        Ok(())
+    }
+
+    fn audio_part(
+        &mut self,
+        timestamp: u32,
+        n: u8,
+        h: AudioTagHeader,
+        payload: Bytes,
+    ) -> Result<()> {
+        let id = self.track_id(false, n);
         let (codec, sequence_start, sequence_end, legacy) = match h {
             AudioTagHeader::Legacy(l) => {
                 let codec = match l.format {
@@ -320,8 +373,7 @@ impl FlvDemuxer {
             }
         };
         if sequence_end {
-            self.events
-                .push_back(FlvEvent::EndOfSequence(self.audio_id));
+            self.events.push_back(FlvEvent::EndOfSequence(id));
             return Ok(());
         }
         if sequence_start {
@@ -330,23 +382,23 @@ impl FlvDemuxer {
                 Codec::Opus => Some(codecs::opus_params(&payload)?),
                 _ => None,
             };
-            let mut info =
-                TrackInfo::new(self.audio_id, codec, FLV_CLOCK_RATE).with_config(payload);
+            let mut info = TrackInfo::new(id, codec, FLV_CLOCK_RATE).with_config(payload);
             info.audio = audio;
             self.set_track(
                 false,
+                n,
                 TrackState {
                     info,
                     length_size: 0,
                 },
-            );
+            )?;
             return Ok(());
         }
         if payload.is_empty() {
             tracing::trace!(timestamp, "skipping empty FLV audio frame");
             return Ok(());
         }
-        let known = matches!(&self.audio, Some(s) if s.info.codec == codec);
+        let known = find(&self.audio, n).is_some_and(|s| s.info.codec == codec);
         if !known {
             let audio = match codec {
                 Codec::Aac => return Err(Error::NoSequenceHeader { codec }),
@@ -362,36 +414,46 @@ impl FlvDemuxer {
                 }),
                 _ => None,
             };
-            let mut info = TrackInfo::new(self.audio_id, codec, FLV_CLOCK_RATE);
+            let mut info = TrackInfo::new(id, codec, FLV_CLOCK_RATE);
             info.audio = audio;
             self.set_track(
                 false,
+                n,
                 TrackState {
                     info,
                     length_size: 0,
                 },
-            );
+            )?;
         }
         let dts = self.dts(timestamp);
-        let frame = Frame::new(self.audio_id, dts, dts, payload).with_keyframe(true);
+        let frame = Frame::new(id, dts, dts, payload).with_keyframe(true);
         self.events.push_back(FlvEvent::Frame(frame));
         Ok(())
     }
 
     /// Installs a track and announces it unless it equals the current one (RTMP publishers
     /// and HTTP-FLV servers repeat sequence headers).
-    fn set_track(&mut self, video: bool, state: TrackState) {
-        let slot = if video {
+    fn set_track(&mut self, video: bool, n: u8, state: TrackState) -> Result<()> {
+        let limit = self.max_tracks;
+        let list = if video {
             &mut self.video
         } else {
             &mut self.audio
         };
-        if slot.as_ref().is_some_and(|s| s.info == state.info) {
-            return;
+        let count = list.len();
+        match list.iter_mut().find(|(k, _)| *k == n) {
+            Some((_, slot)) if slot.info == state.info => return Ok(()),
+            Some((_, slot)) => *slot = state.clone(),
+            None if count >= limit => return Err(Error::TooManyTracks { limit }),
+            None => list.push((n, state.clone())),
         }
-        self.events.push_back(FlvEvent::Track(state.info.clone()));
-        *slot = Some(state);
+        self.events.push_back(FlvEvent::Track(state.info));
+        Ok(())
     }
+}
+
+fn find(list: &[(u8, TrackState)], n: u8) -> Option<&TrackState> {
+    list.iter().find(|(k, _)| *k == n).map(|(_, s)| s)
 }
 
 #[cfg(test)]
@@ -714,6 +776,53 @@ mod tests {
             .unwrap());
         assert_eq!(events(&mut d).len(), 2);
         assert!(!d.push_rtmp_message(20, 0, &Bytes::new()).unwrap());
+    }
+
+    #[test]
+    fn multitrack_tracks_get_their_own_ids() {
+        let mut d = FlvDemuxer::new().with_max_tracks(2);
+        // ManyTracks Opus CodedFrames: tracks 0 and 1.
+        d.push(
+            TagType::Audio,
+            20,
+            &Bytes::from_static(b"\x95\x11Opus\x00\x00\x00\x02ab\x01\x00\x00\x01c"),
+        )
+        .unwrap();
+        let ev = events(&mut d);
+        let ids: Vec<(TrackId, usize)> = ev
+            .iter()
+            .filter_map(|e| match e {
+                FlvEvent::Frame(f) => Some((f.track, f.data.len())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, vec![(AUDIO_TRACK, 2), (TrackId(3), 1)]);
+        assert_eq!(d.tracks().count(), 2);
+        assert_eq!(d.audio_track().unwrap().id, AUDIO_TRACK);
+        // Video multitrack: av01 tracks 0 and 2 (one codec, ManyTracks, CodedFrames).
+        d.push(
+            TagType::Video,
+            40,
+            &Bytes::from_static(b"\x96\x11av01\x00\x00\x00\x01x\x02\x00\x00\x01y"),
+        )
+        .unwrap();
+        let frames: Vec<TrackId> = events(&mut d)
+            .into_iter()
+            .filter_map(|e| match e {
+                FlvEvent::Frame(f) => Some(f.track),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(frames, vec![VIDEO_TRACK, TrackId(4)]);
+        // A third audio track exceeds the limit of 2.
+        assert_eq!(
+            d.push(
+                TagType::Audio,
+                60,
+                &Bytes::from_static(b"\x95\x01Opus\x05z")
+            ),
+            Err(Error::TooManyTracks { limit: 2 })
+        );
     }
 
     #[test]

@@ -153,6 +153,12 @@ pub enum Error {
         /// The DTS in milliseconds.
         dts_ms: i64,
     },
+    /// An E-RTMP multitrack stream announced more tracks of one kind than the limit.
+    #[error("more than {limit} tracks of one media kind")]
+    TooManyTracks {
+        /// The configured limit.
+        limit: usize,
+    },
     /// A composition time that does not fit SI24.
     #[error("composition time {value} ms does not fit a signed 24-bit field")]
     CompositionTimeOutOfRange {

@@ -73,10 +73,10 @@ mod tag;
 mod video;
 
 pub use audio::{
-    AacPacketType, AudioFourCc, AudioPacketType, AudioTagHeader, ExAudioHeader, LegacyAudioHeader,
-    SoundFormat,
+    AacPacketType, AudioFourCc, AudioPacketType, AudioTagHeader, AudioTrackPart, AudioTracks,
+    ExAudioHeader, LegacyAudioHeader, SoundFormat,
 };
-pub use codec_header::{HeaderBytes, MAX_CODEC_HEADER_LEN};
+pub use codec_header::{HeaderBytes, MultitrackType, MAX_CODEC_HEADER_LEN};
 pub use demux::{FlvDemuxer, FlvEvent, AUDIO_TRACK, FLV_CLOCK_RATE, VIDEO_TRACK};
 pub use error::{Error, Result};
 pub use header::{FlvHeader, HEADER_LEN};
@@ -89,4 +89,5 @@ pub use tag::{
 };
 pub use video::{
     VideoCodec, VideoCodecId, VideoFourCc, VideoFrameType, VideoPacketType, VideoTagHeader,
+    VideoTrackPart, VideoTracks,
 };

@@ -2,7 +2,11 @@
 //! HEVC extension used by Chinese CDNs) and the enhanced-RTMP `ExVideoTagHeader`
 //! (E-RTMP v1/v2, "Enhanced Video").
 
-use crate::codec_header::{read_mod_ex, write_mod_ex, Cursor, HeaderBytes, MOD_EX};
+use core::ops::Range;
+
+use crate::codec_header::{
+    read_mod_ex, write_mod_ex, Cursor, HeaderBytes, MultitrackCursor, MultitrackType, MOD_EX,
+};
 use crate::{Error, Result};
 
 /// FrameType (legacy: upper nibble; enhanced: bits 6..4).
@@ -188,6 +192,9 @@ pub enum VideoPacketType {
     Command,
 }
 
+/// The enhanced video packet type that turns on multitrack mode.
+const MULTITRACK: u8 = 6;
+
 impl VideoPacketType {
     fn from_enhanced(v: u8) -> Result<VideoPacketType> {
         Ok(match v {
@@ -197,11 +204,10 @@ impl VideoPacketType {
             3 => VideoPacketType::CodedFramesX,
             4 => VideoPacketType::Metadata,
             5 => VideoPacketType::Mpeg2TsSequenceStart,
-            6 => {
-                return Err(Error::UnsupportedFeature {
-                    feature: "multitrack video",
-                })
-            }
+            MULTITRACK => return Err(Error::UnsupportedFeature {
+                feature:
+                    "multitrack video in VideoTagHeader::parse (use VideoTagHeader::parse_tracks)",
+            }),
             value => {
                 return Err(Error::UnknownPacketType {
                     what: "video",
@@ -411,6 +417,142 @@ impl VideoTagHeader {
     }
 }
 
+/// One track's share of a video tag: its E-RTMP track id (0 outside multitrack messages),
+/// its header and where its payload is in the tag body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VideoTrackPart {
+    /// Track id (0 = the default / highest-priority track).
+    pub track_id: u8,
+    /// The track's header (FourCC, packet type, composition time; frame type and ModEx
+    /// offset are shared by all tracks of a message).
+    pub header: VideoTagHeader,
+    /// The payload's byte range in the tag body.
+    pub payload: Range<usize>,
+}
+
+/// Iterator over the tracks of a video tag, from [`VideoTagHeader::parse_tracks`].
+#[derive(Clone, Debug)]
+pub struct VideoTracks<'a> {
+    body: &'a [u8],
+    single: Option<VideoTrackPart>,
+    multi: Option<(MultitrackCursor, VideoTagHeader, u8)>,
+    done: bool,
+}
+
+impl VideoTagHeader {
+    /// Parses a video tag that may be an E-RTMP v2 multitrack message (packet type
+    /// Multitrack: one or many tracks, one or many codecs). Every other tag yields exactly
+    /// one part with track id 0, as [`VideoTagHeader::parse`] would. No allocation.
+    ///
+    /// ```
+    /// use weir_flv::{VideoFourCc, VideoPacketType, VideoTagHeader, VideoCodec};
+    /// // Key frame, Multitrack; ManyTracks of CodedFramesX in avc1; tracks 0 and 1.
+    /// let body = b"\x96\x13avc1\x00\x00\x00\x02AB\x01\x00\x00\x01C";
+    /// let parts: Vec<_> = VideoTagHeader::parse_tracks(body)?.collect::<Result<_, _>>()?;
+    /// assert_eq!(parts.len(), 2);
+    /// assert_eq!(parts[1].track_id, 1);
+    /// assert_eq!(parts[1].header.codec, VideoCodec::FourCc(VideoFourCc::Avc1));
+    /// assert_eq!(parts[1].header.packet_type, VideoPacketType::CodedFramesX);
+    /// assert_eq!(&body[parts[1].payload.clone()], b"C");
+    /// # Ok::<(), weir_flv::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`VideoTagHeader::parse`]; the iterator yields [`Error::Truncated`] (then stops)
+    /// for a track that runs past the body.
+    pub fn parse_tracks(body: &[u8]) -> Result<VideoTracks<'_>> {
+        let mut tracks = VideoTracks {
+            body,
+            single: None,
+            multi: None,
+            done: false,
+        };
+        let b0 = body.first().copied().unwrap_or(0);
+        let mut c = Cursor::new(body, "video tag header");
+        if b0 & 0x80 != 0 {
+            c.u8()?;
+            let frame_type = VideoFrameType::from_u8((b0 >> 4) & 0x07)?;
+            let (mut packet_type, mut nanos) = (b0 & 0x0F, 0);
+            if packet_type == MOD_EX {
+                (packet_type, nanos) = read_mod_ex(&mut c)?;
+            }
+            let command = frame_type == VideoFrameType::Command && packet_type != 4;
+            if packet_type == MULTITRACK && !command {
+                let b = c.u8()?;
+                let kind = MultitrackType::from_u8(b >> 4)?;
+                let inner = b & 0x0F;
+                if inner == MULTITRACK {
+                    return Err(Error::UnknownPacketType {
+                        what: "multitrack video",
+                        value: inner,
+                    });
+                }
+                let packet_type = VideoPacketType::from_enhanced(inner)?;
+                let fourcc = if kind == MultitrackType::ManyTracksManyCodecs {
+                    None
+                } else {
+                    Some(c.fourcc()?)
+                };
+                let template = VideoTagHeader {
+                    frame_type,
+                    codec: VideoCodec::EnhancedCommand,
+                    packet_type,
+                    composition_time: 0,
+                    timestamp_offset_nanos: nanos,
+                };
+                let cursor = MultitrackCursor {
+                    kind,
+                    fourcc,
+                    pos: c.pos(),
+                };
+                tracks.multi = Some((cursor, template, inner));
+                return Ok(tracks);
+            }
+        }
+        let (header, len) = VideoTagHeader::parse(body)?;
+        tracks.single = Some(VideoTrackPart {
+            track_id: 0,
+            header,
+            payload: len..body.len(),
+        });
+        Ok(tracks)
+    }
+}
+
+impl Iterator for VideoTracks<'_> {
+    type Item = Result<VideoTrackPart>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(part) = self.single.take() {
+            return Some(Ok(part));
+        }
+        let (cursor, template, _) = self.multi.as_mut()?;
+        if self.done || cursor.pos >= self.body.len() {
+            return None;
+        }
+        let one = cursor.kind == MultitrackType::OneTrack;
+        let result = (|| {
+            let (fourcc, track_id, start, end) = cursor.next_track(self.body, "video track")?;
+            let fourcc = VideoFourCc::from_bytes(fourcc)?;
+            let mut header = *template;
+            header.codec = VideoCodec::FourCc(fourcc);
+            let mut start = start;
+            if header.packet_type == VideoPacketType::CodedFrames && fourcc.has_composition_time() {
+                let track = self.body.get(start..end).unwrap_or(&[]);
+                header.composition_time = Cursor::new(track, "video track").si24()?;
+                start += 3;
+            }
+            Ok(VideoTrackPart {
+                track_id,
+                header,
+                payload: start..end,
+            })
+        })();
+        self.done = one || result.is_err();
+        Some(result)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,6 +665,13 @@ mod tests {
             VideoTagHeader::parse(b"\x96hvc1"),
             Err(Error::UnsupportedFeature { .. })
         ));
+        // A plain tag through parse_tracks is one part with track id 0.
+        let parts: Vec<_> = VideoTagHeader::parse_tracks(b"\x93av01XYZ")
+            .unwrap()
+            .collect();
+        assert_eq!(parts.len(), 1);
+        let p = parts[0].as_ref().unwrap();
+        assert_eq!((p.track_id, p.payload.clone()), (0, 5..8));
         assert!(matches!(
             VideoTagHeader::parse(b"\x98hvc1"),
             Err(Error::UnknownPacketType {
@@ -530,6 +679,41 @@ mod tests {
                 value: 8
             })
         ));
+    }
+
+    #[test]
+    fn multitrack() {
+        // OneTrack hvc1 CodedFrames, track 3, ct 2.
+        let body = b"\x96\x01hvc1\x03\x00\x00\x02DATA";
+        let parts: Vec<_> = VideoTagHeader::parse_tracks(body)
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(
+            (parts[0].track_id, parts[0].header.composition_time),
+            (3, 2)
+        );
+        assert_eq!(&body[parts[0].payload.clone()], b"DATA");
+        // ManyTracksManyCodecs: av01 track 0, vp09 track 1, SequenceStart.
+        let body = b"\x96\x20av01\x00\x00\x00\x02abvp09\x01\x00\x00\x01c";
+        let parts: Vec<_> = VideoTagHeader::parse_tracks(body)
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].header.codec, VideoCodec::FourCc(VideoFourCc::Av01));
+        assert_eq!(parts[1].header.codec, VideoCodec::FourCc(VideoFourCc::Vp09));
+        assert_eq!(parts[1].header.packet_type, VideoPacketType::SequenceStart);
+        assert_eq!(&body[parts[0].payload.clone()], b"ab");
+        // A track size past the end.
+        let body = b"\x96\x11avc1\x00\x00\x00\x09AB";
+        let mut it = VideoTagHeader::parse_tracks(body).unwrap();
+        assert!(matches!(it.next(), Some(Err(Error::Truncated { .. }))));
+        assert!(it.next().is_none());
+        // Nested multitrack and unknown multitrack types.
+        assert!(VideoTagHeader::parse_tracks(b"\x96\x16avc1").is_err());
+        assert!(VideoTagHeader::parse_tracks(b"\x96\x31avc1").is_err());
     }
 
     #[test]
