@@ -17,8 +17,11 @@ use crate::hub::{HubError, Publisher, Subscription, TryNext};
 use crate::io::{tune_socket, write_all_bufs};
 use crate::server::{Access, AuthRequest, Ctx};
 
-/// Units written per batch before the socket is flushed.
-const BATCH_UNITS: usize = 64;
+/// Units written per batch before the socket is flushed. In steady state a batch is one
+/// or two units; the cap bounds the per-player transmit queue after a burst (GOP replay).
+const BATCH_UNITS: usize = 16;
+/// Read buffer per connection: players send little after the handshake.
+const READ_BUF: usize = 2048;
 
 pub(crate) async fn serve(
     listener: TcpListener,
@@ -96,7 +99,7 @@ async fn connection(
         player: None,
         out: Vec::with_capacity(8),
     };
-    let mut rbuf = BytesMut::with_capacity(4096);
+    let mut rbuf = BytesMut::with_capacity(READ_BUF);
     let stuck = ctx.config.player_stuck_timeout;
     let result = loop {
         // Flush whatever the session has to say.
@@ -109,6 +112,8 @@ async fn connection(
                 Ok(Err(e)) => break Err(e.into()),
                 Err(_) => break Err(ConnError::Stuck(stuck)),
             }
+            // Keep an idle player small after a burst (GOP replay).
+            c.out.shrink_to(2 * BATCH_UNITS + 8);
         }
         if c.session.is_closed() {
             break Ok(());
@@ -127,8 +132,8 @@ async fn connection(
                             break Err(e.into());
                         }
                         c.events().await;
-                        if rbuf.capacity() - rbuf.len() < 1024 {
-                            rbuf.reserve(4096);
+                        if rbuf.capacity() - rbuf.len() < 256 {
+                            rbuf.reserve(READ_BUF);
                         }
                     }
                     Err(e) => break Err(e.into()),
