@@ -865,6 +865,11 @@ fn jpeg_both_directions_same_pictures() {
         "rtp",
     );
     assert!(sdp.contains("RTP/AVP 26"), "{sdp}");
+    let types: Vec<u8> = packets.iter().map(|p| p.payload()[4]).collect();
+    assert!(
+        types.iter().all(|&t| t == 1),
+        "4:2:0 without restart markers"
+    );
     let frames = depacketize(
         &mut JpegDepacketizer::new(DepacketizerConfig::new(90_000)),
         &packets,
@@ -887,6 +892,7 @@ fn jpeg_both_directions_same_pictures() {
 
     let mut p = JpegPacketizer::new(PacketizerConfig::new(90_000).with_payload_type(26));
     let out = packetize(&mut p, &frames);
+    assert!(out.iter().all(|b| b[12 + 4] == 1));
     let back = dir.join("back.mjpeg");
     ffmpeg_receive(
         &dir,
@@ -1363,23 +1369,7 @@ fn jpeg_q_factor_tables_toward_ffmpeg() {
     ]);
     let want = decoded_video_md5(&src, &["-f", "mjpeg"]);
     assert_eq!(want.len(), 5);
-    // Split the concatenated JPEGs at SOI markers that follow an EOI.
-    let data = Bytes::from(std::fs::read(&src).expect("read"));
-    let mut starts = vec![0];
-    for i in 2..data.len().saturating_sub(2) {
-        if data[i - 2..i + 2] == [0xff, 0xd9, 0xff, 0xd8] {
-            starts.push(i);
-        }
-    }
-    starts.push(data.len());
-    let frames: Vec<Frame> = starts
-        .windows(2)
-        .enumerate()
-        .map(|(i, w)| {
-            let ts = weir_media::Timestamp::new(i as i64 * 3600, weir_media::Timebase::MPEG);
-            Frame::new(weir_media::TrackId(0), ts, ts, data.slice(w[0]..w[1]))
-        })
-        .collect();
+    let frames = split_jpegs(&src);
     assert_eq!(frames.len(), 5);
     let info = weir_rtp_rtcp::payload::jpeg::parse_jpeg(&frames[0].data).expect("baseline");
     assert_eq!(info.matching_q(), Some(76));
@@ -1414,4 +1404,105 @@ fn jpeg_q_factor_tables_toward_ffmpeg() {
     )
     .expect("write");
     assert_eq!(decoded_video_md5(&mine, &["-f", "mjpeg"]), want);
+}
+
+/// The JPEGs of a raw `.mjpeg` file (split at an SOI that follows an EOI), as 25 fps frames.
+fn split_jpegs(path: &Path) -> Vec<Frame> {
+    let data = Bytes::from(std::fs::read(path).expect("read"));
+    let mut starts = vec![0];
+    for i in 2..data.len().saturating_sub(2) {
+        if data[i - 2..i + 2] == [0xff, 0xd9, 0xff, 0xd8] {
+            starts.push(i);
+        }
+    }
+    starts.push(data.len());
+    starts
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let ts = weir_media::Timestamp::new(i as i64 * 3600, weir_media::Timebase::MPEG);
+            Frame::new(weir_media::TrackId(0), ts, ts, data.slice(w[0]..w[1]))
+        })
+        .collect()
+}
+
+/// Restart markers (RTP/JPEG types 64/65). ffmpeg's MJPEG encoder writes a DRI and RST
+/// markers when it encodes with slice threads. Quirk: ffmpeg's RTP/JPEG *sender* ignores
+/// the DRI and announces type 1, so only the direction toward ffmpeg carries the restart
+/// marker header; ffmpeg must decode our type-65 stream to the source's pictures, and our
+/// depacketizer must rebuild JPEGs (with DRI) that decode the same.
+#[test]
+fn jpeg_restart_markers_toward_ffmpeg() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtp-jpeg-dri");
+    let src = dir.join("src.mjpeg");
+    ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-frames:v",
+        "5",
+        "-c:v",
+        "mjpeg",
+        "-huffman",
+        "default",
+        "-pix_fmt",
+        "yuvj420p",
+        "-threads",
+        "4",
+        "-slices",
+        "4",
+        "-bitexact",
+        "-f",
+        "mjpeg",
+        src.to_str().unwrap(),
+    ]);
+    let want = decoded_video_md5(&src, &["-f", "mjpeg"]);
+    let frames = split_jpegs(&src);
+    assert_eq!(frames.len(), 5);
+    let info = weir_rtp_rtcp::payload::jpeg::parse_jpeg(&frames[0].data).expect("baseline");
+    assert!(info.restart_interval.is_some(), "slice threads write a DRI");
+    let mut p = JpegPacketizer::new(PacketizerConfig::new(90_000).with_payload_type(26));
+    let out = packetize(&mut p, &frames);
+    assert!(
+        out.iter().all(|b| b[12 + 4] == 65),
+        "type 65: 4:2:0 with restart markers"
+    );
+    let back = dir.join("back.mjpeg");
+    ffmpeg_receive(
+        &dir,
+        "video",
+        &p.sdp(),
+        &out,
+        &["-c", "copy", "-frames:v", "5", "-f", "mjpeg"],
+        &back,
+    );
+    assert_eq!(
+        decoded_video_md5(&back, &["-f", "mjpeg"]),
+        want,
+        "weir → ffmpeg"
+    );
+    let packets: Vec<RtpPacket> = out
+        .into_iter()
+        .map(|b| RtpPacket::parse(b).expect("rtp"))
+        .collect();
+    let got = depacketize(
+        &mut JpegDepacketizer::new(DepacketizerConfig::new(90_000)),
+        &packets,
+    );
+    assert_all_complete(&got);
+    let mine = dir.join("mine.mjpeg");
+    std::fs::write(
+        &mine,
+        got.iter()
+            .flat_map(|f| f.data.iter().copied())
+            .collect::<Vec<u8>>(),
+    )
+    .expect("write");
+    assert_eq!(
+        decoded_video_md5(&mine, &["-f", "mjpeg"]),
+        want,
+        "weir → weir"
+    );
 }
