@@ -660,6 +660,17 @@ mod tests {
     }
 
     #[test]
+    fn join_mid_stream_with_resync() {
+        // A capture that starts in the middle of a tag body: resync finds the next tag.
+        let tags = sample_tags();
+        let data = file(&tags);
+        let cut = 13 + 11 + 5; // inside the first tag's body
+        let cfg = ReaderConfig::default().expect_header(false).resync(true);
+        let (_, got) = read_all(Bytes::copy_from_slice(&data[cut..]), cfg).unwrap();
+        assert_eq!(got, tags[1..]);
+    }
+
+    #[test]
     fn headerless_stream() {
         let mut data = BytesMut::new();
         for t in sample_tags() {
