@@ -120,6 +120,51 @@ fn scan(c: &mut Criterion) {
     g.finish();
 }
 
+fn access_units(c: &mut Criterion) {
+    let data = stream();
+    let mut g = c.benchmark_group("access_units_8MiB");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.bench_function("weir_annexb_access_units_64k_pushes", |b| {
+        b.iter(|| {
+            let mut r = weir_h264::AnnexBAccessUnits::new();
+            let mut n = 0;
+            for chunk in data.chunks(64 * 1024) {
+                r.push(chunk);
+                while let Ok(Some(au)) = r.poll() {
+                    n += au.nal_count;
+                }
+            }
+            r.finish();
+            while let Ok(Some(au)) = r.poll() {
+                n += au.nal_count;
+            }
+            black_box(n)
+        })
+    });
+    g.bench_function("h264_reader_annexb_buffered", |b| {
+        // h264-reader has no access-unit assembly; its closest work is accumulating every
+        // NAL unit whole (NalInterest::Buffer) and looking at each one's header.
+        b.iter(|| {
+            let mut n = 0usize;
+            let mut r = h264_reader::annexb::AnnexBReader::accumulate(
+                |nal: h264_reader::nal::RefNal<'_>| {
+                    if nal.is_complete() {
+                        n += usize::from(nal.header().is_ok());
+                    }
+                    h264_reader::push::NalInterest::Buffer
+                },
+            );
+            for chunk in data.chunks(64 * 1024) {
+                r.push(chunk);
+            }
+            r.reset();
+            drop(r);
+            black_box(n)
+        })
+    });
+    g.finish();
+}
+
 const SPS: &[(&str, &[u8])] = &[
     (
         "baseline_320x240",
@@ -164,5 +209,5 @@ fn sps(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, scan, sps);
+criterion_group!(benches, scan, access_units, sps);
 criterion_main!(benches);

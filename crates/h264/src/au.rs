@@ -7,6 +7,7 @@ use crate::avcc::AvcConfig;
 use crate::error::{Error, Result};
 use crate::nalu::NalType;
 use crate::pps::Pps;
+use crate::sei::RecoveryPoint;
 use crate::slice::{slice_start, SliceHeader};
 use crate::sps::Sps;
 
@@ -16,8 +17,13 @@ use crate::sps::Sps;
 pub struct AccessUnit {
     /// The NAL units, each with a 4-byte big-endian length prefix.
     pub data: Bytes,
-    /// The access unit holds an IDR picture.
+    /// A random access point as ffmpeg flags it: an IDR picture, or a recovery point SEI
+    /// (open-GOP I pictures, periodic intra refresh). Use [`AccessUnit::idr`] for strict IDR.
     pub keyframe: bool,
+    /// The access unit holds an IDR picture.
+    pub idr: bool,
+    /// `recovery_frame_cnt` of a recovery point SEI in the access unit.
+    pub recovery_frame_cnt: Option<u32>,
     /// Number of NAL units.
     pub nal_count: usize,
 }
@@ -86,6 +92,7 @@ pub struct AccessUnitAssembler {
     buf: BytesMut,
     nal_count: usize,
     keyframe: bool,
+    recovery: Option<u32>,
     has_vcl: bool,
     overflowed: bool,
     last_slice: Option<SliceHeader>,
@@ -112,6 +119,7 @@ impl AccessUnitAssembler {
             buf: BytesMut::new(),
             nal_count: 0,
             keyframe: false,
+            recovery: None,
             has_vcl: false,
             overflowed: false,
             last_slice: None,
@@ -202,6 +210,9 @@ impl AccessUnitAssembler {
         if t == NalType::SliceIdr {
             self.keyframe = true;
         }
+        if t == NalType::Sei && self.recovery.is_none() {
+            self.recovery = RecoveryPoint::find(nal).map(|r| r.recovery_frame_cnt);
+        }
         if self.overflowed {
             return Ok(out);
         }
@@ -253,7 +264,8 @@ impl AccessUnitAssembler {
 
     fn take(&mut self) -> Option<AccessUnit> {
         let overflowed = std::mem::replace(&mut self.overflowed, false);
-        let keyframe = std::mem::replace(&mut self.keyframe, false);
+        let idr = std::mem::replace(&mut self.keyframe, false);
+        let recovery_frame_cnt = self.recovery.take();
         let nal_count = std::mem::replace(&mut self.nal_count, 0);
         self.has_vcl = false;
         let data = self.buf.split().freeze();
@@ -262,7 +274,9 @@ impl AccessUnitAssembler {
         }
         Some(AccessUnit {
             data,
-            keyframe,
+            keyframe: idr || recovery_frame_cnt.is_some(),
+            idr,
+            recovery_frame_cnt,
             nal_count,
         })
     }

@@ -42,14 +42,19 @@ mod error;
 mod nalu;
 mod pps;
 mod rbsp;
+mod sei;
 mod slice;
 mod sps;
 
 pub use au::{AccessUnit, AccessUnitAssembler, AnnexBAccessUnits, AssemblerLimits};
 pub use avcc::{AvcConfig, AvcConfigExt};
 pub use error::{Error, Result};
-pub use nalu::{is_keyframe, length_prefixed_types, nal_ref_idc, nal_type, NalType, AUD};
+pub use nalu::{
+    is_keyframe, is_random_access, length_prefixed_types, length_prefixed_units, nal_ref_idc,
+    nal_type, NalType, AUD,
+};
 pub use pps::{Pps, SliceGroupMap};
+pub use sei::{sei_messages, RecoveryPoint, SeiMessage, SeiMessages};
 pub use slice::{slice_start, SliceHeader, SliceType};
 pub use sps::{
     is_high_profile, BitstreamRestriction, Cropping, Hrd, ScalingList, Sps, Timing, Vui,

@@ -172,10 +172,20 @@ pub fn is_keyframe(canonical: &[u8]) -> bool {
     length_prefixed_types(canonical, 4).any(|t| t == NalType::SliceIdr)
 }
 
-/// The NAL types of a length-prefixed buffer, without copying or validating the payloads.
-/// Iteration ends at the first prefix that runs past the buffer. `length_size` values other
-/// than 1–4 yield nothing.
-pub fn length_prefixed_types(data: &[u8], length_size: u8) -> impl Iterator<Item = NalType> + '_ {
+/// True if a canonical frame is a random access point the way ffmpeg flags packets: it
+/// contains an IDR slice or a recovery point SEI (open-GOP I pictures, intra refresh).
+/// This is what [`AccessUnit::keyframe`](crate::AccessUnit::keyframe) reports.
+pub fn is_random_access(canonical: &[u8]) -> bool {
+    length_prefixed_units(canonical, 4).any(|u| match u.first().map(|&h| NalType::from_header(h)) {
+        Some(NalType::SliceIdr) => true,
+        Some(NalType::Sei) => crate::sei::RecoveryPoint::find(u).is_some(),
+        _ => false,
+    })
+}
+
+/// The non-empty NAL units of a length-prefixed buffer as slices. Iteration ends at the
+/// first prefix that runs past the buffer; `length_size` values other than 1–4 yield nothing.
+pub fn length_prefixed_units(data: &[u8], length_size: u8) -> impl Iterator<Item = &[u8]> + '_ {
     let size = usize::from(length_size);
     let valid = (1..=4).contains(&size);
     let mut pos = 0usize;
@@ -192,11 +202,19 @@ pub fn length_prefixed_types(data: &[u8], length_size: u8) -> impl Iterator<Item
             let end = start.checked_add(len)?;
             let unit = data.get(start..end)?;
             pos = end;
-            if let Some(&header) = unit.first() {
-                return Some(NalType::from_header(header));
+            if !unit.is_empty() {
+                return Some(unit);
             }
         }
     })
+}
+
+/// The NAL types of a length-prefixed buffer, without copying or validating the payloads.
+/// Iteration ends at the first prefix that runs past the buffer. `length_size` values other
+/// than 1–4 yield nothing.
+pub fn length_prefixed_types(data: &[u8], length_size: u8) -> impl Iterator<Item = NalType> + '_ {
+    length_prefixed_units(data, length_size)
+        .filter_map(|u| u.first().map(|&h| NalType::from_header(h)))
 }
 
 #[cfg(test)]
@@ -226,5 +244,9 @@ mod tests {
         assert!(!is_keyframe(&[0, 0]));
         // Zero-length units are skipped over.
         assert!(is_keyframe(&[0, 0, 0, 0, 0, 0, 0, 1, 0x65]));
+        // A recovery point SEI makes a random access point, not an IDR.
+        let rp = [0, 0, 0, 4, 0x06, 0x06, 0x01, 0xc4, 0, 0, 0, 2, 0x41, 0x9a];
+        assert!(!is_keyframe(&rp) && is_random_access(&rp));
+        assert!(!is_random_access(&p));
     }
 }

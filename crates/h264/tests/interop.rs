@@ -169,7 +169,8 @@ fn run(case: &Case) -> (Sps, Pps) {
         case.name
     );
     for au in &aus {
-        assert_eq!(weir_h264::is_keyframe(&au.data), au.keyframe);
+        assert_eq!(weir_h264::is_keyframe(&au.data), au.idr);
+        assert_eq!(weir_h264::is_random_access(&au.data), au.keyframe);
     }
     (sps, pps)
 }
@@ -440,4 +441,42 @@ fn reassembled_stream_decodes_identically() {
     assert_eq!(a, b);
     // ffmpeg sees one packet per AU in our output too (the AUDs we added are boundaries).
     assert_eq!(packets(&ours).len(), aus.len());
+}
+
+#[test]
+fn open_gop() {
+    weir_testutil::interop_or_skip!();
+    run(&Case {
+        name: "opengop",
+        size: "320x240",
+        rate: "25",
+        frames: 60,
+        args: &[
+            "-c:v",
+            "libx264",
+            "-g",
+            "20",
+            "-bf",
+            "2",
+            "-x264-params",
+            "open-gop=1",
+        ],
+    });
+}
+
+#[test]
+fn periodic_intra_refresh() {
+    weir_testutil::interop_or_skip!();
+    run(&Case {
+        name: "intrarefresh",
+        size: "320x240",
+        rate: "25",
+        frames: 60,
+        args: &[
+            "-c:v",
+            "libx264",
+            "-x264-params",
+            "intra-refresh=1:keyint=20",
+        ],
+    });
 }

@@ -627,7 +627,8 @@ proptest! {
         prop_assert_eq!(&joined[..], &all[..]);
         for au in &aus {
             prop_assert!(au.nal_count > 0);
-            prop_assert_eq!(au.keyframe, weir_h264::is_keyframe(&au.data));
+            prop_assert_eq!(au.idr, weir_h264::is_keyframe(&au.data));
+            prop_assert_eq!(au.keyframe, weir_h264::is_random_access(&au.data));
         }
     }
 
