@@ -244,7 +244,7 @@ fn hostile_counts_do_not_allocate() {
     ));
     // Element limit: 1000 nulls in a strict array.
     let mut bytes = vec![0x0A, 0, 0, 0x03, 0xE8];
-    bytes.extend(std::iter::repeat_n(0x05, 1000));
+    bytes.extend_from_slice(&[0x05; 1000]);
     let limits = DecodeLimits {
         max_elements: 100,
         ..DecodeLimits::default()
@@ -331,7 +331,7 @@ fn amf3_reference_expansion_is_bounded() {
     bytes.push(0x06);
     let len: u32 = 1000 << 1 | 1;
     bytes.extend_from_slice(&[((len >> 7) | 0x80) as u8, (len & 0x7F) as u8]);
-    bytes.extend(std::iter::repeat_n(b'z', 1000));
+    bytes.extend_from_slice(&[b'z'; 1000]);
     for _ in 1..100_000 {
         bytes.extend_from_slice(&[0x06, 0x00]);
     }
