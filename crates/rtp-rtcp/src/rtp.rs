@@ -705,6 +705,13 @@ impl RtpHeader {
     pub fn write(&self, out: &mut BytesMut) -> Result<()> {
         self.validate()?;
         out.reserve(self.header_len());
+        self.write_validated(out);
+        Ok(())
+    }
+
+    /// Writes the header; `validate` has passed and `out` has room.
+    #[inline]
+    fn write_validated(&self, out: &mut BytesMut) {
         let mut b0 = VERSION << 6 | self.csrcs.len() as u8;
         if self.padding > 0 {
             b0 |= 0x20;
@@ -730,7 +737,6 @@ impl RtpHeader {
             out.put_slice(&ext.data);
             out.put_bytes(0, wire - ext.data.len());
         }
-        Ok(())
     }
 
     /// Appends the `padding` trailer (zeros, then the count), if `padding > 0`.
@@ -743,9 +749,10 @@ impl RtpHeader {
 
     /// Appends a whole packet: header, `payload`, padding.
     pub fn write_with_payload(&self, payload: &[u8], out: &mut BytesMut) -> Result<()> {
+        self.validate()?;
         out.reserve(self.header_len() + payload.len() + usize::from(self.padding));
-        self.write(out)?;
-        out.put_slice(payload);
+        self.write_validated(out);
+        out.extend_from_slice(payload);
         self.write_padding(out);
         Ok(())
     }
