@@ -77,8 +77,7 @@ pub(crate) fn opus_params(config: &Bytes) -> Result<AudioParams> {
     })
 }
 
-/// A minimal `OpusHead` (mapping family 0 or 1 by channel count is not needed for 1–2
-/// channels; more channels need the caller's own header).
+/// A minimal `OpusHead` for mono or stereo (channel mapping family 0).
 pub(crate) fn opus_head(channels: u8) -> Bytes {
     let mut h = BytesMut::with_capacity(19);
     h.extend_from_slice(b"OpusHead");

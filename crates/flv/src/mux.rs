@@ -285,7 +285,8 @@ impl FlvMuxer {
     /// The sequence header tag for `track` (avcC, hvcC, av1C, vpcC, AudioSpecificConfig,
     /// OpusHead), or `None` for codecs without one (MP3, G.711, VP8/VP9 without a config).
     /// avcC/hvcC are sent with `lengthSizeMinusOne` = 3 since frames are canonical.
-    /// An Opus track with an empty config gets a minimal `OpusHead` from its channel count.
+    /// An Opus track with an empty config gets a minimal `OpusHead` from its channel count
+    /// (mono or stereo; more channels need the stream's own `OpusHead`).
     ///
     /// # Errors
     /// [`Error::MissingConfig`] for H.264/H.265/AAC/AV1 without a config,
@@ -317,7 +318,12 @@ impl FlvMuxer {
                 let config = if !track.config.is_empty() {
                     track.config.clone()
                 } else if codec == Codec::Opus {
-                    codecs::opus_head(track.audio.map_or(2, |a| a.channels))
+                    // Mapping family 0 covers mono and stereo; more channels need the
+                    // stream's own OpusHead (with its channel mapping table).
+                    match track.audio.map_or(2, |a| a.channels) {
+                        c @ 1..=2 => codecs::opus_head(c),
+                        _ => return Err(Error::MissingConfig { codec }),
+                    }
                 } else {
                     return Err(Error::MissingConfig { codec });
                 };
