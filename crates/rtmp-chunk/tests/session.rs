@@ -484,3 +484,39 @@ fn malformed_data_is_dropped_but_malformed_command_fails() {
         })
     ));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn media_passes_through_sessions_intact(
+        chunk_size in prop_oneof![Just(128u32), Just(4096), 1u32..300, 4096u32..70000],
+        msgs in proptest::collection::vec((any::<bool>(), 0u32..0x0200_0000, 0usize..40_000, any::<u8>()), 1..12),
+    ) {
+        let cfg = SessionConfig { chunk_size, ..SessionConfig::default() };
+        let mut s = ServerSession::new(cfg.clone());
+        let mut ccfg = ClientConfig::new("live", "rtmp://h/live");
+        ccfg.session = cfg;
+        let mut c = ClientSession::new(ccfg);
+        c.publish("p", "live").unwrap();
+        pump(&mut s, &mut c, accept_all);
+        prop_assert!(c.is_publishing());
+        let mut ts = 0u32;
+        let mut sent = Vec::new();
+        for (video, step, len, fill) in msgs {
+            ts = ts.wrapping_add(step);
+            let body = Bytes::from(vec![fill; len]);
+            if video { c.send_video(ts, body.clone()).unwrap() } else { c.send_audio(ts, body.clone()).unwrap() }
+            sent.push((video, ts, body));
+        }
+        let (se, _) = pump(&mut s, &mut c, accept_all);
+        let got: Vec<_> = se
+            .into_iter()
+            .filter_map(|e| match e {
+                ServerEvent::Video { timestamp, data, .. } => Some((true, timestamp, data)),
+                ServerEvent::Audio { timestamp, data, .. } => Some((false, timestamp, data)),
+                _ => None,
+            })
+            .collect();
+        prop_assert_eq!(got, sent);
+    }
+}
