@@ -86,7 +86,7 @@ pub struct StreamMuxConfig {
     pub all_streams_same_time_framing: bool,
     /// numSubFrames (6 bits): sub-frames per AudioMuxElement minus one.
     pub num_sub_frames: u8,
-    /// programs[prog][layer]: 1 to 16 programs of 1 to 8 layers.
+    /// `programs[prog][layer]`: 1 to 16 programs of 1 to 8 layers.
     pub programs: Vec<Vec<LatmLayer>>,
     /// otherDataLenBits when otherDataPresent.
     pub other_data_len_bits: Option<u32>,
