@@ -264,6 +264,10 @@ impl TsDemuxer {
     pub fn flush(&mut self) {
         for i in 0..self.streams.len() {
             self.finish_pes(i);
+            let events = &mut self.events;
+            if let Some(f) = self.streams[i].framer.as_mut() {
+                f.flush(&mut |o| events.push_back(map_output(o)));
+            }
         }
     }
 
@@ -679,10 +683,7 @@ impl TsDemuxer {
         }
         match st.framer.as_mut() {
             Some(f) => f.push_pes(payload, pts, dts, st.random_access, incomplete, &mut |o| {
-                events.push_back(match o {
-                    EsOutput::Updated(t) => Event::TrackUpdated(t),
-                    EsOutput::Frame(f) => Event::Frame(f),
-                })
+                events.push_back(map_output(o))
             }),
             None => events.push_back(Event::Data(PesData {
                 pid: st.pid,
@@ -715,6 +716,13 @@ pub(crate) fn extend_times(
         d.saturating_add(delta)
     });
     (p.or(Some(d)), Some(d))
+}
+
+fn map_output(o: EsOutput) -> Event {
+    match o {
+        EsOutput::Updated(t) => Event::TrackUpdated(t),
+        EsOutput::Frame(f) => Event::Frame(f),
+    }
 }
 
 fn classify_stream(es: &PmtStream) -> (Option<Codec>, EsFraming, Option<AudioParams>) {

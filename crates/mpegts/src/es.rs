@@ -110,6 +110,10 @@ pub struct EsFramer {
     bogus_fixed: u64,
     /// Last parameter sets seen (video), to notice changes cheaply.
     param_sets: Vec<Bytes>,
+    /// Access-unit splitter for H.264/H.265 (see [`EsFramer::push_pes`]).
+    splitter: Option<crate::AuSplitter>,
+    /// A video PES started mid-unit: units end only when the next one starts.
+    unaligned: bool,
     /// The fixed-header bits of the last ADTS frame, to rebuild the config only on change.
     adts_fixed: Option<[u8; 3]>,
     /// LATM/LOAS state (AAC with stream_type 0x11).
@@ -134,6 +138,8 @@ impl EsFramer {
             bogus_fixed: 0,
             param_sets: Vec::new(),
             adts_fixed: None,
+            splitter: None,
+            unaligned: false,
             loas: (framing == EsFraming::Latm).then(|| {
                 (
                     weir_aac::latm::LoasReader::new(),
@@ -155,13 +161,22 @@ impl EsFramer {
 
     /// Forgets partial data and clocks (after loss or a discontinuity).
     pub fn reset(&mut self) {
+        if let Some(sp) = self.splitter.as_mut() {
+            sp.reset();
+        }
         self.carry.clear();
         self.anchor = None;
         self.bogus_run = 0;
     }
 
-    /// Frames one complete PES payload. For video the payload is taken as one access unit
-    /// (as TS muxers write it); see [`crate::AuSplitter`] for streams that are not aligned.
+    /// Frames one complete PES payload.
+    ///
+    /// H.264/H.265 payloads are cut into access units from their NAL units. While PES
+    /// packets start with a start code (aligned, as TS muxers write them) the end of a PES
+    /// also ends its last access unit, so frames come out without waiting; a PES with several
+    /// access units gives several frames (the later ones timed by the frame spacing). Once a
+    /// PES starts mid-unit (fixed-size video PES in some broadcast streams) the stream is
+    /// treated as unaligned and units end only when the next one starts.
     pub fn push_pes(
         &mut self,
         payload: Bytes,
@@ -173,7 +188,7 @@ impl EsFramer {
     ) {
         match self.framing {
             EsFraming::AnnexB => {
-                self.push_video_au(payload, pts, dts, random_access, incomplete, out)
+                self.push_annexb_pes(payload, pts, dts, random_access, incomplete, out)
             }
             _ if self.info.codec.kind() == MediaKind::Audio => {
                 self.push_audio(payload, pts, incomplete, out)
@@ -183,6 +198,56 @@ impl EsFramer {
                 self.emit(payload, pts, dts, random_access, incomplete, out);
             }
         }
+    }
+
+    fn push_annexb_pes(
+        &mut self,
+        payload: Bytes,
+        pts: Option<i64>,
+        dts: Option<i64>,
+        random_access: bool,
+        incomplete: bool,
+        out: &mut dyn FnMut(EsOutput),
+    ) {
+        let aligned = payload.starts_with(&[0, 0, 1]) || payload.starts_with(&[0, 0, 0, 1]);
+        if !aligned && !self.unaligned && !payload.is_empty() {
+            debug!(track = ?self.info.id, "video PES not aligned to access units");
+            self.unaligned = true;
+        }
+        let codec = self.info.codec;
+        let max = self.opts.max_frame_size;
+        let mut sp = self
+            .splitter
+            .take()
+            .unwrap_or_else(|| crate::AuSplitter::new(codec, max));
+        if incomplete {
+            sp.mark_loss();
+        }
+        sp.push(&payload, pts, dts);
+        let mut ra = random_access;
+        while let Ok(Some(au)) = sp.next_au() {
+            self.push_canonical_au(
+                au.data,
+                au.pts,
+                au.dts,
+                std::mem::take(&mut ra),
+                au.incomplete,
+                out,
+            );
+        }
+        if !self.unaligned {
+            for au in sp.flush() {
+                self.push_canonical_au(
+                    au.data,
+                    au.pts,
+                    au.dts,
+                    std::mem::take(&mut ra),
+                    au.incomplete,
+                    out,
+                );
+            }
+        }
+        self.splitter = Some(sp);
     }
 
     fn video_times(&mut self, pts: Option<i64>, dts: Option<i64>) -> (i64, i64) {
@@ -574,9 +639,16 @@ impl EsFramer {
         }
     }
 
-    /// Drops buffered partial data at the end of a stream.
-    pub fn flush(&mut self) {
+    /// Ends the stream: delivers a video access unit still buffered and drops partial
+    /// audio frames.
+    pub fn flush(&mut self, out: &mut dyn FnMut(EsOutput)) {
         self.carry.clear();
+        if let Some(mut sp) = self.splitter.take() {
+            for au in sp.flush() {
+                self.push_canonical_au(au.data, au.pts, au.dts, false, au.incomplete, out);
+            }
+            self.splitter = Some(sp);
+        }
     }
 
     /// Sets the picture parameters (for example from a PS descriptor).

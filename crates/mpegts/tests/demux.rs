@@ -401,3 +401,68 @@ fn muxer_pcr_interval_and_random_access() {
     );
     assert_eq!(*pcrs.last().unwrap(), 49 * 1800 * 300);
 }
+
+fn annexb(nals: &[&[u8]]) -> Vec<u8> {
+    nals.iter()
+        .flat_map(|n| [&[0u8, 0, 0, 1][..], n].concat())
+        .collect()
+}
+
+fn canonical(nals: &[&[u8]]) -> Bytes {
+    let mut out = BytesMut::new();
+    for n in nals {
+        out.extend_from_slice(&(n.len() as u32).to_be_bytes());
+        out.extend_from_slice(n);
+    }
+    out.freeze()
+}
+
+#[test]
+fn several_access_units_per_pes_and_unaligned_pes() {
+    let au = |i: u8| -> Vec<u8> {
+        let mut v = vec![if i == 0 { 0x65 } else { 0x41 }, 0x88];
+        v.extend((0..400).map(|k| (k % 200 + 1 + usize::from(i)) as u8));
+        v
+    };
+    let aus: Vec<Vec<u8>> = (0..6).map(au).collect();
+    let mut cc = [0u8; 2];
+    let mut vcc = 0u8;
+    let mut v = tables(
+        0,
+        vec![PmtStream {
+            stream_type: 0x1B,
+            pid: 0x100,
+            descriptors: Bytes::new(),
+        }],
+        &mut cc,
+    );
+    let pes = |v: &mut Vec<u8>, vcc: &mut u8, pts: u64, data: &[u8]| {
+        v.extend(pes_packets(0x100, vcc, 0xE0, pts, data))
+    };
+    // Aligned: AU0 alone, then AU1 + AU2 in one PES.
+    pes(&mut v, &mut vcc, 0, &annexb(&[&aus[0]]));
+    pes(&mut v, &mut vcc, 3600, &annexb(&[&aus[1], &aus[2]]));
+    // Then the muxer stops aligning: AU3 is split over two PES, the second also holding AU4.
+    let a3 = annexb(&[&aus[3]]);
+    pes(&mut v, &mut vcc, 10_800, &a3[..200]);
+    pes(
+        &mut v,
+        &mut vcc,
+        14_400,
+        &[&a3[200..], &annexb(&[&aus[4]])[..]].concat(),
+    );
+    pes(&mut v, &mut vcc, 18_000, &annexb(&[&aus[5]]));
+    let got = frames(&run(&v, 188));
+    let summary: Vec<(i64, usize)> = got.iter().map(|f| (f.pts.ticks(), f.data.len())).collect();
+    assert_eq!(got[0].data, canonical(&[&aus[0]]), "{summary:?}");
+    assert_eq!(got[1].data, canonical(&[&aus[1]]));
+    assert_eq!(got[2].data, canonical(&[&aus[2]]));
+    assert_eq!((got[1].pts.ticks(), got[2].pts.ticks()), (3600, 7200));
+    // AU3 was cut by the first unaligned PES (it ended with its PES while the stream still
+    // looked aligned); from then on units span PES packets.
+    let last: Vec<&Frame> = got.iter().rev().take(2).collect();
+    assert_eq!(last[1].data, canonical(&[&aus[4]]));
+    assert_eq!(last[1].pts.ticks(), 14_400);
+    assert_eq!(last[0].data, canonical(&[&aus[5]]));
+    assert_eq!(last[0].pts.ticks(), 18_000);
+}
