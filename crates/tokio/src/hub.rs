@@ -25,8 +25,9 @@ use bytes::Bytes;
 use tokio::sync::{broadcast, Notify};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
+use weir_flv::{FlvDemuxer, FlvEvent, TagType};
 use weir_media::repair::{Repair, RepairConfig, TimestampRepair};
-use weir_media::{Frame, Timebase, Timestamp, TrackId};
+use weir_media::{Frame, MediaKind, Timebase, Timestamp, TrackId, TrackInfo};
 
 use crate::unit::{Unit, UnitKind};
 
@@ -190,7 +191,15 @@ struct SlotState {
     first_data_at: Option<Instant>,
     last_ts: u32,
     units: u64,
+    /// Repair for FLV/RTMP ingest (32-bit millisecond wire clock).
     repair: TimestampRepair,
+    /// Repair for frame ingest (already extended timestamps in the track's timebase).
+    repair_frames: TimestampRepair,
+    /// FLV → canonical frames, once per stream.
+    demux: FlvDemuxer,
+    /// Current tracks (from FLV sequence headers or announced by a frame publisher).
+    video_track: Option<Arc<TrackInfo>>,
+    audio_track: Option<Arc<TrackInfo>>,
     /// Per track (video, audio): last coded frame's (raw, repaired) timestamps.
     last_frame_ts: [Option<(u32, u32)>; 2],
 }
@@ -217,8 +226,50 @@ impl SlotState {
             last_ts: 0,
             units: 0,
             repair: TimestampRepair::new(RepairConfig::rtmp()),
+            repair_frames: TimestampRepair::new(RepairConfig::default()),
+            demux: FlvDemuxer::new(),
+            video_track: None,
+            audio_track: None,
             last_frame_ts: [None; 2],
         }
+    }
+
+    /// Demuxes one FLV tag body into the canonical frame it carries (if any) and records a
+    /// new or changed track. Returns the frame and the track the unit belongs to.
+    fn demux_flv(
+        &mut self,
+        kind: UnitKind,
+        raw_ts: u32,
+        body: &Bytes,
+    ) -> (Option<Frame>, Option<Arc<TrackInfo>>) {
+        let tag_type = if kind == UnitKind::Video {
+            TagType::Video
+        } else {
+            TagType::Audio
+        };
+        if let Err(e) = self.demux.push(tag_type, raw_ts, body) {
+            debug!(error = %e, "FLV body not demuxable; relayed as is");
+        }
+        let mut frame = None;
+        while let Some(ev) = self.demux.poll_event() {
+            match ev {
+                FlvEvent::Track(info) => {
+                    let info = Arc::new(info);
+                    match info.codec.kind() {
+                        MediaKind::Video => self.video_track = Some(info),
+                        _ => self.audio_track = Some(info),
+                    }
+                }
+                FlvEvent::Frame(f) => frame = Some(f),
+                _ => {}
+            }
+        }
+        let track = if kind == UnitKind::Video {
+            self.video_track.clone()
+        } else {
+            self.audio_track.clone()
+        };
+        (frame, track)
     }
 
     fn note_frame_timestamp(&mut self, track: TrackId, raw: u32, out: u32) {
@@ -387,6 +438,8 @@ impl Hub {
             // The new session's clock is unrelated to the old one; its configs replace
             // the old ones as they arrive.
             st.repair.reset_input();
+            st.repair_frames.reset_input();
+            st.demux = FlvDemuxer::new();
             st.gop.clear();
             st.gop_bytes = 0;
             st.gop_overflow = false;
@@ -687,6 +740,10 @@ impl Publisher {
                 UnitKind::Audio => TrackId(1),
                 _ => TrackId(2),
             };
+            let (mut frame, unit_track) = match kind {
+                UnitKind::Video | UnitKind::Audio => st.demux_flv(kind, raw_ts, &body),
+                _ => (None, None),
+            };
             let ts = match kind {
                 // ffmpeg's FLV demuxer takes an onMetaData tag with a non-zero timestamp
                 // for a subtitle packet (it skips only `type == 0 && dts == 0`), so
@@ -705,6 +762,14 @@ impl Publisher {
                         Repair::None => {}
                         r => warn!(stream = %slot.key, ?r, raw_ts, "timestamp repaired"),
                     }
+                    if let Some(fr) = frame.as_mut() {
+                        // The canonical frame gets the repaired clock too (pts keeps its
+                        // composition offset).
+                        let cts = fr.composition_offset();
+                        fr.dts = Timestamp::new(f.dts.ticks(), Timebase::MILLIS);
+                        fr.pts =
+                            Timestamp::new(f.dts.ticks().saturating_add(cts), Timebase::MILLIS);
+                    }
                     // Output wraps like the RTMP wire clock it is sent on.
                     let out = f.dts.ticks() as u32;
                     st.note_frame_timestamp(track, raw_ts, out);
@@ -712,10 +777,61 @@ impl Publisher {
                 }
             };
             let unit = Arc::new(match kind {
-                UnitKind::Video => Unit::video(ts, body),
-                UnitKind::Audio => Unit::audio(ts, body),
+                UnitKind::Video => Unit::video(ts, body).with_frame(frame, unit_track),
+                UnitKind::Audio => Unit::audio(ts, body).with_frame(frame, unit_track),
                 _ => Unit::metadata(ts, body),
             });
+            self.commit(st, unit);
+        }
+    }
+
+    /// Announces a track (new or with changed parameters) for frame ingest (RTSP, GB28181,
+    /// …). Players get it as a codec-configuration unit before the track's next frames.
+    pub fn track(&self, info: TrackInfo) {
+        let mut st = lock(&self.slot.state);
+        if st.publisher != Some(self.id) {
+            return;
+        }
+        let info = Arc::new(info);
+        match info.codec.kind() {
+            MediaKind::Video => st.video_track = Some(info.clone()),
+            _ => st.audio_track = Some(info.clone()),
+        }
+        let ts = st.last_ts;
+        self.commit(st, Arc::new(Unit::from_track(info, ts)));
+    }
+
+    /// Publishes a canonical frame of a track announced with [`Publisher::track`] (frames
+    /// of unknown tracks are dropped). Timestamps are repaired in the frame's timebase.
+    pub fn frame(&self, mut frame: Frame) {
+        let mut st = lock(&self.slot.state);
+        if st.publisher != Some(self.id) {
+            return;
+        }
+        let track = [st.video_track.clone(), st.audio_track.clone()]
+            .into_iter()
+            .flatten()
+            .find(|t| t.id == frame.track);
+        let Some(track) = track else {
+            debug!(stream = %self.slot.key, track = frame.track.0, "frame of an unannounced track dropped");
+            return;
+        };
+        match st.repair_frames.repair(&mut frame) {
+            Repair::None => {}
+            r => warn!(stream = %self.slot.key, ?r, "timestamp repaired"),
+        }
+        let ms = frame.dts.rescale(Timebase::MILLIS).ticks() as u32;
+        self.commit(st, Arc::new(Unit::from_frame(track, frame, ms)));
+    }
+
+    /// Records a unit in the stream state and broadcasts it (under the state lock: a player
+    /// snapshotting the caches in `subscribe` then either has the unit in its snapshot or
+    /// receives it live, never both).
+    fn commit(&self, mut st: MutexGuard<'_, SlotState>, unit: Arc<Unit>) {
+        let slot = &self.slot;
+        let kind = unit.kind();
+        {
+            let ts = unit.timestamp();
             st.units += 1;
             st.first_data_at.get_or_insert_with(Instant::now);
             if unit.kind() != UnitKind::Metadata && !unit.is_sequence_header() {

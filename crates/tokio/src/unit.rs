@@ -6,8 +6,13 @@
 
 use std::sync::OnceLock;
 
+use std::sync::Arc;
+
 use bytes::{BufMut, Bytes, BytesMut};
-use weir_flv::{AudioTagHeader, TagType, VideoFrameType, VideoPacketType, VideoTagHeader};
+use weir_flv::{
+    AudioTagHeader, FlvMuxer, MuxConfig, TagType, VideoFrameType, VideoPacketType, VideoTagHeader,
+};
+use weir_media::{Frame, TrackInfo};
 use weir_rtmp_chunk::message::{csid, type_id};
 use weir_rtmp_chunk::PreparedMessage;
 
@@ -26,25 +31,94 @@ pub enum UnitKind {
 }
 
 /// One media message of a live stream, shared by all of its players.
+///
+/// A unit carries the same media in two shapes: the FLV tag body (what RTMP and HTTP-FLV
+/// send) and the canonical [`Frame`] with its [`TrackInfo`] (what RTP, MPEG-TS and every
+/// other egress start from). Whichever shape the ingest produced is set at creation; the
+/// other is built once, lazily, the first time a player needs it.
 #[derive(Debug)]
 pub struct Unit {
     kind: UnitKind,
     timestamp: u32,
     keyframe: bool,
     sequence_header: bool,
-    body: Bytes,
+    body: OnceLock<Bytes>,
+    frame: Option<Frame>,
+    track: Option<Arc<TrackInfo>>,
     flv_tag: OnceLock<Bytes>,
     rtmp: OnceLock<Option<PreparedMessage>>,
 }
 
+/// The FLV muxer used when a unit's FLV body is built from a frame: enhanced RTMP for
+/// HEVC/AV1/VP9/Opus (what current OBS, ffmpeg 6.1+ and flv.js read).
+fn flv_mux() -> FlvMuxer {
+    FlvMuxer::new(MuxConfig::default())
+}
+
 impl Unit {
     fn new(kind: UnitKind, timestamp: u32, body: Bytes) -> Unit {
+        let cell = OnceLock::new();
+        let _ = cell.set(body);
         Unit {
             kind,
             timestamp,
             keyframe: false,
             sequence_header: false,
-            body,
+            body: cell,
+            frame: None,
+            track: None,
+            flv_tag: OnceLock::new(),
+            rtmp: OnceLock::new(),
+        }
+    }
+
+    /// Attaches the canonical frame (and its track) demuxed from an FLV body.
+    pub(crate) fn with_frame(
+        mut self,
+        frame: Option<Frame>,
+        track: Option<Arc<TrackInfo>>,
+    ) -> Unit {
+        self.frame = frame;
+        self.track = track;
+        self
+    }
+
+    /// A unit from a canonical frame of `track` (RTSP, GB28181, … ingest). The FLV body is
+    /// built on first use. `timestamp` is the frame's DTS in milliseconds.
+    pub fn from_frame(track: Arc<TrackInfo>, frame: Frame, timestamp: u32) -> Unit {
+        let kind = match track.codec.kind() {
+            weir_media::MediaKind::Video => UnitKind::Video,
+            _ => UnitKind::Audio,
+        };
+        Unit {
+            kind,
+            timestamp,
+            keyframe: kind == UnitKind::Video && frame.keyframe,
+            sequence_header: false,
+            body: OnceLock::new(),
+            frame: Some(frame),
+            track: Some(track),
+            flv_tag: OnceLock::new(),
+            rtmp: OnceLock::new(),
+        }
+    }
+
+    /// A codec-configuration unit announcing `track` (new or changed parameters). Its FLV
+    /// body (the sequence header) is built on first use; codecs without one in FLV
+    /// (G.711, MPEG audio) get an empty body.
+    pub fn from_track(track: Arc<TrackInfo>, timestamp: u32) -> Unit {
+        let kind = match track.codec.kind() {
+            weir_media::MediaKind::Video => UnitKind::Video,
+            _ => UnitKind::Audio,
+        };
+        Unit {
+            kind,
+            timestamp,
+            keyframe: false,
+            sequence_header: true,
+            body: OnceLock::new(),
+            frame: None,
+            track: Some(track),
             flv_tag: OnceLock::new(),
             rtmp: OnceLock::new(),
         }
@@ -54,8 +128,9 @@ impl Unit {
     /// keyframe and sequence-header flags are read from the tag header; a body whose header
     /// does not parse is still carried (as a non-key frame).
     pub fn video(timestamp: u32, body: Bytes) -> Unit {
+        let parsed = VideoTagHeader::parse(&body);
         let mut u = Unit::new(UnitKind::Video, timestamp, body);
-        if let Ok((h, _)) = VideoTagHeader::parse(&u.body) {
+        if let Ok((h, _)) = parsed {
             u.sequence_header = h.packet_type == VideoPacketType::SequenceStart;
             u.keyframe = !u.sequence_header
                 && h.packet_type.is_coded_frames()
@@ -69,8 +144,9 @@ impl Unit {
 
     /// An audio unit from an FLV audio tag body.
     pub fn audio(timestamp: u32, body: Bytes) -> Unit {
+        let parsed = AudioTagHeader::parse(&body);
         let mut u = Unit::new(UnitKind::Audio, timestamp, body);
-        if let Ok((h, _)) = AudioTagHeader::parse(&u.body) {
+        if let Ok((h, _)) = parsed {
             u.sequence_header = h.is_sequence_header();
         }
         u
@@ -106,9 +182,46 @@ impl Unit {
         self.sequence_header
     }
 
-    /// The FLV tag body.
+    /// The FLV tag body (built from the frame on first use; empty when the codec has no
+    /// FLV form).
     pub fn body(&self) -> &Bytes {
-        &self.body
+        self.body.get_or_init(|| {
+            let Some(track) = self.track.as_deref() else {
+                return Bytes::new();
+            };
+            let built = if self.sequence_header {
+                flv_mux()
+                    .sequence_header(track, self.timestamp)
+                    .map(|t| t.map(|t| t.body))
+            } else {
+                match &self.frame {
+                    Some(f) => flv_mux().frame_parts(track, f).map(|parts| {
+                        let mut b = BytesMut::with_capacity(parts.body_len());
+                        parts.write_body(&mut b);
+                        Some(b.freeze())
+                    }),
+                    None => Ok(None),
+                }
+            };
+            match built {
+                Ok(Some(b)) => b,
+                Ok(None) => Bytes::new(),
+                Err(e) => {
+                    tracing::debug!(codec = %track.codec, error = %e, "no FLV form for this unit");
+                    Bytes::new()
+                }
+            }
+        })
+    }
+
+    /// The canonical frame, for units that carry coded media.
+    pub fn frame(&self) -> Option<&Frame> {
+        self.frame.as_ref()
+    }
+
+    /// The track this unit belongs to (for a sequence header: the track it announces).
+    pub fn track(&self) -> Option<&Arc<TrackInfo>> {
+        self.track.as_ref()
     }
 
     fn tag_type(&self) -> Option<TagType> {
@@ -126,13 +239,17 @@ impl Unit {
             let Some(tag_type) = self.tag_type() else {
                 return Bytes::new();
             };
-            let Ok(header) = weir_flv::tag_header(tag_type, self.body.len(), self.timestamp) else {
+            let body = self.body();
+            if body.is_empty() {
+                return Bytes::new();
+            }
+            let Ok(header) = weir_flv::tag_header(tag_type, body.len(), self.timestamp) else {
                 return Bytes::new();
             };
-            let mut out = BytesMut::with_capacity(header.len() + self.body.len() + 4);
+            let mut out = BytesMut::with_capacity(header.len() + body.len() + 4);
             out.put_slice(&header);
-            out.put_slice(&self.body);
-            out.put_slice(&weir_flv::previous_tag_size(self.body.len()));
+            out.put_slice(body);
+            out.put_slice(&weir_flv::previous_tag_size(body.len()));
             out.freeze()
         })
     }
@@ -148,7 +265,11 @@ impl Unit {
                 UnitKind::Metadata => (csid::DATA, type_id::DATA_AMF0),
                 UnitKind::End => return None,
             };
-            PreparedMessage::new(csid, chunk_size, type_id, self.timestamp, &self.body).ok()
+            let body = self.body();
+            if body.is_empty() {
+                return None;
+            }
+            PreparedMessage::new(csid, chunk_size, type_id, self.timestamp, body).ok()
         };
         let cached = self.rtmp.get_or_init(build);
         match cached {
@@ -160,11 +281,15 @@ impl Unit {
 
     /// Bytes of payload carried (for cache accounting).
     pub fn len(&self) -> usize {
-        self.body.len()
+        match (&self.frame, self.body.get()) {
+            (_, Some(b)) => b.len(),
+            (Some(f), None) => f.data.len(),
+            (None, None) => 0,
+        }
     }
 
-    /// True for an empty body.
+    /// True when the unit carries no payload.
     pub fn is_empty(&self) -> bool {
-        self.body.is_empty()
+        self.len() == 0
     }
 }

@@ -331,3 +331,92 @@ async fn metadata_is_forwarded_to_players() {
     assert_eq!(md.get_f64("audiocodecid"), Some(10.0));
     relay.stop().await;
 }
+
+/// Frame ingest (the path RTSP and GB28181 publishers use): canonical H.264 frames and a
+/// TrackInfo in; FLV built by the relay out, playable by ffmpeg and bit-exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frame_ingest_is_served_as_flv_bit_exact() {
+    interop_or_skip!();
+    let dir = TempDir::new("relay-frames");
+    let src = dir.join("src.h264");
+    weir_testutil::ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-t",
+        "2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "25",
+        "-bf",
+        "0",
+        "-bsf:v",
+        "h264_mp4toannexb",
+        "-f",
+        "h264",
+        src.to_str().unwrap(),
+    ]);
+    let aus = annexb_access_units(&src);
+    assert_eq!(aus.len(), 50);
+    let (mut sps, mut pps) = (vec![], vec![]);
+    for n in nal::annexb_nalus(&aus[0]) {
+        match n[0] & 0x1f {
+            7 => sps.push(n),
+            8 => pps.push(n),
+            _ => {}
+        }
+    }
+    let avcc = weir_h264::AvcConfig::from_parameter_sets(&sps, &pps).unwrap();
+    let track = TrackInfo::new(TrackId(7), Codec::H264, 90_000).with_config(avcc.to_bytes());
+
+    let relay = TestRelay::start(test_config()).await;
+    let out = dir.join("out.flv");
+    let player = play_ffmpeg(&relay.http_url("live/frames"), &out);
+    relay.wait_for_players("live/frames", 1).await;
+    {
+        let publisher = relay.hub.publish("live/frames", "test").unwrap();
+        publisher.track(track.clone());
+        for (i, au) in aus.iter().enumerate() {
+            let mut data = BytesMut::new();
+            nal::annexb_to_length_prefixed(au, 4, &mut data).unwrap();
+            let data = data.freeze();
+            let t = Timestamp::new(i as i64 * 3600, Timebase::MPEG);
+            let key = weir_h264::is_keyframe(&data);
+            publisher.frame(Frame::new(track.id, t, t, data).with_keyframe(key));
+        }
+    }
+    wait_ok(player, "player", Duration::from_secs(20)).await;
+    // ffmpeg's own FLV of the same elementary stream is the reference.
+    let reference = dir.join("ref.flv");
+    weir_testutil::ffmpeg([
+        "-r",
+        "25",
+        "-i",
+        src.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-f",
+        "flv",
+        reference.to_str().unwrap(),
+    ]);
+    let want: Vec<String> = packets(&reference, "0:v")
+        .into_iter()
+        .map(|p| p.md5)
+        .collect();
+    let got: Vec<String> = packets(&out, "0:v").into_iter().map(|p| p.md5).collect();
+    assert_eq!(got.len(), 50);
+    assert_eq!(
+        got, want,
+        "frames built into FLV by the relay equal ffmpeg's own remux"
+    );
+    assert_eq!(
+        weir_testutil::decoded_video_md5(&out, &[]),
+        weir_testutil::decoded_video_md5(&src, &[]),
+        "and decode to the source pictures"
+    );
+    relay.stop().await;
+}
