@@ -65,3 +65,8 @@ pub use weir_media::bits;
 /// The shared NAL byte-stream layer (Annex B scanning, incremental splitter, length-prefix
 /// conversion, emulation prevention), re-exported from `weir-media`.
 pub use weir_media::nal;
+
+/// The README examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

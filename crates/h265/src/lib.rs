@@ -55,3 +55,8 @@ pub use vps::Vps;
 pub use weir_media::bits;
 /// The shared NAL byte-stream layer, re-exported from `weir-media`.
 pub use weir_media::nal;
+
+/// The README examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
