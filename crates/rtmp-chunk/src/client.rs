@@ -157,7 +157,8 @@ const TID_CONNECT: f64 = 1.0;
 /// an in-memory example pairing both.
 pub struct ClientSession {
     cfg: ClientConfig,
-    handshake: ClientHandshake,
+    /// Dropped once complete to keep per-connection state small.
+    handshake: Option<Box<ClientHandshake>>,
     conn: Conn,
     phase: Phase,
     intent: Option<Intent>,
@@ -176,7 +177,7 @@ impl ClientSession {
         handshake.start(conn.out());
         ClientSession {
             cfg,
-            handshake,
+            handshake: Some(Box::new(handshake)),
             conn,
             phase: Phase::Handshake,
             intent: None,
@@ -245,12 +246,17 @@ impl ClientSession {
     pub fn handle_input(&mut self, buf: &mut BytesMut) -> Result<()> {
         if self.phase == Phase::Handshake {
             let before = buf.len();
-            let done = self.handshake.handle_input(buf, self.conn.out())?;
+            let Some(hs) = self.handshake.as_mut() else {
+                return Err(Error::InvalidState("handshake state missing"));
+            };
+            let done = hs.handle_input(buf, self.conn.out())?;
+            let kind = hs.kind();
             self.conn.count_received(before.saturating_sub(buf.len()))?;
             if !done {
                 return Ok(());
             }
-            if let Some(k) = self.handshake.kind() {
+            self.handshake = None;
+            if let Some(k) = kind {
                 self.events.push_back(ClientEvent::HandshakeDone(k));
             }
             self.send_connect()?;

@@ -234,7 +234,8 @@ enum Phase {
 /// ```
 pub struct ServerSession {
     cfg: SessionConfig,
-    handshake: ServerHandshake,
+    /// Dropped once complete to keep per-connection state small.
+    handshake: Option<Box<ServerHandshake>>,
     conn: Conn,
     phase: Phase,
     events: VecDeque<ServerEvent>,
@@ -252,7 +253,7 @@ impl ServerSession {
         let conn = Conn::new(&cfg);
         ServerSession {
             cfg,
-            handshake,
+            handshake: Some(Box::new(handshake)),
             conn,
             phase: Phase::Handshake,
             events: VecDeque::new(),
@@ -273,13 +274,18 @@ impl ServerSession {
         }
         if self.phase == Phase::Handshake {
             let before = buf.len();
-            let done = self.handshake.handle_input(buf, self.conn.out())?;
+            let Some(hs) = self.handshake.as_mut() else {
+                return Err(Error::InvalidState("handshake state missing"));
+            };
+            let done = hs.handle_input(buf, self.conn.out())?;
+            let kind = hs.kind();
             self.conn.count_received(before.saturating_sub(buf.len()))?;
             if !done {
                 return Ok(());
             }
             self.phase = Phase::AwaitConnect;
-            if let Some(kind) = self.handshake.kind() {
+            self.handshake = None;
+            if let Some(kind) = kind {
                 self.events.push_back(ServerEvent::HandshakeDone(kind));
             }
         }
