@@ -639,6 +639,28 @@ mod tests {
     }
 
     #[test]
+    fn quirk_ffmpeg_mode_record_lowercase() {
+        // ffmpeg's listen-mode server matches `mode=record` case-sensitively (and writes it
+        // that way); RFC 2326 spells the method RECORD. Write lower case, accept any case.
+        let mut t = TransportSpec::tcp_interleaved(0, 1);
+        t.mode = vec![TransportMode::Record];
+        assert!(t.to_string().ends_with(";mode=record"));
+        for v in [
+            "mode=record",
+            "mode=RECORD",
+            "mode=\"Record\"",
+            "mode=receive",
+        ] {
+            assert!(
+                TransportSpec::parse(&format!("RTP/AVP/TCP;interleaved=0-1;{v}"))
+                    .unwrap()
+                    .is_record(),
+                "{v}"
+            );
+        }
+    }
+
+    #[test]
     fn rtp_info_and_session() {
         let l = RtpInfo::parse_list("url=rtsp://foo.com/bar.avi/streamid=0;seq=45102,url=rtsp://foo.com/bar.avi/streamid=1;seq=30211;rtptime=4000").unwrap();
         assert_eq!(
