@@ -302,6 +302,7 @@ fn serve_ffmpeg_player(
     dir: &weir_testutil::TempDir,
     tags: &[Tag],
     shared: bool,
+    cfg: SessionConfig,
 ) -> (std::path::PathBuf, Option<HandshakeKind>, Option<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -319,7 +320,7 @@ fn serve_ffmpeg_player(
     ]);
     let mut sock = accept_timeout(&listener, T);
     sock.set_nodelay(true).unwrap();
-    let mut server = ServerSession::new(SessionConfig::default());
+    let mut server = ServerSession::new(cfg);
     let mut buf = BytesMut::new();
     let mut hs = None;
     let mut play_query = None;
@@ -395,7 +396,8 @@ fn ffmpeg_plays_from_server_session() {
     weir_testutil::interop_or_skip!();
     let dir = weir_testutil::TempDir::new("rtmp-d");
     let src = make_source(dir.path());
-    let (out, hs, query) = serve_ffmpeg_player(&dir, &read_flv(&src), true);
+    let (out, hs, query) =
+        serve_ffmpeg_player(&dir, &read_flv(&src), true, SessionConfig::default());
     assert!(matches!(hs, Some(HandshakeKind::Digest(_))), "{hs:?}");
     assert_eq!(query.as_deref(), Some("token=t"));
     assert_same_packets(&src, &out);
@@ -408,6 +410,20 @@ fn ffmpeg_plays_extended_timestamps() {
     weir_testutil::interop_or_skip!();
     let dir = weir_testutil::TempDir::new("rtmp-ext-play");
     let src = make_offset_source(dir.path());
-    let (out, _, _) = serve_ffmpeg_player(&dir, &read_flv(&src), false);
+    let (out, _, _) = serve_ffmpeg_player(&dir, &read_flv(&src), false, SessionConfig::default());
+    assert_same_packets(&src, &out);
+}
+
+/// A server configured for the simple handshake only: ffmpeg's digest C1 gets the plain
+/// echo, and ffmpeg (which validates only when S1 carries a server version) plays fine.
+#[test]
+fn ffmpeg_plays_with_simple_handshake_fallback() {
+    weir_testutil::interop_or_skip!();
+    let dir = weir_testutil::TempDir::new("rtmp-simple");
+    let src = make_source(dir.path());
+    let mut cfg = SessionConfig::default();
+    cfg.handshake.digest = false;
+    let (out, hs, _) = serve_ffmpeg_player(&dir, &read_flv(&src), true, cfg);
+    assert_eq!(hs, Some(HandshakeKind::Simple));
     assert_same_packets(&src, &out);
 }
