@@ -32,7 +32,22 @@ impl ScriptData {
     /// [`Error::Amf`] for malformed AMF0 or a limit hit, [`Error::BadScript`] if the first
     /// value is not a string.
     pub fn parse(body: &[u8], limits: DecodeLimits) -> Result<ScriptData> {
-        let mut values = amf0::decode_all_with(body, limits)?.into_iter();
+        // Quirk: some encoders leave junk after the metadata (a stray object-end marker,
+        // padding). Values that decode are kept; trailing bytes that do not are logged
+        // and dropped, as players do. A body whose first two values fail is an error.
+        let mut input = body;
+        let mut decoded = Vec::new();
+        while !input.is_empty() {
+            match amf0::decode_with(&mut input, limits) {
+                Ok(v) => decoded.push(v),
+                Err(e) if decoded.len() >= 2 => {
+                    tracing::debug!(error = %e, trailing = input.len(), "ignoring undecodable bytes after script data");
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut values = decoded.into_iter();
         let mut name = match values.next() {
             Some(Amf0Value::String(s)) | Some(Amf0Value::LongString(s)) => s,
             Some(other) => {
@@ -265,6 +280,17 @@ mod tests {
         // Re-encoding as an FLV body drops @setDataFrame.
         let flv = s.to_bytes().unwrap();
         assert_eq!(&flv[..], &body[16..]);
+    }
+
+    #[test]
+    fn trailing_junk_is_tolerated() {
+        let m = Metadata {
+            properties: vec![("width".into(), 320.0.into())],
+        };
+        let mut body = BytesMut::from(&m.to_script_body().unwrap()[..]);
+        body.extend_from_slice(&[0x00, 0x00, 0x09, 0xFF]);
+        let s = ScriptData::parse(&body, DecodeLimits::default()).unwrap();
+        assert_eq!(s.metadata().unwrap().width(), Some(320.0));
     }
 
     #[test]
