@@ -308,6 +308,24 @@ impl AvcConfig {
         Sps::parse(self.sps.first().ok_or(Error::Missing { what: "SPS" })?)
     }
 
+    /// The RFC 6381 `codecs` parameter for HLS playlists and MSE: `avc1.PPCCLL`
+    /// (profile, compatibility, level in upper-case hex), e.g. `avc1.64001F`.
+    pub fn codec_string(&self) -> String {
+        format!(
+            "avc1.{:02X}{:02X}{:02X}",
+            self.profile_idc, self.profile_compatibility, self.level_idc
+        )
+    }
+
+    /// The RFC 6184 SDP `profile-level-id` (lower-case hex of the same three bytes), e.g.
+    /// `42c01f`.
+    pub fn profile_level_id(&self) -> String {
+        format!(
+            "{:02x}{:02x}{:02x}",
+            self.profile_idc, self.profile_compatibility, self.level_idc
+        )
+    }
+
     /// The parameter sets as an Annex B buffer (4-byte start codes), SPS first, as a
     /// decoder or RTP/TS packetizer wants them before a keyframe.
     pub fn to_annexb(&self) -> Bytes {
@@ -336,6 +354,14 @@ fn put_unit(out: &mut BytesMut, nal: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codec_strings() {
+        let cfg = AvcConfig::parse(&[1, 0x42, 0xe0, 0x1e, 0xff, 0xe0, 0]).unwrap();
+        // RFC 6381 section 3.3's example.
+        assert_eq!(cfg.codec_string(), "avc1.42E01E");
+        assert_eq!(cfg.profile_level_id(), "42e01e");
+    }
 
     #[test]
     fn rejects_bad_records() {

@@ -482,6 +482,31 @@ impl HevcConfig {
         Sps::parse(self.sps().next().ok_or(Error::Missing { what: "SPS" })?)
     }
 
+    /// The `codecs` parameter (ISO/IEC 14496-15 Annex E) for HLS playlists and MSE, e.g.
+    /// `hvc1.1.6.L93.B0`: sample entry, profile space letter + profile, the compatibility
+    /// flags bit-reversed in hex, tier letter + level, then the constraint bytes in hex with
+    /// trailing zero bytes dropped. `entry` is `"hvc1"` or `"hev1"`.
+    pub fn codec_string(&self, entry: &str) -> String {
+        let space = ["", "A", "B", "C"][usize::from(self.general_profile_space & 3)];
+        let mut s = format!(
+            "{entry}.{space}{}.{:X}.{}{}",
+            self.general_profile_idc,
+            self.general_profile_compatibility_flags.reverse_bits(),
+            if self.general_tier_flag { 'H' } else { 'L' },
+            self.general_level_idc
+        );
+        let bytes = self.general_constraint_indicator_flags.to_be_bytes();
+        let constraint = &bytes[2..];
+        let keep = constraint
+            .iter()
+            .rposition(|&b| b != 0)
+            .map_or(0, |i| i + 1);
+        for b in &constraint[..keep] {
+            s.push_str(&format!(".{b:X}"));
+        }
+        s
+    }
+
     /// Every NAL unit of the arrays as Annex B (4-byte start codes), in array order.
     pub fn to_annexb(&self) -> Bytes {
         let mut out = BytesMut::new();
@@ -496,6 +521,21 @@ impl HevcConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codec_string_examples() {
+        // 14496-15 E.5: Main profile, Main tier, level 3.1, progressive + frame-only
+        // constraint bits (0xB0).
+        let mut b = vec![1u8, 0x01, 0x60, 0, 0, 0, 0xb0, 0, 0, 0, 0, 0, 93];
+        b.extend_from_slice(&[0xf0, 0, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0, 0x0f, 0]);
+        let cfg = HevcConfig::parse(&b).unwrap();
+        assert_eq!(cfg.codec_string("hev1"), "hev1.1.6.L93.B0");
+        // Profile space 1, High tier, profile 4 with flag 4 only, all-zero constraints.
+        let mut b = vec![1u8, 0x64, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 120];
+        b.extend_from_slice(&[0xf0, 0, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0, 0x0f, 0]);
+        let cfg = HevcConfig::parse(&b).unwrap();
+        assert_eq!(cfg.codec_string("hvc1"), "hvc1.A4.10.H120");
+    }
 
     #[test]
     fn truncated_records() {
