@@ -509,6 +509,14 @@ impl TsDemuxer {
         };
         if let Some(i) = existing {
             if self.streams[i].stream_type == es.stream_type {
+                // Same stream; descriptors may have changed what we know about it.
+                let (_, _, audio) = classify_stream(es);
+                if let (Some(f), Some(a)) = (self.streams[i].framer.as_mut(), audio) {
+                    if f.info().audio != Some(a) {
+                        f.set_audio(a);
+                        self.events.push_back(Event::TrackUpdated(f.info().clone()));
+                    }
+                }
                 return;
             }
         }

@@ -651,6 +651,11 @@ impl EsFramer {
         }
     }
 
+    /// Sets the sound parameters (for example from a PMT descriptor).
+    pub fn set_audio(&mut self, audio: AudioParams) {
+        self.info.audio = Some(audio);
+    }
+
     /// Sets the picture parameters (for example from a PS descriptor).
     pub fn set_video(&mut self, video: VideoParams) {
         self.info.video = Some(video);

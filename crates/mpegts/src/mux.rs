@@ -101,7 +101,8 @@ pub struct TsMuxer {
     last_pcr: Option<i64>,
     pieces: Vec<Piece>,
     scratch: BytesMut,
-    section: BytesMut,
+    /// PAT and PMT sections, built once per version.
+    sections: Option<(Bytes, Bytes)>,
 }
 
 impl TsMuxer {
@@ -153,7 +154,7 @@ impl TsMuxer {
             last_pcr: None,
             pieces: Vec::with_capacity(64),
             scratch: BytesMut::with_capacity(64),
-            section: BytesMut::with_capacity(256),
+            sections: None,
         })
     }
 
@@ -166,23 +167,26 @@ impl TsMuxer {
     }
 
     /// Replaces a track's description (for example an AAC AudioSpecificConfig learned
-    /// late). The PMT version is bumped when the stream type changes.
+    /// late). When the PMT changes (stream type, descriptors) its version is bumped and the
+    /// tables are repeated before the next frame.
     ///
     /// # Errors
     /// [`Error::UnknownTrack`], [`Error::UnsupportedCodec`].
     pub fn update_track(&mut self, info: TrackInfo) -> Result<(), Error> {
-        let st = stream_type_of(&info)?;
+        stream_type_of(&info)?;
+        let before = self.pmt();
         let t = self
             .tracks
             .iter_mut()
             .find(|t| t.info.id == info.id)
             .ok_or(Error::UnknownTrack { track: info.id })?;
-        if stream_type_of(&t.info).ok() != Some(st) {
-            self.version = (self.version + 1) & 0x1F;
-            self.last_tables = None;
-        }
         t.asc = parse_asc(&info);
         t.info = info;
+        if self.pmt() != before {
+            self.version = (self.version + 1) & 0x1F;
+            self.last_tables = None;
+            self.sections = None;
+        }
         Ok(())
     }
 
@@ -206,20 +210,24 @@ impl TsMuxer {
 
     /// Writes PAT and PMT now (one packet each).
     pub fn write_tables(&mut self, out: &mut BytesMut) {
-        self.section.clear();
-        Pat {
-            transport_stream_id: self.cfg.transport_stream_id,
-            programs: vec![PatEntry {
-                program_number: self.cfg.program_number,
-                pid: self.cfg.pmt_pid,
-            }],
+        if self.sections.is_none() {
+            let mut pat = BytesMut::new();
+            Pat {
+                transport_stream_id: self.cfg.transport_stream_id,
+                programs: vec![PatEntry {
+                    program_number: self.cfg.program_number,
+                    pid: self.cfg.pmt_pid,
+                }],
+            }
+            .write_section(self.version, &mut pat);
+            let mut pmt = BytesMut::new();
+            self.pmt().write_section(self.version, &mut pmt);
+            self.sections = Some((pat.freeze(), pmt.freeze()));
         }
-        .write_section(self.version, &mut self.section);
-        let sec = self.section.split();
-        self.pat_cc = write_section_packets(out, PAT_PID, self.pat_cc, &sec);
-        self.pmt().write_section(self.version, &mut self.section);
-        let sec = self.section.split();
-        self.pmt_cc = write_section_packets(out, self.cfg.pmt_pid, self.pmt_cc, &sec);
+        if let Some((pat, pmt)) = &self.sections {
+            self.pat_cc = write_section_packets(out, PAT_PID, self.pat_cc, pat);
+            self.pmt_cc = write_section_packets(out, self.cfg.pmt_pid, self.pmt_cc, pmt);
+        }
     }
 
     /// Forces PAT/PMT before the next frame (the segmenter calls this at segment starts).

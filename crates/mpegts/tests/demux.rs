@@ -466,3 +466,45 @@ fn several_access_units_per_pes_and_unaligned_pes() {
     assert_eq!(last[0].data, canonical(&[&aus[5]]));
     assert_eq!(last[0].pts.ticks(), 18_000);
 }
+
+#[test]
+fn muxer_update_track_bumps_pmt_version() {
+    use weir_media::AudioParams;
+    let opus = TrackInfo::new(TrackId(0), Codec::Opus, 48_000).with_audio(AudioParams {
+        sample_rate: 48_000,
+        channels: 1,
+    });
+    let mut m = TsMuxer::new(&[opus.clone()], MuxConfig::default()).unwrap();
+    let mut out = BytesMut::new();
+    let t = Timestamp::new(0, Timebase::MPEG);
+    m.write_frame(
+        &Frame::new(TrackId(0), t, t, Bytes::from_static(&[0xFC, 1])),
+        &mut out,
+    )
+    .unwrap();
+    m.update_track(opus.with_audio(AudioParams {
+        sample_rate: 48_000,
+        channels: 2,
+    }))
+    .unwrap();
+    let t = Timestamp::new(1800, Timebase::MPEG);
+    m.write_frame(
+        &Frame::new(TrackId(0), t, t, Bytes::from_static(&[0xFC, 2])),
+        &mut out,
+    )
+    .unwrap();
+    let ev = run(&out, 188);
+    let channels: Vec<u8> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::TrackAdded(t) | Event::TrackUpdated(t) => t.audio.map(|a| a.channels),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(channels, vec![1, 2]);
+    assert_eq!(
+        ev.iter().filter(|e| matches!(e, Event::Program(_))).count(),
+        2
+    );
+    assert_eq!(frames(&ev).len(), 2);
+}

@@ -81,6 +81,8 @@ pub struct PsMuxer {
     scratch: BytesMut,
     psm_version: u8,
     first: bool,
+    /// System header + PSM, built once.
+    headers: Bytes,
 }
 
 const AUD_H264: &[u8] = &[0, 0, 0, 1, 0x09, 0xF0];
@@ -113,13 +115,24 @@ impl PsMuxer {
                 asc: asc_of(t),
             });
         }
-        Ok(PsMuxer {
+        let mut m = PsMuxer {
             cfg,
             tracks: out,
             scratch: BytesMut::new(),
             psm_version: 0,
             first: true,
-        })
+            headers: Bytes::new(),
+        };
+        let ids: Vec<(u8, bool)> = m
+            .tracks
+            .iter()
+            .map(|t| (t.stream_id, t.info.codec.kind() == MediaKind::Video))
+            .collect();
+        let mut headers = BytesMut::new();
+        write_system_header(&mut headers, m.cfg.mux_rate, &ids);
+        m.psm().write(&mut headers);
+        m.headers = headers.freeze();
+        Ok(m)
     }
 
     /// The PES stream_id a track is carried on (the demuxer reports it as the track id).
@@ -169,13 +182,7 @@ impl PsMuxer {
         out.reserve(self.scratch.len() + 64 + self.scratch.len() / 65_000 * 16);
         write_pack_header(out, dts, self.cfg.mux_rate);
         if self.first || (self.cfg.headers_on_keyframe && is_video && frame.keyframe) {
-            let ids: Vec<(u8, bool)> = self
-                .tracks
-                .iter()
-                .map(|t| (t.stream_id, t.info.codec.kind() == MediaKind::Video))
-                .collect();
-            write_system_header(out, self.cfg.mux_rate, &ids);
-            self.psm().write(out);
+            out.put_slice(&self.headers);
             self.first = false;
         }
         let stream_id = t.stream_id;
