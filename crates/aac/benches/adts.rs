@@ -92,6 +92,17 @@ fn adts_iteration(c: &mut Criterion) {
             sum
         })
     });
+    g.bench_function("weir_adts_reader_push_bytes_pop", |b| {
+        b.iter(|| {
+            let mut r = AdtsReader::new();
+            r.push_bytes(black_box(&data).clone());
+            let mut sum = 0;
+            while let Some((_, p)) = r.pop() {
+                sum += p.len();
+            }
+            sum
+        })
+    });
     g.bench_function("adts_reader_parser_push", |b| {
         b.iter(|| {
             let mut p = adts_reader::AdtsParser::new(Sum(0));

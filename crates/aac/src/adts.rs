@@ -478,11 +478,53 @@ pub fn raw_to_adts(asc: &AudioSpecificConfig, raw: &[u8], out: &mut BytesMut) ->
 /// Incremental ADTS reader: push bytes as they arrive, pop whole frames. Garbage between
 /// frames (or a corrupt header) is skipped by scanning for the next plausible header; the
 /// number of bytes skipped is counted. A buffered partial frame never exceeds 8191 bytes.
+///
+/// [`push_bytes`](AdtsReader::push_bytes) hands over an owned buffer: frames inside it are
+/// returned as zero-copy slices and only a frame split across two pushes is copied.
 #[derive(Debug, Default)]
 pub struct AdtsReader {
+    /// Copied input (partial frames, `push` data). Invariant: when `input` is non-empty,
+    /// `buf` is empty.
     buf: BytesMut,
+    /// Owned input not yet consumed (zero-copy path).
+    input: Bytes,
     skipped: u64,
     frames: u64,
+}
+
+/// What the scanner found at the start of a buffer.
+enum Scan {
+    /// Discard this many bytes (garbage or a false sync).
+    Skip(usize),
+    /// A whole frame of this header is present at offset 0.
+    Frame(AdtsHeader),
+    /// Keep everything and wait for more input.
+    NeedMore,
+}
+
+fn scan(data: &[u8]) -> Scan {
+    // A candidate syncword: 0xFFF followed by layer 00.
+    let Some(start) = data
+        .windows(2)
+        .position(|w| w[0] == 0xFF && w[1] & 0xF6 == 0xF0)
+    else {
+        // Keep a trailing 0xFF: it may be the first half of a syncword.
+        let keep = usize::from(data.last() == Some(&0xFF));
+        let drop = data.len() - keep;
+        return if drop > 0 {
+            Scan::Skip(drop)
+        } else {
+            Scan::NeedMore
+        };
+    };
+    if start > 0 {
+        return Scan::Skip(start);
+    }
+    match AdtsHeader::parse(data) {
+        Ok(h) if data.len() >= h.frame_len() => Scan::Frame(h),
+        Ok(_) | Err(Error::Truncated { .. }) => Scan::NeedMore,
+        Err(_) => Scan::Skip(1),
+    }
 }
 
 impl AdtsReader {
@@ -491,9 +533,27 @@ impl AdtsReader {
         AdtsReader::default()
     }
 
-    /// Appends input bytes.
+    /// Appends input bytes (copied).
     pub fn push(&mut self, data: &[u8]) {
+        self.spill_input();
         self.buf.extend_from_slice(data);
+    }
+
+    /// Appends an owned buffer without copying it (when nothing partial is pending).
+    pub fn push_bytes(&mut self, data: Bytes) {
+        if self.buf.is_empty() && self.input.is_empty() {
+            self.input = data;
+        } else {
+            self.spill_input();
+            self.buf.extend_from_slice(&data);
+        }
+    }
+
+    fn spill_input(&mut self) {
+        if !self.input.is_empty() {
+            self.buf.extend_from_slice(&self.input);
+            self.input = Bytes::new();
+        }
     }
 
     /// Bytes discarded while resynchronising so far.
@@ -508,48 +568,51 @@ impl AdtsReader {
 
     /// Bytes buffered but not yet returned.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() + self.input.len()
+    }
+
+    fn skip(&mut self, n: usize) {
+        self.skipped += n as u64;
+        tracing::debug!(skipped = n, "ADTS resync");
     }
 
     /// The next complete frame: its header and its payload (zero-copy). `None` until a
     /// whole frame is buffered.
     pub fn pop(&mut self) -> Option<(AdtsHeader, Bytes)> {
-        loop {
-            // Find a candidate syncword: 0xFFF followed by layer 00.
-            let start = self
-                .buf
-                .windows(2)
-                .position(|w| w[0] == 0xFF && w[1] & 0xF6 == 0xF0);
-            let Some(start) = start else {
-                // Keep a trailing 0xFF: it may be the first half of a syncword.
-                let keep = usize::from(self.buf.last() == Some(&0xFF));
-                let drop = self.buf.len() - keep;
-                if drop > 0 {
-                    self.skipped += drop as u64;
-                    self.buf.advance(drop);
+        // Zero-copy path over owned input.
+        while !self.input.is_empty() {
+            match scan(&self.input) {
+                Scan::Skip(n) => {
+                    self.skip(n);
+                    self.input.advance(n);
                 }
-                return None;
-            };
-            if start > 0 {
-                self.skipped += start as u64;
-                tracing::debug!(skipped = start, "ADTS resync");
-                self.buf.advance(start);
-            }
-            match AdtsHeader::parse(&self.buf) {
-                Ok(h) => {
-                    if self.buf.len() < h.frame_len() {
-                        return None;
-                    }
-                    let mut frame = self.buf.split_to(h.frame_len()).freeze();
-                    let payload = frame.split_off(h.header_len());
+                Scan::Frame(h) => {
+                    // One reference-count increment per frame: slice, then advance.
+                    let payload = self.input.slice(h.header_len()..h.frame_len());
+                    self.input.advance(h.frame_len());
                     self.frames += 1;
                     return Some((h, payload));
                 }
-                Err(Error::Truncated { .. }) => return None,
-                Err(_) => {
-                    self.skipped += 1;
-                    self.buf.advance(1);
+                Scan::NeedMore => {
+                    // Only the partial tail is copied.
+                    self.spill_input();
+                    return None;
                 }
+            }
+        }
+        loop {
+            match scan(&self.buf) {
+                Scan::Skip(n) => {
+                    self.skip(n);
+                    self.buf.advance(n);
+                }
+                Scan::Frame(h) => {
+                    let mut payload = self.buf.split_to(h.frame_len()).freeze();
+                    payload.advance(h.header_len());
+                    self.frames += 1;
+                    return Some((h, payload));
+                }
+                Scan::NeedMore => return None,
             }
         }
     }

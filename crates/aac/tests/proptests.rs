@@ -298,6 +298,24 @@ proptest! {
         }
         prop_assert_eq!(n, aus.len());
         prop_assert_eq!(reader.skipped_bytes(), 3);
+        // Owned chunks, alternating with copied ones.
+        let mut reader = AdtsReader::new();
+        reader.push_bytes(Bytes::from_static(&[0x00, 0x12, 0xF0]));
+        let mut n = 0;
+        for (k, c) in stream.chunks(chunk).enumerate() {
+            if k % 3 == 2 {
+                reader.push(c);
+            } else {
+                reader.push_bytes(stream.slice_ref(c));
+            }
+            while let Some((_, p)) = reader.pop() {
+                prop_assert_eq!(&p[..], &aus[n][..]);
+                n += 1;
+            }
+        }
+        prop_assert_eq!(n, aus.len());
+        prop_assert_eq!(reader.skipped_bytes(), 3);
+        prop_assert_eq!(reader.buffered(), 0);
     }
 
     #[test]
