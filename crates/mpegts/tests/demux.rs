@@ -474,7 +474,7 @@ fn muxer_update_track_bumps_pmt_version() {
         sample_rate: 48_000,
         channels: 1,
     });
-    let mut m = TsMuxer::new(&[opus.clone()], MuxConfig::default()).unwrap();
+    let mut m = TsMuxer::new(std::slice::from_ref(&opus), MuxConfig::default()).unwrap();
     let mut out = BytesMut::new();
     let t = Timestamp::new(0, Timebase::MPEG);
     m.write_frame(
