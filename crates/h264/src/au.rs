@@ -227,9 +227,16 @@ impl AccessUnitAssembler {
             };
             return Err(Error::LimitExceeded { what, limit });
         }
+        let Ok(len) = u32::try_from(nal.len()) else {
+            self.overflowed = true;
+            self.buf.clear();
+            return Err(Error::LimitExceeded {
+                what: "NAL unit size for a 4-byte length prefix",
+                limit: u32::MAX as usize,
+            });
+        };
         self.buf.reserve(4 + nal.len());
-        self.buf
-            .extend_from_slice(&(nal.len() as u32).to_be_bytes());
+        self.buf.extend_from_slice(&len.to_be_bytes());
         self.buf.extend_from_slice(nal);
         self.nal_count += 1;
         Ok(out)
