@@ -21,6 +21,8 @@ pub struct DemuxConfig {
     pub max_pes_size: usize,
     /// Most elementary streams tracked at once.
     pub max_streams: usize,
+    /// Report every PCR as [`Event::Pcr`] (for pacing a TS re-sent over UDP/SRT).
+    pub report_pcr: bool,
     /// Elementary-stream framing options.
     pub es: EsOptions,
 }
@@ -30,6 +32,7 @@ impl Default for DemuxConfig {
         DemuxConfig {
             max_pes_size: 16 << 20,
             max_streams: 64,
+            report_pcr: false,
             es: EsOptions::default(),
         }
     }
@@ -91,6 +94,13 @@ pub enum Event {
         pid: Option<u16>,
         /// What was wrong.
         error: Error,
+    },
+    /// A program clock reference (only with [`DemuxConfig::report_pcr`]).
+    Pcr {
+        /// The PID carrying it.
+        pid: u16,
+        /// 27 MHz ticks (33-bit base × 300 + extension), as on the wire.
+        pcr: u64,
     },
     /// Packet sync was lost at `offset` (garbage or a cut); the demuxer searches for it.
     SyncLost {
@@ -342,6 +352,11 @@ impl TsDemuxer {
         let h = p.header;
         if h.transport_error {
             return self.corrupt(Some(pid), Error::TransportError { pid });
+        }
+        if self.cfg.report_pcr {
+            if let Some(pcr) = p.adaptation.and_then(|a| a.pcr) {
+                self.events.push_back(Event::Pcr { pid, pcr });
+            }
         }
         let disc = p.adaptation.is_some_and(|a| a.discontinuity);
         if disc {

@@ -400,6 +400,22 @@ fn muxer_pcr_interval_and_random_access() {
         "{pcrs:?}"
     );
     assert_eq!(*pcrs.last().unwrap(), 49 * 1800 * 300);
+
+    // The demuxer reports the same PCRs when asked.
+    let mut cfg = weir_mpegts::DemuxConfig::default();
+    cfg.report_pcr = true;
+    let mut d = TsDemuxer::with_config(cfg);
+    d.push(&out);
+    let seen: Vec<u64> = std::iter::from_fn(|| d.poll_event())
+        .filter_map(|e| {
+            if let Event::Pcr { pcr, .. } = e {
+                Some(pcr)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(seen, pcrs);
 }
 
 fn annexb(nals: &[&[u8]]) -> Vec<u8> {
