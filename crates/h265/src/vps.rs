@@ -40,7 +40,8 @@ impl Vps {
     /// Parses a VPS NAL unit (two-byte header included).
     ///
     /// # Errors
-    /// [`Error::WrongNalType`], [`Error::Syntax`] (truncated) or [`Error::OutOfRange`].
+    /// [`crate::Error::WrongNalType`], [`crate::Error::Syntax`] (truncated) or
+    /// [`crate::Error::OutOfRange`].
     pub fn parse(nal: &[u8]) -> Result<Vps> {
         check_type(nal, NalType::VPS, "VPS")?;
         let rbsp = payload(nal, 2);
