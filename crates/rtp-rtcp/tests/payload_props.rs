@@ -72,7 +72,23 @@ fn nal_frames(hevc: bool) -> impl Strategy<Value = Vec<(Vec<Vec<u8>>, bool)>> {
     prop::collection::vec(prop::collection::vec(nal, 1..6), 1..8).prop_map(move |frames| {
         frames
             .into_iter()
-            .map(|nals| {
+            .map(|mut nals| {
+                // Every access unit holds a picture (picture-less ones are carried into the
+                // next access unit by design).
+                let vcl = |n: &Vec<u8>| {
+                    if hevc {
+                        (n[0] >> 1) & 0x3f <= 31
+                    } else {
+                        (1..=5).contains(&(n[0] & 0x1f))
+                    }
+                };
+                if !nals.iter().any(vcl) {
+                    nals.push(if hevc {
+                        vec![2, 1, 0xab]
+                    } else {
+                        vec![0x41, 0xab]
+                    });
+                }
                 let key = nals.iter().any(|n| {
                     if hevc {
                         (16..=21).contains(&((n[0] >> 1) & 0x3f))

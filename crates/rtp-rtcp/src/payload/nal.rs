@@ -18,6 +18,9 @@ pub(crate) enum NalCodec {
     H265,
 }
 
+/// Largest picture-less access unit carried into the next one (see `finish_au`).
+const MAX_CARRY: usize = 64 * 1024;
+
 /// Parameter-set bits kept per access unit.
 const HAS_VPS: u8 = 1;
 const HAS_SPS: u8 = 2;
@@ -45,6 +48,14 @@ impl NalCodec {
         match self {
             NalCodec::H264 => t == 5,
             NalCodec::H265 => (16..=21).contains(&t),
+        }
+    }
+
+    /// Whether a NAL unit of this type carries picture data (H.264 1–5, H.265 0–31).
+    pub(crate) fn is_vcl(self, t: u8) -> bool {
+        match self {
+            NalCodec::H264 => (1..=5).contains(&t),
+            NalCodec::H265 => t <= 31,
         }
     }
 
@@ -94,6 +105,8 @@ pub(crate) struct NalDepacketizer {
     au_lost: bool,
     au_key: bool,
     au_params: u8,
+    /// The access unit holds a picture (a VCL NAL unit).
+    au_vcl: bool,
     fu: Option<FuState>,
     /// Out-of-band parameter sets (sprop-*), in decoding order.
     params: Vec<Bytes>,
@@ -114,6 +127,7 @@ impl NalDepacketizer {
             au_lost: false,
             au_key: false,
             au_params: 0,
+            au_vcl: false,
             fu: None,
             latest: Self::latest_from(codec, &params),
             params,
@@ -263,6 +277,7 @@ impl NalDepacketizer {
     }
 
     fn note_type(&mut self, t: u8) {
+        self.au_vcl |= self.codec.is_vcl(t);
         self.au_key |= self.codec.is_key(t);
         self.au_params |= self.codec.param_bit(t);
     }
@@ -363,6 +378,18 @@ impl NalDepacketizer {
             return;
         };
         let ticks = self.seq.extend_ts(ts);
+        if !self.au_vcl && !self.au_lost && !self.au.is_empty() && self.au.len() <= MAX_CARRY {
+            // Camera quirk: parameter sets (or SEI/AUD) sent with a timestamp of their own
+            // and a marker bit. A "frame" without a picture would confuse every consumer,
+            // so carry these NAL units into the next access unit.
+            tracing::trace!(
+                ts,
+                bytes = self.au.len(),
+                "picture-less access unit carried forward"
+            );
+            self.fu = None;
+            return;
+        }
         if self.au.is_empty() {
             if self.au_lost {
                 tracing::debug!(ts, "access unit lost entirely");
@@ -410,6 +437,7 @@ impl NalDepacketizer {
         self.au_lost = false;
         self.au_key = false;
         self.au_params = 0;
+        self.au_vcl = false;
         self.fu = None;
     }
 }
@@ -756,6 +784,29 @@ mod wire_tests {
         assert!(out
             .iter()
             .all(|b| RtpPacket::parse(b.clone()).unwrap().timestamp() == 90_000));
+    }
+
+    #[test]
+    fn camera_quirk_parameter_sets_with_their_own_timestamp() {
+        // Some IP cameras send SPS and PPS as separate packets with the marker bit set and
+        // an older timestamp than the IDR that follows. They must not become a frame of
+        // their own.
+        let mut d = crate::payload::h264::H264Depacketizer::new(DepacketizerConfig::new(90_000));
+        d.push_payload(10, 1000, true, Bytes::from_static(&[0x67, 0x42]))
+            .unwrap();
+        d.push_payload(11, 1000, true, Bytes::from_static(&[0x68, 0xce]))
+            .unwrap();
+        assert!(d.pull().is_none());
+        d.push_payload(12, 4000, true, Bytes::from_static(&[0x65, 0x88]))
+            .unwrap();
+        let f = d.pull().unwrap();
+        assert_eq!(
+            &f.data[..],
+            &[0, 0, 0, 2, 0x67, 0x42, 0, 0, 0, 2, 0x68, 0xce, 0, 0, 0, 2, 0x65, 0x88]
+        );
+        assert!(f.keyframe && !f.incomplete);
+        assert_eq!(f.pts.ticks(), 4000);
+        assert!(d.pull().is_none());
     }
 
     #[test]
