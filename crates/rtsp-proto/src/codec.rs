@@ -4,7 +4,9 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::{Error, Result};
-use crate::message::{Headers, InterleavedFrame, Message, Method, Request, Response, Version};
+use crate::message::{
+    Headers, InterleavedFrame, Message, Method, Request, Response, Text, Version,
+};
 
 /// Size limits of the decoder. A limit hit is an [`Error::LimitExceeded`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,8 +211,25 @@ fn parse_head(raw: &Bytes, head_len: usize, limits: &Limits) -> Result<Message> 
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let start = lines.next().unwrap_or("");
     let mut headers = Headers::new();
+    // Zero-copy: header names and values are slices of `raw` (the whole head is valid UTF-8).
+    let base = text.as_ptr() as usize;
+    let share = |part: &str| -> Text {
+        let off = (part.as_ptr() as usize).wrapping_sub(base);
+        match off.checked_add(part.len()) {
+            Some(end) if end <= head.len() && off <= end => {
+                Text::from_utf8_bytes(raw.slice(off..end))
+            }
+            _ => Text::from(part.to_string()),
+        }
+    };
     let mut offset = start.len() + 1;
-    let mut last: Option<(String, String)> = None;
+    // Pending header: name, value, and the folded value text when continuation lines follow.
+    let mut last: Option<(Text, Text, Option<String>)> = None;
+    let flush = |headers: &mut Headers, last: Option<(Text, Text, Option<String>)>| {
+        if let Some((k, v, folded)) = last {
+            headers.append_text(k, folded.map(Text::from).unwrap_or(v));
+        }
+    };
     for line in lines {
         let here = offset;
         offset += line.len() + 1;
@@ -220,9 +239,10 @@ fn parse_head(raw: &Bytes, head_len: usize, limits: &Limits) -> Result<Message> 
         if line.starts_with([' ', '\t']) {
             // obsolete line folding: continuation of the previous value
             match last.as_mut() {
-                Some((_, v)) => {
-                    v.push(' ');
-                    v.push_str(line.trim());
+                Some((_, v, folded)) => {
+                    let f = folded.get_or_insert_with(|| v.as_str().to_string());
+                    f.push(' ');
+                    f.push_str(line.trim());
                 }
                 None => {
                     return Err(Error::Malformed {
@@ -244,20 +264,16 @@ fn parse_head(raw: &Bytes, head_len: usize, limits: &Limits) -> Result<Message> 
                 offset: here,
             });
         }
-        if let Some((k, v)) = last.take() {
-            headers.append(k, v);
-        }
+        flush(&mut headers, last.take());
         if headers.len() + 1 > limits.max_headers {
             return Err(Error::LimitExceeded {
                 what: "header count",
                 limit: limits.max_headers,
             });
         }
-        last = Some((name.to_string(), value.trim().to_string()));
+        last = Some((share(name), share(value.trim()), None));
     }
-    if let Some((k, v)) = last {
-        headers.append(k, v);
-    }
+    flush(&mut headers, last);
 
     if let Some(rest) = start.strip_prefix("RTSP/") {
         // Status-Line = RTSP-Version SP Status-Code SP Reason-Phrase
@@ -420,6 +436,26 @@ RTSP/1.0 200 OK\r\nCSeq: 3\r\n\r\n"[..],
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn folded_headers_and_shared_values() {
+        let mut buf = BytesMut::from(
+            &b"SETUP rtsp://h/a RTSP/1.0\r\nCSeq:5\r\nTransport: RTP/AVP;\r\n  unicast;\r\n\tclient_port=1-2\r\nX: y \r\n\r\n"[..],
+        );
+        let Some(Item::Message(Message::Request(r))) = Decoder::default().decode(&mut buf).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            r.headers.get("transport"),
+            Some("RTP/AVP; unicast; client_port=1-2")
+        );
+        assert_eq!(r.headers.cseq(), Some(5));
+        assert_eq!(r.headers.get("X"), Some("y"));
+        assert_eq!(r.headers.len(), 3);
+        let mut buf = BytesMut::from(&b"OPTIONS * RTSP/1.0\r\n continued\r\n\r\n"[..]);
+        assert!(Decoder::default().decode(&mut buf).is_err());
     }
 
     #[test]

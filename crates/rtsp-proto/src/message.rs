@@ -96,10 +96,39 @@ impl Version {
     }
 }
 
+/// UTF-8 text held in `Bytes`, so parsed header names and values are zero-copy slices of the
+/// received message.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Text(Bytes);
+
+impl Text {
+    /// Wraps bytes that are known to be UTF-8 (callers validate).
+    pub(crate) fn from_utf8_bytes(b: Bytes) -> Text {
+        Text(b)
+    }
+    pub(crate) fn as_str(&self) -> &str {
+        // Always valid: built from `String`s or from validated input.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text(Bytes::from(s))
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 /// Header list: order-preserving, names compared case-insensitively, repeats allowed.
+/// Parsed headers share the received message's buffer (no copy per header).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
-    entries: Vec<(String, String)>,
+    entries: Vec<(Text, Text)>,
 }
 
 impl Headers {
@@ -109,31 +138,34 @@ impl Headers {
     }
     /// First value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.entries
-            .iter()
+        self.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
     /// All values of `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.entries
-            .iter()
+        self.iter()
             .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
     /// Appends a header (keeps existing ones with the same name).
     pub fn append(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.entries.push((name.into(), value.into()));
+        self.entries
+            .push((Text::from(name.into()), Text::from(value.into())));
+    }
+    pub(crate) fn append_text(&mut self, name: Text, value: Text) {
+        self.entries.push((name, value));
     }
     /// Replaces every header called `name` by one with `value`.
     pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
         let name = name.into();
         self.remove(&name);
-        self.entries.push((name, value.into()));
+        self.append(name, value);
     }
     /// Removes every header called `name`.
     pub fn remove(&mut self, name: &str) {
-        self.entries.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.entries
+            .retain(|(k, _)| !k.as_str().eq_ignore_ascii_case(name));
     }
     /// Iterates `(name, value)` in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -154,12 +186,12 @@ impl Headers {
     fn write(&self, dst: &mut BytesMut, body_len: usize) {
         let mut has_len = false;
         for (k, v) in &self.entries {
-            if k.eq_ignore_ascii_case("Content-Length") {
+            if k.as_str().eq_ignore_ascii_case("Content-Length") {
                 has_len = true;
             }
-            dst.put_slice(k.as_bytes());
+            dst.put_slice(&k.0);
             dst.put_slice(b": ");
-            dst.put_slice(v.as_bytes());
+            dst.put_slice(&v.0);
             dst.put_slice(b"\r\n");
         }
         if !has_len && body_len > 0 {
