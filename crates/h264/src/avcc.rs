@@ -221,6 +221,33 @@ impl AvcConfig {
         Ok(cfg)
     }
 
+    /// Builds a record from the in-band parameter sets of a canonical frame (4-byte
+    /// length-prefixed NAL units), as MPEG-TS, RTP and Annex B sources carry them before each
+    /// IDR. Repeated identical sets are kept once. `Ok(None)` when the frame has no SPS or
+    /// no PPS. The parameter sets are zero-copy slices of `frame`.
+    ///
+    /// # Errors
+    /// A malformed length prefix, or as [`AvcConfig::from_parameter_sets`].
+    pub fn from_frame(frame: &Bytes) -> Result<Option<AvcConfig>> {
+        let mut sps: Vec<Bytes> = Vec::new();
+        let mut pps: Vec<Bytes> = Vec::new();
+        for unit in weir_media::nal::length_prefixed_nalus(frame, 4)? {
+            let unit = unit?;
+            let list = match unit.first().map(|&h| NalType::from_header(h)) {
+                Some(NalType::Sps) => &mut sps,
+                Some(NalType::Pps) => &mut pps,
+                _ => continue,
+            };
+            if !list.contains(&unit) {
+                list.push(unit);
+            }
+        }
+        if sps.is_empty() || pps.is_empty() {
+            return Ok(None);
+        }
+        AvcConfig::from_parameter_sets(&sps, &pps).map(Some)
+    }
+
     /// Checks that the record can be written: list counts and unit sizes fit their fields,
     /// `nal_length_size` is 1, 2 or 4.
     ///

@@ -168,6 +168,21 @@ fn run(case: &Case) -> (Sps, Pps) {
         "{}: AU bytes vs MP4 samples",
         case.name
     );
+    let in_band = AvcConfig::from_frame(&aus[0].data)
+        .unwrap()
+        .expect("parameter sets in the first AU");
+    assert_eq!(
+        &in_band.to_bytes()[..],
+        theirs,
+        "{}: avcC from the first AU",
+        case.name
+    );
+    assert!(
+        AvcConfig::from_frame(&aus[aus.len() - 1].data)
+            .unwrap()
+            .is_none()
+            || aus.len() == 1
+    );
     for au in &aus {
         assert_eq!(weir_h264::is_keyframe(&au.data), au.idr);
         assert_eq!(weir_h264::is_random_access(&au.data), au.keyframe);

@@ -362,6 +362,34 @@ impl HevcConfig {
         Ok(cfg)
     }
 
+    /// Builds a record from the in-band VPS/SPS/PPS of a canonical frame (4-byte
+    /// length-prefixed NAL units), as MPEG-TS, RTP and Annex B sources carry them before each
+    /// IRAP picture. Repeated identical sets are kept once; SEI units are not included.
+    /// `Ok(None)` when one of the three kinds is missing.
+    ///
+    /// # Errors
+    /// A malformed length prefix, or as [`HevcConfig::from_nal_units`].
+    pub fn from_frame(frame: &Bytes) -> Result<Option<HevcConfig>> {
+        let mut units: Vec<Bytes> = Vec::new();
+        let mut seen = [false; 3];
+        for unit in weir_media::nal::length_prefixed_nalus(frame, 4)? {
+            let unit = unit?;
+            let Some(t) = nal_type(&unit).filter(|t| t.is_parameter_set()) else {
+                continue;
+            };
+            if let Some(s) = seen.get_mut(usize::from(t.0 - 32)) {
+                *s = true;
+            }
+            if !units.contains(&unit) {
+                units.push(unit);
+            }
+        }
+        if seen.contains(&false) {
+            return Ok(None);
+        }
+        HevcConfig::from_nal_units(&units).map(Some)
+    }
+
     /// Checks that the record can be written: array and unit counts and sizes fit their
     /// fields, `nal_length_size` is 1, 2 or 4.
     ///

@@ -198,6 +198,15 @@ fn run(case: &Case) -> (Sps, Pps) {
         "{}: AU bytes vs MP4 samples",
         case.name
     );
+    let in_band = HevcConfig::from_frame(&aus[0].data)
+        .unwrap()
+        .expect("parameter sets in the first AU");
+    assert_eq!(
+        &in_band.to_bytes()[..],
+        theirs,
+        "{}: hvcC from the first AU",
+        case.name
+    );
     for au in &aus {
         assert_eq!(weir_h265::is_keyframe(&au.data), au.keyframe);
     }
