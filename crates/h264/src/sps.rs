@@ -613,12 +613,14 @@ impl Sps {
     }
 
     /// `max_num_reorder_frames`: the VUI value, else the E.2.1 inference (0 for intra
-    /// profiles and Baseline, which has no B slices; `MaxDpbFrames` otherwise).
+    /// profiles, for Baseline, which has no B slices, and without reference frames;
+    /// `MaxDpbFrames` from the level otherwise).
     pub fn max_num_reorder_frames(&self) -> u32 {
         if let Some(b) = self.vui.as_ref().and_then(|v| v.bitstream_restriction) {
             return b.max_num_reorder_frames;
         }
-        if self.is_intra_profile() || self.profile_idc == 66 {
+        // Without references there is nothing to reorder against (ffmpeg infers 0 too).
+        if self.is_intra_profile() || self.profile_idc == 66 || self.max_num_ref_frames == 0 {
             0
         } else {
             self.max_dpb_frames()
