@@ -24,9 +24,26 @@ fuzz_target!(|data: &[u8]| {
     let split = data.first().map_or(0, |&x| usize::from(x)).min(data.len());
     let mut r = AdtsReader::new();
     r.push(&data[..split]);
-    while r.pop().is_some() {}
+    let mut copied = 0;
+    while r.pop().is_some() {
+        copied += 1;
+    }
     r.push(&data[split..]);
     while let Some((h, p)) = r.pop() {
         assert_eq!(p.len(), h.payload_len());
+        copied += 1;
     }
+    // The zero-copy path finds the same frames.
+    let mut z = AdtsReader::new();
+    z.push_bytes(b.slice(..split));
+    let mut zero = 0;
+    while z.pop().is_some() {
+        zero += 1;
+    }
+    z.push_bytes(b.slice(split..));
+    while z.pop().is_some() {
+        zero += 1;
+    }
+    assert_eq!(zero, copied);
+    assert_eq!(z.skipped_bytes(), r.skipped_bytes());
 });
