@@ -108,6 +108,11 @@ rate_tests! {
     adts_48000: 48000,
     adts_88200: 88200,
     adts_96000: 96000,
+    // The remaining table rates, for completeness.
+    adts_7350: 7350,
+    adts_12000: 12000,
+    adts_24000: 24000,
+    adts_64000: 64000,
 }
 
 #[test]
