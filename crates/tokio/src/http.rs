@@ -25,6 +25,7 @@ use tokio_tungstenite::WebSocketStream;
 use tracing::{debug, warn};
 use weir_flv::FlvHeader;
 
+use crate::hls::{HlsPath, HlsReply};
 use crate::hub::{HubError, StreamShape, Subscription, TryNext};
 use crate::io::tune_socket;
 use crate::server::{Access, AuthRequest, Ctx};
@@ -144,6 +145,49 @@ async fn handle(
     let query = req.uri().query().map(str::to_string);
     if path == "/api/v1/streams" {
         return Ok(api_streams(&ctx));
+    }
+    if let Some(hls_path) = crate::hls::parse_path(&path) {
+        let key = match &hls_path {
+            HlsPath::Playlist(k) | HlsPath::Segment(k, _) => k.clone(),
+        };
+        let auth = AuthRequest {
+            protocol: "hls",
+            access: Access::Play,
+            key: key.clone(),
+            query,
+            peer,
+        };
+        if !(ctx.auth)(&auth) {
+            return Ok(status(StatusCode::FORBIDDEN, "forbidden\n"));
+        }
+        let reply = match hls_path {
+            HlsPath::Playlist(k) => ctx.hls.playlist(&k).await,
+            HlsPath::Segment(k, n) => ctx.hls.segment(&k, n),
+        };
+        return Ok(match reply {
+            HlsReply::Playlist(text) => {
+                let mut r = Response::new(Full::new(Bytes::from(text)).boxed_unsync());
+                let h = r.headers_mut();
+                h.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/vnd.apple.mpegurl"),
+                );
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                cors(r)
+            }
+            HlsReply::Segment(data) => {
+                let mut r = Response::new(Full::new(data).boxed_unsync());
+                let h = r.headers_mut();
+                h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp2t"));
+                // A segment never changes once listed.
+                h.insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=60, immutable"),
+                );
+                cors(r)
+            }
+            HlsReply::NotFound => status(StatusCode::NOT_FOUND, "not found\n"),
+        });
     }
     let Some(key) = flv_key(&path) else {
         return Ok(status(StatusCode::NOT_FOUND, "not found\n"));
@@ -379,9 +423,22 @@ fn api_streams(ctx: &Ctx) -> Response<Body> {
         out.push_str("{\"key\":");
         json_str(&mut out, &s.key);
         out.push_str(&format!(
-            ",\"live\":{},\"players\":{},\"video\":{},\"audio\":{},\"units\":{}}}",
+            ",\"live\":{},\"players\":{},\"video\":{},\"audio\":{},\"units\":{}",
             s.live, s.players, s.shape.has_video, s.shape.has_audio, s.units
         ));
+        if let Some(hls) = ctx.hls.info(&s.key) {
+            let dropped: Vec<String> = hls
+                .dropped_tracks
+                .iter()
+                .map(|c| format!("\"{c}\""))
+                .collect();
+            out.push_str(&format!(
+                ",\"hls\":{{\"segments\":{},\"dropped_tracks\":[{}]}}",
+                hls.segments,
+                dropped.join(",")
+            ));
+        }
+        out.push('}');
     }
     out.push_str("]}\n");
     let mut r = Response::new(Full::new(Bytes::from(out)).boxed_unsync());

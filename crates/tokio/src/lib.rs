@@ -52,9 +52,11 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod hls;
 mod http;
 pub mod hub;
 mod io;
+mod params;
 mod rtmp;
 mod server;
 mod unit;

@@ -61,6 +61,20 @@ pub struct RelayConfig {
     pub rtmp_chunk_size: u32,
     /// Largest RTMP message accepted from a peer, bytes (default 8 MiB).
     pub max_message_bytes: u32,
+    /// HLS segments are cut at the first keyframe after this, ms (default 2000).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "hls_target_duration_ms", with = "millis")
+    )]
+    pub hls_target_duration: Duration,
+    /// Segments listed in an HLS playlist (default 6).
+    pub hls_window: usize,
+    /// Stop producing HLS for a stream nobody requested for this long, ms (default 30000).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "hls_idle_timeout_ms", with = "millis")
+    )]
+    pub hls_idle_timeout: Duration,
     /// Largest HTTP request head, bytes (default 16 KiB).
     pub max_http_header_bytes: usize,
     /// How long shutdown waits for connections to close (default 3 s).
@@ -88,6 +102,9 @@ impl Default for RelayConfig {
             send_buffer_bytes: None,
             rtmp_chunk_size: 4096,
             max_message_bytes: 8 << 20,
+            hls_target_duration: Duration::from_secs(2),
+            hls_window: 6,
+            hls_idle_timeout: Duration::from_secs(30),
             max_http_header_bytes: 16 << 10,
             shutdown_timeout: Duration::from_secs(3),
         }
@@ -200,6 +217,7 @@ pub(crate) struct Ctx {
     pub(crate) hub: Hub,
     pub(crate) auth: AuthHook,
     pub(crate) tasks: Arc<Tasks>,
+    pub(crate) hls: Arc<crate::hls::Hls>,
 }
 
 /// A relay with its listeners bound, ready to [`run`](BoundRelay::run).
@@ -251,8 +269,19 @@ impl Relay {
         let rtmp = TcpListener::bind(self.config.rtmp_listen).await?;
         let http = TcpListener::bind(self.config.http_listen).await?;
         let hub = Hub::new(self.config.hub_config());
+        let hls_config = crate::hls::HlsConfig {
+            target_duration: self.config.hls_target_duration,
+            window: self.config.hls_window.max(1),
+            idle_timeout: self.config.hls_idle_timeout,
+        };
+        let hls = Arc::new(crate::hls::Hls::new(
+            hub.clone(),
+            hls_config,
+            self.config.play_wait,
+        ));
         Ok(BoundRelay {
             ctx: Arc::new(Ctx {
+                hls,
                 config: self.config,
                 hub,
                 auth: self.auth,
@@ -296,6 +325,7 @@ impl BoundRelay {
         info!("RTMP publish/play:    rtmp://{rtmp_addr}/{{app}}/{{stream}}");
         info!("HTTP-FLV:             http://{http_addr}/{{app}}/{{stream}}.flv");
         info!("WebSocket-FLV:        ws://{http_addr}/{{app}}/{{stream}}.flv");
+        info!("HLS:                  http://{http_addr}/{{app}}/{{stream}}/index.m3u8");
         info!("API:                  http://{http_addr}/api/v1/streams");
         let rtmp = tokio::spawn(crate::rtmp::serve(
             self.rtmp,

@@ -349,3 +349,29 @@ pub fn assert_same_tags(
     }
     assert_eq!(got.len(), want.len(), "{what}: tag count");
 }
+
+/// A minimal HTTP/1.0 GET: (status code, lower-cased head, body).
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String, Bytes) {
+    use tokio::io::AsyncWriteExt;
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut all = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut all))
+        .await
+        .expect("http timeout")
+        .unwrap();
+    let split = all
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("response head")
+        + 4;
+    let head = String::from_utf8_lossy(&all[..split]).to_ascii_lowercase();
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, head, Bytes::from(all[split..].to_vec()))
+}
