@@ -201,8 +201,8 @@ pub(crate) fn table_sar(idc: u8) -> Option<(u16, u16)> {
         .filter(|s| s.0 != 0)
 }
 
-fn read_vui(r: &mut Rbsp<'_>) -> Result<Vui> {
-    let mut v = Vui {
+fn read_vui(r: &mut Rbsp<'_>, v: &mut Vui) -> Result<()> {
+    *v = Vui {
         video_format: 5,
         ..Vui::default()
     };
@@ -263,7 +263,7 @@ fn read_vui(r: &mut Rbsp<'_>) -> Result<Vui> {
             max_dec_frame_buffering: r.ue_max("max_dec_frame_buffering", 16)?,
         });
     }
-    Ok(v)
+    Ok(())
 }
 
 /// A parsed sequence parameter set.
@@ -335,6 +335,9 @@ pub struct Sps {
     pub cropping: Option<Cropping>,
     /// VUI parameters, when present.
     pub vui: Option<Vui>,
+    /// The VUI ended early or held an invalid value; `vui` keeps the fields read before
+    /// that point (timing and restrictions are all-or-nothing).
+    pub vui_truncated: bool,
     width: u32,
     height: u32,
 }
@@ -456,8 +459,18 @@ impl Sps {
         } else {
             None
         };
+        let mut vui_truncated = false;
         let vui = if r.flag("vui_parameters_present_flag")? {
-            Some(read_vui(&mut r)?)
+            {
+                let mut v = Vui::default();
+                if let Err(e) = read_vui(&mut r, &mut v) {
+                    // Quirk: some encoders truncate the VUI (ffmpeg warns "Overread VUI" and
+                    // keeps going). Keep the fields read so far; the core SPS is intact.
+                    tracing::debug!(error = %e, "truncated or malformed VUI, keeping the fields read");
+                    vui_truncated = true;
+                }
+                Some(v)
+            }
         } else {
             None
         };
@@ -525,6 +538,7 @@ impl Sps {
             direct_8x8_inference,
             cropping,
             vui,
+            vui_truncated,
             width: (coded_w - crop_w) as u32,
             height: (coded_h - crop_h) as u32,
         })
@@ -715,6 +729,25 @@ mod tests {
             read_scaling_list(&mut r, 16).unwrap(),
             ScalingList::Explicit(vec![16; 16])
         );
+    }
+
+    #[test]
+    fn truncated_vui_keeps_core_fields() {
+        let nal = [
+            0x67, 0x42, 0xc0, 0x0d, 0xd9, 0x01, 0x41, 0xfb, 0x01, 0x10, 0x00, 0x00, 0x03, 0x00,
+            0x10, 0x00, 0x00, 0x03, 0x03, 0x20, 0xf1, 0x42, 0xa4, 0x80,
+        ];
+        let full = Sps::parse(&nal).unwrap();
+        assert!(!full.vui_truncated);
+        assert!(full.vui.as_ref().unwrap().bitstream_restriction.is_some());
+        // Cut inside the bitstream restriction: size and timing survive.
+        let cut = Sps::parse(&nal[..21]).unwrap();
+        assert!(cut.vui_truncated);
+        assert_eq!(
+            (cut.width(), cut.height(), cut.fps()),
+            (320, 240, Some(25.0))
+        );
+        assert!(cut.vui.unwrap().bitstream_restriction.is_none());
     }
 
     #[test]

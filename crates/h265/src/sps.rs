@@ -281,8 +281,8 @@ const SAR_TABLE: [(u16, u16); 17] = [
     (2, 1),
 ];
 
-fn read_vui(r: &mut Rbsp<'_>, max_sub_layers_minus1: u8) -> Result<Vui> {
-    let mut v = Vui {
+fn read_vui(r: &mut Rbsp<'_>, v: &mut Vui, max_sub_layers_minus1: u8) -> Result<()> {
+    *v = Vui {
         video_format: 5,
         ..Vui::default()
     };
@@ -356,7 +356,7 @@ fn read_vui(r: &mut Rbsp<'_>, max_sub_layers_minus1: u8) -> Result<Vui> {
         r.ue_max("log2_max_mv_length_horizontal", 15)?;
         r.ue_max("log2_max_mv_length_vertical", 15)?;
     }
-    Ok(v)
+    Ok(())
 }
 
 /// Largest accepted `pic_width_in_luma_samples` / `pic_height_in_luma_samples`: level 6.2
@@ -441,6 +441,9 @@ pub struct Sps {
     pub strong_intra_smoothing_enabled: bool,
     /// VUI when present.
     pub vui: Option<Vui>,
+    /// The VUI ended early or held an invalid value; `vui` keeps the fields read before
+    /// that point (timing, HRD and restrictions are all-or-nothing).
+    pub vui_truncated: bool,
     width: u32,
     height: u32,
 }
@@ -548,8 +551,18 @@ impl Sps {
         }
         let temporal_mvp_enabled = r.flag("sps_temporal_mvp_enabled_flag")?;
         let strong_intra_smoothing_enabled = r.flag("strong_intra_smoothing_enabled_flag")?;
+        let mut vui_truncated = false;
         let vui = if r.flag("vui_parameters_present_flag")? {
-            Some(read_vui(&mut r, max_sub_layers_minus1)?)
+            {
+                let mut v = Vui::default();
+                if let Err(e) = read_vui(&mut r, &mut v, max_sub_layers_minus1) {
+                    // Quirk: some encoders truncate the VUI (ffmpeg warns "Overread VUI" and
+                    // keeps going). Keep the fields read so far; the core SPS is intact.
+                    tracing::debug!(error = %e, "truncated or malformed VUI, keeping the fields read");
+                    vui_truncated = true;
+                }
+                Some(v)
+            }
         } else {
             None
         };
@@ -611,6 +624,7 @@ impl Sps {
             temporal_mvp_enabled,
             strong_intra_smoothing_enabled,
             vui,
+            vui_truncated,
             width: (coded_w - crop_w) as u32,
             height: (coded_h - crop_h) as u32,
         })
@@ -746,6 +760,20 @@ mod tests {
         assert_eq!(sets[2].delta_poc_s0, Vec::<i32>::new());
         assert_eq!(sets[2].delta_poc_s1, vec![1, 2, 3]);
         assert_eq!(sets[2].used_s1, vec![true, true, true]);
+    }
+
+    #[test]
+    fn truncated_vui_keeps_core_fields() {
+        let nal = [
+            0x42, 0x01, 0x01, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03, 0x00,
+            0x00, 0x03, 0x00, 0x3c, 0xa0, 0x0a, 0x08, 0x0f, 0x16, 0x59, 0x59, 0xa4, 0x93, 0x2b,
+            0xc0, 0x5a, 0x02, 0x00, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x03, 0x00, 0x32, 0x10,
+        ];
+        assert!(!Sps::parse(&nal).unwrap().vui_truncated);
+        let cut = Sps::parse(&nal[..34]).unwrap();
+        assert!(cut.vui_truncated);
+        assert_eq!((cut.width(), cut.height()), (320, 240));
+        assert_eq!(cut.fps(), None);
     }
 
     #[test]
