@@ -233,6 +233,36 @@ mod tests {
     }
 
     #[test]
+    fn pack_header_stuffing_and_mpeg1() {
+        let mut out = BytesMut::new();
+        write_pack_header(&mut out, 90_000, 100);
+        out[13] = 0xF8 | 3;
+        out.extend_from_slice(&[0xFF; 3]);
+        let h = parse_pack_header(&out).unwrap().unwrap();
+        assert_eq!((h.len, h.scr, h.mpeg1), (17, 90_000 * 300, false));
+        assert_eq!(parse_pack_header(&out[..15]).unwrap(), None);
+        // MPEG-1: '0010' SCR[32..30] 1, SCR 90000 = 0x15F90.
+        let scr: u64 = 90_000;
+        let m1 = [
+            0,
+            0,
+            1,
+            0xBA,
+            0x21 | (((scr >> 30) as u8 & 7) << 1),
+            (scr >> 22) as u8,
+            ((scr >> 14) as u8) | 1,
+            (scr >> 7) as u8,
+            ((scr << 1) as u8) | 1,
+            0x80,
+            0x01,
+            0x01,
+        ];
+        let h = parse_pack_header(&m1).unwrap().unwrap();
+        assert_eq!((h.len, h.scr, h.mpeg1), (12, scr * 300, true));
+        assert!(parse_pack_header(&[0, 0, 1, 0xBA, 0x00]).is_err());
+    }
+
+    #[test]
     fn psm_roundtrip() {
         let psm = Psm {
             version: 3,

@@ -48,6 +48,13 @@ fn check_ffmpeg_ps(format: &str) {
     for (i, (g, (_, w))) in got.iter().zip(&audio).enumerate() {
         assert_eq!(&g.data, w, "audio frame {i}");
     }
+    let (g0, t0) = (got[0].pts.ticks(), audio[0].0.pts);
+    for (i, (g, (w, _))) in got.iter().zip(&audio).enumerate() {
+        assert!(
+            (g.pts.ticks() - g0 - (w.pts - t0)).abs() <= 1,
+            "audio pts of frame {i}"
+        );
+    }
 }
 
 #[test]
