@@ -390,3 +390,49 @@ impl Packetizer for LatmPacketizer {
         self.emitter.next_seq()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_frames_and_several_elements_per_packet() {
+        // numSubFrames = 1: each audioMuxElement holds two AUs, each with its own
+        // PayloadLengthInfo; a packet may hold several elements.
+        let mux = StreamMuxConfig::parse(&[0x41, 0x00, 0x24, 0x20, 0x3f, 0xc0]).unwrap();
+        assert_eq!(mux.sub_frames, 2);
+        assert_eq!(&mux.audio_specific_config[..], &[0x12, 0x10]);
+        let mut d = LatmDepacketizer::new(DepacketizerConfig::new(44_100), mux);
+        let mut p = vec![3, 1, 2, 3, 2, 4, 5, 1, 6, 0];
+        // A 300-byte AU: PayloadLengthInfo 255 + 45.
+        p.extend_from_slice(&[255, 45]);
+        p.extend(std::iter::repeat_n(9, 300));
+        p.push(0); // …and its element's second, empty AU.
+        d.push_payload(1, 0, true, Bytes::from(p)).unwrap();
+        let got: Vec<(Vec<u8>, i64)> = std::iter::from_fn(|| d.pull())
+            .map(|f| (f.data.to_vec(), f.pts.ticks()))
+            .collect();
+        assert_eq!(got.len(), 6);
+        assert_eq!(got[0], (vec![1, 2, 3], 0));
+        assert_eq!(got[1], (vec![4, 5], 1024));
+        assert_eq!(got[2], (vec![6], 2048));
+        assert_eq!(got[3], (vec![], 3072));
+        assert_eq!((got[4].0.len(), got[4].1), (300, 4096));
+        assert_eq!(got[5], (vec![], 5120));
+        // The second element's second AU is missing its PayloadLengthInfo bytes → error,
+        // and the frames before it are kept.
+        let mut d = LatmDepacketizer::new(
+            DepacketizerConfig::new(44_100),
+            StreamMuxConfig::parse(&[0x41, 0x00, 0x24, 0x20, 0x3f, 0xc0]).unwrap(),
+        );
+        assert!(d
+            .push_payload(1, 0, true, Bytes::from_static(&[1, 7, 5, 1]))
+            .is_err());
+        assert_eq!(&d.pull().unwrap().data[..], &[7]);
+        // Version 1 and cpresent=1 are refused with a clear error.
+        assert!(StreamMuxConfig::parse(&[0x80]).is_err());
+        assert!(
+            LatmDepacketizer::from_fmtp(DepacketizerConfig::new(44_100), "cpresent=1").is_err()
+        );
+    }
+}
