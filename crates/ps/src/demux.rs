@@ -401,6 +401,14 @@ impl PsDemuxer {
                 if s.stream_type == Some(e.stream_type) {
                     continue;
                 }
+                // Inferred before the PSM arrived, and the PSM agrees: keep the stream.
+                let agrees = s.stream_type.is_none()
+                    && codec_of_type(e.stream_type).map(|c| c.0)
+                        == s.framer.as_ref().map(|f| f.info().codec);
+                if agrees {
+                    s.stream_type = Some(e.stream_type);
+                    continue;
+                }
                 // The type changed: start the stream over.
                 self.streams.remove(i);
             }

@@ -321,3 +321,45 @@ fn rtp_marker_frame_end_delivers_each_frame_at_once() {
         assert_eq!(f[0].pts.ticks(), i * 3600);
     }
 }
+
+#[test]
+fn quirk_joining_mid_gop_before_the_first_psm() {
+    // PSMs come only with keyframes; a receiver joining mid-GOP infers the codec first,
+    // and the PSM that follows confirms it without restarting the track.
+    let psm = Psm {
+        version: 0,
+        current: true,
+        info: Bytes::new(),
+        streams: vec![PsmEntry {
+            stream_type: 0x1B,
+            stream_id: 0xE0,
+            descriptors: Bytes::new(),
+        }],
+        crc_ok: true,
+    };
+    let mut s = BytesMut::new();
+    for i in 0..4u64 {
+        write_pack_header(&mut s, i * 3600, 1000);
+        let v = if i == 2 {
+            psm.write(&mut s);
+            annexb(&[SPS, PPS, &idr(100)])
+        } else {
+            annexb(&[&p_slice(60, i as u8)])
+        };
+        pes(&mut s, 0xE0, Some(i * 3600), &v, false);
+    }
+    let (ev, _) = run(&s, PsDemuxConfig::default());
+    assert_eq!(
+        ev.iter()
+            .filter(|e| matches!(e, Event::TrackAdded(_)))
+            .count(),
+        1
+    );
+    let f = frames(&ev);
+    assert_eq!(f.len(), 4);
+    assert!(f[2].keyframe);
+    assert_eq!(
+        f.iter().map(|f| f.pts.ticks()).collect::<Vec<_>>(),
+        vec![0, 3600, 7200, 10_800]
+    );
+}
