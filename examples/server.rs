@@ -2,8 +2,8 @@
 //!
 //! `cargo run --release --example server` serves with embedded defaults:
 //! RTMP on 1935 (publish and play `rtmp://HOST:1935/{app}/{stream}`), HTTP on 8080
-//! (HTTP-FLV and WebSocket-FLV on `/{app}/{stream}.flv`, the stream list on
-//! `/api/v1/streams`). `--help` lists every option; `--config FILE` reads a TOML file
+//! (HTTP-FLV and WebSocket-FLV on `/{app}/{stream}.flv`, HLS on
+//! `/{app}/{stream}/index.m3u8`, the stream list on `/api/v1/streams`). `--help` lists every option; `--config FILE` reads a TOML file
 //! (see `examples/weir.toml`), and flags override the file.
 
 use std::net::SocketAddr;
@@ -16,9 +16,9 @@ use tracing::{error, info};
 use tracing_subscriber::EnvFilter;
 use weir_tokio::{Relay, RelayConfig};
 
-/// Weir live-streaming relay: RTMP in; RTMP, HTTP-FLV and WebSocket-FLV out.
+/// Weir live-streaming relay: RTMP in; RTMP, HTTP-FLV, WebSocket-FLV and HLS out.
 #[derive(Parser, Debug)]
-#[command(name = "weir-server", version, about, long_about = None)]
+#[command(name = "weir-server", version)]
 struct Args {
     /// TOML configuration file (keys as in examples/weir.toml); flags override it.
     #[arg(short, long, value_name = "FILE")]
@@ -62,6 +62,12 @@ struct Args {
     /// Largest RTMP message accepted, bytes [default: 8388608].
     #[arg(long, value_name = "BYTES")]
     max_message_bytes: Option<u32>,
+    /// HLS segment target duration, ms [default: 2000].
+    #[arg(long, value_name = "MS")]
+    hls_target_duration_ms: Option<u64>,
+    /// Segments listed in an HLS playlist [default: 6].
+    #[arg(long, value_name = "N")]
+    hls_window: Option<usize>,
     /// Log filter: error, warn, info, debug, trace, or a tracing directive such as
     /// `weir_tokio=debug` [default: info; RUST_LOG also works].
     #[arg(long, value_name = "FILTER")]
@@ -121,6 +127,12 @@ fn load(args: &Args) -> Result<(RelayConfig, String), String> {
     }
     if let Some(v) = args.rtmp_chunk_size {
         c.rtmp_chunk_size = v;
+    }
+    if let Some(v) = args.hls_target_duration_ms {
+        c.hls_target_duration = ms(v);
+    }
+    if let Some(v) = args.hls_window {
+        c.hls_window = v;
     }
     if let Some(v) = args.max_message_bytes {
         c.max_message_bytes = v;

@@ -45,6 +45,8 @@ fn help_documents_every_option() {
         "--send-buffer-bytes",
         "--rtmp-chunk-size",
         "--max-message-bytes",
+        "--hls-target-duration-ms",
+        "--hls-window",
         "--log-level",
     ] {
         assert!(help.contains(opt), "--help lacks {opt}:\n{help}");
@@ -148,4 +150,33 @@ fn serves_from_a_config_file_and_exits_cleanly_on_sigterm() {
     );
     assert!(log.contains("shutting down"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_sample_config_file_is_valid() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/weir.toml");
+    let mut child = Command::new(server_bin())
+        .arg("--config")
+        .arg(&sample)
+        .args([
+            "--rtmp-listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "server exited with the sample config"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
 }
