@@ -3,7 +3,9 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use crate::asc::{sample_rate_from_index, AudioSpecificConfig};
+use weir_media::bits::{BitReader, BitWriter};
+
+use crate::asc::{sample_rate_from_index, AudioSpecificConfig, ProgramConfigElement};
 use crate::error::{Error, Result};
 
 /// Size of an ADTS header without CRC.
@@ -203,9 +205,14 @@ impl AdtsHeader {
                 reason: "sampling frequency needs an index from the table (no explicit frequency)",
             });
         }
-        if asc.channel_configuration == 0 || asc.channel_configuration > 7 {
+        if asc.channel_configuration > 7 {
             return Err(Error::NotAdtsCompatible {
-                reason: "channel configuration must be 1-7 (a PCE would have to be inserted into the raw data)",
+                reason: "channel configuration must be 0-7",
+            });
+        }
+        if asc.channel_configuration == 0 && asc.program_config.is_none() {
+            return Err(Error::NotAdtsCompatible {
+                reason: "channel configuration 0 needs a program config element",
             });
         }
         let frame_len = payload_len.saturating_add(ADTS_HEADER_LEN);
@@ -246,6 +253,28 @@ impl AdtsHeader {
             sampling_frequency: self.sample_rate(),
             channel_configuration: self.channel_configuration,
             ..AudioSpecificConfig::empty()
+        }
+    }
+
+    /// The config and the raw access unit of a frame. With channel configuration 0 the
+    /// frame's payload must start with a PCE element (as the first frame of an ffmpeg ADTS
+    /// stream does): it goes into the config and is cut from the access unit (zero-copy).
+    /// Other frames: `to_config()` and the payload unchanged.
+    pub fn config_and_payload(&self, payload: &Bytes) -> Result<(AudioSpecificConfig, Bytes)> {
+        let mut asc = self.to_config();
+        if self.channel_configuration != 0 {
+            return Ok((asc, payload.clone()));
+        }
+        match split_pce(payload)? {
+            Some((pce, rest)) => {
+                asc.program_config = Some(pce);
+                Ok((asc, rest))
+            }
+            None => Err(Error::InvalidField {
+                what: "ADTS frame with channel_configuration 0",
+                field: "first syntax element (expected a PCE)",
+                value: u64::from(payload.first().copied().unwrap_or(0) >> 5),
+            }),
         }
     }
 
@@ -466,13 +495,88 @@ impl<'a> Iterator for AdtsFramesRef<'a> {
     }
 }
 
-/// Wraps one raw access unit in a CRC-less ADTS header and appends it to `out`.
+/// `id_syn_ele` of a program config element in a raw_data_block (14496-3 Table 4.85).
+const ID_PCE: u64 = 5;
+
+/// Encodes `pce` as a raw_data_block syntax element (`id_syn_ele` = ID_PCE, then the PCE).
+/// The element ends byte-aligned (its byte_alignment() is relative to the block start), so
+/// it can be put in front of a raw access unit as is. This is how channel configuration 0
+/// travels in ADTS.
+pub fn pce_element(pce: &ProgramConfigElement) -> Result<Bytes> {
+    let mut w = BitWriter::new();
+    w.write_bits(ID_PCE, 3);
+    pce.write(&mut w, 0)?;
+    w.byte_align_zero();
+    Ok(Bytes::from(w.finish()))
+}
+
+/// If the raw data block `payload` starts with a program config element, parses it and
+/// returns it with the rest of the block (a zero-copy slice). `Ok(None)` when the first
+/// element is something else. ffmpeg's ADTS muxer puts the PCE at the start of the first
+/// frame when the channel configuration is 0, and its `aac_adtstoasc` strips it the same way.
+pub fn split_pce(payload: &Bytes) -> Result<Option<(ProgramConfigElement, Bytes)>> {
+    let mut r = BitReader::new(payload);
+    let id = r.read_bits(3).map_err(Error::bits("raw_data_block"))?;
+    if id != ID_PCE {
+        return Ok(None);
+    }
+    let pce = ProgramConfigElement::read(&mut r, 0)?;
+    // The PCE ends with whole comment bytes after a byte alignment: we are aligned.
+    let used = r.position().div_ceil(8);
+    Ok(Some((pce, payload.slice(used.min(payload.len())..))))
+}
+
+/// Wraps one raw access unit in a CRC-less ADTS header and appends it to `out`. With channel
+/// configuration 0 the config's PCE is put in front of the access unit in every frame (see
+/// [`AdtsWriter`] to write it in the first frame only, as ffmpeg does).
 pub fn raw_to_adts(asc: &AudioSpecificConfig, raw: &[u8], out: &mut BytesMut) -> Result<()> {
-    let h = AdtsHeader::for_payload(asc, raw.len())?;
+    let pce = match (&asc.program_config, asc.channel_configuration) {
+        (Some(p), 0) => Some(pce_element(p)?),
+        _ => None,
+    };
+    write_frame(asc, pce.as_deref(), raw, out)
+}
+
+fn write_frame(
+    asc: &AudioSpecificConfig,
+    prefix: Option<&[u8]>,
+    raw: &[u8],
+    out: &mut BytesMut,
+) -> Result<()> {
+    let pre = prefix.unwrap_or(&[]);
+    let h = AdtsHeader::for_payload(asc, pre.len().saturating_add(raw.len()))?;
     out.reserve(h.frame_len());
     h.write(out);
+    out.put_slice(pre);
     out.put_slice(raw);
     Ok(())
+}
+
+/// Stateful raw → ADTS writer: like [`raw_to_adts`], but with channel configuration 0 it
+/// puts the PCE only in the first frame (ffmpeg's ADTS muxer does the same; decoders keep
+/// the layout).
+#[derive(Clone, Debug)]
+pub struct AdtsWriter {
+    asc: AudioSpecificConfig,
+    pce: Option<Bytes>,
+}
+
+impl AdtsWriter {
+    /// A writer for access units described by `asc`.
+    pub fn new(asc: AudioSpecificConfig) -> Result<AdtsWriter> {
+        AdtsHeader::for_payload(&asc, 0)?;
+        let pce = match (&asc.program_config, asc.channel_configuration) {
+            (Some(p), 0) => Some(pce_element(p)?),
+            _ => None,
+        };
+        Ok(AdtsWriter { asc, pce })
+    }
+
+    /// Appends one ADTS frame carrying `raw`.
+    pub fn write(&mut self, raw: &[u8], out: &mut BytesMut) -> Result<()> {
+        let pce = self.pce.take();
+        write_frame(&self.asc, pce.as_deref(), raw, out)
+    }
 }
 
 /// Incremental ADTS reader: push bytes as they arrive, pop whole frames. Garbage between

@@ -37,8 +37,8 @@ mod error;
 pub mod latm;
 
 pub use adts::{
-    adts_frames, adts_frames_ref, raw_to_adts, AdtsFrames, AdtsFramesRef, AdtsHeader, AdtsReader,
-    RawBlocks,
+    adts_frames, adts_frames_ref, pce_element, raw_to_adts, split_pce, AdtsFrames, AdtsFramesRef,
+    AdtsHeader, AdtsReader, AdtsWriter, RawBlocks,
 };
 pub use asc::{AudioSpecificConfig, ProgramConfigElement, SbrExtension, SbrSignalling};
 pub use error::{Error, Result};

@@ -410,3 +410,60 @@ fn he_aac_signalling_as_ffprobe_sees_it() {
         );
     }
 }
+
+/// Channel configuration 0: ffmpeg encodes layouts without a standard configuration (2.1,
+/// quad) with a PCE in the config and, in ADTS, a PCE element at the start of the first
+/// frame only. We take the PCE out exactly as `aac_adtstoasc` does (same ASC, same AUs) and
+/// rebuild the ADTS file byte for byte.
+#[test]
+fn pce_layouts_from_ffmpeg() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("aac-pce");
+    for (layout, channels) in [("2.1", 3u8), ("quad", 4)] {
+        let path = dir.join(&format!("pce_{layout}.aac"));
+        weir_testutil::ffmpeg([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-af",
+            &format!("aformat=channel_layouts={layout}"),
+            "-t",
+            "0.3",
+            "-c:a",
+            "aac",
+            "-bitexact",
+            "-f",
+            "adts",
+            path.to_str().unwrap(),
+        ]);
+        let data = Bytes::from(std::fs::read(&path).unwrap());
+        let frames: Vec<(AdtsHeader, Bytes)> =
+            adts_frames(&data).collect::<Result<_, _>>().unwrap();
+        assert_eq!(
+            frames[0].0.channel_configuration, 0,
+            "{layout}: expected a PCE layout"
+        );
+        let (asc, first_au) = frames[0].0.config_and_payload(&frames[0].1).unwrap();
+        assert_eq!(asc.channels(), channels);
+        let probe = probe_stream(&path, "a:0", "channels");
+        assert_eq!(probe_value(&probe, "channels"), channels.to_string());
+        let mut aus = vec![first_au];
+        aus.extend(frames[1..].iter().map(|(_, p)| p.clone()));
+        let ours: Vec<String> = aus.iter().map(|p| md5_hex(p)).collect();
+        let (theirs, their_asc) = raw_au_md5s(&path);
+        assert_eq!(ours, theirs, "{layout}: AUs differ from aac_adtstoasc");
+        assert_eq!(
+            md5_hex(&asc.to_bytes()),
+            their_asc,
+            "{layout}: ASC with PCE differs from ffmpeg's"
+        );
+        assert_eq!(AudioSpecificConfig::parse(&asc.to_bytes()).unwrap(), asc);
+        let mut w = weir_aac::AdtsWriter::new(asc).unwrap();
+        let mut out = BytesMut::new();
+        for au in &aus {
+            w.write(au, &mut out).unwrap();
+        }
+        assert!(out[..] == data[..], "{layout}: rebuilt ADTS differs");
+    }
+}

@@ -263,6 +263,15 @@ proptest! {
     }
 
     #[test]
+    fn pce_element_split_identity(p in pce(), rest in prop::collection::vec(any::<u8>(), 0..50)) {
+        let mut payload = weir_aac::pce_element(&p).unwrap().to_vec();
+        payload.extend_from_slice(&rest);
+        let (q, tail) = weir_aac::split_pce(&Bytes::from(payload)).unwrap().unwrap();
+        prop_assert_eq!(q, p);
+        prop_assert_eq!(&tail[..], &rest[..]);
+    }
+
+    #[test]
     fn adts_build_parse_identity(h in adts_header()) {
         let mut out = BytesMut::new();
         h.write(&mut out);
