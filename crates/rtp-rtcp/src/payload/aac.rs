@@ -275,12 +275,19 @@ impl AacDepacketizer {
             ..AuHeaderLayout::AAC_HBR
         };
         let mut config = Vec::new();
+        let mut mode = String::new();
+        let mut sizes_given = false;
         let num = |k: &'static str, v: &str| -> Result<u8, Error> {
             v.parse::<u8>()
                 .map_err(|_| invalid(k, v.len() as u64, "not a small number"))
         };
         for (k, v) in fmtp_pairs(fmtp) {
-            match k.to_ascii_lowercase().as_str() {
+            let k = k.to_ascii_lowercase();
+            sizes_given |= matches!(
+                k.as_str(),
+                "sizelength" | "indexlength" | "indexdeltalength"
+            );
+            match k.as_str() {
                 "sizelength" => layout.size_length = num("sizelength", v)?,
                 "indexlength" => layout.index_length = num("indexlength", v)?,
                 "indexdeltalength" => layout.index_delta_length = num("indexdeltalength", v)?,
@@ -298,6 +305,24 @@ impl AacDepacketizer {
                     ) =>
                 {
                     return Err(invalid("mode", 0, "only AAC-hbr/AAC-lbr are supported"));
+                }
+                "mode" => mode = v.to_ascii_lowercase(),
+                _ => {}
+            }
+        }
+        if !sizes_given {
+            // Quirk: some senders name the mode but leave out the AU-header lengths the
+            // mode fixes (RFC 3640 3.3.5/3.3.6).
+            match mode.as_str() {
+                "aac-hbr" => {
+                    layout.size_length = 13;
+                    layout.index_length = 3;
+                    layout.index_delta_length = 3;
+                }
+                "aac-lbr" => {
+                    layout.size_length = 6;
+                    layout.index_length = 2;
+                    layout.index_delta_length = 2;
                 }
                 _ => {}
             }
@@ -627,5 +652,38 @@ mod tests {
         let i = asc_info(&[0x12, 0x14]).unwrap(); // LC, index 4 = 44.1 kHz, stereo, 960-sample frames
         assert_eq!((i.sample_rate, i.frame_len), (44_100, 960));
         assert!(asc_info(&[0x11]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod fmtp_tests {
+    use super::*;
+    use crate::payload::Depacketizer as _;
+
+    #[test]
+    fn mode_defaults_when_lengths_are_missing() {
+        // AAC-lbr: 6-bit size, 2-bit index; two AUs of 3 and 1 bytes.
+        let mut d =
+            AacDepacketizer::from_fmtp(DepacketizerConfig::new(8_000), "mode=AAC-lbr;config=1588")
+                .unwrap();
+        d.push_payload(
+            1,
+            0,
+            true,
+            Bytes::from_static(&[0, 16, 0x0c, 0x04, 1, 2, 3, 4]),
+        )
+        .unwrap();
+        assert_eq!(&d.pull().unwrap().data[..], &[1, 2, 3]);
+        assert_eq!(&d.pull().unwrap().data[..], &[4]);
+        // AAC-hbr without lengths behaves as 13/3/3.
+        let mut d =
+            AacDepacketizer::from_fmtp(DepacketizerConfig::new(48_000), "mode=AAC-hbr").unwrap();
+        d.push_payload(1, 0, true, Bytes::from_static(&[0, 16, 0, 8, 7]))
+            .unwrap();
+        assert_eq!(&d.pull().unwrap().data[..], &[7]);
+        // Neither mode nor lengths: refused.
+        assert!(
+            AacDepacketizer::from_fmtp(DepacketizerConfig::new(48_000), "config=1190").is_err()
+        );
     }
 }
