@@ -658,7 +658,6 @@ mod tests {
 #[cfg(test)]
 mod fmtp_tests {
     use super::*;
-    use crate::payload::Depacketizer as _;
 
     #[test]
     fn mode_defaults_when_lengths_are_missing() {
