@@ -504,3 +504,31 @@ fn ps_without_marker_splits_on_timestamp_and_flags_system_header() {
     let f = d.pull().unwrap();
     assert!(f.incomplete && !f.keyframe);
 }
+
+#[test]
+fn emit_incomplete_false_drops_damaged_frames() {
+    let input: Vec<Frame> = (0..20)
+        .map(|i| {
+            frame(
+                i * 3000,
+                90_000,
+                canonical(&[vec![0x41; 3000 + i as usize]]),
+                false,
+            )
+        })
+        .collect();
+    let mut p = H264Packetizer::with_parameter_sets(
+        PacketizerConfig::new(90_000).with_mtu(1000),
+        Vec::new(),
+        PacketizationMode::NonInterleaved,
+    );
+    let packets = all(&mut p, &input, 1000);
+    let cfg = DepacketizerConfig::new(90_000).with_emit_incomplete(false);
+    let got = run(&mut H264Depacketizer::new(cfg), &packets, &|i| i % 7 != 3);
+    assert!(!got.is_empty() && got.len() < input.len());
+    for g in &got {
+        assert!(!g.incomplete);
+        let w = input.iter().find(|w| w.pts == g.pts).unwrap();
+        assert_eq!(g.data, w.data);
+    }
+}
