@@ -16,7 +16,12 @@ fuzz_target!(|data: &[u8]| {
     let owned: Vec<_> = adts_frames(&b).collect();
     let borrowed: Vec<_> = adts_frames_ref(data).collect();
     assert_eq!(owned.len(), borrowed.len());
+    if let Ok(Some((pce, rest))) = weir_aac::split_pce(&b) {
+        let el = weir_aac::pce_element(&pce).expect("parsed PCE must encode");
+        assert_eq!(el.len() + rest.len(), b.len());
+    }
     for (h, p) in owned.into_iter().flatten() {
+        let _ = h.config_and_payload(&p);
         if let Ok(blocks) = h.split_raw_blocks(&p) {
             assert!(blocks.count() >= 1);
         }
