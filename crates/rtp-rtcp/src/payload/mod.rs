@@ -766,6 +766,33 @@ mod tests {
     }
 
     #[test]
+    fn packetizer_rescales_frame_time_and_wraps() {
+        use weir_media::{Frame, TrackId};
+        // An RTMP-sourced frame in milliseconds goes out on the 90 kHz clock, offset and
+        // wrapped to 32 bits; sequence numbers wrap too.
+        let cfg = PacketizerConfig::new(90_000)
+            .with_timestamp_offset(u32::MAX - 1000)
+            .with_initial_sequence_number(u16::MAX);
+        let mut p = opus::OpusPacketizer::new(cfg, 2);
+        let ts = Timestamp::new(40, Timebase::MILLIS);
+        let f = Frame::new(TrackId(0), ts, ts, Bytes::from_static(&[1, 2, 3]));
+        let mut out = Vec::new();
+        p.packetize(&f, &mut out).unwrap();
+        p.packetize(&f, &mut out).unwrap();
+        let a = RtpPacket::parse(out[0].clone()).unwrap();
+        let b = RtpPacket::parse(out[1].clone()).unwrap();
+        assert_eq!(a.timestamp(), 3600u32.wrapping_add(u32::MAX - 1000));
+        assert_eq!((a.sequence_number(), b.sequence_number()), (u16::MAX, 0));
+        assert_eq!(p.next_sequence_number(), 1);
+        assert_eq!(a.payload_type(), 96);
+        // A payload type over 127 is refused, without consuming a sequence number.
+        let mut bad =
+            opus::OpusPacketizer::new(PacketizerConfig::new(48_000).with_payload_type(200), 2);
+        assert!(bad.packetize(&f, &mut out).is_err());
+        assert_eq!(bad.next_sequence_number(), 0);
+    }
+
+    #[test]
     fn hex() {
         assert_eq!(parse_hex("1190").unwrap(), vec![0x11, 0x90]);
         assert_eq!(to_hex(&[0x11, 0x90, 0xAB]), "1190ab");
