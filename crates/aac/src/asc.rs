@@ -689,7 +689,10 @@ impl AudioSpecificConfig {
         Ok(Some(ext))
     }
 
-    /// Serializes the config, zero-padded to a whole byte.
+    /// Serializes the config, zero-padded to a whole byte. Configs from
+    /// [`AudioSpecificConfig::parse`] and the constructors always encode; for hand-edited
+    /// values use [`AudioSpecificConfig::try_to_bytes`], which reports unencodable fields
+    /// (this method then returns what was written before the bad field).
     pub fn to_bytes(&self) -> Bytes {
         let mut w = BitWriter::new();
         // Errors only come from values no parse can produce; fall back to what was written.

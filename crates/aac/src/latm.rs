@@ -382,6 +382,8 @@ impl StreamMuxConfig {
     }
 
     /// The config as bytes (zero-padded), as carried in RFC 6416 SDP `config=` (hex).
+    /// Empty when the config cannot be encoded (see [`StreamMuxConfig::try_to_bytes`]);
+    /// configs from [`StreamMuxConfig::parse`] and [`StreamMuxConfig::single`] always can.
     pub fn to_bytes(&self) -> Bytes {
         self.try_to_bytes().unwrap_or_default()
     }
