@@ -63,14 +63,6 @@ pub enum Error {
         /// The rule broken.
         reason: &'static str,
     },
-    /// An RTCP packet's type does not match what the parser was asked to parse.
-    #[error("RTCP packet type {found} where {expected} was expected")]
-    UnexpectedPacketType {
-        /// The type that was expected.
-        expected: u8,
-        /// The type found.
-        found: u8,
-    },
 }
 
 /// Result alias for this crate.

@@ -72,6 +72,7 @@ pub struct ReceiverStats {
     last_sr: Option<(SenderInfo, Instant)>,
     last_rtp: Option<Instant>,
     last_activity: Instant,
+    cname: Option<Bytes>,
 }
 
 /// The sender information of the last SR received from a source.
@@ -111,6 +112,7 @@ impl ReceiverStats {
             last_sr: None,
             last_rtp: None,
             last_activity: now,
+            cname: None,
         }
     }
 
@@ -232,6 +234,11 @@ impl ReceiverStats {
         let ticks = i64::from(rtp_ts.wrapping_sub(info.rtp_time) as i32);
         let units = (i128::from(ticks) << 32) / i128::from(self.clock_rate);
         Some(NtpTime(info.ntp_time.0.wrapping_add(units as u64)))
+    }
+
+    /// The source's CNAME, once an SDES carrying it was handled by an [`RtcpSession`].
+    pub fn cname(&self) -> Option<&Bytes> {
+        self.cname.as_ref()
     }
 
     /// Packets counted as received.
@@ -618,6 +625,16 @@ impl RtcpSession {
                 RtcpPacket::ReceiverReport(rr) => {
                     if let Some(src) = self.sources.get_mut(&rr.ssrc) {
                         src.last_activity = now;
+                    }
+                }
+                RtcpPacket::SourceDescription(sdes) => {
+                    for chunk in &sdes.chunks {
+                        let cname = sdes.cname_of(chunk.ssrc).map(|i| i.value.clone());
+                        if let (Some(src), Some(cname)) = (self.sources.get_mut(&chunk.ssrc), cname)
+                        {
+                            src.cname = Some(cname);
+                            src.last_activity = now;
+                        }
                     }
                 }
                 RtcpPacket::Goodbye(bye) => {
@@ -1017,6 +1034,7 @@ mod tests {
         // A was sending: its reports are SRs; B only receives: RRs with LSR echoing A's SR.
         let src = b.source(0xA).unwrap();
         assert!(src.last_sender_report().is_some());
+        assert_eq!(src.cname().map(|c| &c[..]), Some(&b"a@weir"[..]));
         assert_eq!(src.extended_highest_seq(), 249);
         assert_eq!(src.cumulative_lost(), 25);
         let rtt = rtt.expect("an RR with LSR reached A");
