@@ -495,3 +495,83 @@ fn periodic_intra_refresh() {
         ],
     });
 }
+
+#[test]
+fn multiple_slices_per_picture() {
+    weir_testutil::interop_or_skip!();
+    run(&Case {
+        name: "slices",
+        size: "320x240",
+        rate: "25",
+        frames: 30,
+        args: &[
+            "-c:v",
+            "libx264",
+            "-bf",
+            "2",
+            "-g",
+            "15",
+            "-x264-params",
+            "slices=4",
+        ],
+    });
+}
+
+/// Out-of-band parameter sets (as FLV/MP4/SDP deliver them): the stream has no SPS/PPS and
+/// no AUDs, so every boundary comes from slice-header comparison (7.4.1.2.4) with the sets
+/// preloaded from the avcC record.
+#[test]
+fn boundaries_from_slice_headers_with_out_of_band_parameter_sets() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("h264-oob");
+    let raw = encode(
+        &dir,
+        "s.h264",
+        "320x240",
+        "25",
+        40,
+        &[
+            "-c:v",
+            "libx264",
+            "-bf",
+            "3",
+            "-g",
+            "20",
+            "-x264-params",
+            "slices=3:b-pyramid=normal",
+        ],
+        "h264",
+    );
+    let data = Bytes::from(std::fs::read(&raw).unwrap());
+    let nalus: Vec<Bytes> = nal::annexb_nalus(&data).collect();
+    let sps = nalus
+        .iter()
+        .find(|n| nal_type(n) == Some(NalType::Sps))
+        .unwrap()
+        .clone();
+    let pps = nalus
+        .iter()
+        .find(|n| nal_type(n) == Some(NalType::Pps))
+        .unwrap()
+        .clone();
+    let cfg = AvcConfig::from_parameter_sets(&[sps], &[pps]).unwrap();
+    let mut asm = weir_h264::AccessUnitAssembler::new().with_config(&cfg);
+    let mut aus = Vec::new();
+    for n in nalus
+        .iter()
+        .filter(|n| nal_type(n).is_some_and(NalType::is_vcl))
+    {
+        aus.extend(asm.push(n).unwrap());
+    }
+    aus.extend(asm.flush());
+    let want = packets(&raw);
+    assert_eq!(aus.len(), want.len());
+    assert_eq!(
+        aus.iter().map(|a| a.idr).collect::<Vec<_>>(),
+        want.iter().map(|p| p.1).collect::<Vec<_>>()
+    );
+    assert!(
+        aus.iter().all(|a| a.nal_count == 3),
+        "three slices per picture"
+    );
+}
