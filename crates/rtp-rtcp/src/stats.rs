@@ -569,7 +569,7 @@ impl RtcpSession {
         self.sources.get(&ssrc)
     }
 
-    /// All tracked remote sources.
+    /// All tracked remote members: sources of RTP and senders of RTCP.
     pub fn sources(&self) -> impl Iterator<Item = &ReceiverStats> {
         self.sources.values()
     }
@@ -623,7 +623,9 @@ impl RtcpSession {
                     }
                 }
                 RtcpPacket::ReceiverReport(rr) => {
-                    if let Some(src) = self.sources.get_mut(&rr.ssrc) {
+                    // An RR-only participant is a member too (it counts in the interval
+                    // computation, and gets no report block until it sends RTP).
+                    if let Some(src) = self.source_entry(rr.ssrc) {
                         src.last_activity = now;
                     }
                 }
@@ -809,7 +811,7 @@ impl RtcpSession {
                 let members = self.sources.len() as f64 + 1.0;
                 let senders = remote_senders + if we_sent { 1.0 } else { 0.0 };
                 let mut n = members;
-                if senders > 0.0 && senders <= members * 0.25 {
+                if senders <= members * 0.25 {
                     if we_sent {
                         rtcp_bw *= 0.25;
                         n = senders;
