@@ -229,8 +229,9 @@ impl AuHeaderLayout {
 
 /// RTP (`mpeg4-generic`) → AAC access units.
 ///
-/// At most 64 AU headers per packet are accepted ([`Error::LimitExceeded`] beyond);
-/// interleaving (non-zero AU-Index-delta) is refused.
+/// At most [`AacDepacketizer::DEFAULT_MAX_AUS_PER_PACKET`] AU headers per packet are
+/// accepted unless configured otherwise ([`Error::LimitExceeded`] beyond); interleaving
+/// (non-zero AU-Index-delta) is refused.
 #[derive(Debug)]
 pub struct AacDepacketizer {
     cfg: DepacketizerConfig,
@@ -243,10 +244,22 @@ pub struct AacDepacketizer {
     frag_buf: BytesMut,
     /// An AU was lost since the last delivered frame.
     lost: bool,
+    max_aus: usize,
+    /// AU sizes of the packet being read (reused).
+    sizes: Vec<usize>,
     queue: FrameQueue,
 }
 
 impl AacDepacketizer {
+    /// Default limit on AU headers in one packet.
+    pub const DEFAULT_MAX_AUS_PER_PACKET: usize = 256;
+
+    /// Builder-style setter for the AU-headers-per-packet limit.
+    pub fn with_max_aus_per_packet(mut self, max: usize) -> AacDepacketizer {
+        self.max_aus = max;
+        self
+    }
+
     /// A depacketizer for `layout`, with `frame_len` samples per AU (1024 or 960).
     pub fn new(cfg: DepacketizerConfig, layout: AuHeaderLayout, frame_len: u32) -> AacDepacketizer {
         AacDepacketizer {
@@ -258,6 +271,8 @@ impl AacDepacketizer {
             frag: None,
             frag_buf: BytesMut::new(),
             lost: false,
+            max_aus: Self::DEFAULT_MAX_AUS_PER_PACKET,
+            sizes: Vec::new(),
             queue: FrameQueue::new(),
         }
     }
@@ -368,29 +383,46 @@ impl AacDepacketizer {
         let headers = p
             .get(2..2 + hdr_bytes)
             .ok_or_else(|| truncated("AU headers", 2, hdr_bytes, p.len().saturating_sub(2)))?;
-        let mut data_pos = 2 + hdr_bytes;
+        let data_pos = 2 + hdr_bytes;
         let mut r = BitReader::new(headers);
+        let mut sizes = std::mem::take(&mut self.sizes);
+        sizes.clear();
+        let res = self.read_aus(ts, marker, p, &mut r, hdr_bits, data_pos, &mut sizes);
+        self.sizes = sizes;
+        res
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn read_aus(
+        &mut self,
+        ts: u32,
+        marker: bool,
+        p: &Bytes,
+        r: &mut BitReader<'_>,
+        hdr_bits: usize,
+        mut data_pos: usize,
+        sizes: &mut Vec<usize>,
+    ) -> Result<(), Error> {
         let l = self.layout;
-        let mut sizes: [usize; 64] = [0; 64];
         let mut n = 0usize;
         let mut index = 0u32;
         while r.position() < hdr_bits {
-            let size = read_n(&mut r, l.size_length)? as usize;
+            let size = read_n(r, l.size_length)? as usize;
             let idx = if n == 0 {
-                read_n(&mut r, l.index_length)?
+                read_n(r, l.index_length)?
             } else {
-                read_n(&mut r, l.index_delta_length)?
+                read_n(r, l.index_delta_length)?
             };
-            if l.cts_delta_length > 0 && n > 0 && read_n(&mut r, 1)? == 1 {
-                read_n(&mut r, l.cts_delta_length)?;
+            if l.cts_delta_length > 0 && n > 0 && read_n(r, 1)? == 1 {
+                read_n(r, l.cts_delta_length)?;
             }
-            if l.dts_delta_length > 0 && read_n(&mut r, 1)? == 1 {
-                read_n(&mut r, l.dts_delta_length)?;
+            if l.dts_delta_length > 0 && read_n(r, 1)? == 1 {
+                read_n(r, l.dts_delta_length)?;
             }
             if l.random_access_indication {
-                read_n(&mut r, 1)?;
+                read_n(r, 1)?;
             }
-            read_n(&mut r, l.stream_state_indication)?;
+            read_n(r, l.stream_state_indication)?;
             if n > 0 && idx != 0 {
                 return Err(invalid(
                     "AU-Index-delta",
@@ -399,10 +431,10 @@ impl AacDepacketizer {
                 ));
             }
             index = index.max(idx);
-            let slot = sizes
-                .get_mut(n)
-                .ok_or_else(|| limit_error("AU headers per packet", 64, n + 1))?;
-            *slot = size;
+            if n >= self.max_aus {
+                return Err(limit_error("AU headers per packet", self.max_aus, n + 1));
+            }
+            sizes.push(size);
             n += 1;
         }
         if r.position() != hdr_bits {
@@ -680,6 +712,18 @@ mod fmtp_tests {
         d.push_payload(1, 0, true, Bytes::from_static(&[0, 16, 0, 8, 7]))
             .unwrap();
         assert_eq!(&d.pull().unwrap().data[..], &[7]);
+        // The AU-headers-per-packet limit is a clear error.
+        let mut d = AacDepacketizer::new(
+            DepacketizerConfig::new(48_000),
+            AuHeaderLayout::AAC_HBR,
+            1024,
+        )
+        .with_max_aus_per_packet(1);
+        let two = Bytes::from_static(&[0, 32, 0, 8, 0, 8, 1, 2]);
+        assert!(matches!(
+            d.push_payload(1, 0, true, two),
+            Err(Error::LimitExceeded { limit: 1, .. })
+        ));
         // Neither mode nor lengths: refused.
         assert!(
             AacDepacketizer::from_fmtp(DepacketizerConfig::new(48_000), "config=1190").is_err()
