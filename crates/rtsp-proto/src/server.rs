@@ -27,6 +27,8 @@ pub struct ServerConfig {
     /// Decoder limits.
     pub limits: Limits,
     /// Session timeout announced in `Session: …;timeout=` and enforced by `handle_timeout`.
+    /// Use at least 2 s: ffmpeg halves it in whole seconds and, at 1 s, sends a keep-alive with
+    /// every packet.
     pub session_timeout: Duration,
     /// Authentication; `None` for an open server. OPTIONS is never challenged.
     pub auth: Option<AuthConfig>,

@@ -684,3 +684,49 @@ fn ffmpeg_plays_two_tracks_over_udp() {
     weir_testutil::interop_or_skip!();
     play_two("udp");
 }
+
+/// Real-time play (2.8 s incl. the BYE delay) with a 2 s session timeout: ffmpeg must keep the session alive
+/// (it sends GET_PARAMETER or OPTIONS after half the announced timeout), and the server's
+/// `handle_timeout` must not expire a session that is refreshed.
+#[test]
+fn ffmpeg_keeps_a_short_session_alive() {
+    weir_testutil::interop_or_skip!();
+    let dir = TempDir::new("rtsp-keepalive");
+    let src = make_mulaw(dir.path());
+    let samples = src[..24000.min(src.len())].to_vec();
+    let expect = samples.clone();
+    let (l, port) = listener();
+    let tracks = vec![PlayTrack { pt: 0, samples }];
+    let server = std::thread::spawn(move || {
+        serve_one_with(l, Mode::Play { tracks }, None, Some(Duration::from_secs(2)))
+    });
+    let out_path = dir.join("out.ul");
+    let url = format!("rtsp://127.0.0.1:{port}/live/a");
+    let child = spawn_ffmpeg(&[
+        "-rtsp_transport",
+        "udp",
+        "-i",
+        &url,
+        "-c",
+        "copy",
+        "-f",
+        "mulaw",
+        out_path.to_str().unwrap(),
+    ]);
+    let (ok, err) = wait_child(child, DEADLINE);
+    let o = server.join().unwrap();
+    assert!(ok, "ffmpeg failed: {err}");
+    assert_eq!(
+        o.methods,
+        ["DESCRIBE", "SETUP", "PLAY", "TEARDOWN"],
+        "no session timeout"
+    );
+    // Quirk: ffmpeg halves the timeout in integer seconds; with `timeout=1` it sends a
+    // keep-alive with every packet it reads (100 in 2 s here). With 2 s it sends one a second.
+    assert!(
+        (1..=5).contains(&o.keepalives),
+        "{} keep-alives with a 2 s timeout",
+        o.keepalives
+    );
+    assert!(std::fs::read(&out_path).unwrap() == expect);
+}

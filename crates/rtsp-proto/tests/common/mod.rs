@@ -174,6 +174,9 @@ pub struct Outcome {
     pub sent: usize,
     /// `Authorization` headers of the requests that reached the application.
     pub authorizations: Vec<String>,
+    /// Keep-alive requests (GET_PARAMETER, or OPTIONS after PLAY) seen on the wire; the
+    /// session answers them itself, so they never reach the application.
+    pub keepalives: usize,
 }
 
 enum Sink {
@@ -226,6 +229,17 @@ const TS0: u32 = 1_000_000;
 
 /// Accepts one connection and runs the session until the client leaves or the deadline passes.
 pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) -> Outcome {
+    serve_one_with(listener, mode, auth, None)
+}
+
+/// Like [`serve_one`]; with `realtime_timeout` the session timeout is that short and media is
+/// paced in real time (one 20 ms packet per track per 20 ms), so keep-alives are needed.
+pub fn serve_one_with(
+    listener: TcpListener,
+    mode: Mode,
+    auth: Option<AuthConfig>,
+    realtime_timeout: Option<Duration>,
+) -> Outcome {
     let deadline = Instant::now() + DEADLINE;
     listener.set_nonblocking(true).unwrap();
     let (mut sock, peer) = loop {
@@ -241,10 +255,14 @@ pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) ->
     sock.set_read_timeout(Some(Duration::from_millis(5)))
         .unwrap();
     sock.set_nodelay(true).unwrap();
-    let cfg = ServerConfig {
+    let mut cfg = ServerConfig {
         auth,
         ..ServerConfig::default()
     };
+    if let Some(t) = realtime_timeout {
+        cfg.session_timeout = t;
+    }
+    let mut play_started: Option<Instant> = None;
     let mut s = ServerSession::new(cfg, rng(7), Instant::now());
     let mut buf = BytesMut::with_capacity(65536);
     let mut out = Outcome::default();
@@ -265,6 +283,10 @@ pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) ->
         match sock.read(&mut tmp) {
             Ok(0) => break,
             Ok(n) => {
+                let data = &tmp[..n];
+                let count = |pat: &[u8]| data.windows(pat.len()).filter(|w| *w == pat).count();
+                out.keepalives +=
+                    count(b"GET_PARAMETER rtsp") + if playing { count(b"OPTIONS rtsp") } else { 0 };
                 buf.extend_from_slice(&tmp[..n]);
                 if let Err(e) = s.handle_input(&mut buf, Instant::now()) {
                     let _ = write_all(&mut sock, &mut s);
@@ -355,6 +377,7 @@ pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) ->
                         .collect();
                     s.accept_play(id, None, &info).unwrap();
                     playing = true;
+                    play_started = Some(Instant::now());
                 }
                 ServerEvent::Record { id, .. } => {
                     out.methods.push("RECORD".into());
@@ -380,14 +403,27 @@ pub fn serve_one(listener: TcpListener, mode: Mode, auth: Option<AuthConfig>) ->
                         v.push(f.payload);
                     }
                 }
-                ServerEvent::SessionTimedOut { .. } => done = true,
+                ServerEvent::SessionTimedOut { .. } => {
+                    out.methods.push("TIMEOUT".into());
+                    done = true;
+                }
             }
         }
         drain_udp(&sinks, &mut out.packets);
+        s.handle_timeout(Instant::now());
         // Play: a burst of packets per track per loop turn, then SR+BYE per track.
         if playing {
             let mut more = false;
-            for _ in 0..10 {
+            let burst = match (realtime_timeout, play_started) {
+                (Some(_), Some(t0)) => {
+                    ((t0.elapsed().as_millis() / 20) as usize + 1).saturating_sub(next_pkt)
+                }
+                _ => 10,
+            };
+            if burst == 0 {
+                more = true;
+            }
+            for _ in 0..burst {
                 for (sink, &track) in sinks.iter().zip(&sink_track) {
                     let samples = &play_tracks[track].samples;
                     let Some(chunk) = samples.chunks(160).nth(next_pkt) else {
