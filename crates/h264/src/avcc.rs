@@ -45,7 +45,8 @@ pub struct AvcConfig {
     pub profile_compatibility: u8,
     /// `AVCLevelIndication` (the SPS's `level_idc`).
     pub level_idc: u8,
-    /// `lengthSizeMinusOne + 1`: 1, 2 or 4 bytes per NAL length prefix in samples.
+    /// `lengthSizeMinusOne + 1`: bytes per NAL length prefix in samples (1, 2 or 4 per
+    /// 14496-15; 3 is accepted as ffmpeg and the `nal` converters do).
     pub nal_length_size: u8,
     /// Sequence parameter sets (NAL units with header).
     pub sps: Vec<Bytes>,
@@ -112,9 +113,10 @@ impl AvcConfig {
     /// junk or a truncated extension there, and decoders ignore it too).
     ///
     /// # Errors
-    /// [`Error::ConfigUnsupported`] for a `configurationVersion` other than 1 or a
-    /// `lengthSizeMinusOne` of 2 (3-byte prefixes are not allowed), [`Error::ConfigTruncated`]
-    /// when a list runs past the end.
+    /// [`Error::ConfigUnsupported`] for a `configurationVersion` other than 1,
+    /// [`Error::ConfigTruncated`] when a list runs past the end. (A `lengthSizeMinusOne` of
+    /// 2, which 14496-15 does not allow, is accepted: ffmpeg and the converters in
+    /// [`crate::nal`] handle 3-byte prefixes.)
     pub fn parse_bytes(data: &Bytes) -> Result<AvcConfig> {
         let mut c = Cursor { data, pos: 0 };
         let version = c.u8("configurationVersion")?;
@@ -128,12 +130,6 @@ impl AvcConfig {
         let profile_compatibility = c.u8("profile_compatibility")?;
         let level_idc = c.u8("AVCLevelIndication")?;
         let nal_length_size = (c.u8("lengthSizeMinusOne")? & 3) + 1;
-        if nal_length_size == 3 {
-            return Err(Error::ConfigUnsupported {
-                field: "lengthSizeMinusOne",
-                value: 2,
-            });
-        }
         let num_sps = usize::from(c.u8("numOfSequenceParameterSets")? & 0x1f);
         let sps = c.nal_list(num_sps, data, "sequenceParameterSetNALUnit")?;
         let num_pps = usize::from(c.u8("numOfPictureParameterSets")?);
@@ -249,12 +245,12 @@ impl AvcConfig {
     }
 
     /// Checks that the record can be written: list counts and unit sizes fit their fields,
-    /// `nal_length_size` is 1, 2 or 4.
+    /// `nal_length_size` is 1 to 4.
     ///
     /// # Errors
     /// [`Error::LimitExceeded`] or [`Error::ConfigUnsupported`].
     pub fn validate(&self) -> Result<()> {
-        if !matches!(self.nal_length_size, 1 | 2 | 4) {
+        if !(1..=4).contains(&self.nal_length_size) {
             return Err(Error::ConfigUnsupported {
                 field: "lengthSizeMinusOne",
                 value: u64::from(self.nal_length_size.wrapping_sub(1)),

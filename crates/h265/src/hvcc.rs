@@ -74,7 +74,7 @@ pub struct HevcConfig {
     pub num_temporal_layers: u8,
     /// `temporalIdNested`.
     pub temporal_id_nested: bool,
-    /// `lengthSizeMinusOne + 1`: 1, 2 or 4.
+    /// `lengthSizeMinusOne + 1`: 1, 2 or 4 (3 is accepted too, as ffmpeg does).
     pub nal_length_size: u8,
     /// The NAL unit arrays.
     pub arrays: Vec<NalArray>,
@@ -126,7 +126,8 @@ impl HevcConfig {
     ///
     /// # Errors
     /// [`Error::ConfigTruncated`] when a field or unit runs past the end,
-    /// [`Error::ConfigUnsupported`] for a version above 1 or `lengthSizeMinusOne` = 2.
+    /// [`Error::ConfigUnsupported`] for a version above 1. (`lengthSizeMinusOne` = 2 is
+    /// accepted, as ffmpeg does.)
     pub fn parse_bytes(data: &Bytes) -> Result<HevcConfig> {
         let mut c = Cursor { data, pos: 0 };
         let configuration_version = c.u8("configurationVersion")?;
@@ -158,12 +159,6 @@ impl HevcConfig {
         let num_temporal_layers = (b >> 3) & 7;
         let temporal_id_nested = b & 4 != 0;
         let nal_length_size = (b & 3) + 1;
-        if nal_length_size == 3 {
-            return Err(Error::ConfigUnsupported {
-                field: "lengthSizeMinusOne",
-                value: 2,
-            });
-        }
         let num_arrays = c.u8("numOfArrays")?;
         let mut arrays = Vec::with_capacity(usize::from(num_arrays));
         for _ in 0..num_arrays {
@@ -391,12 +386,12 @@ impl HevcConfig {
     }
 
     /// Checks that the record can be written: array and unit counts and sizes fit their
-    /// fields, `nal_length_size` is 1, 2 or 4.
+    /// fields, `nal_length_size` is 1 to 4.
     ///
     /// # Errors
     /// [`Error::LimitExceeded`] or [`Error::ConfigUnsupported`].
     pub fn validate(&self) -> Result<()> {
-        if !matches!(self.nal_length_size, 1 | 2 | 4) {
+        if !(1..=4).contains(&self.nal_length_size) {
             return Err(Error::ConfigUnsupported {
                 field: "lengthSizeMinusOne",
                 value: u64::from(self.nal_length_size.wrapping_sub(1)),
