@@ -518,7 +518,7 @@ fn avc_config() -> impl Strategy<Value = AvcConfig> {
     let unit = prop::collection::vec(any::<u8>(), 1..60).prop_map(Bytes::from);
     (
         any::<(u8, u8, u8)>(),
-        prop::sample::select(vec![1u8, 2, 4]),
+        prop::sample::select(vec![1u8, 2, 3, 4]),
         prop::collection::vec(unit.clone(), 0..4),
         prop::collection::vec(unit.clone(), 0..4),
         prop::option::of((0u8..4, 0u8..8, 0u8..8, prop::collection::vec(unit, 0..3))),
@@ -577,7 +577,7 @@ proptest! {
     }
 
     #[test]
-    fn annexb_avcc_annexb_identity(units in prop::collection::vec(nal_unit(), 0..10), four in any::<bool>(), trailing in 0usize..3, ls in prop::sample::select(vec![1u8, 2, 4]), cuts in prop::collection::vec(1usize..64, 0..8)) {
+    fn annexb_avcc_annexb_identity(units in prop::collection::vec(nal_unit(), 0..10), four in any::<bool>(), trailing in 0usize..3, ls in prop::sample::select(vec![1u8, 2, 3, 4]), cuts in prop::collection::vec(1usize..64, 0..8)) {
         let mut annexb = Vec::new();
         for u in &units {
             annexb.extend_from_slice(if four { &[0, 0, 0, 1][..] } else { &[0, 0, 1][..] });

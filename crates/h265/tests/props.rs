@@ -354,7 +354,7 @@ fn hevc_config() -> impl Strategy<Value = HevcConfig> {
             0u8..4,
             0u8..8,
             any::<bool>(),
-            prop::sample::select(vec![1u8, 2, 4]),
+            prop::sample::select(vec![1u8, 2, 3, 4]),
         ),
         prop::collection::vec(array, 0..5),
     )
