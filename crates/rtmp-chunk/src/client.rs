@@ -400,6 +400,12 @@ impl ClientSession {
         self.conn.send_command(c, stream_id, command)
     }
 
+    /// Sends Set Chunk Size and switches our outgoing chunk size (1..=2^31-1). Messages
+    /// prepared for the old size no longer fit this session.
+    pub fn set_chunk_size(&mut self, size: u32) -> Result<()> {
+        self.conn.set_chunk_size(size)
+    }
+
     /// Stops publishing or playing: `FCUnpublish` (when publishing) and `deleteStream`.
     pub fn close_stream(&mut self) -> Result<()> {
         if self.stream_id == 0 {

@@ -685,6 +685,12 @@ impl ServerSession {
         self.conn.send_command(c, stream_id, command)
     }
 
+    /// Sends Set Chunk Size and switches our outgoing chunk size (1..=2^31-1). Messages
+    /// prepared for the old size no longer fit this session.
+    pub fn set_chunk_size(&mut self, size: u32) -> Result<()> {
+        self.conn.set_chunk_size(size)
+    }
+
     /// Sends a Ping Request (User Control 6) with a caller-chosen timestamp.
     pub fn send_ping(&mut self, timestamp: u32) -> Result<()> {
         self.conn

@@ -520,3 +520,38 @@ proptest! {
         prop_assert_eq!(got, sent);
     }
 }
+
+#[test]
+fn chunk_size_change_mid_stream() {
+    let mut s = ServerSession::new(SessionConfig::default());
+    let mut c = ClientSession::new(ClientConfig::new("live", "rtmp://h/live"));
+    c.play("x").unwrap();
+    let mut sid = 0;
+    pump(&mut s, &mut c, |s, ev| {
+        if let ServerEvent::PlayRequest { stream_id, .. } = ev {
+            sid = *stream_id;
+        }
+        accept_all(s, ev)
+    });
+    let body = Bytes::from(vec![5u8; 3000]);
+    let old = s.prepare(9, 0, &body).unwrap();
+    s.set_chunk_size(100).unwrap();
+    assert_eq!(s.chunk_size(), 100);
+    assert!(matches!(
+        s.send_prepared(sid, 0, &old),
+        Err(Error::PreparedMismatch(_))
+    ));
+    let new = s.prepare(9, 0, &body).unwrap();
+    s.send_prepared(sid, 0, &new).unwrap();
+    s.send_video(sid, 10, &body).unwrap();
+    assert!(s.set_chunk_size(0).is_err());
+    let (_, ce) = pump(&mut s, &mut c, accept_all);
+    let vids: Vec<_> = ce
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Video { timestamp, data } => Some((*timestamp, data.len())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(vids, [(0, 3000), (10, 3000)]);
+}
