@@ -8,10 +8,9 @@ use weir_aac::AudioSpecificConfig;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(smc) = StreamMuxConfig::parse(data) {
-        if let Ok(bytes) = smc.try_to_bytes() {
-            let again = StreamMuxConfig::parse(&bytes).expect("serialized StreamMuxConfig must parse");
-            assert_eq!(again.try_to_bytes().unwrap(), bytes);
-        }
+        let bytes = smc.try_to_bytes().expect("a parsed StreamMuxConfig must encode");
+        let again = StreamMuxConfig::parse(&bytes).expect("serialized StreamMuxConfig must parse");
+        assert_eq!(again.try_to_bytes().unwrap(), bytes);
     }
     let b = Bytes::copy_from_slice(data);
     let mut dec = LatmDecoder::new();
