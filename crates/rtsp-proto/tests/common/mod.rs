@@ -139,11 +139,16 @@ pub fn make_mulaw(dir: &Path) -> Vec<u8> {
     std::fs::read(&path).unwrap()
 }
 
-fn write_all(sock: &mut TcpStream, s: &mut ServerSession) -> std::io::Result<()> {
+/// Writes every pending transmit; returns how many `stale=true` challenges went out.
+fn write_all(sock: &mut TcpStream, s: &mut ServerSession) -> std::io::Result<usize> {
+    let mut stale = 0;
     while let Some(b) = s.poll_transmit() {
+        if b.starts_with(b"RTSP/1.0 401") {
+            stale += b.windows(10).filter(|w| *w == b"stale=true").count();
+        }
         sock.write_all(&b)?;
     }
-    Ok(())
+    Ok(stale)
 }
 
 /// One served track: RTP payload type (0 = PCMU, 8 = PCMA) and its 8 kHz G.711 samples.
@@ -177,6 +182,8 @@ pub struct Outcome {
     /// Keep-alive requests (GET_PARAMETER, or OPTIONS after PLAY) seen on the wire; the
     /// session answers them itself, so they never reach the application.
     pub keepalives: usize,
+    /// `stale=true` challenges sent.
+    pub stale_challenges: usize,
 }
 
 enum Sink {
@@ -468,8 +475,9 @@ pub fn serve_one_with(
                 bye_sent = true;
             }
         }
-        if write_all(&mut sock, &mut s).is_err() {
-            break;
+        match write_all(&mut sock, &mut s) {
+            Ok(n) => out.stale_challenges += n,
+            Err(_) => break,
         }
         if playing {
             std::thread::sleep(Duration::from_millis(2));
