@@ -52,6 +52,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod gb28181;
 pub mod hls;
 mod http;
 pub mod hub;

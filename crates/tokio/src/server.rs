@@ -61,6 +61,21 @@ pub struct RelayConfig {
     pub rtmp_chunk_size: u32,
     /// Largest RTMP message accepted from a peer, bytes (default 8 MiB).
     pub max_message_bytes: u32,
+    /// GB28181 media port, UDP and TCP (RFC 4571, passive) (default `0.0.0.0:10000`;
+    /// `None` disables GB28181 ingest).
+    pub gb28181_listen: Option<SocketAddr>,
+    /// A GB28181 stream that receives nothing for this long ends, ms (default 10000).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "gb28181_idle_timeout_ms", with = "millis")
+    )]
+    pub gb28181_idle_timeout: Duration,
+    /// Reordering latency of the GB28181/UDP jitter buffer, ms (default 150).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "gb28181_jitter_latency_ms", with = "millis")
+    )]
+    pub gb28181_jitter_latency: Duration,
     /// HLS segments are cut at the first keyframe after this, ms (default 2000).
     #[cfg_attr(
         feature = "serde",
@@ -102,6 +117,9 @@ impl Default for RelayConfig {
             send_buffer_bytes: None,
             rtmp_chunk_size: 4096,
             max_message_bytes: 8 << 20,
+            gb28181_listen: Some(SocketAddr::from(([0, 0, 0, 0], 10000))),
+            gb28181_idle_timeout: Duration::from_secs(10),
+            gb28181_jitter_latency: Duration::from_millis(150),
             hls_target_duration: Duration::from_secs(2),
             hls_window: 6,
             hls_idle_timeout: Duration::from_secs(30),
@@ -117,6 +135,7 @@ impl RelayConfig {
         RelayConfig {
             rtmp_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             http_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            gb28181_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             ..RelayConfig::default()
         }
     }
@@ -234,6 +253,8 @@ pub struct BoundRelay {
     ctx: Arc<Ctx>,
     rtmp: TcpListener,
     http: TcpListener,
+    gb_tcp: Option<TcpListener>,
+    gb_udp: Option<tokio::net::UdpSocket>,
 }
 
 /// The relay server: RTMP in/out, HTTP-FLV and WebSocket-FLV out, composed from the Weir
@@ -268,6 +289,22 @@ impl Relay {
     pub async fn bind(self) -> std::io::Result<BoundRelay> {
         let rtmp = TcpListener::bind(self.config.rtmp_listen).await?;
         let http = TcpListener::bind(self.config.http_listen).await?;
+        let (gb_tcp, gb_udp) = match self.config.gb28181_listen {
+            Some(addr) => {
+                let tcp = TcpListener::bind(addr).await?;
+                // The same port number for UDP (an ephemeral TCP port is usually free in
+                // UDP too; if not, take another).
+                let port = tcp.local_addr()?.port();
+                let udp = match tokio::net::UdpSocket::bind(SocketAddr::new(addr.ip(), port)).await
+                {
+                    Ok(u) => u,
+                    Err(_) if addr.port() == 0 => tokio::net::UdpSocket::bind(addr).await?,
+                    Err(e) => return Err(e),
+                };
+                (Some(tcp), Some(udp))
+            }
+            None => (None, None),
+        };
         let hub = Hub::new(self.config.hub_config());
         let hls_config = crate::hls::HlsConfig {
             target_duration: self.config.hls_target_duration,
@@ -289,6 +326,8 @@ impl Relay {
             }),
             rtmp,
             http,
+            gb_tcp,
+            gb_udp,
         })
     }
 }
@@ -306,6 +345,16 @@ impl BoundRelay {
         self.http
             .local_addr()
             .unwrap_or(self.ctx.config.http_listen)
+    }
+
+    /// The bound GB28181 UDP address, if enabled.
+    pub fn gb28181_udp_addr(&self) -> Option<SocketAddr> {
+        self.gb_udp.as_ref().and_then(|s| s.local_addr().ok())
+    }
+
+    /// The bound GB28181 TCP (RFC 4571) address, if enabled.
+    pub fn gb28181_tcp_addr(&self) -> Option<SocketAddr> {
+        self.gb_tcp.as_ref().and_then(|s| s.local_addr().ok())
     }
 
     /// The stream hub (for events and stream listings).
@@ -327,6 +376,23 @@ impl BoundRelay {
         info!("WebSocket-FLV:        ws://{http_addr}/{{app}}/{{stream}}.flv");
         info!("HLS:                  http://{http_addr}/{{app}}/{{stream}}/index.m3u8");
         info!("API:                  http://{http_addr}/api/v1/streams");
+        if let (Some(u), Some(t)) = (self.gb28181_udp_addr(), self.gb28181_tcp_addr()) {
+            info!("GB28181 media:        RTP/PS on udp://{u} and tcp://{t} (RFC 4571) → stream rtp/{{SSRC as 8 hex digits}}");
+        }
+        let gb_udp = self.gb_udp.map(|s| {
+            tokio::spawn(crate::gb28181::serve_udp(
+                s,
+                self.ctx.clone(),
+                stop_rx.clone(),
+            ))
+        });
+        let gb_tcp = self.gb_tcp.map(|l| {
+            tokio::spawn(crate::gb28181::serve_tcp(
+                l,
+                self.ctx.clone(),
+                stop_rx.clone(),
+            ))
+        });
         let rtmp = tokio::spawn(crate::rtmp::serve(
             self.rtmp,
             self.ctx.clone(),
@@ -343,6 +409,9 @@ impl BoundRelay {
         self.ctx.hub.shutdown();
         let _ = rtmp.await;
         let _ = http.await;
+        for t in [gb_udp, gb_tcp].into_iter().flatten() {
+            let _ = t.await;
+        }
         if tokio::time::timeout(self.ctx.config.shutdown_timeout, self.ctx.tasks.wait_idle())
             .await
             .is_err()

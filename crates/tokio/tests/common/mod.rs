@@ -20,6 +20,8 @@ use weir_tokio::{Hub, Relay, RelayConfig};
 pub struct TestRelay {
     pub rtmp: SocketAddr,
     pub http: SocketAddr,
+    pub gb_udp: Option<SocketAddr>,
+    pub gb_tcp: Option<SocketAddr>,
     pub hub: Hub,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -32,6 +34,7 @@ impl TestRelay {
         config.http_listen = base.http_listen;
         let relay = Relay::new(config).bind().await.expect("bind relay");
         let (rtmp, http, hub) = (relay.rtmp_addr(), relay.http_addr(), relay.hub().clone());
+        let (gb_udp, gb_tcp) = (relay.gb28181_udp_addr(), relay.gb28181_tcp_addr());
         let (stop, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = relay
@@ -43,10 +46,20 @@ impl TestRelay {
         TestRelay {
             rtmp,
             http,
+            gb_udp,
+            gb_tcp,
             hub,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// GB28181 UDP and TCP addresses.
+    pub fn gb28181(&self) -> (SocketAddr, SocketAddr) {
+        (
+            self.gb_udp.expect("gb28181 udp"),
+            self.gb_tcp.expect("gb28181 tcp"),
+        )
     }
 
     pub fn rtmp_url(&self, key: &str) -> String {
