@@ -14,11 +14,11 @@ use crate::audio::{
     AacPacketType, AudioFourCc, AudioPacketType, AudioTagHeader, ExAudioHeader, LegacyAudioHeader,
     SoundFormat,
 };
-use crate::codec_header::HeaderBytes;
+use crate::codec_header::{HeaderBytes, MAX_CODEC_HEADER_LEN};
 use crate::codecs;
 use crate::header::FlvHeader;
 use crate::script::Metadata;
-use crate::tag::{Tag, TagType, MAX_BODY_LEN};
+use crate::tag::{tag_header, Tag, TagType, MAX_BODY_LEN, TAG_HEADER_LEN};
 use crate::video::{VideoCodecId, VideoFourCc, VideoFrameType, VideoPacketType, VideoTagHeader};
 use crate::{Error, Result};
 
@@ -109,6 +109,30 @@ impl FramedTag {
         out.reserve(self.body_len());
         out.put_slice(&self.header);
         out.put_slice(&self.payload);
+    }
+
+    /// Everything before the payload on the wire — the 11-byte tag header (with
+    /// `timestamp`, e.g. rebased per subscriber) and the codec header — in an inline buffer,
+    /// with its used length. Write it, then [`FramedTag::payload`], then
+    /// [`crate::previous_tag_size`]`(self.body_len())`: a whole FLV tag with no copy of the
+    /// payload at all.
+    ///
+    /// # Errors
+    /// [`Error::BodyTooLarge`].
+    pub fn wire_prefix(
+        &self,
+        timestamp: u32,
+    ) -> Result<([u8; TAG_HEADER_LEN + MAX_CODEC_HEADER_LEN], usize)> {
+        let mut out = [0u8; TAG_HEADER_LEN + MAX_CODEC_HEADER_LEN];
+        let header = tag_header(self.tag_type, self.body_len(), timestamp)?;
+        let len = TAG_HEADER_LEN + self.header.len();
+        if let Some(dst) = out.get_mut(..TAG_HEADER_LEN) {
+            dst.copy_from_slice(&header);
+        }
+        if let Some(dst) = out.get_mut(TAG_HEADER_LEN..len) {
+            dst.copy_from_slice(&self.header);
+        }
+        Ok((out, len))
     }
 
     /// A [`Tag`] with the body built once (one copy of the payload), ready to be shared.
@@ -676,6 +700,20 @@ mod tests {
             &[0xAF, 0, 0x12, 0x08]
         );
         assert_eq!(m.end_of_sequence(&aac, 0), Ok(None));
+    }
+
+    #[test]
+    fn wire_prefix_equals_built_tag() {
+        let t =
+            TrackInfo::new(TrackId(0), Codec::H265, 1000).with_config(Bytes::from(vec![1u8; 23]));
+        let m = FlvMuxer::new(MuxConfig::default());
+        let parts = m.frame_parts(&t, &frame(&t, 40, 80, true)).unwrap();
+        let (prefix, len) = parts.wire_prefix(parts.timestamp).unwrap();
+        let mut pieces = BytesMut::new();
+        pieces.extend_from_slice(&prefix[..len]);
+        pieces.extend_from_slice(&parts.payload);
+        pieces.extend_from_slice(&crate::previous_tag_size(parts.body_len()));
+        assert_eq!(pieces.freeze(), parts.to_tag().to_wire().unwrap());
     }
 
     #[test]
