@@ -96,8 +96,9 @@ pub struct AccessUnitAssembler {
     has_vcl: bool,
     overflowed: bool,
     last_slice: Option<SliceHeader>,
-    sps: Vec<Option<Sps>>,
-    pps: Vec<Option<Pps>>,
+    // Boxed so an assembler costs ~2 KiB until parameter sets arrive.
+    sps: Vec<Option<Box<Sps>>>,
+    pps: Vec<Option<Box<Pps>>>,
 }
 
 impl Default for AccessUnitAssembler {
@@ -143,7 +144,7 @@ impl AccessUnitAssembler {
                 Ok(s) => {
                     let id = usize::from(s.id);
                     if let Some(slot) = self.sps.get_mut(id) {
-                        *slot = Some(s);
+                        *slot = Some(Box::new(s));
                     }
                 }
                 Err(e) => tracing::debug!(error = %e, "ignoring unparseable SPS"),
@@ -158,7 +159,7 @@ impl AccessUnitAssembler {
                     Ok(p) => {
                         let id = usize::from(p.id);
                         if let Some(slot) = self.pps.get_mut(id) {
-                            *slot = Some(p);
+                            *slot = Some(Box::new(p));
                         }
                     }
                     Err(e) => tracing::debug!(error = %e, "ignoring unparseable PPS"),
@@ -296,12 +297,12 @@ impl AccessUnitAssembler {
 
     /// The SPS with this id, if seen.
     pub fn sps(&self, id: u8) -> Option<&Sps> {
-        self.sps.get(usize::from(id))?.as_ref()
+        self.sps.get(usize::from(id))?.as_deref()
     }
 
     /// The PPS with this id, if seen.
     pub fn pps(&self, id: u8) -> Option<&Pps> {
-        self.pps.get(usize::from(id))?.as_ref()
+        self.pps.get(usize::from(id))?.as_deref()
     }
 }
 
