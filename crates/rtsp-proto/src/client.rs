@@ -6,6 +6,12 @@
 //! credentials after `401 Unauthorized`, follows same-server redirects (301/302/303/307) and
 //! reports redirects to another server as [`ClientEvent::Redirect`], adds `Session` and
 //! `Authorization` headers, and sends keep-alives when [`ClientSession::poll_timeout`] fires.
+//! The same timer reports requests that got no answer within
+//! [`ClientConfig::request_timeout`] as [`ClientEvent::TimedOut`].
+//!
+//! Requests may be pipelined, but a request only carries the `Session` header once the SETUP
+//! that created the session has been answered: wait for [`ClientEvent::SetupDone`] before PLAY
+//! or RECORD.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
