@@ -77,7 +77,9 @@ pub use audio::{
     ExAudioHeader, LegacyAudioHeader, SoundFormat,
 };
 pub use codec_header::{HeaderBytes, MultitrackType, MAX_CODEC_HEADER_LEN};
-pub use demux::{FlvDemuxer, FlvEvent, AUDIO_TRACK, FLV_CLOCK_RATE, VIDEO_TRACK};
+pub use demux::{
+    FlvDemuxer, FlvEvent, AUDIO_TRACK, DEFAULT_MAX_TRACKS, FLV_CLOCK_RATE, VIDEO_TRACK,
+};
 pub use error::{Error, Result};
 pub use header::{FlvHeader, HEADER_LEN};
 pub use mux::{AvcSignalling, FlvMuxer, FramedTag, HevcSignalling, MuxConfig};
