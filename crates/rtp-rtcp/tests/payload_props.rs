@@ -532,3 +532,86 @@ fn emit_incomplete_false_drops_damaged_frames() {
         assert_eq!(g.data, w.data);
     }
 }
+
+/// The SDP a packetizer announces configures a depacketizer (via `depacketizer_for`) that
+/// restores the frames, for every codec `packetizer_for_track` knows.
+#[test]
+fn sdp_from_packetizer_configures_matching_depacketizer() {
+    use weir_media::{AudioParams, Codec, TrackInfo};
+    use weir_rtp_rtcp::payload::{depacketizer_for, packetizer_for_track};
+    let sps = vec![0x67, 0x42, 0xc0, 0x1e, 0xd9, 0x00, 0xa0, 0x47, 0xfe, 0xc8];
+    let pps = vec![0x68, 0xce, 0x3c, 0x80];
+    let mut avcc = vec![1, 0x42, 0xc0, 0x1e, 0xff, 0xe1, 0, sps.len() as u8];
+    avcc.extend_from_slice(&sps);
+    avcc.extend_from_slice(&[1, 0, pps.len() as u8]);
+    avcc.extend_from_slice(&pps);
+    let idr = {
+        let mut v = vec![0x65];
+        v.extend((0..4000u32).map(|i| (i % 251) as u8));
+        v
+    };
+    // A minimal baseline JPEG from the RTP/JPEG depacketizer itself.
+    let jpeg = {
+        let mut d = JpegDepacketizer::new(DepacketizerConfig::new(90_000));
+        let mut p = vec![0, 0, 0, 0, 1, 60, 40, 30];
+        p.extend_from_slice(&[0x12, 0x34, 0x56, 0x78]);
+        d.push_payload(0, 0, true, Bytes::from(p)).unwrap();
+        d.pull().unwrap().data
+    };
+    let cases: Vec<(TrackInfo, Vec<u8>, bool)> = vec![
+        (
+            TrackInfo::new(TrackId(0), Codec::H264, 90_000).with_config(Bytes::from(avcc)),
+            canonical(&[sps.clone(), pps.clone(), idr.clone()]),
+            true,
+        ),
+        (
+            TrackInfo::new(TrackId(0), Codec::H265, 90_000),
+            canonical(&[vec![0x26, 0x01, 1, 2, 3], vec![0x02, 0x01, 4, 5]]),
+            true,
+        ),
+        (
+            TrackInfo::new(TrackId(0), Codec::Aac, 44_100)
+                .with_config(Bytes::from_static(&[0x12, 0x10])),
+            vec![0x21; 3000],
+            true,
+        ),
+        (
+            TrackInfo::new(TrackId(0), Codec::Opus, 48_000).with_audio(AudioParams {
+                sample_rate: 48_000,
+                channels: 2,
+            }),
+            vec![0xfc, 1, 2, 3],
+            true,
+        ),
+        (
+            TrackInfo::new(TrackId(0), Codec::G711A, 8_000),
+            vec![0xd5; 160],
+            true,
+        ),
+        (
+            TrackInfo::new(TrackId(0), Codec::G711U, 8_000),
+            vec![0xff; 160],
+            true,
+        ),
+        (
+            TrackInfo::new(TrackId(0), Codec::Mjpeg, 90_000),
+            jpeg.to_vec(),
+            true,
+        ),
+    ];
+    for (track, data, key) in cases {
+        let (mut p, sdp) = packetizer_for_track(&track, PacketizerConfig::new(0)).unwrap();
+        let ts = Timestamp::new(1234, track.timebase());
+        let f = Frame::new(TrackId(0), ts, ts, Bytes::from(data)).with_keyframe(key);
+        let mut out = Vec::new();
+        p.packetize(&f, &mut out).unwrap();
+        let (mut d, codec) =
+            depacketizer_for(&sdp.rtpmap, sdp.fmtp.as_deref(), DepacketizerConfig::new(0))
+                .unwrap_or_else(|e| panic!("{sdp:?}: {e}"));
+        assert_eq!(codec, Some(track.codec), "{sdp:?}");
+        let got = run(&mut d, &out, &|_| true);
+        assert_eq!(got.len(), 1, "{sdp:?}");
+        assert_eq!(got[0].data, f.data, "{sdp:?}");
+        assert_eq!(got[0].pts, f.pts, "{sdp:?}");
+    }
+}

@@ -115,6 +115,36 @@ pub trait Packetizer {
     fn next_sequence_number(&self) -> u16;
 }
 
+impl<D: Depacketizer + ?Sized> Depacketizer for Box<D> {
+    fn push(&mut self, packet: &RtpPacket) -> Result<(), Error> {
+        (**self).push(packet)
+    }
+    fn push_payload(
+        &mut self,
+        sequence_number: u16,
+        timestamp: u32,
+        marker: bool,
+        payload: Bytes,
+    ) -> Result<(), Error> {
+        (**self).push_payload(sequence_number, timestamp, marker, payload)
+    }
+    fn pull(&mut self) -> Option<weir_media::Frame> {
+        (**self).pull()
+    }
+    fn flush(&mut self) {
+        (**self).flush()
+    }
+}
+
+impl<P: Packetizer + ?Sized> Packetizer for Box<P> {
+    fn packetize(&mut self, frame: &weir_media::Frame, out: &mut Vec<Bytes>) -> Result<(), Error> {
+        (**self).packetize(frame, out)
+    }
+    fn next_sequence_number(&self) -> u16 {
+        (**self).next_sequence_number()
+    }
+}
+
 /// Settings shared by all depacketizers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
