@@ -500,3 +500,23 @@ proptest! {
         prop_assert_eq!(back.media[1].control_url(&back, "rtsp://h/x"), "rtsp://h/x/a");
     }
 }
+
+proptest! {
+    #[test]
+    fn smpte_and_clock_ranges_roundtrip(
+        h in 0u32..100, m in 0u8..60, s in 0u8..60, fr in proptest::option::of(0u8..30), sub in proptest::option::of(0u8..100),
+        kind in 0usize..3, open in any::<bool>(), date in 19_700_101u32..20_991_231, time in 0u32..235_959, frac in proptest::option::of(0u32..1000),
+    ) {
+        let start = SmpteTime { hours: h, minutes: m, seconds: s, frames: fr, subframes: if fr.is_some() { sub } else { None } };
+        let kind = [SmpteKind::Smpte30, SmpteKind::Smpte30Drop, SmpteKind::Smpte25][kind];
+        let r = Range::Smpte { kind, start, end: if open { None } else { Some(start) } };
+        prop_assert_eq!(Range::parse(&r.to_string()).unwrap(), r);
+        let t = match frac {
+            Some(f) => format!("{date:08}T{time:06}.{f}Z"),
+            None => format!("{date:08}T{time:06}Z"),
+        };
+        let c = Range::Clock { start: UtcTime::parse(&t).unwrap(), end: if open { None } else { Some(UtcTime::parse(&t).unwrap()) } };
+        let spec = RangeSpec { range: c, time: Some(UtcTime::parse(&t).unwrap()) };
+        prop_assert_eq!(RangeSpec::parse(&spec.to_string()).unwrap(), spec);
+    }
+}
