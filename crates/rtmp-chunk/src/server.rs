@@ -535,7 +535,7 @@ impl ServerSession {
     }
 
     /// Accepts a `play`: sends Stream Begin, `NetStream.Play.Reset` (when requested),
-    /// `NetStream.Play.Start`, `|RtmpSampleAccess` and `NetStream.Data.Start`. Then send
+    /// `NetStream.Play.Start` and `|RtmpSampleAccess`. Then send
     /// media with [`send_audio`](Self::send_audio) and friends.
     pub fn accept_play(&mut self, request: RequestId) -> Result<()> {
         let Pending::Play {
@@ -568,13 +568,12 @@ impl ServerSession {
             &format!("Started playing {name}."),
         );
         self.conn.send_command(csid::DATA, stream_id, c)?;
+        // `|RtmpSampleAccess` is the one data message sent before media, as nginx-rtmp
+        // does. No `onStatus(NetStream.Data.Start)` data message: ffmpeg's FLV demuxer
+        // turns any data message it does not know into a data stream that never advances,
+        // so `ffmpeg -i rtmp://… -t N` would never stop.
         let access = Message::data(vec!["|RtmpSampleAccess".into(), true.into(), true.into()])?;
-        self.conn.send(csid::DATA, 0, stream_id, &access)?;
-        let data_start = Message::data(vec![
-            "onStatus".into(),
-            Amf0Value::object([("code", "NetStream.Data.Start".into())]),
-        ])?;
-        self.conn.send(csid::DATA, 0, stream_id, &data_start)
+        self.conn.send(csid::DATA, 0, stream_id, &access)
     }
 
     /// Rejects a `play` (`code` e.g. `NetStream.Play.StreamNotFound`).

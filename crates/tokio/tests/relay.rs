@@ -275,3 +275,50 @@ async fn shutdown_ends_players_and_publishers_promptly() {
         "publisher still connected 10 s after shutdown"
     );
 }
+
+/// ffmpeg quirk: its FLV demuxer turns every data message it does not know (such as
+/// `onStatus(NetStream.Data.Start)`, which some servers send after `play`) into a data
+/// stream that never advances, and then `-t` never ends the recording. Our players get no
+/// such message, so a bounded recording ends on time and holds only audio and video.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ffmpeg_player_with_duration_limit_stops_on_time() {
+    interop_or_skip!();
+    let dir = TempDir::new("relay-t");
+    let src = make_source(&dir, "src.flv", 8, &[]);
+    let relay = TestRelay::start(test_config()).await;
+    let publisher = push(&src, &relay.rtmp_url("live/t"));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let out = dir.join("out.flv");
+    let player = ffmpeg_child(&[
+        "-i".into(),
+        relay.rtmp_url("live/t"),
+        "-map".into(),
+        "0".into(),
+        "-t".into(),
+        "2".into(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "flv".into(),
+        out.display().to_string(),
+    ]);
+    let t0 = Instant::now();
+    wait_ok(player, "player with -t 2", Duration::from_secs(6)).await;
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t0.elapsed()
+    );
+    let streams = weir_testutil::ffprobe([
+        "-show_entries",
+        "stream=codec_type",
+        "-of",
+        "csv=p=0",
+        out.to_str().unwrap(),
+    ]);
+    let mut kinds: Vec<&str> = streams.lines().collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["audio", "video"], "no data or subtitle stream");
+    wait_ok(publisher, "publisher", Duration::from_secs(30)).await;
+    relay.stop().await;
+}
