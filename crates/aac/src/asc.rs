@@ -908,6 +908,26 @@ impl AudioSpecificConfig {
         }
     }
 
+    /// A `weir_media::TrackInfo` for this config: codec AAC, clock rate = output sample rate
+    /// (the RTP/MP4 convention), `config` = the serialized AudioSpecificConfig, audio
+    /// parameters from [`sample_rate`](Self::sample_rate) and [`channels`](Self::channels).
+    ///
+    /// ```
+    /// use weir_aac::AudioSpecificConfig;
+    /// use weir_media::{Codec, TrackId};
+    /// let t = AudioSpecificConfig::lc(48000, 2).unwrap().track_info(TrackId(1));
+    /// assert_eq!((t.codec, t.clock_rate, &t.config[..]), (Codec::Aac, 48000, &[0x11, 0x90][..]));
+    /// assert_eq!(t.audio.unwrap().channels, 2);
+    /// ```
+    pub fn track_info(&self, id: weir_media::TrackId) -> weir_media::TrackInfo {
+        weir_media::TrackInfo::new(id, weir_media::Codec::Aac, self.sample_rate())
+            .with_config(self.to_bytes())
+            .with_audio(weir_media::AudioParams {
+                sample_rate: self.sample_rate(),
+                channels: self.channels(),
+            })
+    }
+
     /// The profile name as ffprobe prints it (`LC`, `HE-AAC`, `HE-AACv2`, `Main`, `SSR`,
     /// `LTP`, `LD`, `ELD`), `None` for other object types.
     pub fn profile_name(&self) -> Option<&'static str> {
