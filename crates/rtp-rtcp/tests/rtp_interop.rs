@@ -9,7 +9,9 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::{Bytes, BytesMut};
 use weir_rtp_rtcp::rtcp::{Goodbye, SenderReport, SourceDescription};
 use weir_rtp_rtcp::stats::{ReceiverStats, SenderStats};
-use weir_rtp_rtcp::{Compound, NtpTime, RtcpLimits, RtcpPacket, RtpHeader, RtpPacket};
+use weir_rtp_rtcp::{
+    Compound, HeaderExtension, NtpTime, RtcpLimits, RtcpPacket, RtpHeader, RtpPacket,
+};
 use weir_testutil::{ffmpeg, TempDir};
 
 /// Two consecutive free UDP ports on 127.0.0.1 (RTP, RTCP = RTP + 1), both bound.
@@ -218,6 +220,18 @@ fn wait_udp_bound(port: u16, timeout: Duration) -> bool {
 #[test]
 fn our_rtp_and_rtcp_consumed_by_ffmpeg_bit_exact() {
     weir_testutil::interop_or_skip!();
+    send_pcmu_to_ffmpeg(false);
+}
+
+/// The same with every header feature: 2 CSRCs, an RFC 8285 one-byte extension and padding
+/// on every packet; ffmpeg's own RTP parser must strip them all.
+#[test]
+fn our_rtp_with_csrcs_extension_padding_consumed_by_ffmpeg() {
+    weir_testutil::interop_or_skip!();
+    send_pcmu_to_ffmpeg(true);
+}
+
+fn send_pcmu_to_ffmpeg(decorated: bool) {
     let dir = TempDir::new("rtp-interop-tx");
     let (_, src) = make_mulaw(&dir, 1);
     // Reserve a port pair, release it for ffmpeg.
@@ -254,6 +268,14 @@ fn our_rtp_and_rtcp_consumed_by_ffmpeg_bit_exact() {
     // Start just below the 16-bit wrap so ffmpeg has to follow it.
     let mut hdr = RtpHeader::new(0, 65_530, 0xFFFF_FF00, ssrc);
     hdr.marker = true;
+    if decorated {
+        hdr.csrcs = vec![0x0101_0101, 0x0202_0202];
+        hdr.extension = Some(
+            HeaderExtension::one_byte([(1u8, &[0x30u8][..]), (5, &[1u8, 2, 3, 4, 5][..])])
+                .expect("extension"),
+        );
+        hdr.padding = 7;
+    }
     let t0 = Instant::now();
     let mut sender = SenderStats::new(ssrc, 8000);
     let mut out = BytesMut::with_capacity(2048);
@@ -262,6 +284,7 @@ fn our_rtp_and_rtcp_consumed_by_ffmpeg_bit_exact() {
         hdr.write(&mut out).expect("header");
         assert_eq!(out.len(), hdr.header_len());
         out.extend_from_slice(chunk);
+        hdr.write_padding(&mut out);
         tx.send_to(&out, ("127.0.0.1", port)).expect("send rtp");
         let now = t0 + Duration::from_millis(20 * i as u64);
         sender.on_rtp_sent(hdr.timestamp, chunk.len(), now);
