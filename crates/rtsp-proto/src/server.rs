@@ -181,6 +181,8 @@ pub struct ServerSession {
     presentation: Option<(String, Vec<String>)>,
     /// URLs accepted by SETUP.
     setup_urls: Vec<String>,
+    /// Interleaved channels of accepted SETUPs.
+    used_channels: Vec<u8>,
 }
 
 fn norm_url(u: &str) -> &str {
@@ -233,6 +235,7 @@ impl ServerSession {
             closed: false,
             presentation: None,
             setup_urls: Vec::new(),
+            used_channels: Vec::new(),
         }
     }
 
@@ -339,6 +342,7 @@ impl ServerSession {
                     tracing::debug!(session = %id, "rtsp server: session timed out");
                     self.state = SessionState::Init;
                     self.setup_urls.clear();
+                    self.used_channels.clear();
                     self.events
                         .push_back(ServerEvent::SessionTimedOut { session_id: id });
                 }
@@ -431,6 +435,10 @@ impl ServerSession {
         }
         self.last_activity = self.now;
         self.setup_urls.push(a.uri.clone());
+        if let Some(p) = transport.interleaved.filter(|_| transport.is_tcp()) {
+            self.used_channels.push(p.rtp);
+            self.used_channels.extend(p.rtcp);
+        }
         let mut r = Response::new(200);
         r.headers.append("Transport", transport.to_string());
         self.send(&a.cseq, r);
@@ -497,6 +505,14 @@ impl ServerSession {
 
     // -----------------------------------------------------------------------------------------
     // Internals.
+
+    /// Lowest even channel `n` with `n` and `n + 1` unused.
+    fn free_channel_pair(&self) -> Option<crate::headers::Pair<u8>> {
+        (0u8..=254)
+            .step_by(2)
+            .find(|n| !self.used_channels.contains(n) && !self.used_channels.contains(&(n + 1)))
+            .map(|n| crate::headers::Pair::new(n, n + 1))
+    }
 
     fn send(&mut self, cseq: &str, mut r: Response) {
         let mut headers = crate::message::Headers::new();
@@ -678,7 +694,7 @@ impl ServerSession {
                     })
                     .filter(|t| {
                         if t.is_tcp() {
-                            self.config.allow_tcp && t.interleaved.is_some()
+                            self.config.allow_tcp
                         } else {
                             self.config.allow_udp
                         }
@@ -692,6 +708,14 @@ impl ServerSession {
                             || t.client_port.is_some()
                             || t.delivery == Some(crate::headers::Delivery::Multicast)
                     })
+                    .map(|mut t| {
+                        // RFC 2326 §12.39: without `interleaved` the server picks the channels.
+                        if t.is_tcp() && t.interleaved.is_none() {
+                            t.interleaved = self.free_channel_pair();
+                        }
+                        t
+                    })
+                    .filter(|t| !t.is_tcp() || t.interleaved.is_some())
                     .collect();
                 if usable.is_empty() {
                     return self.simple(&cseq, 461);
@@ -759,6 +783,7 @@ impl ServerSession {
                 if let Some(id) = self.session_id.take() {
                     self.state = SessionState::Init;
                     self.setup_urls.clear();
+                    self.used_channels.clear();
                     self.events
                         .push_back(ServerEvent::Teardown { session_id: id });
                 }

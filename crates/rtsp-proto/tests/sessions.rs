@@ -548,3 +548,25 @@ fn client_request_timeout() {
         .unwrap();
     assert!(c.poll_event().is_none());
 }
+
+#[test]
+fn server_assigns_interleaved_channels_when_client_omits_them() {
+    let t0 = Instant::now();
+    let mut s = server(None, t0);
+    let mut b = BytesMut::from(&b"SETUP rtsp://h/live/a/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast\r\n\r\n"[..]);
+    s.handle_input(&mut b, t0).unwrap();
+    let Some(ServerEvent::Setup { id, transports, .. }) = s.poll_event() else {
+        panic!()
+    };
+    assert_eq!(transports[0].interleaved, Some(Pair::new(0, 1)));
+    s.accept_setup(id, &transports[0]).unwrap();
+    let sid = s.session_id().unwrap().to_string();
+    let mut b = BytesMut::from(
+        format!("SETUP rtsp://h/live/a/trackID=1 RTSP/1.0\r\nCSeq: 2\r\nSession: {sid}\r\nTransport: RTP/AVP/TCP;unicast\r\n\r\n").as_bytes(),
+    );
+    s.handle_input(&mut b, t0).unwrap();
+    let Some(ServerEvent::Setup { transports, .. }) = s.poll_event() else {
+        panic!()
+    };
+    assert_eq!(transports[0].interleaved, Some(Pair::new(2, 3)));
+}
