@@ -592,6 +592,12 @@ impl Hub {
                         }
                     };
                     slot.players.fetch_add(1, Ordering::AcqRel);
+                    let tracks = st
+                        .video_track
+                        .iter()
+                        .chain(st.audio_track.iter())
+                        .cloned()
+                        .collect();
                     drop(st);
                     debug!(
                         stream = key,
@@ -612,6 +618,7 @@ impl Hub {
                         need_keyframe,
                         dropped: 0,
                         shape,
+                        tracks,
                     });
                 }
                 if st.units == 0 && early.is_none() {
@@ -951,6 +958,7 @@ pub struct Subscription {
     need_keyframe: bool,
     dropped: u64,
     shape: StreamShape,
+    tracks: Vec<Arc<TrackInfo>>,
 }
 
 /// Result of [`Subscription::try_next`].
@@ -973,6 +981,12 @@ impl Subscription {
     /// The tracks the stream had when the player joined.
     pub fn shape(&self) -> StreamShape {
         self.shape
+    }
+
+    /// The stream's tracks (codec, clock rate, configuration) when the player joined, video
+    /// first. Later changes arrive as sequence-header units ([`Unit::track`]).
+    pub fn tracks(&self) -> &[Arc<TrackInfo>] {
+        &self.tracks
     }
 
     /// Units skipped because this player fell behind.
