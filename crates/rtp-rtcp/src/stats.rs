@@ -791,10 +791,12 @@ impl RtcpSession {
                 session_bandwidth,
                 min_interval,
             } => {
+                // Clamped to a day so that no configuration overflows the arithmetic below.
+                let configured = min_interval.as_secs_f64().min(86_400.0);
                 let min = if self.initial {
-                    min_interval.as_secs_f64() / 2.0
+                    configured / 2.0
                 } else {
-                    min_interval.as_secs_f64()
+                    configured
                 };
                 let mut rtcp_bw = f64::from(session_bandwidth) / 8.0 * 0.05;
                 let now_cutoff = self.last_report;
@@ -803,7 +805,7 @@ impl RtcpSession {
                     .values()
                     .filter(|s| {
                         s.last_rtp.is_some_and(|t| {
-                            t + Duration::from_secs_f64(2.0 * min.max(1.0)) >= now_cutoff
+                            later(t, Duration::from_secs_f64(2.0 * min.max(1.0))) >= now_cutoff
                         })
                     })
                     .count() as f64;
@@ -1067,6 +1069,31 @@ mod tests {
             seen.extend(rr.reports.iter().map(|b| b.ssrc));
         }
         assert_eq!(seen.len(), 40);
+    }
+
+    #[test]
+    fn extreme_rfc3550_configurations_do_not_panic() {
+        let t0 = Instant::now();
+        for (bw, min) in [
+            (0, Duration::MAX),
+            (u32::MAX, Duration::ZERO),
+            (1, Duration::from_nanos(1)),
+        ] {
+            let mut cfg = SessionConfig::new(1, "x", 8000, bw);
+            cfg.interval = ReportInterval::Rfc3550 {
+                session_bandwidth: bw,
+                min_interval: min,
+            };
+            let mut sess = RtcpSession::new(cfg, t0);
+            let pkt = crate::RtpHeader::new(0, 1, 0, 9).to_packet(&[]).unwrap();
+            sess.handle_rtp(&RtpPacket::parse(pkt).unwrap(), t0);
+            sess.on_rtp_sent(0, 10, t0);
+            for _ in 0..5 {
+                let due = sess.poll_timeout();
+                sess.handle_timeout(due, NtpTime(0));
+                let _ = sess.poll_transmit();
+            }
+        }
     }
 
     #[test]
