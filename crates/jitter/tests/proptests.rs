@@ -149,3 +149,59 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Fixed playout: packets sent every 20 ms whose network delay varies by less than the
+    /// playout delay all come out, in order, never before `send time + min delay + playout
+    /// delay`, and evenly paced.
+    #[test]
+    fn fixed_playout_absorbs_jitter_below_the_delay(
+        start in any::<u16>(),
+        ts0 in any::<u32>(),
+        delays in prop::collection::vec(0u64..40, 2..120),
+    ) {
+        let mut cfg = Config::reorder(8000, MS * 0);
+        cfg.playout = Playout::Fixed { delay: MS * 50 };
+        let mut jb: JitterBuffer<usize> = JitterBuffer::new(cfg).unwrap();
+        let t0 = Instant::now();
+        let n = delays.len();
+        // (arrival ms, index), in arrival order.
+        let mut arrivals: Vec<(u64, usize)> = delays.iter().enumerate().map(|(i, d)| (i as u64 * 20 + d, i)).collect();
+        arrivals.sort();
+        let min_delay = *delays.iter().min().unwrap();
+        let end = n as u64 * 20 + 200;
+        let mut next = 0;
+        let mut released: Vec<(usize, u64)> = Vec::new();
+        for ms in 0..=end {
+            let now = t0 + Duration::from_millis(ms);
+            while next < arrivals.len() && arrivals[next].0 == ms {
+                let i = arrivals[next].1;
+                jb.push(start.wrapping_add(i as u16), ts0.wrapping_add(i as u32 * 160), now, i);
+                next += 1;
+            }
+            jb.handle_timeout(now);
+            while let Some(o) = jb.pop() {
+                match o {
+                    Output::Packet(p) => released.push((p.payload, ms)),
+                    other => prop_assert!(false, "unexpected {:?}", other),
+                }
+            }
+        }
+        prop_assert_eq!(released.iter().map(|r| r.0).collect::<Vec<_>>(), (0..n).collect::<Vec<_>>());
+        // The schedule is send + (fastest transit seen so far) + delay: it only moves
+        // earlier as faster packets arrive, so the first arrival's transit bounds it.
+        let first_transit = delays[arrivals[0].1];
+        for &(i, ms) in &released {
+            let latest = i as u64 * 20 + first_transit + 50;
+            prop_assert!(ms <= latest, "packet {} out at {} > {}", i, ms, latest);
+            prop_assert!(ms >= i as u64 * 20 + delays[i], "packet {} out before it arrived", i);
+        }
+        // Once the fastest-transit packet has been seen, pacing is exact.
+        let fastest = delays.iter().position(|&d| d == min_delay).unwrap();
+        for &(i, ms) in released.iter().filter(|r| r.0 >= fastest && r.1 > arrivals.iter().find(|a| a.1 == fastest).unwrap().0) {
+            prop_assert_eq!(ms, i as u64 * 20 + min_delay + 50, "packet {}", i);
+        }
+    }
+}
