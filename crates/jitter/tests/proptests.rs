@@ -162,7 +162,7 @@ proptest! {
         ts0 in any::<u32>(),
         delays in prop::collection::vec(0u64..40, 2..120),
     ) {
-        let mut cfg = Config::reorder(8000, MS * 0);
+        let mut cfg = Config::reorder(8000, Duration::ZERO);
         cfg.playout = Playout::Fixed { delay: MS * 50 };
         let mut jb: JitterBuffer<usize> = JitterBuffer::new(cfg).unwrap();
         let t0 = Instant::now();
