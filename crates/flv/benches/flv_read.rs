@@ -176,6 +176,23 @@ fn bench(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    g.bench_function("weir-flv (Bytes input)", |b| {
+        b.iter(|| {
+            let mut buf = file.clone();
+            let mut reader = FlvReader::new();
+            let mut demux = FlvDemuxer::new();
+            let mut n = 0;
+            while let Some(tag) = reader.decode_bytes(&mut buf).unwrap() {
+                demux.push_tag(&tag).unwrap();
+                while let Some(ev) = demux.poll_event() {
+                    if let weir_flv::FlvEvent::Frame(f) = ev {
+                        n += f.data.len();
+                    }
+                }
+            }
+            n
+        })
+    });
     g.bench_function("xflv", |b| {
         b.iter_batched(
             || BytesMut::from(&file[..]),

@@ -289,6 +289,11 @@ impl FlvDemuxer {
                 };
                 let data = if length_size == 0 {
                     payload
+                } else if length_size == nal::CANONICAL_LENGTH_SIZE {
+                    // Already canonical: check the framing on the slice and pass the payload
+                    // through untouched (no copy, no per-NAL refcount traffic).
+                    check_length_prefixed(&payload)?;
+                    payload
                 } else {
                     nal::convert_length_size(&payload, length_size, nal::CANONICAL_LENGTH_SIZE)?
                 };
@@ -450,6 +455,28 @@ impl FlvDemuxer {
         self.events.push_back(FlvEvent::Track(state.info));
         Ok(())
     }
+}
+
+/// Checks that `data` is a whole sequence of 4-byte length-prefixed NAL units.
+fn check_length_prefixed(data: &[u8]) -> Result<()> {
+    let mut pos = 0usize;
+    while pos < data.len() {
+        let available = data.len() - pos;
+        let declared = data
+            .get(pos..pos + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+        match declared {
+            Some(n) if n <= available - 4 => pos += 4 + n,
+            _ => {
+                return Err(Error::Nal(weir_media::Error::NalTruncated {
+                    offset: pos,
+                    declared: declared.unwrap_or(0),
+                    available,
+                }))
+            }
+        }
+    }
+    Ok(())
 }
 
 fn find(list: &[(u8, TrackState)], n: u8) -> Option<&TrackState> {
