@@ -17,7 +17,9 @@ pub fn require_tools(test: &str) -> bool {
     if ok {
         return true;
     }
-    let required = std::env::var("WEIR_INTEROP").map(|v| !v.is_empty() && v != "0").unwrap_or(false);
+    let required = std::env::var("WEIR_INTEROP")
+        .map(|v| !v.is_empty() && v != "0")
+        .unwrap_or(false);
     if required {
         panic!("{test}: WEIR_INTEROP is set but ffmpeg/ffprobe are not runnable; install ffmpeg (scripts/test.sh does)");
     }
@@ -52,7 +54,11 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    run_checked("ffmpeg", &["-hide_banner", "-loglevel", "error", "-nostdin", "-y"], args)
+    run_checked(
+        "ffmpeg",
+        &["-hide_banner", "-loglevel", "error", "-nostdin", "-y"],
+        args,
+    )
 }
 
 /// Runs ffprobe with `-v error` prepended; panics with its stderr if it fails. Returns stdout.
@@ -74,9 +80,15 @@ where
     cmd.args(pre);
     cmd.args(args);
     cmd.stdin(Stdio::null());
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
     if !out.status.success() {
-        panic!("{cmd:?} failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        panic!(
+            "{cmd:?} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     out
 }
@@ -102,8 +114,19 @@ pub fn probe_stream(path: &Path, stream: &str, keys: &str) -> Vec<(String, Strin
 /// header comments: one `(dts, pts, size, md5)` tuple per packet, as strings.
 pub fn framemd5(input: &Path, map: &str, extra_input_args: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = extra_input_args.iter().map(|s| s.to_string()).collect();
-    args.extend(["-i".into(), input.display().to_string(), "-map".into(), map.into()]);
-    args.extend(["-c".into(), "copy".into(), "-f".into(), "framemd5".into(), "-".into()]);
+    args.extend([
+        "-i".into(),
+        input.display().to_string(),
+        "-map".into(),
+        map.into(),
+    ]);
+    args.extend([
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "framemd5".into(),
+        "-".into(),
+    ]);
     let out = ffmpeg(&args);
     md5_lines(&out.stdout)
 }
@@ -111,7 +134,12 @@ pub fn framemd5(input: &Path, map: &str, extra_input_args: &[&str]) -> Vec<Strin
 /// Per-frame MD5s of the *decoded* pictures of `input`'s first video stream.
 pub fn decoded_video_md5(input: &Path, extra_input_args: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = extra_input_args.iter().map(|s| s.to_string()).collect();
-    args.extend(["-i".into(), input.display().to_string(), "-map".into(), "0:v:0".into()]);
+    args.extend([
+        "-i".into(),
+        input.display().to_string(),
+        "-map".into(),
+        "0:v:0".into(),
+    ]);
     args.extend(["-f".into(), "framemd5".into(), "-".into()]);
     let out = ffmpeg(&args);
     md5_lines(&out.stdout)
@@ -124,7 +152,13 @@ fn md5_lines(stdout: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(stdout)
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| l.split(',').skip(1).map(str::trim).collect::<Vec<_>>().join(","))
+        .map(|l| {
+            l.split(',')
+                .skip(1)
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
         .collect()
 }
 
