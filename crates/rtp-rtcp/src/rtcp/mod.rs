@@ -66,6 +66,18 @@ pub const MAX_PACKET_LEN: usize = (0xFFFF + 1) * 4;
 /// Largest value of the 5-bit count field (report blocks, SDES chunks, BYE sources).
 pub const MAX_COUNT: usize = 31;
 
+/// Whether a datagram multiplexed with RTP on one port is RTCP (RFC 5761 4): version 2 and
+/// a second byte (RTCP packet type, or RTP marker + payload type) in 192..=223. RTP payload
+/// types 64..=95 are not used when multiplexing, so the ranges do not overlap.
+///
+/// ```
+/// assert!(weir_rtp_rtcp::rtcp::is_rtcp(&[0x80, 200, 0, 6]));
+/// assert!(!weir_rtp_rtcp::rtcp::is_rtcp(&[0x80, 0x60, 0, 1]));
+/// ```
+pub fn is_rtcp(data: &[u8]) -> bool {
+    matches!(data, [b0, b1, ..] if b0 >> 6 == 2 && (192..=223).contains(b1))
+}
+
 /// Limits and strictness for compound packet parsing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RtcpLimits {
