@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use weir_media::{nal, Codec, VideoParams};
 
 use crate::es::EsFraming;
@@ -81,6 +81,7 @@ pub fn infer_codec(video: bool, data: &[u8]) -> Option<(Codec, EsFraming)> {
 /// timestamps of the PES packet it started in (none when that packet's timestamps went to an
 /// earlier unit).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SplitAu {
     /// The access unit: 4-byte length-prefixed NAL units.
     pub data: Bytes,
@@ -88,15 +89,59 @@ pub struct SplitAu {
     pub pts: Option<i64>,
     /// DTS, likewise.
     pub dts: Option<i64>,
+    /// A random access point as the codec crate's assembler judges it (H.264: IDR or a
+    /// recovery point SEI; H.265: IRAP).
+    pub keyframe: bool,
     /// Some bytes of the unit were lost.
     pub incomplete: bool,
 }
 
-/// Cuts an H.264/H.265 Annex B stream whose PES packets are not aligned to access units
-/// (ffmpeg's PS muxer, many cameras) into access units, by the rules of H.264 §7.4.1.2.3 and
-/// H.265 §7.4.2.4.4: a unit starts at an AUD, parameter set, SEI prefix or at a slice whose
-/// first_mb_in_slice is 0 / first_slice_segment_in_pic_flag is 1, once the current unit
-/// has a slice. So it works without AUDs. A unit is emitted when the next one starts, or by
+/// The codec crates' access-unit assemblers (NAL units in, canonical units out).
+#[derive(Debug)]
+enum Assembler {
+    H264(weir_h264::AccessUnitAssembler),
+    H265(weir_h265::AccessUnitAssembler),
+}
+
+impl Assembler {
+    fn new(codec: Codec, max_au: usize) -> Assembler {
+        match codec {
+            Codec::H265 => Assembler::H265(weir_h265::AccessUnitAssembler::with_limits(
+                weir_h265::AssemblerLimits::new(max_au, 4096),
+            )),
+            _ => Assembler::H264(weir_h264::AccessUnitAssembler::with_limits(
+                weir_h264::AssemblerLimits::new(max_au, 4096),
+            )),
+        }
+    }
+
+    /// Pushes one NAL unit; returns the previous unit when this one starts a new one.
+    fn push(&mut self, nal: &[u8]) -> Result<Option<(Bytes, bool)>, &'static str> {
+        match self {
+            Assembler::H264(a) => a
+                .push(nal)
+                .map(|o| o.map(|u| (u.data, u.keyframe)))
+                .map_err(|_| "access unit exceeds the assembler limits"),
+            Assembler::H265(a) => a
+                .push(nal)
+                .map(|o| o.map(|u| (u.data, u.keyframe)))
+                .map_err(|_| "access unit exceeds the assembler limits"),
+        }
+    }
+
+    fn flush(&mut self) -> Option<(Bytes, bool)> {
+        match self {
+            Assembler::H264(a) => a.flush().map(|u| (u.data, u.keyframe)),
+            Assembler::H265(a) => a.flush().map(|u| (u.data, u.keyframe)),
+        }
+    }
+}
+
+/// Cuts an H.264/H.265 Annex B stream whose PES packets need not be aligned to access units
+/// (ffmpeg's PS muxer, many cameras) into access units. NAL units are found here (start
+/// codes may straddle PES packets); the access-unit rules of H.264 §7.4.1.2.3–7.4.1.2.4 and
+/// H.265 §7.4.2.4.4 are applied by `weir-h264` / `weir-h265`'s `AccessUnitAssembler`, so it
+/// works without AUDs. A unit is emitted when the next one starts, or by
 /// [`AuSplitter::flush`].
 ///
 /// Timestamps follow §2.4.3.7: a PES packet's PTS belongs to the first access unit that
@@ -104,19 +149,23 @@ pub struct SplitAu {
 #[derive(Debug)]
 pub struct AuSplitter {
     codec: Codec,
+    asm: Assembler,
+    /// Bytes of the NAL unit being read (from its start code on) and anything after it.
     buf: BytesMut,
     /// Absolute stream offset of `buf[0]`.
     base: u64,
     scan: usize,
-    au_start: Option<usize>,
-    /// Start-code positions (in `buf`) of the NAL units of the unit being assembled.
-    nals: Vec<usize>,
-    seen_vcl: bool,
+    /// A NAL unit has started at `buf[0]` (its start code).
+    in_nal: bool,
+    /// The assembler holds part of an access unit.
+    au_open: bool,
     /// PES packets: (absolute offset of payload start, pts, dts, used).
     times: VecDeque<(u64, Option<i64>, Option<i64>, bool)>,
     cur: (Option<i64>, Option<i64>),
     incomplete: bool,
     max_au: usize,
+    /// A unit completed together with another one at the end of the stream.
+    pending: Option<SplitAu>,
 }
 
 impl AuSplitter {
@@ -124,16 +173,17 @@ impl AuSplitter {
     pub fn new(codec: Codec, max_au: usize) -> AuSplitter {
         AuSplitter {
             codec,
+            asm: Assembler::new(codec, max_au),
             buf: BytesMut::new(),
             base: 0,
             scan: 0,
-            au_start: None,
-            nals: Vec::new(),
-            seen_vcl: false,
+            in_nal: false,
+            au_open: false,
             times: VecDeque::new(),
             cur: (None, None),
             incomplete: false,
             max_au,
+            pending: None,
         }
     }
 
@@ -157,9 +207,9 @@ impl AuSplitter {
         self.base += self.buf.len() as u64;
         self.buf.clear();
         self.scan = 0;
-        self.au_start = None;
-        self.nals.clear();
-        self.seen_vcl = false;
+        self.in_nal = false;
+        self.au_open = false;
+        let _ = self.asm.flush();
         self.times.clear();
         self.incomplete = false;
     }
@@ -183,153 +233,128 @@ impl AuSplitter {
     /// The next complete access unit.
     ///
     /// # Errors
-    /// [`Error::EsSyntax`] when a unit grows past the limit; the buffer is dropped.
+    /// [`Error::EsSyntax`] when a unit grows past the limit; it is dropped.
     pub fn next_au(&mut self) -> Result<Option<SplitAu>, Error> {
         self.step(false)
     }
 
+    fn unit(&mut self, (data, keyframe): (Bytes, bool)) -> SplitAu {
+        let (pts, dts) = self.cur;
+        SplitAu {
+            data,
+            pts,
+            dts,
+            keyframe,
+            incomplete: std::mem::take(&mut self.incomplete),
+        }
+    }
+
     fn step(&mut self, eof: bool) -> Result<Option<SplitAu>, Error> {
+        let codec = self.codec;
+        let err = |what| Error::EsSyntax { codec, what };
         loop {
-            let Some(sc) = nal::find_start_code(&self.buf, self.scan) else {
-                self.scan = self.buf.len().saturating_sub(2).max(self.scan);
-                let held =
-                    self.buf.len() - self.au_start.unwrap_or(self.buf.len()).min(self.buf.len());
-                if held > self.max_au || (self.au_start.is_none() && self.buf.len() > self.max_au) {
-                    self.reset();
-                    return Err(Error::EsSyntax {
-                        codec: self.codec,
-                        what: "access unit exceeds the size limit",
-                    });
-                }
-                return Ok(None);
+            let from = if self.in_nal {
+                self.scan.max(3)
+            } else {
+                self.scan
             };
-            let mut hdr = [0u8; 3];
-            match self.buf.get(sc + 3..sc + 6) {
-                Some(h) => hdr.copy_from_slice(h),
-                None if eof && sc + 3 < self.buf.len() => {
-                    let h = &self.buf[sc + 3..];
-                    hdr[..h.len()].copy_from_slice(h);
-                }
+            let next = nal::find_start_code(&self.buf, from);
+            let end = match next {
+                Some(sc) => sc,
+                None if eof && self.in_nal => self.buf.len(),
                 None => {
-                    self.scan = sc;
+                    self.scan = self.buf.len().saturating_sub(2).max(self.scan);
+                    if self.buf.len() > self.max_au.saturating_add(8) {
+                        self.reset();
+                        return Err(err("access unit exceeds the size limit"));
+                    }
+                    if eof {
+                        self.buf.clear();
+                        self.scan = 0;
+                    }
                     return Ok(None);
                 }
-            }
-            let (vcl, first_slice, delim) = classify(self.codec, &hdr);
-            self.scan = sc + 3;
-            if self.au_start.is_none() {
-                // First NAL unit: bytes before it are garbage.
-                let _ = self.buf.split_to(sc);
-                self.base += sc as u64;
-                self.scan -= sc;
-                self.au_start = Some(0);
-                self.nals.clear();
-                self.nals.push(0);
-                self.cur = self.take_times(self.base);
-                self.seen_vcl = vcl;
+            };
+            if !self.in_nal {
+                // Bytes before the first start code are garbage.
+                self.buf.advance(end);
+                self.base += end as u64;
+                self.scan = 3;
+                self.in_nal = true;
                 continue;
             }
-            let new_au = self.seen_vcl && ((vcl && first_slice) || delim);
-            if vcl {
-                self.seen_vcl = true;
+            let nal_abs = self.base;
+            let mut e = end.min(self.buf.len());
+            while e > 3 && self.buf[e - 1] == 0 {
+                e -= 1;
             }
-            if !new_au {
-                self.nals.push(sc);
-                continue;
+            let result = match self.buf.get(3..e) {
+                Some(nal) if !nal.is_empty() => self.asm.push(nal),
+                _ => Ok(None),
+            };
+            let nal_started = e > 3;
+            self.buf.advance(end);
+            self.base += end as u64;
+            self.scan = 3;
+            self.in_nal = next.is_some();
+            let mut out = None;
+            match result {
+                Ok(Some(prev)) => {
+                    out = Some(self.unit(prev));
+                    self.cur = self.take_times(nal_abs);
+                }
+                Ok(None) if nal_started && !self.au_open => {
+                    self.au_open = true;
+                    self.cur = self.take_times(nal_abs);
+                }
+                Ok(None) => {}
+                Err(what) => {
+                    self.au_open = false;
+                    self.incomplete = false;
+                    return Err(err(what));
+                }
             }
-            let data = to_canonical(&self.buf, &self.nals, sc);
-            let _ = self.buf.split_to(sc);
-            self.nals.clear();
-            self.nals.push(0);
-            self.base += sc as u64;
-            self.scan -= sc;
-            self.au_start = Some(0);
-            self.seen_vcl = vcl;
-            let (pts, dts) = self.cur;
-            self.cur = self.take_times(self.base);
-            let incomplete = std::mem::take(&mut self.incomplete);
-            return Ok(Some(SplitAu {
-                data,
-                pts,
-                dts,
-                incomplete,
-            }));
+            if next.is_none() {
+                // End of stream: the last unit is complete too.
+                self.au_open = false;
+                if let Some(last) = self.asm.flush() {
+                    let last = self.unit(last);
+                    return Ok(Some(match out {
+                        Some(o) => {
+                            self.pending = Some(last);
+                            o
+                        }
+                        None => last,
+                    }));
+                }
+            }
+            if out.is_some() {
+                return Ok(out);
+            }
         }
     }
 
     /// Ends the stream: returns the units still buffered (the last one has no successor to
-    /// end it; units whose last NAL unit is very short may also be waiting).
+    /// end it).
     pub fn flush(&mut self) -> Vec<SplitAu> {
         let mut out = Vec::new();
-        while let Ok(Some(au)) = self.step(true) {
-            out.push(au);
+        loop {
+            match self.step(true) {
+                Ok(Some(au)) => out.push(au),
+                Ok(None) => break,
+                Err(_) => continue,
+            }
+            out.extend(self.pending.take());
         }
-        out.extend(self.take_last());
-        out
-    }
-
-    fn take_last(&mut self) -> Option<SplitAu> {
-        self.au_start?;
-        let end = self.buf.len();
-        let data = to_canonical(&self.buf, &self.nals, end);
-        self.buf.clear();
-        self.nals.clear();
-        self.base += end as u64;
+        out.extend(self.pending.take());
+        if let Some(last) = self.asm.flush() {
+            let last = self.unit(last);
+            out.push(last);
+        }
+        self.au_open = false;
+        self.in_nal = false;
         self.scan = 0;
-        self.au_start = None;
-        self.seen_vcl = false;
-        let (pts, dts) = std::mem::take(&mut self.cur);
-        let incomplete = std::mem::take(&mut self.incomplete);
-        (!data.is_empty()).then_some(SplitAu {
-            data,
-            pts,
-            dts,
-            incomplete,
-        })
-    }
-}
-
-/// Builds the canonical (4-byte length-prefixed) form of the NAL units whose start codes are
-/// at `nals` in `buf`, the last one ending at `end`; trailing zero bytes (Annex B
-/// trailing_zero_8bits) are not part of a unit.
-fn to_canonical(buf: &[u8], nals: &[usize], end: usize) -> Bytes {
-    let mut out = BytesMut::with_capacity(end + 2 * nals.len());
-    for (i, &sc) in nals.iter().enumerate() {
-        let s = sc + 3;
-        let mut e = nals.get(i + 1).copied().unwrap_or(end).min(buf.len());
-        while e > s && buf[e - 1] == 0 {
-            e -= 1;
-        }
-        if e > s {
-            out.put_u32((e - s) as u32);
-            out.put_slice(&buf[s..e]);
-        }
-    }
-    out.freeze()
-}
-
-/// (is VCL, starts a picture, is a non-VCL unit that starts an access unit).
-fn classify(codec: Codec, hdr: &[u8]) -> (bool, bool, bool) {
-    let (h0, h1, h2) = (
-        hdr[0],
-        hdr.get(1).copied().unwrap_or(0),
-        hdr.get(2).copied().unwrap_or(0),
-    );
-    match codec {
-        Codec::H265 => {
-            let t = (h0 >> 1) & 0x3F;
-            let vcl = t <= 31;
-            (
-                vcl,
-                vcl && h2 & 0x80 != 0,
-                matches!(t, 32..=35 | 39 | 41..=44 | 48..=55),
-            )
-        }
-        _ => {
-            let t = h0 & 0x1F;
-            let vcl = matches!(t, 1..=5);
-            // first_mb_in_slice is ue(v): 0 is coded as a single '1' bit.
-            (vcl, vcl && h1 & 0x80 != 0, matches!(t, 6..=9 | 14..=18))
-        }
+        self.buf.clear();
+        out
     }
 }

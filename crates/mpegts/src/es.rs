@@ -291,7 +291,8 @@ impl EsFramer {
     }
 
     /// Frames one complete H.264/H.265 access unit already in canonical layout (as
-    /// [`AuSplitter`](crate::AuSplitter) produces).
+    /// [`AuSplitter`](crate::AuSplitter) produces). `random_access` marks it a keyframe even
+    /// without an IDR/IRAP picture (the assembler's recovery-point judgement).
     pub fn push_canonical_au(
         &mut self,
         data: Bytes,
@@ -302,11 +303,12 @@ impl EsFramer {
         out: &mut dyn FnMut(EsOutput),
     ) {
         let (pts, dts) = self.video_times(pts, dts);
-        let keyframe = match self.info.codec {
-            Codec::H264 => weir_h264::is_keyframe(&data),
-            Codec::H265 => weir_h265::is_keyframe(&data),
-            _ => random_access,
-        };
+        let keyframe = random_access
+            || match self.info.codec {
+                Codec::H264 => weir_h264::is_keyframe(&data),
+                Codec::H265 => weir_h265::is_keyframe(&data),
+                _ => false,
+            };
         if keyframe || self.info.config.is_empty() {
             self.learn_parameter_sets(&data, out);
         }
@@ -645,7 +647,7 @@ impl EsFramer {
         self.carry.clear();
         if let Some(mut sp) = self.splitter.take() {
             for au in sp.flush() {
-                self.push_canonical_au(au.data, au.pts, au.dts, false, au.incomplete, out);
+                self.push_canonical_au(au.data, au.pts, au.dts, au.keyframe, au.incomplete, out);
             }
             self.splitter = Some(sp);
         }

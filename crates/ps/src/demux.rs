@@ -213,9 +213,14 @@ impl PsDemuxer {
             if let Some(f) = s.framer.as_mut() {
                 let events = &mut self.events;
                 for au in aus {
-                    f.push_canonical_au(au.data, au.pts, au.dts, false, au.incomplete, &mut |o| {
-                        events.push_back(map_output(o))
-                    });
+                    f.push_canonical_au(
+                        au.data,
+                        au.pts,
+                        au.dts,
+                        au.keyframe,
+                        au.incomplete,
+                        &mut |o| events.push_back(map_output(o)),
+                    );
                 }
             }
         }
@@ -520,7 +525,7 @@ impl PsDemuxer {
                             au.data,
                             au.pts,
                             au.dts,
-                            false,
+                            au.keyframe,
                             au.incomplete,
                             &mut emit,
                         ),

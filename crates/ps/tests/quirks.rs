@@ -13,16 +13,43 @@ const SPS: &[u8] = &[
 ];
 const PPS: &[u8] = &[0x68, 0xcb, 0x83, 0xcb, 0x20];
 
-fn idr(n: usize) -> Vec<u8> {
-    let mut v = vec![0x65, 0x88];
-    v.extend((0..n).map(|i| (i % 250 + 1) as u8));
-    v
+/// A slice NAL unit whose header is valid for `SPS`/`PPS` (so access units can be told
+/// apart by frame_num / POC as H.264 §7.4.1.2.4 says), followed by filler bytes.
+fn slice(idr: bool, frame_num: u32, n: usize) -> Vec<u8> {
+    let sps = weir_h264::Sps::parse(SPS).unwrap();
+    let mut w = weir_media::bits::BitWriter::new();
+    w.write_ue(0); // first_mb_in_slice
+    w.write_ue(if idr { 7 } else { 5 }); // slice_type: all I / all P
+    w.write_ue(0); // pic_parameter_set_id
+    let max_frame_num = 1u32 << sps.log2_max_frame_num;
+    w.write_bits(
+        u64::from(frame_num % max_frame_num),
+        u32::from(sps.log2_max_frame_num),
+    );
+    if !sps.frame_mbs_only {
+        w.write_bits(0, 1); // field_pic_flag
+    }
+    if idr {
+        w.write_ue(0); // idr_pic_id
+    }
+    if sps.pic_order_cnt_type == 0 {
+        let bits = u32::from(sps.log2_max_pic_order_cnt_lsb);
+        w.write_bits(u64::from(2 * frame_num) & ((1 << bits) - 1), bits);
+    }
+    w.write_bits(0xFF, 8);
+    let mut rbsp = w.finish();
+    rbsp.extend((0..n).map(|i| (i % 250 + 1) as u8));
+    let mut nal = vec![if idr { 0x65 } else { 0x41 }];
+    weir_media::nal::insert_emulation_prevention(&rbsp, &mut nal);
+    nal
 }
 
-fn p_slice(n: usize, seed: u8) -> Vec<u8> {
-    let mut v = vec![0x41, 0x9a];
-    v.extend((0..n).map(|i| ((i + usize::from(seed)) % 250 + 1) as u8));
-    v
+fn idr(n: usize) -> Vec<u8> {
+    slice(true, 0, n)
+}
+
+fn p_slice(n: usize, frame_num: u8) -> Vec<u8> {
+    slice(false, u32::from(frame_num), n)
 }
 
 fn annexb(nals: &[&[u8]]) -> Vec<u8> {

@@ -18,11 +18,12 @@ fn payload(size: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-/// A P-frame access unit: one slice with first_mb_in_slice = 0, no start-code emulation.
+/// A P-frame access unit: one slice whose header starts first_mb_in_slice = 0,
+/// slice_type = 0, pic_parameter_set_id = 0 (bits `111`), no start-code emulation.
 fn video(size: usize, seed: u8) -> Bytes {
     let mut n = payload(size.max(2), seed);
     n[0] = 0x41;
-    n[1] |= 0x80;
+    n[1] |= 0xE0;
     let mut out = BytesMut::new();
     out.put_u32(n.len() as u32);
     out.put_slice(&n);
