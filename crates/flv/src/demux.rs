@@ -289,13 +289,36 @@ impl FlvDemuxer {
                 };
                 let data = if length_size == 0 {
                     payload
-                } else if length_size == nal::CANONICAL_LENGTH_SIZE {
-                    // Already canonical: check the framing on the slice and pass the payload
-                    // through untouched (no copy, no per-NAL refcount traffic).
-                    check_length_prefixed(&payload)?;
+                } else if length_size == nal::CANONICAL_LENGTH_SIZE
+                    && check_length_prefixed(&payload).is_ok()
+                {
+                    // Already canonical: the framing was checked on the slice; pass the
+                    // payload through untouched (no copy, no per-NAL refcount traffic).
                     payload
                 } else {
-                    nal::convert_length_size(&payload, length_size, nal::CANONICAL_LENGTH_SIZE)?
+                    match nal::convert_length_size(
+                        &payload,
+                        length_size,
+                        nal::CANONICAL_LENGTH_SIZE,
+                    ) {
+                        Ok(data) => data,
+                        // Quirk: some encoders put Annex B (start codes) in AVC/HEVC NALU tags
+                        // despite the avcC/hvcC; players accept it, so convert it.
+                        Err(_) if starts_with_start_code(&payload) => {
+                            tracing::debug!(
+                                timestamp,
+                                "Annex B start codes in an FLV NALU tag; converting"
+                            );
+                            let mut out = bytes::BytesMut::with_capacity(payload.len() + 16);
+                            nal::annexb_to_length_prefixed(
+                                &payload,
+                                nal::CANONICAL_LENGTH_SIZE,
+                                &mut out,
+                            )?;
+                            out.freeze()
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 };
                 let dts = self.dts(timestamp);
                 let pts = Timestamp::new(
@@ -455,6 +478,10 @@ impl FlvDemuxer {
         self.events.push_back(FlvEvent::Track(state.info));
         Ok(())
     }
+}
+
+fn starts_with_start_code(data: &[u8]) -> bool {
+    data.starts_with(&[0, 0, 1]) || data.starts_with(&[0, 0, 0, 1])
 }
 
 /// Checks that `data` is a whole sequence of 4-byte length-prefixed NAL units.
@@ -754,6 +781,46 @@ mod tests {
             })
             .collect();
         assert_eq!(dts, vec![i64::from(u32::MAX) - 20, (1i64 << 32) + 5]);
+    }
+
+    #[test]
+    fn annexb_in_nalu_tags_is_converted() {
+        let mut d = FlvDemuxer::new();
+        let seq = VideoTagHeader::legacy(
+            VideoFrameType::Key,
+            VideoCodecId::Avc,
+            VideoPacketType::SequenceStart,
+            0,
+        );
+        d.push(TagType::Video, 0, &video_body(seq, &avcc(4)))
+            .unwrap();
+        let nalu = VideoTagHeader::legacy(
+            VideoFrameType::Key,
+            VideoCodecId::Avc,
+            VideoPacketType::CodedFrames,
+            0,
+        );
+        // Two NAL units with start codes (3- and 4-byte) instead of length prefixes.
+        d.push(
+            TagType::Video,
+            0,
+            &video_body(nalu, &[0, 0, 0, 1, 0x65, 0xAA, 0, 0, 1, 0x06, 0xBB]),
+        )
+        .unwrap();
+        let ev = events(&mut d);
+        let FlvEvent::Frame(f) = &ev[1] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(
+            &f.data[..],
+            &[0, 0, 0, 2, 0x65, 0xAA, 0, 0, 0, 2, 0x06, 0xBB]
+        );
+        // A well-formed 4-byte-prefixed NAL of length 1 is not mistaken for a start code.
+        d.push(TagType::Video, 40, &video_body(nalu, &[0, 0, 0, 1, 0x65]))
+            .unwrap();
+        let ev = events(&mut d);
+        let FlvEvent::Frame(f) = &ev[0] else { panic!() };
+        assert_eq!(&f.data[..], &[0, 0, 0, 1, 0x65]);
     }
 
     #[test]
