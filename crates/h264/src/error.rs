@@ -91,3 +91,32 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<weir_media::bits::SyntaxError> for Error {
+    fn from(e: weir_media::bits::SyntaxError) -> Error {
+        match e {
+            weir_media::bits::SyntaxError::OutOfRange {
+                structure,
+                field,
+                value,
+                min,
+                max,
+            } => Error::OutOfRange {
+                structure,
+                field,
+                value,
+                min,
+                max,
+            },
+            weir_media::bits::SyntaxError::Bits {
+                structure,
+                field,
+                source,
+            } => Error::Syntax {
+                structure,
+                field,
+                source,
+            },
+        }
+    }
+}

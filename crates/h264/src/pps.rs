@@ -138,13 +138,15 @@ impl Pps {
                     // Bounded by MAX_MBS_PER_DIMENSION², and by the bits actually present.
                     let units = r.ue_max("pic_size_in_map_units_minus1", 1024 * 1024 - 1)? + 1;
                     let bits = 32 - (num_slice_groups - 1).leading_zeros();
-                    if (units as usize).saturating_mul(bits as usize) > r.r.bits_left() {
-                        return Err(r.range(
-                            "pic_size_in_map_units_minus1",
-                            i64::from(units - 1),
-                            0,
-                            (r.r.bits_left() / bits.max(1) as usize) as i64,
-                        ));
+                    if (units as usize).saturating_mul(bits as usize) > r.bits.bits_left() {
+                        return Err(r
+                            .range(
+                                "pic_size_in_map_units_minus1",
+                                i64::from(units - 1),
+                                0,
+                                (r.bits.bits_left() / bits.max(1) as usize) as i64,
+                            )
+                            .into());
                     }
                     let mut ids = Vec::with_capacity(units as usize);
                     for _ in 0..units {

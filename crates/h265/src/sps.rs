@@ -154,7 +154,9 @@ impl StRefPicSet {
                 }
             }
             if out.num_delta_pocs() > MAX {
-                return Err(r.range("NumDeltaPocs", out.num_delta_pocs() as i64, 0, MAX as i64));
+                return Err(r
+                    .range("NumDeltaPocs", out.num_delta_pocs() as i64, 0, MAX as i64)
+                    .into());
             }
             Ok(out)
         } else {
@@ -467,12 +469,14 @@ impl Sps {
             });
         }
         if max_sub_layers_minus1 > 6 {
-            return Err(r.range(
-                "sps_max_sub_layers_minus1",
-                i64::from(max_sub_layers_minus1),
-                0,
-                6,
-            ));
+            return Err(r
+                .range(
+                    "sps_max_sub_layers_minus1",
+                    i64::from(max_sub_layers_minus1),
+                    0,
+                    6,
+                )
+                .into());
         }
         let temporal_id_nesting = r.flag("sps_temporal_id_nesting_flag")?;
         let profile_tier_level = ProfileTierLevel::read(&mut r, max_sub_layers_minus1)?;

@@ -52,12 +52,14 @@ impl Vps {
         let max_layers = r.u(6, "vps_max_layers_minus1")? as u8 + 1;
         let max_sub_layers_minus1 = r.u(3, "vps_max_sub_layers_minus1")? as u8;
         if max_sub_layers_minus1 > 6 {
-            return Err(r.range(
-                "vps_max_sub_layers_minus1",
-                i64::from(max_sub_layers_minus1),
-                0,
-                6,
-            ));
+            return Err(r
+                .range(
+                    "vps_max_sub_layers_minus1",
+                    i64::from(max_sub_layers_minus1),
+                    0,
+                    6,
+                )
+                .into());
         }
         let temporal_id_nesting = r.flag("vps_temporal_id_nesting_flag")?;
         r.u(16, "vps_reserved_0xffff_16bits")?;

@@ -237,3 +237,141 @@ impl BitWriter {
         self.out
     }
 }
+
+/// An error from [`SyntaxReader`]: which structure and syntax element failed, and how.
+/// Codec crates convert it into their own error type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyntaxError {
+    /// The bit-level read failed (truncation, an over-long Exp-Golomb code).
+    Bits {
+        /// The structure being parsed (`"SPS"`, `"PPS"`, …).
+        structure: &'static str,
+        /// The syntax element.
+        field: &'static str,
+        /// The bit-level error.
+        source: Error,
+    },
+    /// A value outside its allowed range.
+    OutOfRange {
+        /// The structure being parsed.
+        structure: &'static str,
+        /// The syntax element.
+        field: &'static str,
+        /// The value read.
+        value: i64,
+        /// Smallest allowed value.
+        min: i64,
+        /// Largest allowed value.
+        max: i64,
+    },
+}
+
+/// A [`BitReader`] that names the structure and syntax element on every error, for
+/// parameter-set and header parsers (H.264/H.265 SPS, PPS, VPS, slice headers, SEI).
+///
+/// ```
+/// use weir_media::bits::{SyntaxError, SyntaxReader};
+/// let mut r = SyntaxReader::new(&[0b1000_0000], "SPS");
+/// assert_eq!(r.ue("seq_parameter_set_id").unwrap(), 0);
+/// assert!(matches!(r.ue_max("log2_max_frame_num_minus4", 12), Err(SyntaxError::Bits { field: "log2_max_frame_num_minus4", .. })));
+/// ```
+#[derive(Clone, Debug)]
+pub struct SyntaxReader<'a> {
+    /// The underlying bit reader.
+    pub bits: BitReader<'a>,
+    /// The structure being parsed, reported in errors.
+    pub structure: &'static str,
+}
+
+impl<'a> SyntaxReader<'a> {
+    /// A reader over `data` (an RBSP: emulation prevention already removed).
+    pub fn new(data: &'a [u8], structure: &'static str) -> SyntaxReader<'a> {
+        SyntaxReader {
+            bits: BitReader::new(data),
+            structure,
+        }
+    }
+
+    fn wrap(&self, field: &'static str) -> impl FnOnce(Error) -> SyntaxError {
+        let structure = self.structure;
+        move |source| SyntaxError::Bits {
+            structure,
+            field,
+            source,
+        }
+    }
+
+    /// `u(n)`, n ≤ 32.
+    pub fn u(&mut self, n: u32, field: &'static str) -> Result<u32, SyntaxError> {
+        let w = self.wrap(field);
+        self.bits.read_u32(n).map_err(w)
+    }
+
+    /// `u(8)`.
+    pub fn u8(&mut self, field: &'static str) -> Result<u8, SyntaxError> {
+        Ok(self.u(8, field)? as u8)
+    }
+
+    /// `u(1)` as a flag.
+    pub fn flag(&mut self, field: &'static str) -> Result<bool, SyntaxError> {
+        let w = self.wrap(field);
+        self.bits.read_bit().map_err(w)
+    }
+
+    /// Skips `n` bits.
+    pub fn skip(&mut self, n: usize, field: &'static str) -> Result<(), SyntaxError> {
+        let w = self.wrap(field);
+        self.bits.skip_bits(n).map_err(w)
+    }
+
+    /// `ue(v)`.
+    pub fn ue(&mut self, field: &'static str) -> Result<u32, SyntaxError> {
+        let w = self.wrap(field);
+        self.bits.read_ue().map_err(w)
+    }
+
+    /// `ue(v)` with an inclusive upper bound.
+    pub fn ue_max(&mut self, field: &'static str, max: u32) -> Result<u32, SyntaxError> {
+        let v = self.ue(field)?;
+        if v > max {
+            return Err(self.range(field, i64::from(v), 0, i64::from(max)));
+        }
+        Ok(v)
+    }
+
+    /// `se(v)`.
+    pub fn se(&mut self, field: &'static str) -> Result<i32, SyntaxError> {
+        let w = self.wrap(field);
+        self.bits.read_se().map_err(w)
+    }
+
+    /// `se(v)` with inclusive bounds.
+    pub fn se_range(
+        &mut self,
+        field: &'static str,
+        min: i32,
+        max: i32,
+    ) -> Result<i32, SyntaxError> {
+        let v = self.se(field)?;
+        if v < min || v > max {
+            return Err(self.range(field, i64::from(v), i64::from(min), i64::from(max)));
+        }
+        Ok(v)
+    }
+
+    /// An [`SyntaxError::OutOfRange`] for `field` of this structure.
+    pub fn range(&self, field: &'static str, value: i64, min: i64, max: i64) -> SyntaxError {
+        SyntaxError::OutOfRange {
+            structure: self.structure,
+            field,
+            value,
+            min,
+            max,
+        }
+    }
+
+    /// `more_rbsp_data()`.
+    pub fn more_rbsp_data(&self) -> bool {
+        self.bits.more_rbsp_data()
+    }
+}
