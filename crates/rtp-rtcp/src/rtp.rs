@@ -726,15 +726,19 @@ impl RtpHeader {
         fixed[2..4].copy_from_slice(&self.sequence_number.to_be_bytes());
         fixed[4..8].copy_from_slice(&self.timestamp.to_be_bytes());
         fixed[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
-        out.put_slice(&fixed);
+        // The inherent `extend_from_slice` inlines, so constant-size copies become plain
+        // stores (the `BufMut` methods go through an out-of-line memcpy).
+        out.extend_from_slice(&fixed);
         for csrc in &self.csrcs {
-            out.put_u32(*csrc);
+            out.extend_from_slice(&csrc.to_be_bytes());
         }
         if let Some(ext) = &self.extension {
             let wire = ext.wire_len();
-            out.put_u16(ext.profile);
-            out.put_u16((wire / 4) as u16);
-            out.put_slice(&ext.data);
+            let mut ext_hdr = [0u8; 4];
+            ext_hdr[..2].copy_from_slice(&ext.profile.to_be_bytes());
+            ext_hdr[2..].copy_from_slice(&((wire / 4) as u16).to_be_bytes());
+            out.extend_from_slice(&ext_hdr);
+            out.extend_from_slice(&ext.data);
             out.put_bytes(0, wire - ext.data.len());
         }
     }
