@@ -454,6 +454,11 @@ impl FlvDemuxer {
             )?;
         }
         let dts = self.dts(timestamp);
+        let payload = if codec == Codec::Aac {
+            strip_adts(payload)
+        } else {
+            payload
+        };
         let frame = Frame::new(id, dts, dts, payload).with_keyframe(true);
         self.events.push_back(FlvEvent::Frame(frame));
         Ok(())
@@ -477,6 +482,21 @@ impl FlvDemuxer {
         }
         self.events.push_back(FlvEvent::Track(state.info));
         Ok(())
+    }
+}
+
+/// Quirk: some encoders send ADTS-framed AAC in FLV. A payload that is exactly one ADTS
+/// frame (sync word, frame length equal to the payload, one raw data block) loses its header.
+fn strip_adts(payload: Bytes) -> Bytes {
+    if !matches!(payload.get(..2), Some([0xFF, b]) if b & 0xF0 == 0xF0) {
+        return payload;
+    }
+    match weir_aac::AdtsHeader::parse(&payload) {
+        Ok(h) if h.frame_len() == payload.len() && h.raw_blocks() == 1 => {
+            tracing::debug!("ADTS header in an FLV AAC frame; stripping it");
+            payload.slice(h.header_len().min(payload.len())..)
+        }
+        _ => payload,
     }
 }
 
@@ -821,6 +841,39 @@ mod tests {
         let ev = events(&mut d);
         let FlvEvent::Frame(f) = &ev[0] else { panic!() };
         assert_eq!(&f.data[..], &[0, 0, 0, 1, 0x65]);
+    }
+
+    #[test]
+    fn adts_in_aac_frames_is_stripped() {
+        let mut d = FlvDemuxer::new();
+        d.push(
+            TagType::Audio,
+            0,
+            &Bytes::from_static(&[0xAF, 0, 0x12, 0x08]),
+        )
+        .unwrap();
+        // ADTS header (LC, 44.1 kHz, mono, frame length 10) + 3 payload bytes.
+        let asc = weir_aac::AudioSpecificConfig::parse(&[0x12, 0x08]).unwrap();
+        let mut adts = BytesMut::new();
+        weir_aac::raw_to_adts(&asc, &[0x21, 0x10, 0x04], &mut adts).unwrap();
+        let mut body = BytesMut::from(&[0xAF, 1][..]);
+        body.extend_from_slice(&adts);
+        d.push(TagType::Audio, 23, &body.freeze()).unwrap();
+        let ev = events(&mut d);
+        let FlvEvent::Frame(f) = &ev[1] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(&f.data[..], &[0x21, 0x10, 0x04]);
+        // A raw frame that merely starts with 0xFF is left alone.
+        d.push(
+            TagType::Audio,
+            46,
+            &Bytes::from_static(&[0xAF, 1, 0xFF, 0xF1, 0x00]),
+        )
+        .unwrap();
+        let ev = events(&mut d);
+        let FlvEvent::Frame(f) = &ev[0] else { panic!() };
+        assert_eq!(&f.data[..], &[0xFF, 0xF1, 0x00]);
     }
 
     #[test]
