@@ -43,7 +43,8 @@ fn frames() -> Vec<Frame> {
         } else {
             20_000 + (rnd() % 20_000) as usize
         };
-        let mut nal = vec![if key { 0x65 } else { 0x41 }, 0x88];
+        // Slice header bits: first_mb_in_slice 0, slice_type I (2) / P (0), PPS 0.
+        let mut nal = vec![if key { 0x65 } else { 0x41 }, if key { 0xB8 } else { 0xE0 }];
         nal.extend((0..size).map(|_| (rnd() % 255 + 1) as u8));
         let mut data = BytesMut::new();
         data.extend_from_slice(&(nal.len() as u32).to_be_bytes());
@@ -73,6 +74,14 @@ fn bench(c: &mut Criterion) {
     let mut ts = BytesMut::new();
     mux(&frames, &mut ts);
     let ts = ts.freeze();
+    // Sanity: every frame comes back.
+    let mut d = TsDemuxer::new();
+    d.push(&ts);
+    d.flush();
+    let n = std::iter::from_fn(|| d.poll_event())
+        .filter(|e| matches!(e, Event::Frame(_)))
+        .count();
+    assert_eq!(n, frames.len());
 
     let mut g = c.benchmark_group("ts_demux");
     g.throughput(Throughput::Bytes(ts.len() as u64));

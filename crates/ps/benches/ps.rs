@@ -27,7 +27,8 @@ fn frames() -> Vec<Frame> {
         } else {
             20_000 + (rnd() % 20_000) as usize
         };
-        let mut nal = vec![if key { 0x65 } else { 0x41 }, 0x88];
+        // Slice header bits: first_mb_in_slice 0, slice_type I (2) / P (0), PPS 0.
+        let mut nal = vec![if key { 0x65 } else { 0x41 }, if key { 0xB8 } else { 0xE0 }];
         nal.extend((0..size).map(|_| (rnd() % 255 + 1) as u8));
         let mut data = BytesMut::new();
         data.extend_from_slice(&(nal.len() as u32).to_be_bytes());
@@ -47,6 +48,14 @@ fn bench(c: &mut Criterion) {
         m.write_frame(f, &mut ps).unwrap();
     }
     let ps = ps.freeze();
+    // Sanity: every frame comes back.
+    let mut d = PsDemuxer::new();
+    d.push(&ps);
+    d.flush();
+    let n = std::iter::from_fn(|| d.poll_event())
+        .filter(|e| matches!(e, Event::Frame(_)))
+        .count();
+    assert_eq!(n, frames.len());
     let mut g = c.benchmark_group("ps_demux");
     g.throughput(Throughput::Bytes(ps.len() as u64));
     g.sample_size(10);
