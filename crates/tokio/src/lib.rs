@@ -59,6 +59,7 @@ pub mod hub;
 mod io;
 mod params;
 mod rtmp;
+mod rtsp;
 mod server;
 mod unit;
 

@@ -76,6 +76,24 @@ pub struct RelayConfig {
         serde(rename = "gb28181_jitter_latency_ms", with = "millis")
     )]
     pub gb28181_jitter_latency: Duration,
+    /// RTSP listen address for play and publish (default `0.0.0.0:8554`; `None` disables RTSP).
+    pub rtsp_listen: Option<SocketAddr>,
+    /// Lowest UDP port of the RTSP server port pairs (default 30000).
+    pub rtsp_udp_port_min: u16,
+    /// Highest UDP port of the RTSP server port pairs (default 30999).
+    pub rtsp_udp_port_max: u16,
+    /// RTSP session timeout announced to clients and enforced, ms (default 60000).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "rtsp_session_timeout_ms", with = "millis")
+    )]
+    pub rtsp_session_timeout: Duration,
+    /// Reordering latency of the RTSP/UDP publish jitter buffer, ms (default 150).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "rtsp_jitter_latency_ms", with = "millis")
+    )]
+    pub rtsp_jitter_latency: Duration,
     /// HLS segments are cut at the first keyframe after this, ms (default 2000).
     #[cfg_attr(
         feature = "serde",
@@ -120,6 +138,11 @@ impl Default for RelayConfig {
             gb28181_listen: Some(SocketAddr::from(([0, 0, 0, 0], 10000))),
             gb28181_idle_timeout: Duration::from_secs(10),
             gb28181_jitter_latency: Duration::from_millis(150),
+            rtsp_listen: Some(SocketAddr::from(([0, 0, 0, 0], 8554))),
+            rtsp_udp_port_min: 30000,
+            rtsp_udp_port_max: 30999,
+            rtsp_session_timeout: Duration::from_secs(60),
+            rtsp_jitter_latency: Duration::from_millis(150),
             hls_target_duration: Duration::from_secs(2),
             hls_window: 6,
             hls_idle_timeout: Duration::from_secs(30),
@@ -136,6 +159,7 @@ impl RelayConfig {
             rtmp_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             http_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             gb28181_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            rtsp_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             ..RelayConfig::default()
         }
     }
@@ -255,6 +279,7 @@ pub struct BoundRelay {
     http: TcpListener,
     gb_tcp: Option<TcpListener>,
     gb_udp: Option<tokio::net::UdpSocket>,
+    rtsp: Option<TcpListener>,
 }
 
 /// The relay server: RTMP in/out, HTTP-FLV and WebSocket-FLV out, composed from the Weir
@@ -305,6 +330,10 @@ impl Relay {
             }
             None => (None, None),
         };
+        let rtsp = match self.config.rtsp_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
         let hub = Hub::new(self.config.hub_config());
         let hls_config = crate::hls::HlsConfig {
             target_duration: self.config.hls_target_duration,
@@ -328,6 +357,7 @@ impl Relay {
             http,
             gb_tcp,
             gb_udp,
+            rtsp,
         })
     }
 }
@@ -357,6 +387,11 @@ impl BoundRelay {
         self.gb_tcp.as_ref().and_then(|s| s.local_addr().ok())
     }
 
+    /// The bound RTSP address, if enabled.
+    pub fn rtsp_addr(&self) -> Option<SocketAddr> {
+        self.rtsp.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// The stream hub (for events and stream listings).
     pub fn hub(&self) -> &Hub {
         &self.ctx.hub
@@ -379,6 +414,12 @@ impl BoundRelay {
         if let (Some(u), Some(t)) = (self.gb28181_udp_addr(), self.gb28181_tcp_addr()) {
             info!("GB28181 media:        RTP/PS on udp://{u} and tcp://{t} (RFC 4571) → stream rtp/{{SSRC as 8 hex digits}}");
         }
+        if let Some(r) = self.rtsp_addr() {
+            info!("RTSP publish/play:    rtsp://{r}/{{app}}/{{stream}} (TCP interleaved or UDP)");
+        }
+        let rtsp = self
+            .rtsp
+            .map(|l| tokio::spawn(crate::rtsp::serve(l, self.ctx.clone(), stop_rx.clone())));
         let gb_udp = self.gb_udp.map(|s| {
             tokio::spawn(crate::gb28181::serve_udp(
                 s,
@@ -409,7 +450,7 @@ impl BoundRelay {
         self.ctx.hub.shutdown();
         let _ = rtmp.await;
         let _ = http.await;
-        for t in [gb_udp, gb_tcp].into_iter().flatten() {
+        for t in [gb_udp, gb_tcp, rtsp].into_iter().flatten() {
             let _ = t.await;
         }
         if tokio::time::timeout(self.ctx.config.shutdown_timeout, self.ctx.tasks.wait_idle())

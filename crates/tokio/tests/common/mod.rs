@@ -22,6 +22,7 @@ pub struct TestRelay {
     pub http: SocketAddr,
     pub gb_udp: Option<SocketAddr>,
     pub gb_tcp: Option<SocketAddr>,
+    pub rtsp: Option<SocketAddr>,
     pub hub: Hub,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -35,6 +36,7 @@ impl TestRelay {
         let relay = Relay::new(config).bind().await.expect("bind relay");
         let (rtmp, http, hub) = (relay.rtmp_addr(), relay.http_addr(), relay.hub().clone());
         let (gb_udp, gb_tcp) = (relay.gb28181_udp_addr(), relay.gb28181_tcp_addr());
+        let rtsp = relay.rtsp_addr();
         let (stop, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = relay
@@ -48,6 +50,7 @@ impl TestRelay {
             http,
             gb_udp,
             gb_tcp,
+            rtsp,
             hub,
             stop: Some(stop),
             task: Some(task),
@@ -64,6 +67,10 @@ impl TestRelay {
 
     pub fn rtmp_url(&self, key: &str) -> String {
         format!("rtmp://{}/{}", self.rtmp, key)
+    }
+
+    pub fn rtsp_url(&self, key: &str) -> String {
+        format!("rtsp://{}/{}", self.rtsp.expect("rtsp enabled"), key)
     }
 
     pub fn http_url(&self, key: &str) -> String {

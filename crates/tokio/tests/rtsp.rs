@@ -1,0 +1,109 @@
+//! RTSP play and publish against real ffmpeg: TCP interleaved and UDP, pictures compared
+//! decoded (md5 per picture) with the source from a keyframe on, audio present.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use tokio::process::Child;
+use weir_testutil::{interop_or_skip, TempDir};
+
+/// Plays `url` with ffmpeg's RTSP client: video copied to raw H.264 (`out.h264`), audio to
+/// ADTS (`out.aac`). (Matroska refuses the first B-frame packets of an RTSP input: RTP
+/// carries no DTS, so ffmpeg has none for them.)
+fn rtsp_play(url: &str, transport: &str, dir: &Path) -> Child {
+    ffmpeg_child(&[
+        "-rtsp_transport".into(),
+        transport.into(),
+        "-i".into(),
+        url.into(),
+        "-map".into(),
+        "0:v".into(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "h264".into(),
+        dir.join("out.h264").display().to_string(),
+        "-map".into(),
+        "0:a".into(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "adts".into(),
+        dir.join("out.aac").display().to_string(),
+    ])
+}
+
+#[allow(dead_code)]
+/// Publishes `src` in real time to `url` with ffmpeg's RTSP muxer.
+fn rtsp_push(src: &Path, url: &str, transport: &str) -> Child {
+    ffmpeg_child(&[
+        "-re".into(),
+        "-i".into(),
+        src.display().to_string(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "rtsp".into(),
+        "-rtsp_transport".into(),
+        transport.into(),
+        url.into(),
+    ])
+}
+
+/// Asserts that `got` decodes to the source pictures from a keyframe on; returns where.
+fn assert_pictures_from_keyframe(src: &Path, got: &Path, what: &str) -> usize {
+    let want = weir_testutil::decoded_video_md5(src, &[]);
+    let have = weir_testutil::decoded_video_md5(got, &[]);
+    assert!(!have.is_empty(), "{what}: no pictures");
+    let start = want
+        .iter()
+        .position(|m| *m == have[0])
+        .unwrap_or_else(|| panic!("{what}: first picture is not in the source"));
+    assert!(
+        keyframe_indices(src).contains(&start),
+        "{what}: starts at source picture #{start}, not a keyframe"
+    );
+    assert_eq!(
+        have,
+        want[start..].to_vec(),
+        "{what}: pictures from #{start}"
+    );
+    start
+}
+
+fn assert_audio(file: &Path, min: usize, what: &str) {
+    let audio = packets(file, "0:a");
+    assert!(audio.len() >= min, "{what}: {} audio packets", audio.len());
+}
+
+async fn play_case(transport: &str) {
+    let dir = TempDir::new(&format!("rtsp-play-{transport}"));
+    let src = make_source(&dir, "src.flv", 4, &[]);
+    let relay = TestRelay::start(test_config()).await;
+    let key = format!("live/{transport}");
+    let publisher = push(&src, &relay.rtmp_url(&key));
+    // Join mid-stream: the player must start on the cached keyframe.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let player = rtsp_play(&relay.rtsp_url(&key), transport, dir.path());
+    wait_ok(publisher, "publisher", Duration::from_secs(30)).await;
+    wait_ok(player, "rtsp player", Duration::from_secs(30)).await;
+    let what = format!("rtsp/{transport}");
+    assert_pictures_from_keyframe(&src, &dir.join("out.h264"), &what);
+    assert_audio(&dir.join("out.aac"), 40, &what);
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_tcp_player_gets_source_pictures_from_a_keyframe() {
+    interop_or_skip!();
+    play_case("tcp").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_udp_player_gets_source_pictures_from_a_keyframe() {
+    interop_or_skip!();
+    play_case("udp").await;
+}
