@@ -36,7 +36,6 @@ fn rtsp_play(url: &str, transport: &str, dir: &Path) -> Child {
     ])
 }
 
-#[allow(dead_code)]
 /// Publishes `src` in real time to `url` with ffmpeg's RTSP muxer.
 fn rtsp_push(src: &Path, url: &str, transport: &str) -> Child {
     ffmpeg_child(&[
@@ -106,4 +105,44 @@ async fn rtsp_tcp_player_gets_source_pictures_from_a_keyframe() {
 async fn rtsp_udp_player_gets_source_pictures_from_a_keyframe() {
     interop_or_skip!();
     play_case("udp").await;
+}
+
+async fn publish_case(transport: &str) {
+    let dir = TempDir::new(&format!("rtsp-publish-{transport}"));
+    // RTP carries no DTS: a source without B-frames keeps pts == dts valid.
+    let src = make_source(
+        &dir,
+        "src.flv",
+        4,
+        &["-bf", "0", "-x264-params", "bframes=0"],
+    );
+    let relay = TestRelay::start(test_config()).await;
+    let key = format!("live/pub{transport}");
+    let out = dir.join("out.flv");
+    let player = play_ffmpeg(&relay.http_url(&key), &out);
+    relay.wait_for_players(&key, 1).await;
+    let publisher = rtsp_push(&src, &relay.rtsp_url(&key), transport);
+    wait_ok(publisher, "rtsp publisher", Duration::from_secs(30)).await;
+    wait_ok(player, "http-flv player", Duration::from_secs(30)).await;
+    let what = format!("rtsp-publish/{transport}");
+    let start = assert_pictures_from_keyframe(&src, &out, &what);
+    assert_eq!(start, 0, "{what}: a waiting player gets every picture");
+    assert_audio(&out, 150, &what);
+    // Both tracks start together in the source; the RTCP sender reports keep them aligned.
+    let (v, a) = (packets(&out, "0:v"), packets(&out, "0:a"));
+    let skew = (v[0].dts - a[0].dts).abs();
+    assert!(skew <= 100, "{what}: A/V start skew {skew} ms");
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_tcp_publish_is_relayed_to_http_flv_bit_exact() {
+    interop_or_skip!();
+    publish_case("tcp").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_udp_publish_is_relayed_to_http_flv_bit_exact() {
+    interop_or_skip!();
+    publish_case("udp").await;
 }
