@@ -67,5 +67,5 @@ pub use hub::{
     Hub, HubConfig, HubError, HubEvent, Publisher, StreamInfo, StreamShape, Subscription, TryNext,
 };
 pub use io::write_all_bufs;
-pub use server::{Access, AuthHook, AuthRequest, BoundRelay, Relay, RelayConfig};
+pub use server::{Access, AuthHook, AuthRequest, BoundRelay, Relay, RelayConfig, RtspAppAuth};
 pub use unit::{Unit, UnitKind};

@@ -31,6 +31,7 @@ use weir_rtp_rtcp::payload::{
 };
 use weir_rtp_rtcp::rtcp::{SenderReport, SourceDescription};
 use weir_rtp_rtcp::{Compound, NtpTime, RtcpLimits, RtcpPacket, RtpPacket};
+use weir_rtsp_proto::auth::{AuthConfig, AuthOutcome, Authenticator};
 use weir_rtsp_proto::headers::{Pair, RangeSpec, RtpInfo, TransportSpec};
 use weir_rtsp_proto::{Request, RequestId, RtspUrl, ServerConfig, ServerEvent, ServerSession};
 
@@ -249,6 +250,8 @@ struct Conn {
     publisher: Option<Publisher>,
     in_tracks: Vec<InTrack>,
     recording: bool,
+    /// Digest verifiers (nonce bookkeeping) per app with RTSP credentials.
+    authenticators: std::collections::HashMap<String, Authenticator>,
     /// Stream time origin for published frames: (NTP of the first frame, its arrival).
     origin: Option<(Option<NtpTime>, Instant)>,
 }
@@ -286,6 +289,7 @@ async fn connection(
         in_tracks: Vec::new(),
         recording: false,
         origin: None,
+        authenticators: std::collections::HashMap::new(),
     };
     let mut rbuf = BytesMut::with_capacity(READ_BUF);
     let stuck = ctx.config.player_stuck_timeout;
@@ -439,6 +443,58 @@ impl Conn {
         })
     }
 
+    /// Digest authentication configured for `key`'s app: true when the request may
+    /// proceed; otherwise a 401 with fresh challenges was sent.
+    fn digest_ok(
+        &mut self,
+        id: RequestId,
+        req: &Request,
+        key: &str,
+        access: Access,
+    ) -> Result<bool, weir_rtsp_proto::Error> {
+        let app = key.split('/').next().unwrap_or("");
+        let Some(cfg) = self.ctx.config.rtsp_auth.get(app) else {
+            return Ok(true);
+        };
+        let wanted = match access {
+            Access::Publish => cfg.publish,
+            _ => cfg.play,
+        };
+        if !wanted {
+            return Ok(true);
+        }
+        let users = cfg.users.clone();
+        let auth = self
+            .authenticators
+            .entry(app.to_string())
+            .or_insert_with(|| {
+                let mut c = AuthConfig::digest("weir", "", "");
+                c.users = users;
+                Authenticator::new(c)
+            });
+        let mut rng = random_u64;
+        match auth.verify(
+            req.method.as_str(),
+            &req.uri,
+            req.headers.get("Authorization"),
+            Instant::now(),
+            &mut rng,
+        ) {
+            AuthOutcome::Granted { username } => {
+                debug!(peer = %self.peer, %username, stream = key, "RTSP client authenticated");
+                Ok(true)
+            }
+            AuthOutcome::Challenge(values) => {
+                let mut r = weir_rtsp_proto::Response::new(401);
+                for v in values {
+                    r.headers.append("WWW-Authenticate", v);
+                }
+                self.session.respond(id, r)?;
+                Ok(false)
+            }
+        }
+    }
+
     async fn events(&mut self) {
         while let Some(ev) = self.session.poll_event() {
             if let Err(e) = self.event(ev).await {
@@ -550,6 +606,9 @@ impl Conn {
         if !self.authorized(Access::Play, &key, query) {
             return self.session.reject(id, 403);
         }
+        if !self.digest_ok(id, req, &key, Access::Play)? {
+            return Ok(());
+        }
         match self.subscribe(&key).await {
             Ok(()) if !self.tracks.is_empty() => {
                 let sdp = self.sdp();
@@ -585,6 +644,9 @@ impl Conn {
         if self.key.as_deref() != Some(key.as_str()) || self.sub.is_none() {
             if !self.authorized(Access::Play, &key, key_of(&req.uri).and_then(|k| k.1)) {
                 return self.session.reject(id, 403);
+            }
+            if !self.digest_ok(id, req, &key, Access::Play)? {
+                return Ok(());
             }
             if self.subscribe(&key).await.is_err() {
                 return self.session.reject(id, 404);
@@ -853,6 +915,9 @@ impl Conn {
         };
         if !self.authorized(Access::Publish, &key, query) {
             return self.session.reject(id, 403);
+        }
+        if !self.digest_ok(id, req, &key, Access::Publish)? {
+            return Ok(());
         }
         let tracks = match parse_announce(&req.uri, &req.body) {
             Ok(t) if !t.is_empty() => t,

@@ -94,6 +94,9 @@ pub struct RelayConfig {
         serde(rename = "rtsp_jitter_latency_ms", with = "millis")
     )]
     pub rtsp_jitter_latency: Duration,
+    /// Digest authentication for RTSP, per app (`live` → credentials). Apps not listed
+    /// are open (default: none).
+    pub rtsp_auth: std::collections::HashMap<String, RtspAppAuth>,
     /// HLS segments are cut at the first keyframe after this, ms (default 2000).
     #[cfg_attr(
         feature = "serde",
@@ -143,12 +146,62 @@ impl Default for RelayConfig {
             rtsp_udp_port_max: 30999,
             rtsp_session_timeout: Duration::from_secs(60),
             rtsp_jitter_latency: Duration::from_millis(150),
+            rtsp_auth: std::collections::HashMap::new(),
             hls_target_duration: Duration::from_secs(2),
             hls_window: 6,
             hls_idle_timeout: Duration::from_secs(30),
             max_http_header_bytes: 16 << 10,
             shutdown_timeout: Duration::from_secs(3),
         }
+    }
+}
+
+/// RTSP Digest credentials of one app.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct RtspAppAuth {
+    /// Accepted `(user, password)` pairs.
+    pub users: Vec<(String, String)>,
+    /// Ask publishers (ANNOUNCE) for credentials (default true).
+    pub publish: bool,
+    /// Ask players (DESCRIBE, SETUP) for credentials (default true).
+    pub play: bool,
+}
+
+impl Default for RtspAppAuth {
+    fn default() -> Self {
+        RtspAppAuth {
+            users: Vec::new(),
+            publish: true,
+            play: true,
+        }
+    }
+}
+
+impl RtspAppAuth {
+    /// One user, asked for both publish and play.
+    pub fn new(user: impl Into<String>, password: impl Into<String>) -> RtspAppAuth {
+        RtspAppAuth {
+            users: vec![(user.into(), password.into())],
+            ..RtspAppAuth::default()
+        }
+    }
+
+    /// Whether players must authenticate.
+    pub fn with_play(mut self, play: bool) -> RtspAppAuth {
+        self.play = play;
+        self
+    }
+
+    /// Whether publishers must authenticate.
+    pub fn with_publish(mut self, publish: bool) -> RtspAppAuth {
+        self.publish = publish;
+        self
     }
 }
 

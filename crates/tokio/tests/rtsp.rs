@@ -146,3 +146,58 @@ async fn rtsp_udp_publish_is_relayed_to_http_flv_bit_exact() {
     interop_or_skip!();
     publish_case("udp").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_digest_auth_per_app_for_publish_and_play() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtsp-auth");
+    let src = make_source(
+        &dir,
+        "src.flv",
+        4,
+        &["-bf", "0", "-x264-params", "bframes=0"],
+    );
+    let mut config = test_config();
+    config.rtsp_auth.insert(
+        "secure".into(),
+        weir_tokio::RtspAppAuth::new("alice", "s3cret"),
+    );
+    let relay = TestRelay::start(config).await;
+    let addr = relay.rtsp.expect("rtsp");
+
+    // Publishing without credentials is refused (401 after the challenge).
+    let denied = rtsp_push(&src, &format!("rtsp://{addr}/secure/a"), "tcp");
+    let out = denied.wait_with_output().await.expect("ffmpeg");
+    assert!(
+        !out.status.success(),
+        "publish without credentials succeeded"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("401"), "{err}");
+
+    // With credentials (Digest MD5, what ffmpeg implements) it goes through.
+    let publisher = rtsp_push(&src, &format!("rtsp://alice:s3cret@{addr}/secure/a"), "tcp");
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let wrong = rtsp_play(
+        &format!("rtsp://alice:wrong@{addr}/secure/a"),
+        "tcp",
+        &dir.join(""),
+    );
+    let out = wrong.wait_with_output().await.expect("ffmpeg");
+    assert!(
+        !out.status.success(),
+        "play with a wrong password succeeded"
+    );
+    let play_dir = dir.join("ok");
+    std::fs::create_dir_all(&play_dir).unwrap();
+    let player = rtsp_play(
+        &format!("rtsp://alice:s3cret@{addr}/secure/a"),
+        "tcp",
+        &play_dir,
+    );
+    wait_ok(publisher, "rtsp publisher", Duration::from_secs(30)).await;
+    wait_ok(player, "rtsp player", Duration::from_secs(30)).await;
+    assert_pictures_from_keyframe(&src, &play_dir.join("out.h264"), "rtsp auth play");
+    assert_audio(&play_dir.join("out.aac"), 40, "rtsp auth play");
+    relay.stop().await;
+}
