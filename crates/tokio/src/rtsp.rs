@@ -222,6 +222,9 @@ struct InTrack {
     sr: Option<(NtpTime, u32)>,
     /// Added to the depacketized timestamps (track ticks), fixed at the first frame.
     offset: Option<i64>,
+    /// Video lost data: frames are dropped until the next keyframe (later frames would
+    /// reference the damaged one).
+    await_keyframe: bool,
 }
 
 /// A datagram received on one of the connection's UDP sockets.
@@ -1099,6 +1102,13 @@ impl Conn {
                 }
                 Output::Lost { count, .. } => {
                     debug!(peer = %self.peer, count, "RTSP: RTP packets lost");
+                    // A whole frame may be gone without any frame being flagged
+                    // incomplete: finish what came before, then wait for a keyframe.
+                    let video = t.info.codec.kind() == MediaKind::Video;
+                    self.pull_frames(idx);
+                    if let Some(t) = self.in_tracks.get_mut(idx) {
+                        t.await_keyframe |= video;
+                    }
                 }
                 Output::Late(_) => {}
             }
@@ -1114,9 +1124,21 @@ impl Conn {
             let Some(f) = self.in_tracks.get_mut(idx).and_then(|t| t.depack.pull()) else {
                 break;
             };
+            let Some(t) = self.in_tracks.get_mut(idx) else {
+                break;
+            };
+            let video = t.info.codec.kind() == MediaKind::Video;
             if f.incomplete {
                 debug!(stream = p.key(), "RTSP: incomplete frame dropped");
+                t.await_keyframe |= video;
                 continue;
+            }
+            if t.await_keyframe {
+                if !f.keyframe {
+                    continue;
+                }
+                debug!(stream = p.key(), "RTSP: recovered at a keyframe");
+                t.await_keyframe = false;
             }
             if let Some(f) = self.retime(idx, f) {
                 p.frame(f);
@@ -1292,6 +1314,7 @@ fn parse_announce(uri: &str, sdp: &[u8]) -> Result<Vec<InTrack>, String> {
                     dest: None,
                     sr: None,
                     offset: None,
+                    await_keyframe: false,
                 });
             }
             Err(e) => debug!(media = i, error = %e, "RTSP ANNOUNCE: media skipped"),

@@ -201,3 +201,142 @@ async fn rtsp_digest_auth_per_app_for_publish_and_play() {
     assert_audio(&play_dir.join("out.aac"), 40, "rtsp auth play");
     relay.stop().await;
 }
+
+/// An RTSP proxy for a UDP publisher that loses and reorders about 1% of its RTP: the
+/// `server_port` pair of every SETUP answer is replaced by a pair of the proxy's, which
+/// forwards to the relay, dropping every 97th RTP packet and swapping every 89th with the
+/// next one. Returns the proxy's RTSP address and a counter of (dropped, swapped).
+async fn lossy_rtsp_proxy(
+    relay: std::net::SocketAddr,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<(u32, u32)>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let counts = std::sync::Arc::new(std::sync::Mutex::new((0u32, 0u32)));
+    let c2 = counts.clone();
+    tokio::spawn(async move {
+        let Ok((client, _)) = listener.accept().await else {
+            return;
+        };
+        let server = tokio::net::TcpStream::connect(relay).await.unwrap();
+        let (mut cr, mut cw) = client.into_split();
+        let (mut sr, mut sw) = server.into_split();
+        tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut cr, &mut sw).await;
+        });
+        let mut buf = vec![0u8; 16384];
+        loop {
+            let n = match tokio::time::timeout(Duration::from_secs(20), sr.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => n,
+                _ => return,
+            };
+            let mut text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if let Some(pos) = text.find("server_port=") {
+                let rest = &text[pos + 12..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+                    .unwrap_or(rest.len());
+                let ports: Vec<u16> = rest[..end].split('-').map(|p| p.parse().unwrap()).collect();
+                let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                let rtcp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                let mine = format!(
+                    "server_port={}-{}",
+                    rtp.local_addr().unwrap().port(),
+                    rtcp.local_addr().unwrap().port()
+                );
+                text.replace_range(pos..pos + 12 + end, &mine);
+                let to_rtp = std::net::SocketAddr::new(relay.ip(), ports[0]);
+                let to_rtcp = std::net::SocketAddr::new(relay.ip(), ports[1]);
+                let counts = c2.clone();
+                tokio::spawn(async move {
+                    let mut b = vec![0u8; 2048];
+                    let mut i = 0u32;
+                    let mut held: Option<Vec<u8>> = None;
+                    while let Ok(Ok(n)) =
+                        tokio::time::timeout(Duration::from_secs(5), rtp.recv(&mut b)).await
+                    {
+                        i += 1;
+                        if i % 97 == 0 {
+                            counts.lock().unwrap().0 += 1;
+                            continue;
+                        }
+                        if i % 89 == 0 {
+                            counts.lock().unwrap().1 += 1;
+                            held = Some(b[..n].to_vec());
+                            continue;
+                        }
+                        let _ = rtp.send_to(&b[..n], to_rtp).await;
+                        if let Some(h) = held.take() {
+                            let _ = rtp.send_to(&h, to_rtp).await;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    let mut b = vec![0u8; 2048];
+                    while let Ok(Ok(n)) =
+                        tokio::time::timeout(Duration::from_secs(5), rtcp.recv(&mut b)).await
+                    {
+                        let _ = rtcp.send_to(&b[..n], to_rtcp).await;
+                    }
+                });
+            }
+            if cw.write_all(text.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    });
+    (addr, counts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_udp_publish_with_loss_and_reordering_yields_no_corrupt_pictures() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtsp-lossy");
+    let src = make_source(
+        &dir,
+        "src.flv",
+        4,
+        &["-bf", "0", "-x264-params", "bframes=0"],
+    );
+    let relay = TestRelay::start(test_config()).await;
+    let (proxy, counts) = lossy_rtsp_proxy(relay.rtsp.expect("rtsp")).await;
+    let key = "live/lossy";
+    let out = dir.join("out.flv");
+    let player = play_ffmpeg(&relay.http_url(key), &out);
+    relay.wait_for_players(key, 1).await;
+    let publisher = rtsp_push(&src, &format!("rtsp://{proxy}/{key}"), "udp");
+    wait_ok(publisher, "rtsp publisher", Duration::from_secs(30)).await;
+    wait_ok(player, "http-flv player", Duration::from_secs(30)).await;
+    let (dropped, swapped) = *counts.lock().unwrap();
+    assert!(
+        dropped >= 2 && swapped >= 2,
+        "proxy: {dropped} dropped, {swapped} swapped"
+    );
+
+    // Every picture is a source picture, in source order: damaged frames were dropped
+    // and the stream resumed at a keyframe.
+    let want = weir_testutil::decoded_video_md5(&src, &[]);
+    let have = weir_testutil::decoded_video_md5(&out, &[]);
+    assert!(have.len() >= 25, "only {} pictures", have.len());
+    let keys = keyframe_indices(&src);
+    let mut pos = 0;
+    let mut prev: Option<usize> = None;
+    for (i, m) in have.iter().enumerate() {
+        let at = want[pos..].iter().position(|w| w == m).unwrap_or_else(|| {
+            panic!("picture {i} is corrupt (not a source picture after #{pos})")
+        }) + pos;
+        if prev.is_some_and(|p| at != p + 1) || prev.is_none() {
+            assert!(
+                keys.contains(&at),
+                "picture {i} resumes at source #{at}, not a keyframe"
+            );
+        }
+        prev = Some(at);
+        pos = at + 1;
+    }
+    assert!(packets(&out, "0:a").len() >= 100, "audio present");
+    relay.stop().await;
+}
