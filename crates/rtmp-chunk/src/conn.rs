@@ -59,6 +59,9 @@ impl Default for SessionConfig {
     }
 }
 
+/// Size of the blocks per-message headers are written into.
+const HEADER_BLOCK: usize = 512;
+
 pub(crate) struct Conn {
     pub(crate) decoder: ChunkDecoder,
     pub(crate) encoder: ChunkEncoder,
@@ -163,6 +166,15 @@ impl Conn {
         timestamp: u32,
         stream_id: u32,
     ) -> Result<()> {
+        // Headers go into small blocks shared by a few dozen messages: one allocation per
+        // block rather than per message, and a block is freed once its headers are sent.
+        if self.out.capacity() - self.out.len() < 32 {
+            if self.out.is_empty() {
+                self.out = BytesMut::with_capacity(HEADER_BLOCK);
+            } else {
+                self.out.reserve(HEADER_BLOCK);
+            }
+        }
         self.encoder
             .write_prepared_header(p, timestamp, stream_id, &mut self.out)?;
         self.flush_out();
@@ -181,11 +193,22 @@ impl Conn {
             self.queued_bytes += b.len();
             self.queue.push_back(b);
         }
+        // A connection that wrote something big (handshake, connect reply) must not keep
+        // that capacity around for its 1–18-byte media headers: with hundreds of players
+        // per stream, per-connection memory is what matters.
+        if self.out.capacity() > 4 * HEADER_BLOCK {
+            self.out = BytesMut::new();
+        }
     }
 
     pub(crate) fn poll_transmit(&mut self) -> Option<Bytes> {
         self.flush_out();
-        let b = self.queue.pop_front()?;
+        let Some(b) = self.queue.pop_front() else {
+            if self.queue.capacity() > 64 {
+                self.queue.shrink_to(16);
+            }
+            return None;
+        };
         self.queued_bytes = self.queued_bytes.saturating_sub(b.len());
         Some(b)
     }

@@ -224,7 +224,8 @@ pub(crate) async fn serve_udp(sock: UdpSocket, ctx: Arc<Ctx>, mut shutdown: watc
                     ingest.packet(pkt, Instant::now());
                 }
             }
-            _ = tick.tick() => {
+            // Timers only while some device is streaming: an idle relay sleeps.
+            _ = tick.tick(), if !sessions.is_empty() => {
                 let now = Instant::now();
                 sessions.retain(|_, s| match s {
                     Some(i) => {
