@@ -139,6 +139,7 @@ struct OutTrack {
 
 impl OutTrack {
     fn new(info: Arc<TrackInfo>, pt: u8) -> Option<OutTrack> {
+        let info = with_rtp_clock(info);
         let ssrc = random_u64() as u32;
         let ts_offset = random_u64() as u32;
         let seq = random_u64() as u16;
@@ -168,6 +169,7 @@ impl OutTrack {
 
     /// A changed codec configuration: new packetizer continuing the same RTP stream.
     fn reconfigure(&mut self, info: Arc<TrackInfo>) {
+        let info = with_rtp_clock(info);
         let cfg = PacketizerConfig::new(info.clock_rate)
             .with_payload_type(self.sdp.payload_type)
             .with_ssrc(self.ssrc)
@@ -888,6 +890,10 @@ impl Conn {
 
     async fn send_reports(&mut self) {
         self.next_sr = Some(tokio::time::Instant::now() + SR_INTERVAL);
+        if !self.playing {
+            // Paused: nothing sent, nothing to report (RFC 3550 6.4).
+            return;
+        }
         let now = Instant::now();
         let mut udp = Vec::new();
         for t in &self.tracks {
@@ -1350,4 +1356,37 @@ async fn bind_pair(ip: IpAddr, lo: u16, hi: u16) -> Option<(UdpSocket, UdpSocket
         return Some((a, b));
     }
     None
+}
+
+/// The track with its RTP clock rate (RFC 3551/6184/3640/7587): ingest tracks may carry
+/// another timebase (FLV: milliseconds). Frames keep their own timebase; the packetizer
+/// rescales.
+fn with_rtp_clock(info: Arc<TrackInfo>) -> Arc<TrackInfo> {
+    const AAC_RATES: [u32; 13] = [
+        96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
+    ];
+    let clock = match info.codec {
+        Codec::Aac => {
+            let c = &info.config;
+            let index = match (c.first(), c.get(1)) {
+                (Some(a), Some(b)) => usize::from(((a & 7) << 1) | (b >> 7)),
+                _ => usize::MAX,
+            };
+            AAC_RATES
+                .get(index)
+                .copied()
+                .or(info.audio.map(|a| a.sample_rate))
+                .unwrap_or(info.clock_rate)
+        }
+        Codec::Opus => 48_000,
+        Codec::G711A | Codec::G711U => 8000,
+        _ if info.codec.kind() == MediaKind::Video => 90_000,
+        _ => info.audio.map_or(info.clock_rate, |a| a.sample_rate),
+    };
+    if clock == info.clock_rate || clock == 0 {
+        return info;
+    }
+    let mut t = (*info).clone();
+    t.clock_rate = clock;
+    Arc::new(t)
 }

@@ -340,3 +340,199 @@ async fn rtsp_udp_publish_with_loss_and_reordering_yields_no_corrupt_pictures() 
     assert!(packets(&out, "0:a").len() >= 100, "audio present");
     relay.stop().await;
 }
+
+/// A scripted RTSP client over TCP (interleaved frames collected on the side).
+struct RawClient {
+    sock: tokio::net::TcpStream,
+    buf: bytes::BytesMut,
+    dec: weir_rtsp_proto::Decoder,
+    cseq: u32,
+    session: Option<String>,
+    frames: Vec<weir_rtsp_proto::InterleavedFrame>,
+}
+
+impl RawClient {
+    async fn connect(addr: std::net::SocketAddr) -> RawClient {
+        RawClient {
+            sock: tokio::net::TcpStream::connect(addr).await.unwrap(),
+            buf: bytes::BytesMut::new(),
+            dec: weir_rtsp_proto::Decoder::new(weir_rtsp_proto::Limits::default()),
+            cseq: 0,
+            session: None,
+            frames: Vec::new(),
+        }
+    }
+
+    /// Reads until the next item; None on timeout or EOF.
+    async fn item(&mut self, timeout: Duration) -> Option<weir_rtsp_proto::Item> {
+        use tokio::io::AsyncReadExt;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(i) = self.dec.decode(&mut self.buf).unwrap() {
+                return Some(i);
+            }
+            match tokio::time::timeout_at(deadline, self.sock.read_buf(&mut self.buf)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return None,
+            }
+        }
+    }
+
+    async fn request(&mut self, method: &str, url: &str, extra: &str) -> weir_rtsp_proto::Response {
+        use tokio::io::AsyncWriteExt;
+        self.cseq += 1;
+        let mut req = format!("{method} {url} RTSP/1.0\r\nCSeq: {}\r\n{extra}", self.cseq);
+        if let Some(s) = &self.session {
+            req.push_str(&format!("Session: {s}\r\n"));
+        }
+        req.push_str("\r\n");
+        self.sock.write_all(req.as_bytes()).await.unwrap();
+        loop {
+            match self.item(Duration::from_secs(10)).await.expect("response") {
+                weir_rtsp_proto::Item::Message(weir_rtsp_proto::Message::Response(r)) => {
+                    if let Some(s) = r.headers.get("Session") {
+                        self.session = Some(s.split(';').next().unwrap().trim().to_string());
+                    }
+                    return r;
+                }
+                weir_rtsp_proto::Item::Interleaved(f) => self.frames.push(f),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    /// Collects interleaved frames for `d`.
+    async fn collect(&mut self, d: Duration) {
+        let deadline = tokio::time::Instant::now() + d;
+        while let Some(remaining) = deadline.checked_duration_since(tokio::time::Instant::now()) {
+            match self.item(remaining).await {
+                Some(weir_rtsp_proto::Item::Interleaved(f)) => self.frames.push(f),
+                Some(other) => panic!("unexpected {other:?}"),
+                None => return,
+            }
+        }
+    }
+}
+
+/// True when an H.264 RTP payload starts an IDR picture (or carries its parameter sets).
+fn starts_idr(rtp: &[u8]) -> bool {
+    let p = weir_rtp_rtcp::RtpPacketRef::parse(rtp).unwrap();
+    let pl = p.payload_bytes();
+    match pl.first().map(|b| b & 0x1f) {
+        Some(5 | 7 | 8) => true,
+        Some(24) => pl.get(3).is_some_and(|b| matches!(b & 0x1f, 5 | 7)),
+        Some(28) => pl.get(1).is_some_and(|b| b & 0x80 != 0 && b & 0x1f == 5),
+        _ => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_pause_resume_keepalive_and_session_timeout() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtsp-pause");
+    let src = make_source(&dir, "src.flv", 6, &[]);
+    let mut config = test_config();
+    config.rtsp_session_timeout = Duration::from_secs(2);
+    let relay = TestRelay::start(config).await;
+    let key = "live/pause";
+    let publisher = push(&src, &relay.rtmp_url(key));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let url = relay.rtsp_url(key);
+    let mut c = RawClient::connect(relay.rtsp.unwrap()).await;
+
+    let r = c.request("OPTIONS", &url, "").await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers.get("Public").unwrap().contains("PAUSE"));
+    let r = c
+        .request("DESCRIBE", &url, "Accept: application/sdp\r\n")
+        .await;
+    assert_eq!(r.status, 200);
+    let sdp = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(sdp.contains("a=rtpmap:96 H264/90000"), "{sdp}");
+    assert!(sdp.contains("sprop-parameter-sets="), "{sdp}");
+    assert!(sdp.contains("MPEG4-GENERIC/44100"), "{sdp}");
+    for (i, ch) in [(0, "0-1"), (1, "2-3")] {
+        let r = c
+            .request(
+                "SETUP",
+                &format!("{url}/trackID={i}"),
+                &format!("Transport: RTP/AVP/TCP;unicast;interleaved={ch}\r\n"),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert!(r.headers.get("Session").unwrap().contains("timeout=2"));
+    }
+    let r = c.request("PLAY", &url, "Range: npt=0-\r\n").await;
+    assert_eq!(r.status, 200);
+    let info = r.headers.get("RTP-Info").unwrap().to_string();
+    assert!(
+        info.contains("trackID=0;seq=") && info.contains("rtptime="),
+        "{info}"
+    );
+    assert_eq!(r.headers.get("Range"), Some("npt=now-"));
+    c.collect(Duration::from_millis(700)).await;
+    let video: Vec<_> = c.frames.iter().filter(|f| f.channel == 0).collect();
+    assert!(video.len() > 10, "{} video packets", video.len());
+    assert!(
+        starts_idr(&video[0].payload),
+        "playback starts at a keyframe"
+    );
+    let first_seq = weir_rtp_rtcp::RtpPacketRef::parse(&video[0].payload)
+        .unwrap()
+        .sequence_number();
+    assert!(
+        info.contains(&format!("seq={first_seq}")),
+        "{info} vs {first_seq}"
+    );
+    assert!(c.frames.iter().any(|f| f.channel == 2), "audio packets");
+
+    // TEARDOWN on a fresh session is answered (a second player meanwhile).
+    let mut d = RawClient::connect(relay.rtsp.unwrap()).await;
+    assert_eq!(d.request("DESCRIBE", &url, "").await.status, 200);
+    let r = d
+        .request(
+            "SETUP",
+            &format!("{url}/trackID=0"),
+            "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n",
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(d.request("TEARDOWN", &url, "").await.status, 200);
+
+    // PAUSE: media stops; keep-alives keep the session.
+    let r = c.request("PAUSE", &url, "").await;
+    assert_eq!(r.status, 200);
+    c.collect(Duration::from_millis(300)).await;
+    c.frames.clear();
+    for _ in 0..3 {
+        let r = c.request("GET_PARAMETER", &url, "").await;
+        assert_eq!(r.status, 200);
+        tokio::time::sleep(Duration::from_millis(900)).await;
+    }
+    c.collect(Duration::from_millis(100)).await;
+    assert!(
+        c.frames.is_empty(),
+        "{} packets while paused",
+        c.frames.len()
+    );
+
+    // Resume: again from a keyframe.
+    let r = c.request("PLAY", &url, "").await;
+    assert_eq!(r.status, 200);
+    c.collect(Duration::from_millis(700)).await;
+    let video: Vec<_> = c.frames.iter().filter(|f| f.channel == 0).collect();
+    assert!(
+        !video.is_empty() && starts_idr(&video[0].payload),
+        "resume at a keyframe"
+    );
+
+    // Paused and silent for longer than the timeout: the session is gone.
+    let r = c.request("PAUSE", &url, "").await;
+    assert_eq!(r.status, 200);
+    c.collect(Duration::from_millis(3000)).await;
+    let r = c.request("PLAY", &url, "").await;
+    assert_eq!(r.status, 454, "session expired");
+
+    drop(publisher);
+    relay.stop().await;
+}
