@@ -10,12 +10,15 @@ use common::*;
 use weir_testutil::{interop_or_skip, TempDir};
 use weir_tokio::{Access, AuthRequest, Relay};
 
+/// (protocol, access, key, query) of one authorization request.
+type Seen = (&'static str, Access, String, Option<String>);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_tokens_reach_the_hook_and_refusals_are_clean() {
     interop_or_skip!();
     let dir = TempDir::new("auth");
     let src = make_source(&dir, "src.flv", 2, &[]);
-    let seen: Arc<Mutex<Vec<(&'static str, Access, String, Option<String>)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let log = seen.clone();
     let mut config = test_config();
     config.play_wait = Duration::from_millis(500);
