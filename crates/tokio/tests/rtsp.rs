@@ -536,3 +536,59 @@ async fn rtsp_pause_resume_keepalive_and_session_timeout() {
     drop(publisher);
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_h265_publish_and_play() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtsp-hevc");
+    let src = dir.join("src.mkv");
+    weir_testutil::ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "4",
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-x265-params",
+        "bframes=0:keyint=25:min-keyint=25:log-level=error",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-fflags",
+        "+bitexact",
+        "-flags:v",
+        "+bitexact",
+        src.to_str().unwrap(),
+    ]);
+    let relay = TestRelay::start(test_config()).await;
+    let key = "live/hevc";
+    let publisher = rtsp_push(&src, &relay.rtsp_url(key), "tcp");
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let out = dir.join("out.hevc");
+    let player = ffmpeg_child(&[
+        "-rtsp_transport".into(),
+        "udp".into(),
+        "-i".into(),
+        relay.rtsp_url(key),
+        "-map".into(),
+        "0:v".into(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "hevc".into(),
+        out.display().to_string(),
+    ]);
+    wait_ok(publisher, "rtsp publisher", Duration::from_secs(30)).await;
+    wait_ok(player, "rtsp player", Duration::from_secs(30)).await;
+    assert_pictures_from_keyframe(&src, &out, "rtsp h265");
+    relay.stop().await;
+}
