@@ -163,6 +163,24 @@ pub enum Mode {
     Play { tracks: Vec<PlayTrack> },
     /// Accept an ANNOUNCE/RECORD push and collect RTP packets per SETUP (in SETUP order).
     Record,
+    /// Serve prepared RTP packets (any payload format) with their SDP media sections at
+    /// `/live/a`, controls `trackID=<n>`.
+    PlayRtp { tracks: Vec<RtpTrack> },
+}
+
+/// A served track of prepared RTP packets.
+pub struct RtpTrack {
+    /// The SDP media section (its control attribute is replaced).
+    pub media: MediaDescription,
+    /// The RTP packets, in order.
+    pub packets: Vec<Bytes>,
+}
+
+fn rtp_fields(p: &Bytes) -> (u16, u32, u32) {
+    let seq = u16::from_be_bytes([p[2], p[3]]);
+    let ts = u32::from_be_bytes([p[4], p[5], p[6], p[7]]);
+    let ssrc = u32::from_be_bytes([p[8], p[9], p[10], p[11]]);
+    (seq, ts, ssrc)
 }
 
 #[derive(Debug, Default)]
@@ -283,7 +301,11 @@ pub fn serve_one_with(
     let mut done = false;
     let play_tracks: &[PlayTrack] = match &mode {
         Mode::Play { tracks } => tracks,
-        Mode::Record => &[],
+        _ => &[],
+    };
+    let rtp_tracks: &[RtpTrack] = match &mode {
+        Mode::PlayRtp { tracks } => tracks,
+        _ => &[],
     };
     while Instant::now() < deadline && !done {
         let mut tmp = [0u8; 16384];
@@ -310,6 +332,15 @@ pub fn serve_one_with(
                     out.authorizations
                         .extend(request.headers.get("Authorization").map(str::to_string));
                     if request.uri.trim_end_matches('/').ends_with("/live/a")
+                        && !rtp_tracks.is_empty()
+                    {
+                        let mut d = SessionDescription::rtsp_presentation("weir test", "127.0.0.1");
+                        for (i, t) in rtp_tracks.iter().enumerate() {
+                            d.media
+                                .push(t.media.clone().with_control(&format!("trackID={i}")));
+                        }
+                        s.respond_describe(id, d.to_bytes(), None).unwrap();
+                    } else if request.uri.trim_end_matches('/').ends_with("/live/a")
                         && !play_tracks.is_empty()
                     {
                         let mut d = SessionDescription::rtsp_presentation("weir test", "127.0.0.1");
@@ -367,7 +398,12 @@ pub fn serve_one_with(
                     };
                     sinks.push(sink);
                     sink_track.push(track);
-                    t.ssrc = Some(SSRC0 + track as u32);
+                    t.ssrc = Some(
+                        match rtp_tracks.get(track).and_then(|r| r.packets.first()) {
+                            Some(p) => rtp_fields(p).2,
+                            None => SSRC0 + track as u32,
+                        },
+                    );
                     out.transports.push(t.clone());
                     s.accept_setup(id, &t).unwrap();
                 }
@@ -376,10 +412,17 @@ pub fn serve_one_with(
                     let base = request.uri.trim_end_matches('/').to_string();
                     let info: Vec<RtpInfo> = sink_track
                         .iter()
-                        .map(|t| RtpInfo {
-                            url: format!("{base}/trackID={t}"),
-                            seq: Some(SEQ0),
-                            rtptime: Some(TS0),
+                        .map(|&t| {
+                            let (seq, rtptime) =
+                                match rtp_tracks.get(t).and_then(|r| r.packets.first()) {
+                                    Some(p) => (rtp_fields(p).0, rtp_fields(p).1),
+                                    None => (SEQ0, TS0),
+                                };
+                            RtpInfo {
+                                url: format!("{base}/trackID={t}"),
+                                seq: Some(seq),
+                                rtptime: Some(rtptime),
+                            }
                         })
                         .collect();
                     s.accept_play(id, None, &info).unwrap();
@@ -432,6 +475,14 @@ pub fn serve_one_with(
             }
             for _ in 0..burst {
                 for (sink, &track) in sinks.iter().zip(&sink_track) {
+                    if let Some(rt) = rtp_tracks.get(track) {
+                        if let Some(p) = rt.packets.get(next_pkt) {
+                            more = true;
+                            sink.send(&mut s, false, p.clone());
+                            out.sent += 1;
+                        }
+                        continue;
+                    }
                     let samples = &play_tracks[track].samples;
                     let Some(chunk) = samples.chunks(160).nth(next_pkt) else {
                         continue;
@@ -462,6 +513,14 @@ pub fn serve_one_with(
                 last_media.is_some_and(|t| all_tcp || t.elapsed() > Duration::from_millis(800));
             if settled && !bye_sent {
                 for (sink, &track) in sinks.iter().zip(&sink_track) {
+                    if let Some(rt) = rtp_tracks.get(track) {
+                        if let Some(last) = rt.packets.last() {
+                            let (_, ts, ssrc) = rtp_fields(last);
+                            let bye = rtcp_sr_bye(ssrc, ts, rt.packets.len() as u32, 0);
+                            sink.send(&mut s, true, bye);
+                        }
+                        continue;
+                    }
                     let samples = &play_tracks[track].samples;
                     let ts = TS0.wrapping_add(samples.len() as u32);
                     let bye = rtcp_sr_bye(
