@@ -255,6 +255,9 @@ struct Conn {
     publisher: Option<Publisher>,
     in_tracks: Vec<InTrack>,
     recording: bool,
+    /// Last request bytes or end of a session: a connection without a session closes one
+    /// session timeout after this.
+    idle_since: Instant,
     /// Digest verifiers (nonce bookkeeping) per app with RTSP credentials.
     authenticators: std::collections::HashMap<String, Authenticator>,
     /// Stream time origin for published frames: (NTP of the first frame, its arrival).
@@ -295,6 +298,7 @@ async fn connection(
         recording: false,
         origin: None,
         authenticators: std::collections::HashMap::new(),
+        idle_since: now,
     };
     let mut rbuf = BytesMut::with_capacity(READ_BUF);
     let stuck = ctx.config.player_stuck_timeout;
@@ -320,7 +324,15 @@ async fn connection(
             .filter_map(|t| t.jitter.as_ref().and_then(JitterBuffer::poll_timeout))
             .min()
             .map(tokio::time::Instant::from_std);
-        let deadline = [session_deadline, jitter_deadline, c.next_sr]
+        // A connection that never sets up a session must still go away.
+        let idle_deadline = c.session.session_id().is_none().then(|| {
+            tokio::time::Instant::from_std(c.idle_since + ctx.config.rtsp_session_timeout)
+        });
+        if idle_deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
+            debug!(peer = %c.peer, "rtsp: idle connection without a session closed");
+            break Ok(());
+        }
+        let deadline = [session_deadline, jitter_deadline, c.next_sr, idle_deadline]
             .into_iter()
             .flatten()
             .min();
@@ -330,7 +342,8 @@ async fn connection(
                 match read {
                     Ok(0) => break Ok(()),
                     Ok(_) => {
-                        let r = c.session.handle_input(&mut rbuf, Instant::now());
+                        c.idle_since = Instant::now();
+                        let r = c.session.handle_input(&mut rbuf, c.idle_since);
                         c.events().await;
                         if let Err(e) = r {
                             // The session queued an error response; write it, then close.
@@ -537,6 +550,7 @@ impl Conn {
                 .respond(id, weir_rtsp_proto::Response::new(200)),
             ServerEvent::Teardown { .. } | ServerEvent::SessionTimedOut { .. } => {
                 debug!(peer = %self.peer, "rtsp session ended");
+                self.idle_since = Instant::now();
                 self.playing = false;
                 self.pending = None;
                 self.sub = None;
@@ -1023,6 +1037,9 @@ impl Conn {
 
     fn datagram(&mut self, d: Datagram) {
         if self.publisher.is_some() {
+            // Media over UDP is the publisher's liveness (ffmpeg sends no keep-alives
+            // while recording).
+            self.session.touch(Instant::now());
             if d.rtcp {
                 self.rtcp_in(d.track, d.data);
             } else {

@@ -592,3 +592,39 @@ async fn rtsp_h265_publish_and_play() {
     assert_pictures_from_keyframe(&src, &out, "rtsp h265");
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn rtsp_garbage_gets_400_and_idle_connections_close() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut config = test_config();
+    config.rtsp_session_timeout = Duration::from_secs(2);
+    let relay = TestRelay::start(config).await;
+    let addr = relay.rtsp.unwrap();
+
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"\x16\x03\x01 this is not RTSP\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut got)).await;
+    assert!(read.is_ok(), "connection not closed");
+    assert!(
+        got.starts_with(b"RTSP/1.0 400"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+
+    let mut c = RawClient::connect(addr).await;
+    let r = c.request("OPTIONS", "rtsp://127.0.0.1/live/none", "").await;
+    assert_eq!(r.status, 200);
+
+    // A connection that never sets up a session is closed after the session timeout.
+    let start = std::time::Instant::now();
+    assert!(c.item(Duration::from_secs(6)).await.is_none());
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < Duration::from_secs(5),
+        "closed after {waited:?}"
+    );
+    relay.stop().await;
+}
