@@ -447,10 +447,8 @@ fn client_session_pulls_h264_and_h265_bit_exact() {
                         }
                         described = Some(*sdp);
                     }
-                    ClientEvent::SetupDone { .. } => {
-                        if c.pending_requests() == 0 {
-                            c.play(None, Instant::now()).unwrap();
-                        }
+                    ClientEvent::SetupDone { .. } if c.pending_requests() == 0 => {
+                        c.play(None, Instant::now()).unwrap();
                     }
                     ClientEvent::Interleaved(f) if f.channel % 2 == 0 => {
                         received[usize::from(f.channel / 2)].push(f.payload);
