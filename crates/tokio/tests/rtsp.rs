@@ -628,3 +628,52 @@ async fn rtsp_garbage_gets_400_and_idle_connections_close() {
     );
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_player_gets_audio_and_video_in_sync() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtsp-sync");
+    let src = make_source(
+        &dir,
+        "src.flv",
+        4,
+        &["-bf", "0", "-x264-params", "bframes=0"],
+    );
+    let relay = TestRelay::start(test_config()).await;
+    let key = "live/sync";
+    let publisher = push(&src, &relay.rtmp_url(key));
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let out = dir.join("out.mkv");
+    let player = ffmpeg_child(&[
+        "-rtsp_transport".into(),
+        "tcp".into(),
+        "-i".into(),
+        relay.rtsp_url(key),
+        "-map".into(),
+        "0".into(),
+        "-c".into(),
+        "copy".into(),
+        out.display().to_string(),
+    ]);
+    wait_ok(publisher, "publisher", Duration::from_secs(30)).await;
+    wait_ok(player, "rtsp player", Duration::from_secs(30)).await;
+    let (v, a) = (packets(&out, "0:v"), packets(&out, "0:a"));
+    assert!(
+        v.len() > 40 && a.len() > 80,
+        "{} video, {} audio",
+        v.len(),
+        a.len()
+    );
+    // Source audio and video run from 0 together: the first picture (a keyframe at a
+    // whole second) and the audio at that time must line up.
+    let skew = (v[0].pts - a[0].pts).abs();
+    assert!(skew <= 100, "A/V skew {skew} ms ({:?} / {:?})", v[0], a[0]);
+    // Audio duration matches video duration (the RTP clock is the sample rate).
+    let v_span = v.last().unwrap().pts - v[0].pts;
+    let a_span = a.last().unwrap().pts - a[0].pts;
+    assert!(
+        (v_span - a_span).abs() <= 200,
+        "spans: video {v_span} ms, audio {a_span} ms"
+    );
+    relay.stop().await;
+}
