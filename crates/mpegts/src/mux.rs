@@ -58,6 +58,9 @@ struct MuxTrack {
     pid: u16,
     stream_id: u8,
     asc: Option<weir_aac::AudioSpecificConfig>,
+    /// H.264/H.265 parameter sets from the avcC/hvcC, in Annex B form, for keyframes that
+    /// do not carry them in band (FLV/RTMP and MP4 sources keep them out of band).
+    params: Vec<u8>,
     cc: u8,
 }
 
@@ -136,6 +139,7 @@ impl TsMuxer {
                 pid: cfg.first_pid.saturating_add(i as u16) & 0x1FFF,
                 stream_id,
                 asc: parse_asc(t),
+                params: parameter_sets(t),
                 cc: 0,
             });
         }
@@ -181,6 +185,7 @@ impl TsMuxer {
             .find(|t| t.info.id == info.id)
             .ok_or(Error::UnknownTrack { track: info.id })?;
         t.asc = parse_asc(&info);
+        t.params = parameter_sets(&info);
         t.info = info;
         if self.pmt() != before {
             self.version = (self.version + 1) & 0x1F;
@@ -377,6 +382,10 @@ impl TsMuxer {
                     self.pieces.push(Piece::Static(aud));
                     len += aud.len();
                 }
+                // Keyframes without in-band parameter sets get the track's, after any AUD,
+                // so every segment that starts here decodes on its own.
+                let mut params_due =
+                    frame.keyframe && !t.params.is_empty() && !has_parameter_sets(codec, data);
                 let mut pos = 0usize;
                 while pos < data.len() {
                     let pre = data
@@ -388,6 +397,18 @@ impl TsMuxer {
                         .checked_add(n)
                         .filter(|&e| e <= data.len())
                         .ok_or(invalid("NAL unit runs past the end"))?;
+                    let is_aud = data.get(start).is_some_and(|&h| match codec {
+                        Codec::H264 => h & 0x1F == 9,
+                        _ => (h >> 1) & 0x3F == 35,
+                    });
+                    if params_due && !is_aud {
+                        let s = self.scratch.len();
+                        self.scratch.extend_from_slice(&t.params);
+                        let e = self.scratch.len();
+                        self.pieces.push(Piece::Scratch(s, e));
+                        len += e - s;
+                        params_due = false;
+                    }
                     self.pieces.push(Piece::Static(START_CODE));
                     self.pieces.push(Piece::Frame(start, end));
                     len += 4 + n;
@@ -578,4 +599,58 @@ fn descriptors_of(t: &TrackInfo) -> Bytes {
         }
         _ => Bytes::new(),
     }
+}
+
+/// The parameter sets of an H.264/H.265 track's configuration record, each behind a 4-byte
+/// start code (VPS, SPS, PPS order for H.265). Empty for other codecs or a missing/bad record.
+fn parameter_sets(t: &TrackInfo) -> Vec<u8> {
+    let sets: Vec<bytes::Bytes> = match t.codec {
+        Codec::H264 => match weir_h264::AvcConfig::parse(&t.config) {
+            Ok(c) => c.sps.into_iter().chain(c.pps).collect(),
+            Err(_) => return Vec::new(),
+        },
+        Codec::H265 => match weir_h265::HevcConfig::parse(&t.config) {
+            Ok(c) => {
+                let mut v = Vec::new();
+                for wanted in [32u8, 33, 34] {
+                    for a in &c.arrays {
+                        for n in &a.nalus {
+                            if n.first().map(|b| (b >> 1) & 0x3F) == Some(wanted) {
+                                v.push(n.clone());
+                            }
+                        }
+                    }
+                }
+                v
+            }
+            Err(_) => return Vec::new(),
+        },
+        _ => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    for s in sets {
+        out.extend_from_slice(START_CODE);
+        out.extend_from_slice(&s);
+    }
+    out
+}
+
+/// True if a canonical (4-byte length-prefixed) access unit carries parameter sets.
+fn has_parameter_sets(codec: Codec, data: &[u8]) -> bool {
+    let mut pos = 0usize;
+    while let Some(pre) = data.get(pos..pos + 4) {
+        let n = u32::from_be_bytes([pre[0], pre[1], pre[2], pre[3]]) as usize;
+        let Some(&h) = data.get(pos + 4) else {
+            return false;
+        };
+        let found = match codec {
+            Codec::H264 => matches!(h & 0x1F, 7 | 8),
+            _ => matches!((h >> 1) & 0x3F, 32..=34),
+        };
+        if found {
+            return true;
+        }
+        pos = pos.saturating_add(4).saturating_add(n);
+    }
+    false
 }

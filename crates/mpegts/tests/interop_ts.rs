@@ -405,3 +405,95 @@ fn demux_ffmpeg_m2ts_192_byte_packets_quirk_aac_as_private_stream_type() {
     check_video(&dir, &ts, &d, Codec::H264);
     check_audio(&dir, &ts, &d, Codec::Aac);
 }
+
+/// FLV/RTMP and MP4 sources keep H.264/H.265 parameter sets out of band (avcC/hvcC) and
+/// their keyframes carry only slices. The muxer puts the track's parameter sets in front of
+/// such keyframes, so every HLS segment still decodes on its own.
+fn out_of_band_parameter_sets(codec: Codec) {
+    let dir = TempDir::new("ts-oob");
+    let (src_v, _, frames, vt, at) = sources(&dir, codec);
+    let is_param = |n: &Bytes| match codec {
+        Codec::H264 => matches!(n[0] & 0x1F, 7 | 8),
+        _ => matches!((n[0] >> 1) & 0x3F, 32..=34),
+    };
+    let first = frames.iter().find(|f| f.track == TrackId(0)).unwrap();
+    let params: Vec<Bytes> = canonical_nals(&first.data)
+        .into_iter()
+        .filter(|n| is_param(n))
+        .collect();
+    let pick = |t: u8| -> Vec<Bytes> {
+        params
+            .iter()
+            .filter(|n| match codec {
+                Codec::H264 => n[0] & 0x1F == t,
+                _ => (n[0] >> 1) & 0x3F == t,
+            })
+            .cloned()
+            .collect()
+    };
+    let config = match codec {
+        Codec::H264 => weir_h264::AvcConfig::from_parameter_sets(&pick(7), &pick(8))
+            .unwrap()
+            .to_bytes(),
+        _ => weir_h265::HevcConfig::from_parameter_sets(&pick(32), &pick(33), &pick(34))
+            .unwrap()
+            .to_bytes(),
+    };
+    let vt = vt.with_config(config);
+    // Strip every in-band parameter set.
+    let stripped: Vec<Frame> = frames
+        .into_iter()
+        .map(|mut f| {
+            if f.track == TrackId(0) {
+                let mut d = bytes::BytesMut::new();
+                for n in canonical_nals(&f.data).into_iter().filter(|n| !is_param(n)) {
+                    weir_media::nal::put_length_prefixed(&mut d, &n, 4).unwrap();
+                }
+                f.data = d.freeze();
+            }
+            f
+        })
+        .collect();
+    let mut seg = weir_mpegts::HlsSegmenter::new(
+        &[vt, at],
+        weir_mpegts::SegmenterConfig::with_target(std::time::Duration::from_millis(900)),
+    )
+    .unwrap();
+    for f in &stripped {
+        seg.push(f).unwrap();
+    }
+    let mut segments = Vec::new();
+    while let Some(s) = seg.poll_segment() {
+        segments.push(s);
+    }
+    segments.extend(seg.finish());
+    assert!(segments.len() >= 2);
+    let want = weir_testutil::decoded_video_md5(&src_v, &[]);
+    let mut all = Vec::new();
+    for (i, s) in segments.iter().enumerate() {
+        let p = dir.join(&format!("seg{i}.ts"));
+        std::fs::write(&p, &s.data).unwrap();
+        // Decodes standalone: every picture of the segment is a source picture.
+        let got = weir_testutil::decoded_video_md5(&p, &[]);
+        assert!(
+            !got.is_empty() && got.iter().all(|m| want.contains(m)),
+            "segment {i} does not decode on its own"
+        );
+        all.extend_from_slice(&s.data);
+    }
+    let p = dir.join("all.ts");
+    std::fs::write(&p, &all).unwrap();
+    assert_eq!(weir_testutil::decoded_video_md5(&p, &[]), want);
+}
+
+#[test]
+fn keyframes_get_out_of_band_parameter_sets_h264() {
+    weir_testutil::interop_or_skip!();
+    out_of_band_parameter_sets(Codec::H264);
+}
+
+#[test]
+fn keyframes_get_out_of_band_parameter_sets_h265() {
+    weir_testutil::interop_or_skip!();
+    out_of_band_parameter_sets(Codec::H265);
+}
