@@ -958,7 +958,8 @@ impl Conn {
                 info!(peer = %self.peer, stream = key, tracks = tracks.len(), "RTSP publisher");
                 for t in &tracks {
                     if t.info.config.is_empty() && t.info.codec.kind() == MediaKind::Video {
-                        warn!(stream = key, codec = %t.info.codec, "RTSP ANNOUNCE without parameter sets");
+                        info!(stream = key, codec = %t.info.codec, "RTSP ANNOUNCE without parameter sets: waiting for them in band");
+                        continue;
                     }
                     p.track(t.info.clone());
                 }
@@ -1163,11 +1164,65 @@ impl Conn {
                 debug!(stream = p.key(), "RTSP: recovered at a keyframe");
                 t.await_keyframe = false;
             }
+            if video && !self.video_configured(idx, &p, &f) {
+                continue;
+            }
             if let Some(f) = self.retime(idx, f) {
                 p.frame(f);
             }
         }
         self.publisher = Some(p);
+    }
+
+    /// H.264/H.265 announced without `sprop-*` parameter sets (cameras do this): the
+    /// track is announced once a keyframe brought them in band; frames before that are
+    /// dropped (nobody could decode them).
+    fn video_configured(&mut self, idx: usize, p: &Publisher, f: &Frame) -> bool {
+        let Some(t) = self.in_tracks.get_mut(idx) else {
+            return false;
+        };
+        if !t.info.config.is_empty() {
+            return true;
+        }
+        if !f.keyframe {
+            return false;
+        }
+        let h265 = match t.info.codec {
+            Codec::H264 => false,
+            Codec::H265 => true,
+            _ => return true,
+        };
+        let (mut vps, mut sps, mut pps) = (Vec::new(), Vec::new(), Vec::new());
+        let Ok(nalus) = weir_media::nal::length_prefixed_nalus(&f.data, 4) else {
+            return false;
+        };
+        for nal in nalus.flatten() {
+            let Some(&h) = nal.first() else { continue };
+            match (h265, if h265 { (h >> 1) & 0x3f } else { h & 0x1f }) {
+                (false, 7) | (true, 33) => sps.push(nal),
+                (false, 8) | (true, 34) => pps.push(nal),
+                (true, 32) => vps.push(nal),
+                _ => {}
+            }
+        }
+        let config = if h265 {
+            weir_h265::HevcConfig::from_parameter_sets(&vps, &sps, &pps)
+                .ok()
+                .map(|c| c.to_bytes())
+        } else {
+            weir_h264::AvcConfig::from_parameter_sets(&sps, &pps)
+                .ok()
+                .map(|c| c.to_bytes())
+        };
+        match config {
+            Some(c) if !pps.is_empty() => {
+                info!(stream = p.key(), codec = %t.info.codec, "RTSP: parameter sets found in band");
+                t.info = t.info.clone().with_config(c);
+                p.track(t.info.clone());
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Moves a depacketized frame onto the stream's common clock: the publisher's RTCP

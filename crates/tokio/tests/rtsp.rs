@@ -677,3 +677,106 @@ async fn rtsp_player_gets_audio_and_video_in_sync() {
     );
     relay.stop().await;
 }
+
+/// A camera-like publisher: ANNOUNCE with no `sprop-parameter-sets` (SPS/PPS only in band),
+/// RTP over TCP interleaved built with weir's packetizer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_publish_without_sprop_uses_in_band_parameter_sets() {
+    interop_or_skip!();
+    use bytes::Bytes;
+    use tokio::io::AsyncWriteExt;
+    let dir = TempDir::new("rtsp-nosprop");
+    let src = dir.join("src.h264");
+    weir_testutil::ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-frames:v",
+        "50",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "25",
+        "-bf",
+        "0",
+        "-bitexact",
+        src.to_str().unwrap(),
+    ]);
+    // Access units (Annex B) by their framemd5 sizes, then length-prefixed.
+    let data = Bytes::from(std::fs::read(&src).unwrap());
+    let mut at = 0;
+    let aus: Vec<Bytes> = weir_testutil::framemd5(&src, "0:v", &[])
+        .iter()
+        .map(|l| {
+            let size: usize = l.split(',').nth(3).unwrap().trim().parse().unwrap();
+            let au = data.slice(at..at + size);
+            at += size;
+            au
+        })
+        .collect();
+
+    let relay = TestRelay::start(test_config()).await;
+    let key = "live/cam";
+    let out = dir.join("out.flv");
+    let player = play_ffmpeg(&relay.http_url(key), &out);
+    relay.wait_for_players(key, 1).await;
+
+    let url = relay.rtsp_url(key);
+    let mut c = RawClient::connect(relay.rtsp.unwrap()).await;
+    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=cam\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:track1\r\n";
+    let r = c
+        .request(
+            "ANNOUNCE",
+            &url,
+            &format!(
+                "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+                sdp.len()
+            ),
+        )
+        .await;
+    // (The helper appends a blank line; the body above already ended the request.)
+    assert_eq!(r.status, 200);
+    let r = c
+        .request(
+            "SETUP",
+            &format!("{url}/track1"),
+            "Transport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record\r\n",
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(c.request("RECORD", &url, "").await.status, 200);
+
+    let track = weir_media::TrackInfo::new(weir_media::TrackId(0), weir_media::Codec::H264, 90_000);
+    let (mut pk, _) = weir_rtp_rtcp::payload::packetizer_for_track(
+        &track,
+        weir_rtp_rtcp::payload::PacketizerConfig::new(90_000),
+    )
+    .unwrap();
+    let mut wire = Vec::new();
+    for (i, au) in aus.iter().enumerate() {
+        let mut lp = bytes::BytesMut::new();
+        for nal in weir_media::nal::annexb_nalus(au) {
+            lp.extend_from_slice(&(nal.len() as u32).to_be_bytes());
+            lp.extend_from_slice(&nal);
+        }
+        let ts = weir_media::Timestamp::new(i as i64 * 3600, weir_media::Timebase::MPEG);
+        let mut frame = weir_media::Frame::new(weir_media::TrackId(0), ts, ts, lp.freeze());
+        frame.keyframe = i % 25 == 0;
+        let mut pkts = Vec::new();
+        pk.packetize(&frame, &mut pkts).unwrap();
+        for p in pkts {
+            wire.extend_from_slice(&[b'$', 0]);
+            wire.extend_from_slice(&(p.len() as u16).to_be_bytes());
+            wire.extend_from_slice(&p);
+        }
+    }
+    c.sock.write_all(&wire).await.unwrap();
+    assert_eq!(c.request("TEARDOWN", &url, "").await.status, 200);
+    wait_ok(player, "http-flv player", Duration::from_secs(30)).await;
+    let start = assert_pictures_from_keyframe(&src, &out, "in-band parameter sets");
+    assert_eq!(start, 0);
+    relay.stop().await;
+}
