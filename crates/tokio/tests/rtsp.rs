@@ -780,3 +780,90 @@ async fn rtsp_publish_without_sprop_uses_in_band_parameter_sets() {
     assert_eq!(start, 0);
     relay.stop().await;
 }
+
+/// G.711 A-law with H.264: RTSP publish (UDP), RTSP play (TCP); the played A-law bytes are a
+/// contiguous run of the source's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_g711_publish_and_play() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtsp-g711");
+    let src = dir.join("src.mkv");
+    weir_testutil::ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=8000",
+        "-t",
+        "4",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "25",
+        "-bf",
+        "0",
+        "-c:a",
+        "pcm_alaw",
+        "-ac",
+        "1",
+        "-fflags",
+        "+bitexact",
+        "-flags:v",
+        "+bitexact",
+        src.to_str().unwrap(),
+    ]);
+    let src_al = dir.join("src.al");
+    weir_testutil::ffmpeg([
+        "-i",
+        src.to_str().unwrap(),
+        "-map",
+        "0:a",
+        "-c",
+        "copy",
+        "-f",
+        "alaw",
+        src_al.to_str().unwrap(),
+    ]);
+    let relay = TestRelay::start(test_config()).await;
+    let key = "live/g711";
+    let publisher = rtsp_push(&src, &relay.rtsp_url(key), "udp");
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let out_v = dir.join("out.h264");
+    let out_a = dir.join("out.al");
+    let player = ffmpeg_child(&[
+        "-rtsp_transport".into(),
+        "tcp".into(),
+        "-i".into(),
+        relay.rtsp_url(key),
+        "-map".into(),
+        "0:v".into(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "h264".into(),
+        out_v.display().to_string(),
+        "-map".into(),
+        "0:a".into(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "alaw".into(),
+        out_a.display().to_string(),
+    ]);
+    wait_ok(publisher, "rtsp publisher", Duration::from_secs(30)).await;
+    wait_ok(player, "rtsp player", Duration::from_secs(30)).await;
+    assert_pictures_from_keyframe(&src, &out_v, "rtsp g711 video");
+    let want = std::fs::read(&src_al).unwrap();
+    let got = std::fs::read(&out_a).unwrap();
+    assert!(got.len() >= 8000, "{} A-law bytes", got.len());
+    assert!(
+        want.windows(got.len()).any(|w| w == got.as_slice()),
+        "played A-law is not a contiguous run of the source"
+    );
+    relay.stop().await;
+}
