@@ -591,17 +591,16 @@ impl Conn {
     }
 
     fn sdp(&self) -> String {
-        let ip = match self.local_ip {
+        let origin = match self.local_ip {
             IpAddr::V4(a) => format!("IN IP4 {a}"),
             IpAddr::V6(a) => format!("IN IP6 {a}"),
         };
+        // A unicast SDP's connection address is not used by clients (RFC 2326 C.1.7).
         let mut s = format!(
-            "v=0\r\no=- {} 1 {ip}\r\ns={}\r\nc={ip}\r\nt=0 0\r\na=tool:weir\r\na=control:*\r\na=range:npt=now-\r\n",
+            "v=0\r\no=- {} 1 {origin}\r\ns={}\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\na=tool:weir\r\na=control:*\r\na=range:npt=now-\r\n",
             random_u64() >> 12,
             self.key.as_deref().unwrap_or("weir"),
         );
-        // A unicast SDP's connection address is ignored by clients; keep a neutral one.
-        s = s.replace(&format!("c={ip}"), "c=IN IP4 0.0.0.0");
         for (i, t) in self.tracks.iter().enumerate() {
             let media = match t.info.codec.kind() {
                 MediaKind::Video => "video",
