@@ -867,3 +867,27 @@ async fn rtsp_g711_publish_and_play() {
     );
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_tcp_and_udp_players_at_once() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtsp-two");
+    let src = make_source(&dir, "src.flv", 4, &[]);
+    let relay = TestRelay::start(test_config()).await;
+    let key = "live/two";
+    let publisher = push(&src, &relay.rtmp_url(key));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let pa = rtsp_play(&relay.rtsp_url(key), "tcp", &a);
+    let pb = rtsp_play(&relay.rtsp_url(key), "udp", &b);
+    wait_ok(publisher, "publisher", Duration::from_secs(30)).await;
+    wait_ok(pa, "tcp player", Duration::from_secs(30)).await;
+    wait_ok(pb, "udp player", Duration::from_secs(30)).await;
+    for (what, d) in [("tcp", &a), ("udp", &b)] {
+        assert_pictures_from_keyframe(&src, &d.join("out.h264"), what);
+        assert_audio(&d.join("out.aac"), 40, what);
+    }
+    relay.stop().await;
+}
