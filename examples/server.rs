@@ -29,6 +29,12 @@ struct Args {
     /// HTTP listen address for HTTP-FLV, WebSocket-FLV and the API [default: 0.0.0.0:8080].
     #[arg(long, value_name = "ADDR")]
     http_listen: Option<SocketAddr>,
+    /// RTSP listen address, or `off` [default: 0.0.0.0:8554].
+    #[arg(long, value_name = "ADDR|off", value_parser = parse_listen)]
+    rtsp_listen: Option<Listen>,
+    /// GB28181 media port (UDP and TCP), or `off` [default: 0.0.0.0:10000].
+    #[arg(long, value_name = "ADDR|off", value_parser = parse_listen)]
+    gb28181_listen: Option<Listen>,
     /// Keep the last GOP so new players start on a keyframe at once [default: true].
     #[arg(long, value_name = "BOOL")]
     gop_cache: Option<bool>,
@@ -74,6 +80,19 @@ struct Args {
     log_level: Option<String>,
 }
 
+/// A listen address or `off`.
+#[derive(Clone, Copy, Debug)]
+struct Listen(Option<SocketAddr>);
+
+fn parse_listen(s: &str) -> Result<Listen, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(Listen(None));
+    }
+    s.parse()
+        .map(|a| Listen(Some(a)))
+        .map_err(|e| format!("{s}: {e}"))
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 struct FileConfig {
@@ -97,6 +116,12 @@ fn load(args: &Args) -> Result<(RelayConfig, String), String> {
     }
     if let Some(v) = args.http_listen {
         c.http_listen = v;
+    }
+    if let Some(Listen(v)) = args.rtsp_listen {
+        c.rtsp_listen = v;
+    }
+    if let Some(Listen(v)) = args.gb28181_listen {
+        c.gb28181_listen = v;
     }
     if let Some(v) = args.gop_cache {
         c.gop_cache = v;

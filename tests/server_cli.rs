@@ -32,6 +32,8 @@ fn help_documents_every_option() {
     let help = String::from_utf8_lossy(&out.stdout);
     for opt in [
         "--config",
+        "--rtsp-listen",
+        "--gb28181-listen",
         "--rtmp-listen",
         "--http-listen",
         "--gop-cache",
@@ -82,7 +84,7 @@ fn serves_from_a_config_file_and_exits_cleanly_on_sigterm() {
     let cfg = dir.join("weir.toml");
     std::fs::write(
         &cfg,
-        format!("log_level = \"info\"\n[relay]\nrtmp_listen = \"127.0.0.1:{rtmp}\"\nhttp_listen = \"127.0.0.1:{http}\"\nplay_wait_ms = 100\n"),
+        format!("log_level = \"info\"\n[relay]\nrtmp_listen = \"127.0.0.1:{rtmp}\"\nhttp_listen = \"127.0.0.1:{http}\"\nrtsp_listen = \"127.0.0.1:0\"\ngb28181_listen = \"127.0.0.1:0\"\nplay_wait_ms = 100\n"),
     )
     .unwrap();
     let mut child = Command::new(server_bin())
@@ -163,6 +165,10 @@ fn the_sample_config_file_is_valid() {
             "127.0.0.1:0",
             "--http-listen",
             "127.0.0.1:0",
+            "--rtsp-listen",
+            "127.0.0.1:0",
+            "--gb28181-listen",
+            "off",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
