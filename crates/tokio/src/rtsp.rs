@@ -243,6 +243,7 @@ struct Conn {
     session: ServerSession,
     out: Vec<Bytes>,
     udp_tx: mpsc::Sender<Datagram>,
+    udp_rx: mpsc::Receiver<Datagram>,
     // Play.
     key: Option<String>,
     sub: Option<Subscription>,
@@ -279,7 +280,7 @@ async fn connection(
         ..ServerConfig::default()
     };
     let now = Instant::now();
-    let (udp_tx, mut udp_rx) = mpsc::channel(1024);
+    let (udp_tx, udp_rx) = mpsc::channel(1024);
     let mut c = Conn {
         session: ServerSession::new(config, Box::new(random_u64), now),
         ctx: ctx.clone(),
@@ -287,6 +288,7 @@ async fn connection(
         local_ip,
         out: Vec::with_capacity(64),
         udp_tx,
+        udp_rx,
         key: None,
         sub: None,
         tracks: Vec::new(),
@@ -363,7 +365,7 @@ async fn connection(
                     break Ok(());
                 }
             }
-            Some(d) = udp_rx.recv() => {
+            Some(d) = c.udp_rx.recv() => {
                 c.datagram(d);
             }
             _ = sleep_until(deadline) => {
@@ -383,7 +385,7 @@ async fn connection(
             _ = shutdown.changed() => break Ok(()),
         }
     };
-    c.finish();
+    c.finish().await;
     result
 }
 
@@ -426,14 +428,45 @@ fn split_control(uri: &str) -> Option<(String, String)> {
 }
 
 impl Conn {
-    fn finish(&mut self) {
+    async fn finish(&mut self) {
+        self.end_publish().await;
+        self.sub = None;
+        self.tracks.clear();
+        self.in_tracks.clear();
+    }
+
+    /// Publishes everything still in flight (UDP datagrams sent just before TEARDOWN,
+    /// jitter buffers, partial frames), then ends the stream.
+    async fn end_publish(&mut self) {
+        if self.publisher.is_none() {
+            return;
+        }
+        if self
+            .in_tracks
+            .iter()
+            .any(|t| matches!(t.dest, Some(Dest::Udp { .. })))
+        {
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+            while let Ok(Some(d)) = tokio::time::timeout_at(
+                deadline.min(tokio::time::Instant::now() + Duration::from_millis(50)),
+                self.udp_rx.recv(),
+            )
+            .await
+            {
+                self.datagram(d);
+            }
+        }
+        let later = Instant::now() + Duration::from_secs(3600);
+        for i in 0..self.in_tracks.len() {
+            if let Some(j) = self.in_tracks.get_mut(i).and_then(|t| t.jitter.as_mut()) {
+                j.handle_timeout(later);
+            }
+            self.drain_jitter(i);
+        }
         if let Some(p) = self.publisher.take() {
             info!(peer = %self.peer, stream = p.key(), "RTSP publisher left");
             self.flush_depacketizers(&p);
         }
-        self.sub = None;
-        self.tracks.clear();
-        self.in_tracks.clear();
     }
 
     fn flush_depacketizers(&mut self, p: &Publisher) {
@@ -441,7 +474,12 @@ impl Conn {
         for (i, t) in self.in_tracks.iter_mut().enumerate() {
             t.depack.flush();
             while let Some(f) = t.depack.pull() {
-                frames.push((i, f));
+                // Same rules as live frames: nothing damaged, nothing undecodable.
+                if !f.incomplete && !t.await_keyframe && !t.info.config.is_empty()
+                    || !f.incomplete && t.info.codec.kind() != MediaKind::Video
+                {
+                    frames.push((i, f));
+                }
             }
         }
         for (i, f) in frames {
@@ -558,9 +596,7 @@ impl Conn {
                 for t in &mut self.tracks {
                     t.dest = None;
                 }
-                if let Some(p) = self.publisher.take() {
-                    self.flush_depacketizers(&p);
-                }
+                self.end_publish().await;
                 self.in_tracks.clear();
                 self.recording = false;
                 Ok(())
