@@ -766,6 +766,14 @@ impl Conn {
                     rtp_sock.local_addr().ok()?.port(),
                     rtcp_sock.local_addr().ok()?.port(),
                 );
+                if record {
+                    // A publisher's keyframe is a burst of datagrams: a deep receive
+                    // buffer rides out scheduling hiccups instead of losing packets.
+                    if let Err(e) = socket2::SockRef::from(&rtp_sock).set_recv_buffer_size(4 << 20)
+                    {
+                        debug!(error = %e, "RTSP SO_RCVBUF");
+                    }
+                }
                 let rtp_sock = Arc::new(rtp_sock);
                 let rtcp_sock = Arc::new(rtcp_sock);
                 let readers = [
