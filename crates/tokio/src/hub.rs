@@ -328,8 +328,13 @@ impl SlotState {
         self.first_data_at.map(|t| t + track_wait)
     }
 
+    /// Media time covered so far (newest minus first timestamp), 0 if the tracks are
+    /// interleaved out of order. Wire timestamps wrap at 2³² ms, so the difference is taken
+    /// as a signed 32-bit value.
     fn stream_age_ms(&self) -> u32 {
-        self.first_ts.map_or(0, |f| self.last_ts.wrapping_sub(f))
+        self.first_ts.map_or(0, |f| {
+            u32::try_from(self.last_ts.wrapping_sub(f) as i32).unwrap_or(0)
+        })
     }
 }
 
@@ -843,7 +848,10 @@ impl Publisher {
             st.first_data_at.get_or_insert_with(Instant::now);
             if unit.kind() != UnitKind::Metadata && !unit.is_sequence_header() {
                 st.first_ts.get_or_insert(ts);
-                st.last_ts = ts;
+                // Tracks are interleaved, not globally ordered: only move forward.
+                if st.first_ts == Some(ts) || (ts.wrapping_sub(st.last_ts) as i32) > 0 {
+                    st.last_ts = ts;
+                }
             }
             let newly_seen = match kind {
                 UnitKind::Video => !std::mem::replace(&mut st.seen_video, true),

@@ -12,6 +12,9 @@ use tracing::info;
 
 use crate::hub::{Hub, HubConfig};
 
+/// Receive buffer requested for the GB28181 UDP socket (the kernel may cap it).
+const GB_UDP_RCVBUF: usize = 4 << 20;
+
 /// Relay settings. Every field has a working default; see [`RelayConfig::default`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -379,6 +382,11 @@ impl Relay {
                     Err(_) if addr.port() == 0 => tokio::net::UdpSocket::bind(addr).await?,
                     Err(e) => return Err(e),
                 };
+                // Devices send bursts (a keyframe is dozens of datagrams at once): a deep
+                // receive buffer rides out scheduling hiccups instead of losing packets.
+                if let Err(e) = socket2::SockRef::from(&udp).set_recv_buffer_size(GB_UDP_RCVBUF) {
+                    tracing::debug!(error = %e, "GB28181 SO_RCVBUF");
+                }
                 (Some(tcp), Some(udp))
             }
             None => (None, None),
