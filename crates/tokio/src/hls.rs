@@ -297,12 +297,9 @@ impl Hls {
             let Some(seg) = segmenter.as_mut() else {
                 continue;
             };
-            // Each segment must decode on its own: keyframes carry their parameter sets.
-            let with_params = tracks
-                .iter()
-                .find(|t| t.id == frame.track)
-                .and_then(|t| crate::params::with_parameter_sets(t, frame));
-            if let Err(e) = seg.push(with_params.as_ref().unwrap_or(frame)) {
+            // (weir-mpegts puts the track's parameter sets before keyframes that lack them,
+            // so every segment decodes on its own.)
+            if let Err(e) = seg.push(frame) {
                 debug!(stream = key, error = %e, "hls: frame not muxed");
             }
             let mut produced = false;

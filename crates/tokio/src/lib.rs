@@ -57,7 +57,6 @@ pub mod hls;
 mod http;
 pub mod hub;
 mod io;
-mod params;
 mod rtmp;
 mod rtsp;
 mod server;
