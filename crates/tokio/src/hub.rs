@@ -29,6 +29,7 @@ use weir_flv::{FlvDemuxer, FlvEvent, TagType};
 use weir_media::repair::{Repair, RepairConfig, TimestampRepair};
 use weir_media::{Frame, MediaKind, Timebase, Timestamp, TrackId, TrackInfo};
 
+use crate::rtp_out::{RtpStage, RtpTrack};
 use crate::unit::{Unit, UnitKind};
 
 /// Hub settings.
@@ -202,6 +203,9 @@ struct SlotState {
     audio_track: Option<Arc<TrackInfo>>,
     /// Per track (video, audio): last coded frame's (raw, repaired) timestamps.
     last_frame_ts: [Option<(u32, u32)>; 2],
+    /// Write-once RTP for RTSP players ([`crate::rtp_out`]); runs while `rtp_players > 0`.
+    rtp: RtpStage,
+    rtp_players: usize,
 }
 
 impl SlotState {
@@ -231,6 +235,8 @@ impl SlotState {
             video_track: None,
             audio_track: None,
             last_frame_ts: [None; 2],
+            rtp: RtpStage::default(),
+            rtp_players: 0,
         }
     }
 
@@ -539,12 +545,29 @@ impl Hub {
         protocol: &'static str,
         wait: Duration,
     ) -> Result<Subscription, HubError> {
+        self.subscribe_inner(key, protocol, wait, false).await
+    }
+
+    /// [`Hub::subscribe`] for an RTSP player: the stream's RTP stage runs while the
+    /// subscription lives, and every unit it receives carries its RTP packets.
+    pub(crate) async fn subscribe_rtp(&self, key: &str) -> Result<Subscription, HubError> {
+        self.subscribe_inner(key, "rtsp", self.shared.config.play_wait, true)
+            .await
+    }
+
+    async fn subscribe_inner(
+        &self,
+        key: &str,
+        protocol: &'static str,
+        wait: Duration,
+        rtp: bool,
+    ) -> Result<Subscription, HubError> {
         let deadline = Instant::now() + wait;
         let track_wait = self.shared.config.track_wait;
         // A player that starts waiting before the stream has any data subscribes to the
         // ring at once, so it receives everything from the first unit however late its
         // task is scheduled after the publisher starts.
-        let mut early: Option<(Arc<Slot>, broadcast::Receiver<Arc<Unit>>)> = None;
+        let mut early: Option<(Arc<Slot>, broadcast::Receiver<Arc<Unit>>, Option<RtpGuard>)> = None;
         loop {
             if self.shared.shutting_down.load(Ordering::Acquire) {
                 return Err(HubError::ShuttingDown);
@@ -552,7 +575,7 @@ impl Hub {
             // An early subscriber stays with the slot it subscribed to: even if that
             // stream has already ended, what it published is queued in `rx`.
             let slot = match &early {
-                Some((s, _)) => s.clone(),
+                Some((s, _, _)) => s.clone(),
                 None => self.slot(key),
             };
             let notified = slot.changed.notified();
@@ -563,6 +586,7 @@ impl Hub {
                 let mut st = lock(&slot.state);
                 if st.ended && !(early.is_some() && st.units > 0) {
                     drop(st);
+                    // (The RTP guard locks the state when dropped.)
                     early = None;
                     continue;
                 }
@@ -577,32 +601,54 @@ impl Hub {
                         || st.ended);
                 if ready {
                     let shape = st.shape();
-                    let (initial, rx, need_keyframe) = match early.take() {
+                    let (initial, rx, need_keyframe, rtp_guard) = match early.take() {
                         // Everything since the stream's first unit is queued in `rx`.
-                        Some((_, rx)) => (Vec::new(), rx, false),
+                        Some((_, rx, guard)) => (Vec::new(), rx, false, guard),
                         None => {
                             let mut initial = Vec::with_capacity(st.gop.len() + 3);
                             initial.extend(st.metadata.iter().cloned());
-                            initial.extend(st.video_config.iter().cloned());
-                            initial.extend(st.audio_config.iter().cloned());
+                            if shape.has_video {
+                                initial.extend(st.video_config.iter().cloned());
+                            }
+                            if shape.has_audio {
+                                initial.extend(st.audio_config.iter().cloned());
+                            }
                             let gop_starts_key = st.gop.first().is_some_and(|u| u.is_keyframe());
                             initial.extend(st.gop.iter().cloned());
                             // With video, start at a keyframe: the cached GOP if it has
                             // one, else the next one that arrives.
+                            let guard = rtp.then(|| RtpGuard::new(&slot, &mut st));
                             (
                                 initial,
                                 slot.tx.subscribe(),
                                 shape.has_video && !gop_starts_key,
+                                guard,
                             )
                         }
                     };
                     slot.players.fetch_add(1, Ordering::AcqRel);
-                    let tracks = st
+                    // Only tracks that deliver (or are announced and still expected): a
+                    // device that announces audio and never sends any is described
+                    // without it.
+                    let tracks: Vec<Arc<TrackInfo>> = st
                         .video_track
                         .iter()
-                        .chain(st.audio_track.iter())
+                        .filter(|_| shape.has_video)
+                        .chain(st.audio_track.iter().filter(|_| shape.has_audio))
                         .cloned()
                         .collect();
+                    let mut rtp_tracks = Vec::new();
+                    if rtp_guard.is_some() {
+                        // Packetize what the player starts from (in order, once), then
+                        // describe the RTP tracks.
+                        for t in &tracks {
+                            st.rtp.ensure(t);
+                        }
+                        for u in &initial {
+                            st.rtp.process(u);
+                        }
+                        rtp_tracks = tracks.iter().filter_map(|t| st.rtp.track(t)).collect();
+                    }
                     drop(st);
                     debug!(
                         stream = key,
@@ -624,10 +670,13 @@ impl Hub {
                         dropped: 0,
                         shape,
                         tracks,
+                        rtp_tracks,
+                        _rtp_guard: rtp_guard,
                     });
                 }
                 if st.units == 0 && early.is_none() {
-                    early = Some((slot.clone(), slot.tx.subscribe()));
+                    let guard = rtp.then(|| RtpGuard::new(&slot, &mut st));
+                    early = Some((slot.clone(), slot.tx.subscribe(), guard));
                 }
                 st.waiters += 1;
                 until = match st.tracks_settle_at(track_wait) {
@@ -853,12 +902,18 @@ impl Publisher {
                     st.last_ts = ts;
                 }
             }
+            // A track counts as delivering with its first coded frame: a codec
+            // configuration alone (a device announcing audio it never sends) does not.
             let newly_seen = match kind {
+                _ if unit.is_sequence_header() => false,
                 UnitKind::Video => !std::mem::replace(&mut st.seen_video, true),
                 UnitKind::Audio => !std::mem::replace(&mut st.seen_audio, true),
                 _ => false,
             };
             self.track_timeouts(&mut st);
+            if st.rtp_players > 0 {
+                st.rtp.process(&unit);
+            }
             let notify = self.update_caches(&mut st, &unit) || newly_seen;
             // Sent under the state lock: a player snapshotting the caches in `subscribe`
             // then either has this unit in its snapshot or receives it live, never both.
@@ -967,6 +1022,29 @@ pub struct Subscription {
     dropped: u64,
     shape: StreamShape,
     tracks: Vec<Arc<TrackInfo>>,
+    rtp_tracks: Vec<(usize, Arc<RtpTrack>)>,
+    _rtp_guard: Option<RtpGuard>,
+}
+
+/// Keeps a stream's RTP stage running while an RTSP player (or one waiting for the stream)
+/// exists.
+#[derive(Debug)]
+struct RtpGuard {
+    slot: Arc<Slot>,
+}
+
+impl RtpGuard {
+    fn new(slot: &Arc<Slot>, st: &mut SlotState) -> RtpGuard {
+        st.rtp_players += 1;
+        RtpGuard { slot: slot.clone() }
+    }
+}
+
+impl Drop for RtpGuard {
+    fn drop(&mut self) {
+        let mut st = lock(&self.slot.state);
+        st.rtp_players = st.rtp_players.saturating_sub(1);
+    }
 }
 
 /// Result of [`Subscription::try_next`].
@@ -995,6 +1073,11 @@ impl Subscription {
     /// first. Later changes arrive as sequence-header units ([`Unit::track`]).
     pub fn tracks(&self) -> &[Arc<TrackInfo>] {
         &self.tracks
+    }
+
+    /// The stream's RTP tracks (slot 0 video, 1 audio) for an RTSP subscription.
+    pub(crate) fn rtp_tracks(&self) -> &[(usize, Arc<RtpTrack>)] {
+        &self.rtp_tracks
     }
 
     /// Units skipped because this player fell behind.

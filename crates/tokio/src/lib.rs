@@ -58,8 +58,10 @@ mod http;
 pub mod hub;
 mod io;
 mod rtmp;
+mod rtp_out;
 mod rtsp;
 mod server;
+mod udp;
 mod unit;
 
 pub use hub::{

@@ -8,8 +8,9 @@
 //!   RTP → (UDP: jitter buffer) → depacketizer → [`Publisher`], timestamps aligned across
 //!   tracks with the publisher's RTCP sender reports when it sends them.
 //!
-//! RTP packets are built per player (each player has its own SSRC, sequence numbers and
-//! timestamp offsets).
+//! RTP packets are built once per stream and shared by all of its RTSP players
+//! ([`crate::rtp_out`]): same SSRC, sequence numbers and timestamps for everyone; UDP
+//! datagrams go out in batches ([`crate::udp`]).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -25,10 +26,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 use weir_jitter::{Config as JitterConfig, JitterBuffer, Output};
 use weir_media::{Codec, Frame, MediaKind, Timebase, Timestamp, TrackId, TrackInfo};
-use weir_rtp_rtcp::payload::{
-    aac, h264, h265, latm, packetizer_for_track, Depacketizer, DepacketizerConfig, Packetizer,
-    PacketizerConfig, SdpFormat,
-};
+use weir_rtp_rtcp::payload::{aac, h264, h265, latm, Depacketizer, DepacketizerConfig};
 use weir_rtp_rtcp::rtcp::{SenderReport, SourceDescription};
 use weir_rtp_rtcp::{Compound, NtpTime, RtcpLimits, RtcpPacket, RtpPacket};
 use weir_rtsp_proto::auth::{AuthConfig, AuthOutcome, Authenticator};
@@ -37,7 +35,9 @@ use weir_rtsp_proto::{Request, RequestId, RtspUrl, ServerConfig, ServerEvent, Se
 
 use crate::hub::{HubError, Publisher, Subscription, TryNext};
 use crate::io::{tune_socket, write_all_bufs};
+use crate::rtp_out::{RtpPackets, RtpTrack};
 use crate::server::{Access, AuthRequest, Ctx};
+use crate::udp::UdpBatch;
 use crate::unit::Unit;
 
 /// Units sent per batch before the socket is written.
@@ -123,87 +123,48 @@ impl Drop for Dest {
     }
 }
 
-/// One track of a player.
+/// One track of a player: the stream's shared RTP track and where this player gets it.
 struct OutTrack {
-    info: Arc<TrackInfo>,
-    packetizer: Box<dyn Packetizer + Send>,
-    sdp: SdpFormat,
-    ssrc: u32,
-    ts_offset: u32,
+    /// 0 video, 1 audio (the [`RtpPackets`] slot).
+    slot: usize,
+    rtp: Arc<RtpTrack>,
     dest: Option<Dest>,
+    /// Packets and payload octets sent to this player (its sender reports).
     packets: u32,
     octets: u32,
     /// RTP timestamp of the last frame sent and when it was sent (for SRs).
     last: Option<(u32, Instant)>,
+    /// Sequence number of the last packet sent.
+    sent_seq: Option<u16>,
+    /// Resumed after PAUSE: video waits for a keyframe it has not sent yet.
+    await_key: bool,
 }
 
 impl OutTrack {
-    fn new(info: Arc<TrackInfo>, pt: u8) -> Option<OutTrack> {
-        let info = with_rtp_clock(info);
-        let ssrc = random_u64() as u32;
-        let ts_offset = random_u64() as u32;
-        let seq = random_u64() as u16;
-        let cfg = PacketizerConfig::new(info.clock_rate)
-            .with_payload_type(pt)
-            .with_ssrc(ssrc)
-            .with_timestamp_offset(ts_offset)
-            .with_initial_sequence_number(seq);
-        match packetizer_for_track(&info, cfg) {
-            Ok((packetizer, sdp)) => Some(OutTrack {
-                info,
-                packetizer,
-                sdp,
-                ssrc,
-                ts_offset,
-                dest: None,
-                packets: 0,
-                octets: 0,
-                last: None,
-            }),
-            Err(e) => {
-                info!(codec = %info.codec, error = %e, "RTSP: track not carried");
-                None
-            }
-        }
-    }
-
-    /// A changed codec configuration: new packetizer continuing the same RTP stream.
-    fn reconfigure(&mut self, info: Arc<TrackInfo>) {
-        let info = with_rtp_clock(info);
-        let cfg = PacketizerConfig::new(info.clock_rate)
-            .with_payload_type(self.sdp.payload_type)
-            .with_ssrc(self.ssrc)
-            .with_timestamp_offset(self.ts_offset)
-            .with_initial_sequence_number(self.packetizer.next_sequence_number());
-        match packetizer_for_track(&info, cfg) {
-            Ok((p, _)) => {
-                self.packetizer = p;
-                self.info = info;
-            }
-            Err(e) => debug!(error = %e, "RTSP: new track configuration not usable"),
-        }
-    }
-
-    fn rtp_time_of_ms(&self, ms: i64) -> u32 {
-        let ticks = Timestamp::new(ms, Timebase::MILLIS)
-            .rescale(Timebase::hz(self.info.clock_rate).unwrap_or(Timebase::MPEG))
-            .ticks();
-        (ticks as u32).wrapping_add(self.ts_offset)
+    /// Whether `unit`'s packets are new to this player. The packets are shared by every
+    /// player, so after PAUSE the cached GOP the player already got is not sent again
+    /// (its sequence numbers would run backwards); video resumes at the next keyframe.
+    fn fresh(&self, rtp: &RtpPackets, keyframe: bool) -> bool {
+        let newer = self
+            .sent_seq
+            .is_none_or(|last| rtp.first_seq.wrapping_sub(last) as i16 > 0);
+        newer && (!self.await_key || keyframe)
     }
 
     fn sender_report(&self, now: Instant) -> Option<Bytes> {
         let (rtp, at) = self.last?;
         let elapsed = now.saturating_duration_since(at);
-        let adv = (elapsed.as_secs_f64() * f64::from(self.info.clock_rate)) as u32;
+        let adv = (elapsed.as_secs_f64() * f64::from(self.rtp.info.clock_rate)) as u32;
+        let ssrc = self.rtp.ssrc;
         let sr = SenderReport {
-            ssrc: self.ssrc,
+            ssrc,
             ntp_time: NtpTime::from_system_time(SystemTime::now()),
             rtp_time: rtp.wrapping_add(adv),
             packet_count: self.packets,
             octet_count: self.octets,
             ..SenderReport::default()
         };
-        let sdes = SourceDescription::cname(self.ssrc, "weir");
+        let sdes = SourceDescription::cname(ssrc, "weir");
         Compound::new(vec![
             RtcpPacket::SenderReport(sr),
             RtcpPacket::SourceDescription(sdes),
@@ -248,6 +209,8 @@ struct Conn {
     key: Option<String>,
     sub: Option<Subscription>,
     tracks: Vec<OutTrack>,
+    /// UDP datagrams queued for this player (sent in batches).
+    udp_out: UdpBatch,
     playing: bool,
     /// First unit taken to anchor RTP-Info, sent first after PLAY.
     pending: Option<Arc<Unit>>,
@@ -292,6 +255,7 @@ async fn connection(
         key: None,
         sub: None,
         tracks: Vec::new(),
+        udp_out: UdpBatch::default(),
         playing: false,
         pending: None,
         next_sr: None,
@@ -612,14 +576,30 @@ impl Conn {
     // Play.
 
     async fn subscribe(&mut self, key: &str) -> Result<(), HubError> {
-        let sub = self.ctx.hub.subscribe(key, "rtsp").await?;
-        if self.key.as_deref() != Some(key) || self.tracks.is_empty() {
-            let mut tracks = Vec::new();
-            for t in sub.tracks() {
-                let pt = 96 + u8::try_from(tracks.len()).unwrap_or(0);
-                tracks.extend(OutTrack::new(t.clone(), pt));
-            }
-            self.tracks = tracks;
+        let sub = self.ctx.hub.subscribe_rtp(key).await?;
+        let same = self.tracks.len() == sub.rtp_tracks().len()
+            && self
+                .tracks
+                .iter()
+                .zip(sub.rtp_tracks())
+                .all(|(t, (slot, r))| t.slot == *slot && Arc::ptr_eq(&t.rtp, r));
+        if self.key.as_deref() != Some(key) || !same {
+            // (After PAUSE the stream's RTP tracks are normally the same ones and the
+            // transports set up stay; a new RTP stream needs a new SETUP.)
+            self.tracks = sub
+                .rtp_tracks()
+                .iter()
+                .map(|(slot, rtp)| OutTrack {
+                    slot: *slot,
+                    rtp: rtp.clone(),
+                    dest: None,
+                    packets: 0,
+                    octets: 0,
+                    last: None,
+                    sent_seq: None,
+                    await_key: false,
+                })
+                .collect();
         }
         self.key = Some(key.to_string());
         self.sub = Some(sub);
@@ -638,12 +618,15 @@ impl Conn {
             self.key.as_deref().unwrap_or("weir"),
         );
         for (i, t) in self.tracks.iter().enumerate() {
-            let media = match t.info.codec.kind() {
+            let media = match t.rtp.info.codec.kind() {
                 MediaKind::Video => "video",
                 _ => "audio",
             };
-            s.push_str(&format!("m={media} 0 RTP/AVP {}\r\n", t.sdp.payload_type));
-            s.push_str(&t.sdp.attribute_lines());
+            s.push_str(&format!(
+                "m={media} 0 RTP/AVP {}\r\n",
+                t.rtp.sdp.payload_type
+            ));
+            s.push_str(&t.rtp.sdp.attribute_lines());
             s.push_str(&format!("a=control:trackID={i}\r\n"));
         }
         s
@@ -717,7 +700,7 @@ impl Conn {
             return self.session.reject(id, 461);
         };
         let mut spec = spec;
-        spec.ssrc = Some(self.tracks[idx].ssrc);
+        spec.ssrc = Some(self.tracks[idx].rtp.ssrc);
         if let Some(t) = self.tracks.get_mut(idx) {
             t.dest = Some(dest);
         }
@@ -813,20 +796,46 @@ impl Conn {
             if self.subscribe(&key).await.is_err() {
                 return self.session.reject(id, 404);
             }
+            for t in &mut self.tracks {
+                t.await_key = t.slot == 0 && t.sent_seq.is_some();
+            }
         }
-        // Anchor RTP-Info on the first unit the player will get.
+        // Anchor RTP-Info on the first unit with packets the player will get (units without
+        // RTP packets — metadata, codec configurations — carry nothing for RTSP).
         if self.pending.is_none() {
-            if let Some(sub) = self.sub.as_mut() {
-                self.pending = match sub.try_next() {
+            let wait = tokio::time::Instant::now() + self.ctx.config.track_wait;
+            while let Some(sub) = self.sub.as_mut() {
+                let unit = match sub.try_next() {
                     TryNext::Unit(u) => Some(u),
-                    TryNext::Empty => tokio::time::timeout(self.ctx.config.track_wait, sub.next())
+                    TryNext::Empty => tokio::time::timeout_at(wait, sub.next())
                         .await
                         .ok()
                         .flatten(),
                     TryNext::Ended => None,
                 };
+                // (Codec configurations carry no packets: the first packet's timestamp
+                // is that of the frame after it.)
+                let fresh = |u: &Unit| {
+                    u.rtp().is_some_and(|r| {
+                        !r.packets.is_empty()
+                            && r.slot.is_some_and(|slot| {
+                                self.tracks
+                                    .iter()
+                                    .find(|t| t.slot == slot)
+                                    .is_none_or(|t| t.fresh(r, u.is_keyframe()))
+                            })
+                    })
+                };
+                match unit {
+                    Some(u) if !fresh(&u) => continue,
+                    u => {
+                        self.pending = u;
+                        break;
+                    }
+                }
             }
         }
+        let anchor = self.pending.as_ref().and_then(|u| u.rtp());
         let base_ms = self
             .pending
             .as_ref()
@@ -838,10 +847,26 @@ impl Conn {
             .iter()
             .enumerate()
             .filter(|(_, t)| t.dest.is_some())
-            .map(|(i, t)| RtpInfo {
-                url: format!("{base}trackID={i}"),
-                seq: Some(t.packetizer.next_sequence_number()),
-                rtptime: Some(t.rtp_time_of_ms(base_ms)),
+            .map(|(i, t)| {
+                // The first packet this player gets on the track: the anchor's own first
+                // packet, or the track's next packet after the anchor (all shared).
+                let (seq, rtptime) = match anchor {
+                    Some(a) if a.slot == Some(t.slot) => (a.first_seq, a.timestamp),
+                    Some(a) => (
+                        a.next_seq
+                            .get(t.slot)
+                            .copied()
+                            .flatten()
+                            .unwrap_or(t.rtp.initial_seq),
+                        t.rtp.rtp_time_of_ms(base_ms),
+                    ),
+                    None => (t.rtp.initial_seq, t.rtp.rtp_time_of_ms(base_ms)),
+                };
+                RtpInfo {
+                    url: format!("{base}trackID={i}"),
+                    seq: Some(seq),
+                    rtptime: Some(rtptime),
+                }
             })
             .collect();
         let range = RangeSpec::parse("npt=now-").ok();
@@ -854,13 +879,13 @@ impl Conn {
     /// Sends `first` and whatever else is ready. False when the stream ended.
     async fn send_units(&mut self, first: Option<Arc<Unit>>) -> bool {
         let mut next = first;
-        let mut udp: Vec<(usize, Bytes)> = Vec::new();
         let mut n = 0;
         loop {
             let Some(unit) = next else {
+                self.flush_udp().await;
                 return false;
             };
-            self.send_unit(&unit, &mut udp);
+            self.send_unit(&unit);
             n += 1;
             if n >= BATCH_UNITS {
                 break;
@@ -871,78 +896,46 @@ impl Conn {
                 _ => break,
             };
         }
-        self.send_udp(udp).await;
+        self.flush_udp().await;
         true
     }
 
-    fn send_unit(&mut self, unit: &Unit, udp: &mut Vec<(usize, Bytes)>) {
-        let Some(track) = unit.track() else { return };
-        let Some(idx) = self.tracks.iter().position(|t| t.info.id == track.id) else {
+    /// Queues the unit's shared RTP packets for this player.
+    fn send_unit(&mut self, unit: &Unit) {
+        let Some(rtp) = unit.rtp() else { return };
+        let Some(slot) = rtp.slot else { return };
+        if rtp.packets.is_empty() {
+            return;
+        }
+        let Some(t) = self.tracks.iter_mut().find(|t| t.slot == slot) else {
             return;
         };
-        let Some(t) = self.tracks.get_mut(idx) else {
-            return;
-        };
-        if unit.is_sequence_header() {
-            if t.info.config != track.config || t.info.codec != track.codec {
-                if t.info.codec == track.codec {
-                    t.reconfigure(track.clone());
-                } else {
-                    debug!("RTSP: track codec changed mid-stream; ignored");
-                }
-            }
+        let Some(dest) = &t.dest else { return };
+        if !t.fresh(rtp, unit.is_keyframe()) {
             return;
         }
-        let Some(frame) = unit.frame() else { return };
-        if t.dest.is_none() {
-            return;
-        }
-        let mut pkts = Vec::new();
-        if let Err(e) = t.packetizer.packetize(frame, &mut pkts) {
-            debug!(error = %e, "RTSP: frame not packetized");
-            return;
-        }
-        if let Some(last) = pkts.last() {
-            if let Ok(p) = weir_rtp_rtcp::RtpPacketRef::parse(last) {
-                t.last = Some((p.timestamp(), Instant::now()));
-            }
-        }
-        for p in pkts {
+        t.await_key = false;
+        t.last = Some((rtp.timestamp, Instant::now()));
+        let n = u16::try_from(rtp.packets.len()).unwrap_or(u16::MAX);
+        t.sent_seq = Some(rtp.first_seq.wrapping_add(n).wrapping_sub(1));
+        for p in &rtp.packets {
             t.packets = t.packets.wrapping_add(1);
             t.octets = t
                 .octets
                 .wrapping_add(u32::try_from(p.len().saturating_sub(12)).unwrap_or(0));
-            match &t.dest {
-                Some(Dest::Tcp { rtp, .. }) => {
-                    let _ = self.session.send_interleaved(*rtp, p);
+            match dest {
+                Dest::Tcp { rtp, .. } => {
+                    let _ = self.session.send_interleaved(*rtp, p.clone());
                 }
-                Some(Dest::Udp { .. }) => udp.push((idx, p)),
-                None => {}
+                Dest::Udp {
+                    rtp_sock, rtp_to, ..
+                } => self.udp_out.push(rtp_sock, *rtp_to, p.clone()),
             }
         }
     }
 
-    async fn send_udp(&mut self, pkts: Vec<(usize, Bytes)>) {
-        if pkts.is_empty() {
-            return;
-        }
-        let socks: Vec<Option<(Arc<UdpSocket>, SocketAddr)>> = self
-            .tracks
-            .iter()
-            .map(|t| match &t.dest {
-                Some(Dest::Udp {
-                    rtp_sock, rtp_to, ..
-                }) => Some((rtp_sock.clone(), *rtp_to)),
-                _ => None,
-            })
-            .collect();
-        for (idx, p) in pkts {
-            if let Some(Some((sock, to))) = socks.get(idx) {
-                if let Err(e) = sock.send_to(&p, *to).await {
-                    debug!(error = %e, "RTSP: UDP send failed");
-                }
-            }
-        }
+    async fn flush_udp(&mut self) {
+        self.udp_out.flush().await;
     }
 
     async fn send_reports(&mut self) {
@@ -1471,37 +1464,4 @@ async fn bind_pair(ip: IpAddr, lo: u16, hi: u16) -> Option<(UdpSocket, UdpSocket
         return Some((a, b));
     }
     None
-}
-
-/// The track with its RTP clock rate (RFC 3551/6184/3640/7587): ingest tracks may carry
-/// another timebase (FLV: milliseconds). Frames keep their own timebase; the packetizer
-/// rescales.
-fn with_rtp_clock(info: Arc<TrackInfo>) -> Arc<TrackInfo> {
-    const AAC_RATES: [u32; 13] = [
-        96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
-    ];
-    let clock = match info.codec {
-        Codec::Aac => {
-            let c = &info.config;
-            let index = match (c.first(), c.get(1)) {
-                (Some(a), Some(b)) => usize::from(((a & 7) << 1) | (b >> 7)),
-                _ => usize::MAX,
-            };
-            AAC_RATES
-                .get(index)
-                .copied()
-                .or(info.audio.map(|a| a.sample_rate))
-                .unwrap_or(info.clock_rate)
-        }
-        Codec::Opus => 48_000,
-        Codec::G711A | Codec::G711U => 8000,
-        _ if info.codec.kind() == MediaKind::Video => 90_000,
-        _ => info.audio.map_or(info.clock_rate, |a| a.sample_rate),
-    };
-    if clock == info.clock_rate || clock == 0 {
-        return info;
-    }
-    let mut t = (*info).clone();
-    t.clock_rate = clock;
-    Arc::new(t)
 }

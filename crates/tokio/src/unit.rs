@@ -16,6 +16,8 @@ use weir_media::{Frame, TrackInfo};
 use weir_rtmp_chunk::message::{csid, type_id};
 use weir_rtmp_chunk::PreparedMessage;
 
+use crate::rtp_out::RtpPackets;
+
 /// What a [`Unit`] carries.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -47,6 +49,7 @@ pub struct Unit {
     track: Option<Arc<TrackInfo>>,
     flv_tag: OnceLock<Bytes>,
     rtmp: OnceLock<Option<PreparedMessage>>,
+    rtp: OnceLock<RtpPackets>,
 }
 
 /// The FLV muxer used when a unit's FLV body is built from a frame: enhanced RTMP for
@@ -69,6 +72,7 @@ impl Unit {
             track: None,
             flv_tag: OnceLock::new(),
             rtmp: OnceLock::new(),
+            rtp: OnceLock::new(),
         }
     }
 
@@ -100,6 +104,7 @@ impl Unit {
             track: Some(track),
             flv_tag: OnceLock::new(),
             rtmp: OnceLock::new(),
+            rtp: OnceLock::new(),
         }
     }
 
@@ -121,6 +126,7 @@ impl Unit {
             track: Some(track),
             flv_tag: OnceLock::new(),
             rtmp: OnceLock::new(),
+            rtp: OnceLock::new(),
         }
     }
 
@@ -277,6 +283,16 @@ impl Unit {
             Some(_) => build(),
             None => None,
         }
+    }
+
+    /// The unit's RTP packets, when the stream's RTP stage has built them (only while the
+    /// stream has RTSP players; see [`crate::rtp_out`]).
+    pub(crate) fn rtp(&self) -> Option<&RtpPackets> {
+        self.rtp.get()
+    }
+
+    pub(crate) fn set_rtp(&self, packets: RtpPackets) {
+        let _ = self.rtp.set(packets);
     }
 
     /// Bytes of payload carried (for cache accounting).

@@ -501,6 +501,17 @@ async fn rtsp_pause_resume_keepalive_and_session_timeout() {
 
     // PAUSE: media stops; keep-alives keep the session.
     let r = c.request("PAUSE", &url, "").await;
+    let last_seq_before_pause = c
+        .frames
+        .iter()
+        .filter(|f| f.channel == 0)
+        .map(|f| {
+            weir_rtp_rtcp::RtpPacketRef::parse(&f.payload)
+                .unwrap()
+                .sequence_number()
+        })
+        .last()
+        .unwrap();
     assert_eq!(r.status, 200);
     c.collect(Duration::from_millis(300)).await;
     c.frames.clear();
@@ -516,14 +527,22 @@ async fn rtsp_pause_resume_keepalive_and_session_timeout() {
         c.frames.len()
     );
 
-    // Resume: again from a keyframe.
+    // Resume: at a keyframe the player has not had yet (the RTP packets are shared by all
+    // players, so the cached GOP it already got is not replayed with old sequence numbers).
     let r = c.request("PLAY", &url, "").await;
     assert_eq!(r.status, 200);
-    c.collect(Duration::from_millis(700)).await;
+    c.collect(Duration::from_millis(1500)).await;
     let video: Vec<_> = c.frames.iter().filter(|f| f.channel == 0).collect();
     assert!(
         !video.is_empty() && starts_idr(&video[0].payload),
         "resume at a keyframe"
+    );
+    let resumed = weir_rtp_rtcp::RtpPacketRef::parse(&video[0].payload)
+        .unwrap()
+        .sequence_number();
+    assert!(
+        resumed.wrapping_sub(last_seq_before_pause) as i16 > 0,
+        "sequence numbers keep going forward after PAUSE: {last_seq_before_pause} then {resumed}"
     );
 
     // Paused and silent for longer than the timeout: the session is gone.
@@ -889,5 +908,95 @@ async fn rtsp_tcp_and_udp_players_at_once() {
         assert_pictures_from_keyframe(&src, &d.join("out.h264"), what);
         assert_audio(&d.join("out.aac"), 40, what);
     }
+    relay.stop().await;
+}
+
+/// Write-once RTP fan-out: players of one stream get the very same RTP stream (SSRC,
+/// sequence numbers, timestamps, payload bytes), packetized once in the publisher path —
+/// a player that joins later starts at a keyframe inside that same numbering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_players_share_one_rtp_stream() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtsp-shared");
+    let src = make_source(&dir, "src.flv", 6, &[]);
+    let relay = TestRelay::start(test_config()).await;
+    let key = "live/shared";
+    let publisher = push(&src, &relay.rtmp_url(key));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let url = relay.rtsp_url(key);
+    let mut players = Vec::new();
+    for _ in 0..3 {
+        let mut c = RawClient::connect(relay.rtsp.unwrap()).await;
+        assert_eq!(c.request("DESCRIBE", &url, "").await.status, 200);
+        for (i, ch) in [(0, "0-1"), (1, "2-3")] {
+            let r = c
+                .request(
+                    "SETUP",
+                    &format!("{url}/trackID={i}"),
+                    &format!("Transport: RTP/AVP/TCP;unicast;interleaved={ch}\r\n"),
+                )
+                .await;
+            assert_eq!(r.status, 200);
+        }
+        let r = c.request("PLAY", &url, "").await;
+        assert_eq!(r.status, 200);
+        players.push((c, r.headers.get("RTP-Info").unwrap().to_string()));
+        // Join at different moments.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    for (c, _) in &mut players {
+        c.collect(Duration::from_millis(1200)).await;
+    }
+    let mut by_seq: std::collections::HashMap<(u8, u16), bytes::Bytes> = Default::default();
+    let mut ssrc: std::collections::HashMap<u8, u32> = Default::default();
+    let mut overlaps = 0;
+    for (c, info) in &players {
+        let video: Vec<_> = c.frames.iter().filter(|f| f.channel == 0).collect();
+        assert!(video.len() > 20, "{} video packets", video.len());
+        assert!(
+            starts_idr(&video[0].payload),
+            "each player starts at a keyframe"
+        );
+        let first = weir_rtp_rtcp::RtpPacketRef::parse(&video[0].payload).unwrap();
+        assert!(
+            info.contains(&format!(
+                "trackID=0;seq={};rtptime={}",
+                first.sequence_number(),
+                first.timestamp()
+            )),
+            "RTP-Info names the first packet: {info} vs {}/{}",
+            first.sequence_number(),
+            first.timestamp()
+        );
+        let mut prev: Option<u16> = None;
+        for f in c.frames.iter().filter(|f| f.channel == 0 || f.channel == 2) {
+            let p = weir_rtp_rtcp::RtpPacketRef::parse(&f.payload).unwrap();
+            assert_eq!(
+                *ssrc.entry(f.channel).or_insert(p.ssrc()),
+                p.ssrc(),
+                "one SSRC per track for all players"
+            );
+            if f.channel == 0 {
+                if let Some(prev) = prev {
+                    assert_eq!(p.sequence_number(), prev.wrapping_add(1), "no gaps");
+                }
+                prev = Some(p.sequence_number());
+            }
+            match by_seq.entry((f.channel, p.sequence_number())) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    assert_eq!(e.get(), &f.payload, "same packet bytes for every player");
+                    overlaps += 1;
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(f.payload.clone());
+                }
+            }
+        }
+    }
+    assert!(
+        overlaps > 50,
+        "players overlap in time: {overlaps} shared packets"
+    );
+    drop(publisher);
     relay.stop().await;
 }
