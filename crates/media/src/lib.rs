@@ -11,6 +11,9 @@
 //! * [`nal`] — the NAL byte-stream layer shared by H.264 and H.265 (Annex B scanning,
 //!   length-prefixed framing, emulation prevention).
 //! * [`bits`] — MSB-first bit reader/writer with Exp-Golomb codes.
+//! * [`repair`] — timestamp repair between ingest and outputs (monotonic DTS, wraps,
+//!   clock restarts, stuck clocks).
+//! * [`reorder`] — decoding timestamps for B-frame video that arrives with PTS only (RTP).
 //!
 //! ```
 //! use bytes::{Bytes, BytesMut};
@@ -35,6 +38,7 @@ pub mod bits;
 mod codec;
 mod frame;
 pub mod nal;
+pub mod reorder;
 pub mod repair;
 mod time;
 mod track;

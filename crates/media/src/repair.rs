@@ -15,7 +15,15 @@
 //! * **wrap handling**: with [`RepairConfig::wrap_bits`] set (32 for RTMP/FLV, 33 for
 //!   MPEG PTS), input ticks are first extended past the wrap;
 //! * **sane composition offsets**: `pts < dts` or a PTS further than `max_gap` from the DTS is
-//!   replaced by `pts = dts`.
+//!   replaced by `pts = dts`;
+//! * **stuck clocks**: a run of frames whose timestamp does not advance at all (cameras that
+//!   stamp every frame 0, or repeat the last value) gets a synthesized clock advancing by the
+//!   track's frame duration — the last good step of that track, else the one set with
+//!   [`TimestampRepair::set_frame_duration`], else [`RepairConfig::default_frame_duration`] —
+//!   instead of one tick per frame, which players would run through at absurd speed. When
+//!   the source clock advances again it is trusted again; if the synthesized clock ran ahead
+//!   of it by more than [`RepairConfig::max_backward`], all tracks take a new offset so the
+//!   output neither steps back nor squeezes frames.
 //!
 //! Every change is reported as a [`Repair`] so the caller can log it.
 //!
@@ -55,8 +63,9 @@ pub struct RepairConfig {
     pub wrap_bits: Option<u32>,
     /// Start the output at 0 instead of at the first input timestamp. Default false.
     pub rebase_to_zero: bool,
-    /// Frame duration assumed after a discontinuity when a track has no history yet.
-    /// Default 20 ms.
+    /// Frame duration assumed after a discontinuity, and for synthesizing a stuck clock,
+    /// when a track has no history yet and no duration of its own
+    /// ([`TimestampRepair::set_frame_duration`]). Default 20 ms.
     pub default_frame_duration: core::time::Duration,
     /// A track whose DTS steps back by more than this is a discontinuity (an encoder or
     /// camera restarting its clock); smaller steps back are only made monotonic.
@@ -152,6 +161,16 @@ pub enum Repair {
         /// The offending `pts - dts`, in the frame's timebase.
         offset_ticks: i64,
     },
+    /// The track's timestamp did not advance (a stuck source clock, e.g. every frame
+    /// stamped 0); the output was synthesized one frame duration after the previous one.
+    Synthesized {
+        /// The track.
+        track: TrackId,
+        /// Frames synthesized so far in this run (1 for the first stuck frame).
+        run: u32,
+        /// The frame duration used, in nanoseconds.
+        step_ns: i64,
+    },
 }
 
 #[derive(Debug)]
@@ -162,6 +181,12 @@ struct TrackState {
     last_out: Option<Timestamp>,
     /// Typical DTS step of this track, in ns.
     step_ns: i64,
+    /// `step_ns` was measured on this track (not assumed).
+    step_learned: bool,
+    /// Frames synthesized in the current stuck run (0: the source clock is advancing).
+    stuck_run: u32,
+    /// Output instant (ns) of the last frame before the current stuck run.
+    stuck_base_ns: i64,
 }
 
 /// The repair state for one stream (all of its tracks). See the [module docs](self).
@@ -212,8 +237,22 @@ impl TimestampRepair {
             last_in_ns: None,
             last_out: None,
             step_ns: duration_ns(self.config.default_frame_duration),
+            step_learned: false,
+            stuck_run: 0,
+            stuck_base_ns: 0,
         });
         self.tracks.len() - 1
+    }
+
+    /// Sets the nominal frame duration of `track` (e.g. 40 ms for 25 fps video, 1024
+    /// samples for AAC), used to synthesize a stuck clock and to resume after a
+    /// discontinuity until the track's real step has been measured.
+    pub fn set_frame_duration(&mut self, track: TrackId, duration: core::time::Duration) {
+        let idx = self.track_index(track);
+        let t = &mut self.tracks[idx];
+        if !t.step_learned {
+            t.step_ns = duration_ns(duration).max(1);
+        }
     }
 
     /// Repairs `frame`'s `pts`/`dts` in place and says what, if anything, was changed.
@@ -295,29 +334,76 @@ impl TimestampRepair {
         };
         self.offset_ns = Some(offset);
 
+        let max_back = duration_ns(self.config.max_backward);
         let track = &mut self.tracks[idx];
+        // Exactly the previous input (a discontinuity above clears `last_in_ns`).
+        let stuck = track.last_in_ns == Some(in_ns);
         if let Some(last) = track.last_in_ns {
             let step = in_ns.saturating_sub(last);
             if step > 0 && step <= max_gap {
                 track.step_ns = step;
+                track.step_learned = true;
             }
         }
         track.last_in_ns = Some(in_ns);
         self.stream_in_ns = Some(self.stream_in_ns.map_or(in_ns, |s| s.max(in_ns)));
 
         let mut out = Timestamp::new(in_ns.saturating_add(offset), NANOS).rescale(tb);
-        if let Some(last) = track.last_out {
-            let last = last.rescale(tb).ticks();
-            if out.ticks() <= last {
-                let by = last.saturating_add(1).saturating_sub(out.ticks());
-                out = Timestamp::new(last.saturating_add(1), tb);
-                if report == Repair::None {
-                    report = Repair::NonMonotonic {
+        if let Some(last_ts) = track.last_out {
+            let last = last_ts.rescale(tb).ticks();
+            let last_ns = last_ts.rescale(NANOS).ticks();
+            let step = track.step_ns.max(1);
+            if stuck {
+                // A stuck source clock: count frames from the last good output, one frame
+                // duration each (from the run start, so rounding does not accumulate).
+                if track.stuck_run == 0 {
+                    track.stuck_base_ns = last_ns;
+                }
+                track.stuck_run = track.stuck_run.saturating_add(1);
+                let synth = track
+                    .stuck_base_ns
+                    .saturating_add(step.saturating_mul(i64::from(track.stuck_run)));
+                out = Timestamp::new(synth, NANOS).rescale(tb);
+                if out.ticks() <= last {
+                    out = Timestamp::new(last.saturating_add(1), tb);
+                }
+                if !matches!(report, Repair::Discontinuity { .. }) {
+                    report = Repair::Synthesized {
                         track: frame.track,
-                        by_ticks: by,
+                        run: track.stuck_run,
+                        step_ns: step,
                     };
                 }
+            } else if out.ticks() <= last {
+                let behind_ns = last_ns.saturating_sub(out.rescale(NANOS).ticks());
+                if track.stuck_run > 0 && behind_ns > max_back {
+                    // The source clock came back behind the synthesized one: take a new
+                    // offset for every track (A/V stay in sync) so output goes on a frame
+                    // after the last synthesized instant.
+                    let resume = last_ns.saturating_add(step);
+                    self.offset_ns = Some(resume.saturating_sub(in_ns));
+                    out = Timestamp::new(resume, NANOS).rescale(tb);
+                    if out.ticks() <= last {
+                        out = Timestamp::new(last.saturating_add(1), tb);
+                    }
+                    report = Repair::Discontinuity {
+                        track: frame.track,
+                        jump_ns: behind_ns.saturating_neg(),
+                    };
+                } else {
+                    let by = last.saturating_add(1).saturating_sub(out.ticks());
+                    out = Timestamp::new(last.saturating_add(1), tb);
+                    if report == Repair::None {
+                        report = Repair::NonMonotonic {
+                            track: frame.track,
+                            by_ticks: by,
+                        };
+                    }
+                }
             }
+        }
+        if !stuck {
+            track.stuck_run = 0;
         }
         track.last_out = Some(out);
         let out_ns = out.rescale(NANOS).ticks();

@@ -246,3 +246,185 @@ fn encoder_restart_after_a_short_run_is_a_discontinuity_not_a_squeeze() {
         )
     );
 }
+
+#[test]
+fn stuck_at_zero_video_gets_frame_rate_clock() {
+    // A camera stamping every video frame 0 (dts = pts = 0) while its audio clock is fine.
+    // 25 fps video is announced; the synthesized clock advances 40 ms per frame (not one
+    // tick), so it stays in step with the audio.
+    let tb = Timebase::MPEG;
+    let mut fix = TimestampRepair::new(RepairConfig::mpeg());
+    fix.set_frame_duration(V, std::time::Duration::from_millis(40));
+    let mut video = Vec::new();
+    for i in 0..100i64 {
+        let (d, p, r) = run(&mut fix, V, 0, 0, tb);
+        video.push(d);
+        assert_eq!(p, d, "pts follows the synthesized dts");
+        if i == 0 {
+            assert_eq!(r, Repair::None);
+        } else {
+            assert_eq!(
+                r,
+                Repair::Synthesized {
+                    track: V,
+                    run: i as u32,
+                    step_ns: 40_000_000
+                }
+            );
+        }
+        // 8 kHz G.711-style audio, 40 ms packets, real clock.
+        let (ad, _, ar) = run(&mut fix, A, i * 3600, i * 3600, tb);
+        assert_eq!((ad, ar), (i * 3600, Repair::None), "audio untouched");
+    }
+    let expected: Vec<i64> = (0..100).map(|i| i * 3600).collect();
+    assert_eq!(
+        video, expected,
+        "video runs on a 25 fps clock, in sync with audio"
+    );
+
+    // Without a per-track duration the configured default is used.
+    let mut fix = TimestampRepair::new(
+        RepairConfig::default().with_default_frame_duration(std::time::Duration::from_millis(33)),
+    );
+    let d: Vec<i64> = (0..4)
+        .map(|_| run(&mut fix, V, 0, 0, Timebase::MILLIS).0)
+        .collect();
+    assert_eq!(d, [0, 33, 66, 99]);
+}
+
+#[test]
+fn stuck_clock_uses_the_last_good_step_of_the_track() {
+    // 30 ms steps (learned), then the clock freezes: synthesized at 30 ms, not the 20 ms
+    // default and not the 40 ms nominal duration.
+    let tb = Timebase::MILLIS;
+    let mut fix = TimestampRepair::new(RepairConfig::default());
+    fix.set_frame_duration(V, std::time::Duration::from_millis(40));
+    let mut d = Vec::new();
+    for t in [1000, 1030, 1060, 1060, 1060, 1060] {
+        d.push(run(&mut fix, V, t, t, tb).0);
+    }
+    assert_eq!(d, [1000, 1030, 1060, 1090, 1120, 1150]);
+}
+
+#[test]
+fn stuck_pts_resumes_when_source_recovers() {
+    let tb = Timebase::MPEG;
+    let mut fix = TimestampRepair::new(RepairConfig::mpeg());
+    let mut out = Vec::new();
+    // 10 good frames, 5 frozen at the last value, then the source clock continues where
+    // real time is (it kept running while the stamps were frozen).
+    let input: Vec<i64> = (0..10)
+        .map(|i| i * 3600)
+        .chain([9 * 3600; 5])
+        .chain((15..25).map(|i| i * 3600))
+        .collect();
+    for &t in &input {
+        out.push(run(&mut fix, V, t, t + 7200, tb));
+    }
+    for (i, (d, p, r)) in out.iter().enumerate() {
+        assert_eq!(*d, i as i64 * 3600, "frame {i}");
+        if (10..15).contains(&i) {
+            assert!(matches!(r, Repair::Synthesized { run, .. } if *run == i as u32 - 9));
+        } else {
+            assert_eq!(
+                *r,
+                Repair::None,
+                "frame {i}: the source clock is trusted again"
+            );
+            assert_eq!(p - d, 7200, "composition offset kept");
+        }
+    }
+
+    // Recovery behind the synthesized clock (the source re-sends the frozen stretch's
+    // real times): every track takes a new offset instead of squeezing frames together.
+    let mut fix = TimestampRepair::new(RepairConfig::mpeg());
+    let mut v = Vec::new();
+    let mut a = Vec::new();
+    for (i, t) in [0i64, 1, 2, 2, 2, 2, 2, 2, 3, 4].iter().enumerate() {
+        v.push(run(&mut fix, V, t * 3600, t * 3600, tb));
+        a.push(run(&mut fix, A, i as i64 * 3600 + 10, i as i64 * 3600 + 10, tb).0);
+    }
+    let vd: Vec<i64> = v.iter().map(|x| x.0 / 3600).collect();
+    assert_eq!(vd, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert!(matches!(v[8].2, Repair::Discontinuity { track: V, jump_ns } if jump_ns < 0));
+    assert_eq!(v[9].2, Repair::None);
+    for w in a.windows(2) {
+        assert!(w[1] > w[0], "audio stays monotonic across the new offset");
+    }
+}
+
+#[test]
+fn single_repeated_timestamp_then_normal_clock() {
+    // One duplicated stamp (an encoder rounding twice to the same ms) is one synthesized
+    // frame; the next real stamp is then clamped by a tick rather than re-based.
+    let tb = Timebase::MILLIS;
+    let mut fix = TimestampRepair::new(RepairConfig::default());
+    let mut d = Vec::new();
+    for t in [0, 40, 80, 80, 120, 160] {
+        d.push(run(&mut fix, V, t, t, tb));
+    }
+    let ts: Vec<i64> = d.iter().map(|x| x.0).collect();
+    assert_eq!(ts, [0, 40, 80, 120, 121, 160]);
+    assert!(matches!(d[3].2, Repair::Synthesized { run: 1, .. }));
+    assert!(matches!(d[4].2, Repair::NonMonotonic { by_ticks: 1, .. }));
+}
+
+#[test]
+fn b_frames_with_proper_dts_pass_untouched() {
+    // x264 B-pyramid at 25 fps in 90 kHz: dts = sorted pts delayed two frames.
+    let tb = Timebase::MPEG;
+    let mut fix = TimestampRepair::new(RepairConfig::mpeg());
+    let pts = [0i64, 4, 2, 1, 3, 8, 6, 5, 7, 12, 10, 9, 11];
+    for (i, p) in pts.iter().enumerate() {
+        let dts = (i as i64 - 2) * 3600 + 900_000;
+        let pts = p * 3600 + 900_000;
+        let (d, pp, r) = run(&mut fix, V, dts, pts, tb);
+        assert_eq!((d, pp, r), (dts, pts, Repair::None), "frame {i}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn stuck_runs_stay_strictly_increasing_at_frame_steps(
+        events in prop::collection::vec((any::<bool>(), 0i64..6, any::<bool>()), 1..300),
+    ) {
+        // Few distinct values, so runs of identical stamps and steps back are common.
+        let mut fix = TimestampRepair::new(RepairConfig::default());
+        fix.set_frame_duration(V, std::time::Duration::from_millis(40));
+        let mut last: [Option<i64>; 2] = [None, None];
+        let mut last_in: [Option<i64>; 2] = [None, None];
+        for (is_audio, v, advance) in events {
+            let i = usize::from(is_audio);
+            let t = if advance { last_in[i].unwrap_or(0) + 40 } else { v * 40 };
+            let track = if is_audio { A } else { V };
+            let (d, p, r) = run(&mut fix, track, t, t, Timebase::MILLIS);
+            prop_assert!(p >= d);
+            if let Some(l) = last[i] {
+                prop_assert!(d > l, "track {} went from {} to {}", i, l, d);
+                if let Repair::Synthesized { step_ns, .. } = r {
+                    prop_assert!(step_ns > 0);
+                    prop_assert!(d - l >= 1);
+                }
+            }
+            last[i] = Some(d);
+            last_in[i] = Some(t);
+        }
+    }
+
+    #[test]
+    fn a_frozen_clock_advances_by_the_learned_step(
+        step in 1i64..200, good in 2usize..20, frozen in 1usize..50, start in -1_000_000i64..1_000_000,
+    ) {
+        let mut fix = TimestampRepair::new(RepairConfig::default());
+        let mut out = Vec::new();
+        for i in 0..good {
+            out.push(run(&mut fix, V, start + i as i64 * step, start + i as i64 * step, Timebase::MILLIS).0);
+        }
+        let frozen_at = start + (good as i64 - 1) * step;
+        for k in 1..=frozen {
+            let (d, _, r) = run(&mut fix, V, frozen_at, frozen_at, Timebase::MILLIS);
+            prop_assert_eq!(d, frozen_at + k as i64 * step);
+            prop_assert_eq!(r, Repair::Synthesized { track: V, run: k as u32, step_ns: step * 1_000_000 });
+        }
+    }
+}
