@@ -44,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(gen.depth() <= MAX_REORDER_DEPTH);
         let d = dts.ticks();
         match event {
-            DtsEvent::RepeatedPts => assert_eq!(d, pts),
+            DtsEvent::RepeatedPts => assert_eq!(d, last.unwrap_or(pts)),
             DtsEvent::Jump { .. } | DtsEvent::TimebaseChanged => {
                 assert!(d <= pts);
                 last = Some(d);

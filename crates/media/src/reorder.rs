@@ -116,10 +116,11 @@ pub enum DtsEvent {
         /// [`TimestampRepair`](crate::repair::TimestampRepair), sets `pts = dts`).
         pts_behind_dts: bool,
     },
-    /// The frame's PTS equals the previous frame's (a source whose clock is stuck): the
-    /// frame is passed through with `dts = pts` and does not enter the reorder state, so
-    /// [`TimestampRepair`](crate::repair::TimestampRepair) sees the stuck clock and
-    /// synthesizes one.
+    /// The frame's PTS equals the previous frame's (a source whose clock is stuck, e.g.
+    /// every frame stamped 0). The frame gets the previous frame's DTS again (its own PTS
+    /// if it is the first) and does not enter the reorder state, so
+    /// [`TimestampRepair`](crate::repair::TimestampRepair) downstream sees the DTS stand
+    /// still and synthesizes a clock at the frame rate it learned from the good frames.
     RepeatedPts,
     /// The PTS jumped by more than the configured limit from the latest PTS seen (a
     /// clock restart): the generator started over at this frame.
@@ -246,7 +247,8 @@ impl DtsGenerator {
             self.timebase = Some(tb);
         }
         if self.last_pts == Some(p) {
-            return (pts, DtsEvent::RepeatedPts);
+            let dts = self.last_dts.unwrap_or(p);
+            return (Timestamp::new(dts, tb), DtsEvent::RepeatedPts);
         }
         if let Some(m) = self.max_pts {
             let jump = p.saturating_sub(m);

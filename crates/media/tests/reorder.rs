@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use proptest::prelude::*;
 use weir_media::reorder::{DtsEvent, DtsGenerator, MAX_REORDER_DEPTH};
+use weir_media::repair::{Repair, RepairConfig, TimestampRepair};
 use weir_media::{Frame, Timebase, Timestamp, TrackId};
 
 const TB: Timebase = Timebase::MPEG;
@@ -127,12 +128,70 @@ fn underestimated_depth_is_raised_and_then_exact() {
 }
 
 #[test]
-fn repeated_pts_pass_through_for_the_repair_layer() {
+fn repeated_pts_repeat_the_dts_for_the_repair_layer() {
     let mut g = DtsGenerator::new(2, Duration::from_millis(40));
     let out = feed(&mut g, &[0, 0, 0, 0]);
     assert_eq!(out[0], (-7200, DtsEvent::None));
     for o in &out[1..] {
-        assert_eq!(*o, (0, DtsEvent::RepeatedPts));
+        assert_eq!(*o, (-7200, DtsEvent::RepeatedPts));
+    }
+    // Mid-stream: the DTS stands still where it was.
+    let mut g = DtsGenerator::new(1, Duration::from_millis(40));
+    let out = feed(&mut g, &[0, 7200, 3600, 14400, 10800, 10800, 10800]);
+    assert_eq!(out[4], (10800, DtsEvent::None));
+    assert_eq!(out[5], (10800, DtsEvent::RepeatedPts));
+    assert_eq!(out[6], (10800, DtsEvent::RepeatedPts));
+}
+
+/// The relay's path for RTP video: `DtsGenerator::assign`, then `TimestampRepair`.
+fn pipeline(depth: u32, pts: &[i64]) -> Vec<(i64, i64, Repair)> {
+    let mut g = DtsGenerator::new(depth, Duration::from_millis(40));
+    let mut fix = TimestampRepair::new(RepairConfig::default());
+    fix.set_frame_duration(TrackId(0), Duration::from_millis(40));
+    pts.iter()
+        .map(|&p| {
+            let t = Timestamp::new(p, TB);
+            let mut f = Frame::new(TrackId(0), t, t, Bytes::new());
+            g.assign(&mut f);
+            let r = fix.repair(&mut f);
+            (f.dts.ticks(), f.pts.ticks(), r)
+        })
+        .collect()
+}
+
+#[test]
+fn stuck_at_zero_rtp_video_through_generator_and_repair() {
+    // A camera that stamps every RTP packet 0, with a High-profile SPS (depth assumed 4):
+    // the output runs at 25 fps, not one tick per frame.
+    let out = pipeline(4, &[0; 50]);
+    for (i, w) in out.windows(2).enumerate() {
+        assert_eq!(w[1].0 - w[0].0, 3600, "frame {}", i + 1);
+        assert!(matches!(w[1].2, Repair::Synthesized { .. }));
+    }
+    for (d, p, _) in &out {
+        assert!(p >= d);
+    }
+}
+
+#[test]
+fn b_frames_through_generator_and_repair_are_untouched() {
+    let ranks = [0i64, 4, 2, 1, 3, 8, 6, 5, 7, 12, 10, 9, 11];
+    let pts: Vec<i64> = ranks.iter().map(|r| 900_000 + r * 3600).collect();
+    let out = pipeline(2, &pts);
+    let expected = reference_dts(&pts, 2, 3600);
+    for (i, (d, p, r)) in out.iter().enumerate() {
+        assert_eq!(
+            (*d, *p, r),
+            (expected[i], pts[i], &Repair::None),
+            "frame {i}"
+        );
+    }
+    // Then the clock freezes for 5 frames and recovers: synthesized at the learned 40 ms.
+    let mut frozen = pts.clone();
+    frozen.extend([13 * 3600 + 900_000; 5]);
+    let out = pipeline(2, &frozen);
+    for w in out[12..].windows(2) {
+        assert_eq!(w[1].0 - w[0].0, 3600);
     }
 }
 
@@ -263,7 +322,8 @@ proptest! {
             prop_assert!(g.depth() <= MAX_REORDER_DEPTH);
             let d = d.ticks();
             match e {
-                DtsEvent::RepeatedPts => prop_assert_eq!(d, p),
+                // The previous DTS again (the stuck clock is left to TimestampRepair).
+                DtsEvent::RepeatedPts => prop_assert_eq!(d, last.unwrap_or(p)),
                 DtsEvent::Jump { .. } | DtsEvent::TimebaseChanged => {
                     prop_assert!(d <= p);
                     last = Some(d);
