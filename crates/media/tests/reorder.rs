@@ -276,6 +276,33 @@ proptest! {
     }
 
     #[test]
+    fn lost_frames_keep_the_dts_valid(
+        depth in 0usize..=4,
+        choices in prop::collection::vec(any::<u8>(), 200),
+        lost in prop::collection::vec(any::<bool>(), 200),
+    ) {
+        // UDP loss: any frame but the first may be missing (its RTP packets never came).
+        let ranks = decode_order(200, depth, &choices);
+        let pts: Vec<i64> = ranks
+            .iter()
+            .zip(&lost)
+            .enumerate()
+            .filter(|(i, (_, l))| *i == 0 || !**l)
+            .map(|(_, (&r, _))| r as i64 * 3600)
+            .collect();
+        let mut g = DtsGenerator::new(depth as u32, Duration::from_millis(40))
+            .with_max_jump(Duration::from_secs(1 << 30));
+        let out = feed(&mut g, &pts);
+        for (i, (d, e)) in out.iter().enumerate() {
+            prop_assert_eq!(*e, DtsEvent::None);
+            prop_assert!(*d <= pts[i]);
+            if i > 0 {
+                prop_assert!(*d > out[i - 1].0);
+            }
+        }
+    }
+
+    #[test]
     fn self_correction_never_overshoots_the_real_depth(
         depth in 1usize..=5,
         told in 0u32..5,
