@@ -1,28 +1,27 @@
 //! Small IO helpers shared by the drivers.
 
 use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 /// Writes every buffer in `bufs` with as few vectored writes as the socket allows, then
 /// clears `bufs` (keeping its capacity).
+///
+/// The `IoSlice` array is built inside each poll, so it is not part of the caller's future:
+/// every connection task stays small (it is the per-player memory of the relay).
 pub async fn write_all_bufs<W: AsyncWrite + Unpin>(
     w: &mut W,
     bufs: &mut Vec<Bytes>,
 ) -> io::Result<()> {
-    const MAX_SLICES: usize = 64;
     let mut idx = 0;
     let mut off = 0;
     while idx < bufs.len() {
-        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-        let mut n = 0;
-        for (i, b) in bufs[idx..].iter().enumerate().take(MAX_SLICES) {
-            let s = if i == 0 { &b[off..] } else { &b[..] };
-            slices[n] = IoSlice::new(s);
-            n += 1;
-        }
-        let mut written = w.write_vectored(&slices[..n]).await?;
+        let mut written =
+            std::future::poll_fn(|cx| poll_write_from(Pin::new(&mut *w), cx, &bufs[idx..], off))
+                .await?;
         if written == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::WriteZero,
@@ -43,6 +42,28 @@ pub async fn write_all_bufs<W: AsyncWrite + Unpin>(
     }
     bufs.clear();
     w.flush().await
+}
+
+/// One vectored write of `bufs` (the first one from `off`).
+fn poll_write_from<W: AsyncWrite>(
+    w: Pin<&mut W>,
+    cx: &mut Context<'_>,
+    bufs: &[Bytes],
+    off: usize,
+) -> Poll<io::Result<usize>> {
+    const MAX_SLICES: usize = 64;
+    let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+    let mut n = 0;
+    for (i, b) in bufs.iter().enumerate().take(MAX_SLICES) {
+        let s = if i == 0 {
+            b.get(off..).unwrap_or(&[])
+        } else {
+            &b[..]
+        };
+        slices[n] = IoSlice::new(s);
+        n += 1;
+    }
+    w.poll_write_vectored(cx, &slices[..n])
 }
 
 /// Applies the relay's socket options to an accepted TCP connection.

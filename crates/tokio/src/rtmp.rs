@@ -124,14 +124,14 @@ async fn connection(
                 match read {
                     Ok(0) => {
                         c.session.handle_eof();
-                        c.events().await;
+                        Box::pin(c.events()).await;
                         break Ok(());
                     }
                     Ok(_) => {
                         if let Err(e) = c.session.handle_input(&mut rbuf) {
                             break Err(e.into());
                         }
-                        c.events().await;
+                        Box::pin(c.events()).await;
                         if rbuf.capacity() - rbuf.len() < 256 {
                             rbuf.reserve(READ_BUF);
                         }
@@ -394,5 +394,31 @@ impl Conn {
                 .session
                 .reject_play(request, "NetStream.Play.Failed", &e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The connection task is most of what a player costs in memory: keep its future small
+    /// (large, rare sub-futures — request handling — are boxed; write buffers live only
+    /// inside a poll).
+    #[tokio::test]
+    async fn connection_future_is_small() {
+        let relay = crate::Relay::new(crate::RelayConfig::loopback_ephemeral())
+            .bind()
+            .await
+            .unwrap();
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let client = TcpStream::connect(addr).await.unwrap();
+        let (sock, peer) = l.accept().await.unwrap();
+        let (_tx, rx) = watch::channel(false);
+        let fut = connection(sock, peer, relay.ctx.clone(), rx);
+        let size = std::mem::size_of_val(&fut);
+        drop((fut, client));
+        eprintln!("RTMP connection future: {size} bytes");
+        assert!(size <= 1536, "RTMP connection future is {size} bytes");
     }
 }

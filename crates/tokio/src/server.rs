@@ -330,7 +330,7 @@ pub(crate) struct Ctx {
 /// # }
 /// ```
 pub struct BoundRelay {
-    ctx: Arc<Ctx>,
+    pub(crate) ctx: Arc<Ctx>,
     rtmp: TcpListener,
     http: TcpListener,
     gb_tcp: Option<TcpListener>,
