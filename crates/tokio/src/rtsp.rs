@@ -25,6 +25,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 use weir_jitter::{Config as JitterConfig, JitterBuffer, Output};
+use weir_media::reorder::{DtsEvent, DtsGenerator};
 use weir_media::{Codec, Frame, MediaKind, Timebase, Timestamp, TrackId, TrackInfo};
 use weir_rtp_rtcp::payload::{aac, h264, h265, latm, Depacketizer, DepacketizerConfig};
 use weir_rtp_rtcp::rtcp::{SenderReport, SourceDescription};
@@ -46,6 +47,10 @@ const BATCH_UNITS: usize = 16;
 const READ_BUF: usize = 4096;
 /// Interval between RTCP sender reports.
 const SR_INTERVAL: Duration = Duration::from_secs(2);
+/// Where the stream time of an RTSP publisher starts (see [`Conn::retime`]): room for the
+/// decode times of reordered video (reorder depth × frame duration) before the first
+/// presentation time.
+const STREAM_TIME_LEAD: Duration = Duration::from_secs(1);
 /// Largest UDP datagram read.
 const UDP_BUF: usize = 2048;
 
@@ -188,6 +193,9 @@ struct InTrack {
     /// Video lost data: frames are dropped until the next keyframe (later frames would
     /// reference the damaged one).
     await_keyframe: bool,
+    /// Video: decode timestamps for frames that arrive in decode order with only a
+    /// presentation time (RTP carries no DTS; B-frames make PTS go back and forth).
+    dts: Option<(Bytes, DtsGenerator)>,
 }
 
 /// A datagram received on one of the connection's UDP sockets.
@@ -1203,6 +1211,10 @@ impl Conn {
             if video && !self.video_configured(idx, &p, &f) {
                 continue;
             }
+            let mut f = f;
+            if let Some(t) = self.in_tracks.get_mut(idx).filter(|_| video) {
+                assign_dts(t, &mut f, p.key());
+            }
             if let Some(f) = self.retime(idx, f) {
                 p.frame(f);
             }
@@ -1290,8 +1302,11 @@ impl Conn {
                     (Some(o), Some(n)) => n.nanos_since(o),
                     _ => now.saturating_duration_since(origin.1).as_nanos() as i128,
                 };
-                let since = i64::try_from(since_nanos.max(0) * i128::from(clock) / 1_000_000_000)
-                    .unwrap_or(0);
+                // Stream time starts at STREAM_TIME_LEAD: decode times derived for
+                // B-frames precede their presentation times and must not go negative.
+                let since_nanos = since_nanos.max(0) + STREAM_TIME_LEAD.as_nanos() as i128;
+                let since =
+                    i64::try_from(since_nanos * i128::from(clock) / 1_000_000_000).unwrap_or(0);
                 let o = since - ticks;
                 if let Some(t) = self.in_tracks.get_mut(idx) {
                     t.offset = Some(o);
@@ -1301,8 +1316,66 @@ impl Conn {
         };
         let tb = f.pts.timebase();
         f.pts = Timestamp::new(f.pts.ticks().saturating_add(offset), tb);
-        f.dts = Timestamp::new(f.dts.ticks().saturating_add(offset), tb);
+        f.dts = Timestamp::new(f.dts.ticks().saturating_add(offset).max(0), tb);
+        if f.pts.ticks() < f.dts.ticks() {
+            f.pts = f.dts;
+        }
         Some(f)
+    }
+}
+
+/// Gives a video frame from RTP its decode timestamp: frames come in decode order with
+/// only a presentation time, so the DTS is derived from the PTS order and the codec's
+/// reorder depth (from the SPS; see [`weir_media::reorder`]). A new configuration restarts
+/// the generator.
+fn assign_dts(t: &mut InTrack, f: &mut Frame, key: &str) {
+    let stale = t.dts.as_ref().is_none_or(|(c, _)| *c != t.info.config);
+    if stale {
+        let (depth, fps) = reorder_info(&t.info);
+        let frame =
+            Duration::from_secs_f64(1.0 / fps.filter(|f| *f > 1.0 && *f < 1000.0).unwrap_or(25.0));
+        debug!(
+            stream = key,
+            depth, "RTSP: decode timestamps from the picture order"
+        );
+        t.dts = Some((t.info.config.clone(), DtsGenerator::new(depth, frame)));
+    }
+    if let Some((_, g)) = t.dts.as_mut() {
+        match g.assign(f) {
+            DtsEvent::None => {}
+            ev => debug!(stream = key, ?ev, "RTSP: decode timestamp adjusted"),
+        }
+    }
+}
+
+/// Reorder depth and frame rate of an H.264/H.265 track, from the SPS in its configuration.
+fn reorder_info(info: &TrackInfo) -> (u32, Option<f64>) {
+    match info.codec {
+        Codec::H264 => match weir_h264::AvcConfig::parse(&info.config).and_then(|c| c.parsed_sps())
+        {
+            Ok(sps) => {
+                let declared = sps
+                    .vui
+                    .as_ref()
+                    .and_then(|v| v.bitstream_restriction.as_ref())
+                    .map(|b| b.max_num_reorder_frames);
+                (
+                    weir_media::reorder::h264_reorder_depth(sps.profile_idc, declared),
+                    sps.fps(),
+                )
+            }
+            Err(_) => (weir_media::reorder::ASSUMED_H264_REORDER_DEPTH, None),
+        },
+        Codec::H265 => {
+            match weir_h265::HevcConfig::parse(&info.config).and_then(|c| c.parsed_sps()) {
+                Ok(sps) => (
+                    weir_media::reorder::h265_reorder_depth(sps.max_num_reorder_pics()),
+                    sps.fps(),
+                ),
+                Err(_) => (weir_media::reorder::ASSUMED_H264_REORDER_DEPTH, None),
+            }
+        }
+        _ => (0, None),
     }
 }
 
@@ -1429,6 +1502,7 @@ fn parse_announce(uri: &str, sdp: &[u8]) -> Result<Vec<InTrack>, String> {
                     sr: None,
                     offset: None,
                     await_keyframe: false,
+                    dts: None,
                 });
             }
             Err(e) => debug!(media = i, error = %e, "RTSP ANNOUNCE: media skipped"),

@@ -109,13 +109,9 @@ async fn rtsp_udp_player_gets_source_pictures_from_a_keyframe() {
 
 async fn publish_case(transport: &str) {
     let dir = TempDir::new(&format!("rtsp-publish-{transport}"));
-    // RTP carries no DTS: a source without B-frames keeps pts == dts valid.
-    let src = make_source(
-        &dir,
-        "src.flv",
-        4,
-        &["-bf", "0", "-x264-params", "bframes=0"],
-    );
+    // B-frames (x264 bframes=2): RTP carries no DTS, so the relay derives it from the
+    // picture order and the SPS reorder depth.
+    let src = make_source(&dir, "src.flv", 4, &[]);
     let relay = TestRelay::start(test_config()).await;
     let key = format!("live/pub{transport}");
     let out = dir.join("out.flv");
@@ -132,17 +128,32 @@ async fn publish_case(transport: &str) {
     let (v, a) = (packets(&out, "0:v"), packets(&out, "0:a"));
     let skew = (v[0].dts - a[0].dts).abs();
     assert!(skew <= 100, "{what}: A/V start skew {skew} ms");
+    // B-frames keep their timing: every packet's PTS and DTS, relative to the first, equal
+    // the source's (what ffmpeg's own muxer gave them).
+    let want = packets(&src, "0:v");
+    assert!(
+        want.iter().any(|p| p.pts != p.dts),
+        "the source has B-frames"
+    );
+    assert_eq!(v.len(), want.len(), "{what}: every picture");
+    for (i, (got, w)) in v.iter().zip(&want).enumerate() {
+        assert_eq!(
+            (got.pts - v[0].dts, got.dts - v[0].dts),
+            (w.pts - want[0].dts, w.dts - want[0].dts),
+            "{what}: packet {i} (pts, dts) relative to the first DTS"
+        );
+    }
     relay.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rtsp_tcp_publish_is_relayed_to_http_flv_bit_exact() {
+async fn rtsp_tcp_publish_with_b_frames_is_relayed_to_http_flv_bit_exact() {
     interop_or_skip!();
     publish_case("tcp").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rtsp_udp_publish_is_relayed_to_http_flv_bit_exact() {
+async fn rtsp_udp_publish_with_b_frames_is_relayed_to_http_flv_bit_exact() {
     interop_or_skip!();
     publish_case("udp").await;
 }
