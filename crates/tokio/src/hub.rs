@@ -567,7 +567,7 @@ impl Hub {
         // A player that starts waiting before the stream has any data subscribes to the
         // ring at once, so it receives everything from the first unit however late its
         // task is scheduled after the publisher starts.
-        let mut early: Option<(Arc<Slot>, broadcast::Receiver<Arc<Unit>>, Option<RtpGuard>)> = None;
+        let mut early: Option<EarlySubscription> = None;
         loop {
             if self.shared.shutting_down.load(Ordering::Acquire) {
                 return Err(HubError::ShuttingDown);
@@ -1025,6 +1025,10 @@ pub struct Subscription {
     rtp_tracks: Vec<(usize, Arc<RtpTrack>)>,
     _rtp_guard: Option<RtpGuard>,
 }
+
+/// A player subscribed to a stream's ring before it had data: the slot, its receiver and
+/// (RTSP) the RTP stage guard.
+type EarlySubscription = (Arc<Slot>, broadcast::Receiver<Arc<Unit>>, Option<RtpGuard>);
 
 /// Keeps a stream's RTP stage running while an RTSP player (or one waiting for the stream)
 /// exists.
