@@ -821,7 +821,7 @@ impl Publisher {
                     let mut f = Frame::new(track, t, t, Bytes::new());
                     match st.repair.repair(&mut f) {
                         Repair::None => {}
-                        r => warn!(stream = %slot.key, ?r, raw_ts, "timestamp repaired"),
+                        r => report_repair(&slot.key, &r),
                     }
                     if let Some(fr) = frame.as_mut() {
                         // The canonical frame gets the repaired clock too (pts keeps its
@@ -854,6 +854,11 @@ impl Publisher {
             return;
         }
         let info = Arc::new(info);
+        if let Some(d) = nominal_frame_duration(&info) {
+            // What a stuck source clock is synthesized with (and resumes with after a
+            // discontinuity) until the track's real step is measured.
+            st.repair_frames.set_frame_duration(info.id, d);
+        }
         match info.codec.kind() {
             MediaKind::Video => st.video_track = Some(info.clone()),
             _ => st.audio_track = Some(info.clone()),
@@ -879,7 +884,7 @@ impl Publisher {
         };
         match st.repair_frames.repair(&mut frame) {
             Repair::None => {}
-            r => warn!(stream = %self.slot.key, ?r, "timestamp repaired"),
+            r => report_repair(&self.slot.key, &r),
         }
         let ms = frame.dts.rescale(Timebase::MILLIS).ticks() as u32;
         self.commit(st, Arc::new(Unit::from_frame(track, frame, ms)));
@@ -987,6 +992,48 @@ impl Publisher {
         st.gop.push(unit.clone());
         unit.is_keyframe()
     }
+}
+
+/// Logs a timestamp repair: a stuck clock is synthesized on every frame, so its run is
+/// reported when it starts and then every 250 frames.
+fn report_repair(key: &str, r: &Repair) {
+    match r {
+        Repair::Synthesized { run, step_ns, .. } if *run != 1 && run % 250 != 0 => {
+            debug!(stream = key, run, step_ns, "timestamp synthesized");
+        }
+        Repair::Synthesized { run, step_ns, .. } => {
+            warn!(
+                stream = key,
+                run,
+                step_ms = step_ns / 1_000_000,
+                "source clock stuck: timestamps synthesized at the frame rate"
+            );
+        }
+        r => warn!(stream = key, ?r, "timestamp repaired"),
+    }
+}
+
+/// A track's nominal frame duration: from the SPS frame rate for H.264/H.265, one AAC
+/// frame (1024 samples), 20 ms for Opus; `None` when unknown (it is then learned).
+fn nominal_frame_duration(info: &TrackInfo) -> Option<Duration> {
+    let fps = match info.codec {
+        weir_media::Codec::H264 => weir_h264::AvcConfig::parse(&info.config)
+            .and_then(|c| c.parsed_sps())
+            .ok()
+            .and_then(|s| s.fps()),
+        weir_media::Codec::H265 => weir_h265::HevcConfig::parse(&info.config)
+            .and_then(|c| c.parsed_sps())
+            .ok()
+            .and_then(|s| s.fps()),
+        weir_media::Codec::Aac => info
+            .audio
+            .map(|a| f64::from(a.sample_rate) / 1024.0)
+            .filter(|f| *f > 0.0),
+        weir_media::Codec::Opus => Some(50.0),
+        _ => None,
+    };
+    fps.filter(|f| (1.0..=1000.0).contains(f))
+        .map(|f| Duration::from_secs_f64(1.0 / f))
 }
 
 /// True for units that carry a coded frame (as opposed to a codec configuration or an
