@@ -283,9 +283,15 @@ mod tests {
         let mut seqs = Vec::new();
         let mut units_a = Vec::new();
         while let TryNext::Unit(u) = a.try_next() {
-            let r = u.rtp().expect("every unit an RTSP player gets has its packets");
+            let r = u
+                .rtp()
+                .expect("every unit an RTSP player gets has its packets");
             for pkt in &r.packets {
-                seqs.push(weir_rtp_rtcp::RtpPacketRef::parse(pkt).unwrap().sequence_number());
+                seqs.push(
+                    weir_rtp_rtcp::RtpPacketRef::parse(pkt)
+                        .unwrap()
+                        .sequence_number(),
+                );
             }
             units_a.push(u);
         }
