@@ -73,6 +73,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Most frames kept for a segmenter re-created before its first segment (see `run`).
+const MAX_REPLAY_FRAMES: usize = 2048;
+
 /// Codecs HLS players decode from MPEG-TS.
 fn hls_playable(codec: Codec) -> bool {
     matches!(
@@ -208,6 +211,12 @@ impl Hls {
         let mut tracks: Vec<TrackInfo> = Vec::new();
         let mut segmenter: Option<HlsSegmenter> = None;
         let mut restart = false;
+        // Frames taken by the segmenter before its first segment: a track that shows up
+        // after the first frames (audio whose configuration arrives with its first frame,
+        // as from GB28181 or RTSP) makes a new segmenter, which gets these again instead
+        // of starting at the next keyframe and losing the first GOP. Bounded.
+        let mut replay: Vec<weir_media::Frame> = Vec::new();
+        let mut replay_on = true;
         let keep = self.config.window + 3;
         let mut check_idle = tokio::time::interval(Duration::from_secs(1));
         loop {
@@ -215,7 +224,10 @@ impl Hls {
                 u = sub.next() => u,
                 ev = events.recv() => {
                     if let Ok(HubEvent::Published { key: k, .. }) = ev {
-                        if k == key && segmenter.is_some() {
+                        // (The event of the publish this task started with can arrive
+                        // after its first frames: before the first segment there is
+                        // nothing to mark, and resetting would lose the first GOP.)
+                        if k == key && segmenter.is_some() && !replay_on {
                             restart = true;
                         }
                     }
@@ -243,6 +255,13 @@ impl Hls {
                     continue;
                 }
                 let track = (**track).clone();
+                if track.config.is_empty()
+                    && matches!(track.codec, Codec::H264 | Codec::H265 | Codec::Aac)
+                {
+                    // Announced before its configuration is known (RTSP without sprop,
+                    // GB28181): wait for the sequence header that has it.
+                    continue;
+                }
                 match tracks
                     .iter_mut()
                     .find(|t| t.codec.kind() == track.codec.kind())
@@ -250,7 +269,12 @@ impl Hls {
                     Some(t) if *t == track => {}
                     Some(t) => {
                         *t = track;
-                        restart = true;
+                        if replay_on {
+                            // Nothing served yet: start over with the frames taken so far.
+                            segmenter = None;
+                        } else {
+                            restart = true;
+                        }
                     }
                     None => {
                         tracks.push(track);
@@ -275,6 +299,8 @@ impl Hls {
             }
             if restart {
                 restart = false;
+                replay_on = false;
+                replay.clear();
                 if let Some(seg) = segmenter.as_mut() {
                     for t in &tracks {
                         let _ = seg.muxer_mut().update_track(t.clone());
@@ -287,7 +313,17 @@ impl Hls {
                     &tracks,
                     SegmenterConfig::with_target(self.config.target_duration),
                 ) {
-                    Ok(s) => segmenter = Some(s),
+                    Ok(mut s) => {
+                        for f in replay
+                            .iter()
+                            .filter(|f| tracks.iter().any(|t| t.id == f.track))
+                        {
+                            if let Err(e) = s.push(f) {
+                                debug!(stream = key, error = %e, "hls: frame not muxed");
+                            }
+                        }
+                        segmenter = Some(s);
+                    }
                     Err(e) => {
                         warn!(stream = key, error = %e, "hls: cannot mux these tracks");
                         continue;
@@ -302,6 +338,13 @@ impl Hls {
             if let Err(e) = seg.push(frame) {
                 debug!(stream = key, error = %e, "hls: frame not muxed");
             }
+            if replay_on {
+                replay.push(frame.clone());
+                if replay.len() > MAX_REPLAY_FRAMES {
+                    replay_on = false;
+                    replay.clear();
+                }
+            }
             let mut produced = false;
             while let Some(segment) = seg.poll_segment() {
                 let mut st = lock(&stream.state);
@@ -311,6 +354,8 @@ impl Hls {
                     st.segments.pop_front();
                 }
                 produced = true;
+                replay_on = false;
+                replay.clear();
             }
             if produced {
                 stream.changed.notify_waiters();
