@@ -395,3 +395,339 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String, Bytes) {
         .unwrap_or(0);
     (code, head, Bytes::from(all[split..].to_vec()))
 }
+
+// ---------------------------------------------------------------------------------------
+// Helpers of the codec matrix (matrix_codecs.rs) and the device-quirk tests
+// (device_quirks.rs): sources as canonical frames, a GB28181 test device, and players
+// that record each egress.
+
+/// Splits an Annex B file (H.264 `.h264` or H.265 `.hevc`) into access units using the
+/// packet sizes ffmpeg's parser reports.
+pub fn es_access_units(file: &Path) -> Vec<Bytes> {
+    let data = Bytes::from(std::fs::read(file).unwrap());
+    let mut at = 0;
+    weir_testutil::framemd5(file, "0:v", &[])
+        .iter()
+        .map(|l| {
+            let size: usize = l.split(',').nth(3).unwrap().trim().parse().unwrap();
+            let au = data.slice(at..at + size);
+            at += size;
+            au
+        })
+        .collect()
+}
+
+/// The decoder configuration (avcC / hvcC) from the parameter sets of an Annex B access
+/// unit.
+pub fn video_config(codec: weir_media::Codec, au: &Bytes) -> Bytes {
+    use weir_media::{nal, Codec};
+    let (mut vps, mut sps, mut pps) = (vec![], vec![], vec![]);
+    for n in nal::annexb_nalus(au) {
+        match codec {
+            Codec::H264 => match n[0] & 0x1f {
+                7 => sps.push(n),
+                8 => pps.push(n),
+                _ => {}
+            },
+            _ => match (n[0] >> 1) & 0x3f {
+                32 => vps.push(n),
+                33 => sps.push(n),
+                34 => pps.push(n),
+                _ => {}
+            },
+        }
+    }
+    match codec {
+        Codec::H264 => weir_h264::AvcConfig::from_parameter_sets(&sps, &pps)
+            .unwrap()
+            .to_bytes(),
+        _ => weir_h265::HevcConfig::from_parameter_sets(&vps, &sps, &pps)
+            .unwrap()
+            .to_bytes(),
+    }
+}
+
+/// Canonical frames (90 kHz, 25 fps, pts = dts) of Annex B access units.
+pub fn video_frames(
+    codec: weir_media::Codec,
+    track: weir_media::TrackId,
+    aus: &[Bytes],
+) -> Vec<weir_media::Frame> {
+    use weir_media::{nal, Frame, Timebase, Timestamp};
+    aus.iter()
+        .enumerate()
+        .map(|(i, au)| {
+            let mut d = bytes::BytesMut::new();
+            nal::annexb_to_length_prefixed(au, 4, &mut d).unwrap();
+            let d = d.freeze();
+            let key = match codec {
+                weir_media::Codec::H264 => weir_h264::is_keyframe(&d),
+                _ => weir_h265::is_keyframe(&d),
+            };
+            let t = Timestamp::new(i as i64 * 3600, Timebase::MPEG);
+            Frame::new(track, t, t, d).with_keyframe(key)
+        })
+        .collect()
+}
+
+/// What a GB28181 device sends for `frames`: one PS pack per frame (weir-ps), packetized
+/// into RTP (marker on each frame's last packet), sorted by DTS.
+pub fn gb_rtp_packets(
+    tracks: &[weir_media::TrackInfo],
+    frames: &[weir_media::Frame],
+    ssrc: u32,
+) -> Vec<Bytes> {
+    let mut frames = frames.to_vec();
+    frames.sort_by_key(|f| (f.dts.ticks(), f.track));
+    let mut mux = weir_ps::PsMuxer::new(tracks, weir_ps::PsMuxConfig::default()).unwrap();
+    let ps: Vec<(weir_media::Frame, Bytes)> = frames
+        .iter()
+        .map(|f| {
+            let mut out = bytes::BytesMut::new();
+            mux.write_frame(f, &mut out).unwrap();
+            (f.clone(), out.freeze())
+        })
+        .collect();
+    gb_packetize(&ps, ssrc)
+}
+
+/// RTP packets (PT 96, 90 kHz) of PS frames: each `(frame, ps)` uses the frame's
+/// timestamps and keyframe flag, `ps` as payload.
+pub fn gb_packetize(ps: &[(weir_media::Frame, Bytes)], ssrc: u32) -> Vec<Bytes> {
+    use weir_rtp_rtcp::payload::Packetizer;
+    let mut cfg = weir_rtp_rtcp::payload::PacketizerConfig::new(90_000);
+    cfg.ssrc = ssrc;
+    cfg.payload_type = 96;
+    let mut pk = weir_rtp_rtcp::payload::ps::PsPacketizer::new(cfg);
+    let mut packets = Vec::new();
+    for (f, data) in ps {
+        let frame =
+            weir_media::Frame::new(f.track, f.pts, f.dts, data.clone()).with_keyframe(f.keyframe);
+        pk.packetize(&frame, &mut packets).unwrap();
+    }
+    packets
+}
+
+/// Sends RTP packets as a GB28181 device would (UDP, or TCP with RFC 4571 framing),
+/// spread over about `seconds`.
+pub async fn gb_send(relay: &TestRelay, packets: &[Bytes], tcp: bool, seconds: f64) {
+    use tokio::io::AsyncWriteExt;
+    let (udp, tcp_addr) = relay.gb28181();
+    let ticks = ((seconds * 50.0) as usize).max(1);
+    let per_tick = packets.len().div_ceil(ticks).max(1);
+    if tcp {
+        let mut s = TcpStream::connect(tcp_addr).await.unwrap();
+        for chunk in packets.chunks(per_tick) {
+            for p in chunk {
+                s.write_all(&(p.len() as u16).to_be_bytes()).await.unwrap();
+                s.write_all(p).await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        s.shutdown().await.unwrap();
+    } else {
+        let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        for chunk in packets.chunks(per_tick) {
+            for p in chunk {
+                sock.send_to(p, udp).await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Records a WebSocket-FLV stream until it closes.
+pub async fn ws_record(url: String) -> Bytes {
+    use futures_util::StreamExt;
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("ws connect");
+    let mut file = Vec::new();
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+        match msg {
+            Ok(tokio_tungstenite::tungstenite::Message::Binary(b)) => file.extend_from_slice(&b),
+            Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    Bytes::from(file)
+}
+
+/// Polls the HLS playlist of `key` until it ends; returns the segments concatenated.
+pub async fn hls_record(http: SocketAddr, key: String) -> Bytes {
+    let mut have = std::collections::BTreeMap::new();
+    for _ in 0..150 {
+        let (code, _, body) = http_get(http, &format!("/{key}/index.m3u8")).await;
+        if code != 200 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        let text = String::from_utf8_lossy(&body).to_string();
+        for uri in text.lines().filter(|l| l.ends_with(".ts")) {
+            let seq: u64 = uri.trim_end_matches(".ts").parse().unwrap();
+            if let std::collections::btree_map::Entry::Vacant(e) = have.entry(seq) {
+                let (code, _, data) = http_get(http, &format!("/{key}/{uri}")).await;
+                if code == 200 {
+                    e.insert(data);
+                }
+            }
+        }
+        if text.contains("#EXT-X-ENDLIST") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let all: Vec<u8> = have.values().flat_map(|b| b.iter().copied()).collect();
+    Bytes::from(all)
+}
+
+/// Plays `key` over RTMP with weir's client (reads enhanced RTMP, which ffmpeg 5.1 cannot)
+/// until the stream ends; returns the media messages as FLV tags.
+pub async fn rtmp_play_tags(addr: SocketAddr, key: &str) -> Vec<weir_flv::Tag> {
+    use weir_flv::{Tag, TagType};
+    let (app, name) = key.split_once('/').expect("app/stream");
+    let mut p = rtmp_connect(addr, app).await.play(name).await.unwrap();
+    let mut tags = Vec::new();
+    while let Some(ev) = next_event(&mut p, Duration::from_secs(8)).await {
+        match ev {
+            ClientEvent::Video { timestamp, data } => {
+                tags.push(Tag::new(TagType::Video, timestamp, data))
+            }
+            ClientEvent::Audio { timestamp, data } => {
+                tags.push(Tag::new(TagType::Audio, timestamp, data))
+            }
+            ClientEvent::StreamEof { .. } => break,
+            _ => {}
+        }
+    }
+    tags
+}
+
+/// The tags of an FLV file (HTTP-FLV / WS-FLV body).
+pub fn flv_tags(file: Bytes) -> (weir_flv::FlvHeader, Vec<weir_flv::Tag>) {
+    let (header, tags) = weir_flv::read_all(file, weir_flv::ReaderConfig::default()).unwrap();
+    (header.expect("FLV header"), tags)
+}
+
+/// What a player got, demuxed with weir-flv: the video as Annex B (parameter sets of each
+/// sequence header written in band), video (dts, pts) in ms, audio payloads.
+#[derive(Default, Debug)]
+pub struct FlvMedia {
+    pub video_codec: Option<weir_media::Codec>,
+    pub audio_track: Option<weir_media::TrackInfo>,
+    pub annexb: Vec<u8>,
+    pub video_times: Vec<(i64, i64)>,
+    pub video_keyframes: Vec<bool>,
+    pub audio: Vec<Bytes>,
+    pub audio_times: Vec<i64>,
+}
+
+pub fn flv_media(tags: &[weir_flv::Tag]) -> FlvMedia {
+    use weir_flv::{FlvDemuxer, FlvEvent};
+    use weir_media::{nal, Codec, MediaKind, Timebase};
+    let mut demux = FlvDemuxer::new();
+    let mut m = FlvMedia::default();
+    for tag in tags {
+        demux.push_tag(tag).unwrap();
+        while let Some(ev) = demux.poll_event() {
+            match ev {
+                FlvEvent::Track(t) if t.codec.kind() == MediaKind::Video => {
+                    m.video_codec = Some(t.codec);
+                    let ps = match t.codec {
+                        Codec::H264 => {
+                            let c = weir_h264::AvcConfig::parse(&t.config).unwrap();
+                            c.sps.iter().chain(&c.pps).cloned().collect::<Vec<_>>()
+                        }
+                        _ => {
+                            let c = weir_h265::HevcConfig::parse(&t.config).unwrap();
+                            c.vps().chain(c.sps()).chain(c.pps()).cloned().collect()
+                        }
+                    };
+                    for n in ps {
+                        m.annexb.extend_from_slice(&[0, 0, 0, 1]);
+                        m.annexb.extend_from_slice(&n);
+                    }
+                }
+                FlvEvent::Track(t) => m.audio_track = Some(t),
+                FlvEvent::Frame(f) if f.track == weir_flv::VIDEO_TRACK => {
+                    let mut out = bytes::BytesMut::new();
+                    nal::length_prefixed_to_annexb(&f.data, 4, &mut out).unwrap();
+                    m.annexb.extend_from_slice(&out);
+                    let ms = |t: weir_media::Timestamp| t.rescale(Timebase::MILLIS).ticks();
+                    m.video_times.push((ms(f.dts), ms(f.pts)));
+                    m.video_keyframes.push(f.keyframe);
+                }
+                FlvEvent::Frame(f) => {
+                    m.audio_times.push(f.dts.rescale(Timebase::MILLIS).ticks());
+                    m.audio.push(f.data);
+                }
+                _ => {}
+            }
+        }
+    }
+    m
+}
+
+/// Asserts that the pictures of `got` (decoded by ffmpeg) are the source's from a
+/// keyframe (every `gop` pictures) to the end (give or take the last one); returns the
+/// source index of the first.
+pub fn assert_pictures(
+    src_es: &Path,
+    got: &Path,
+    got_args: &[&str],
+    gop: usize,
+    what: &str,
+) -> usize {
+    let want = weir_testutil::decoded_video_md5(src_es, &[]);
+    let have = weir_testutil::decoded_video_md5(got, got_args);
+    assert!(have.len() >= gop, "{what}: {} pictures", have.len());
+    let start = want
+        .iter()
+        .position(|m| *m == have[0])
+        .unwrap_or_else(|| panic!("{what}: first picture not in the source"));
+    assert_eq!(
+        start % gop,
+        0,
+        "{what}: starts at source picture {start}, not a keyframe"
+    );
+    assert!(
+        start + have.len() <= want.len(),
+        "{what}: {} pictures from #{start} of {}",
+        have.len(),
+        want.len()
+    );
+    assert_eq!(
+        have,
+        want[start..start + have.len()].to_vec(),
+        "{what}: pictures"
+    );
+    assert!(
+        start + have.len() + 1 >= want.len(),
+        "{what}: {} of {} pictures from #{start}",
+        have.len(),
+        want.len()
+    );
+    start
+}
+
+/// Packets of an Ogg file (Opus: OpusHead and OpusTags first).
+pub fn ogg_packets(data: &[u8]) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    let mut at = 0;
+    while at + 27 <= data.len() && &data[at..at + 4] == b"OggS" {
+        let nsegs = usize::from(data[at + 26]);
+        let table = &data[at + 27..at + 27 + nsegs];
+        let mut body = at + 27 + nsegs;
+        for &lace in table {
+            let n = usize::from(lace);
+            cur.extend_from_slice(&data[body..body + n]);
+            body += n;
+            if lace < 255 {
+                out.push(Bytes::from(std::mem::take(&mut cur)));
+            }
+        }
+        at = body;
+    }
+    out
+}
