@@ -20,6 +20,10 @@ use weir_media::{
 
 use crate::audio::{opus_packet_samples, parse_mpa_header, parse_opus_control};
 
+/// Audio PES packets during which a clock jump seen on the video stream is expected to
+/// show up on the audio stream too.
+const JUMP_HINT_PES: u32 = 50;
+
 /// How close (90 kHz ticks) consecutive bogus-PTS offsets must be to count as one clock jump.
 const BOGUS_CONSISTENCY: i64 = 450;
 
@@ -108,6 +112,10 @@ pub struct EsFramer {
     bogus_run: u32,
     bogus_offset: i64,
     bogus_fixed: u64,
+    /// A clock jump seen on another stream of the program (offset in ticks) and how many
+    /// more audio PES may still show it: an audio PTS off by about that much is a real
+    /// jump, not a bogus value.
+    jump_hint: Option<(i64, u32)>,
     /// Last parameter sets seen (video), to notice changes cheaply.
     param_sets: Vec<Bytes>,
     /// Access-unit splitter for H.264/H.265 (see [`EsFramer::push_pes`]).
@@ -136,6 +144,7 @@ impl EsFramer {
             bogus_run: 0,
             bogus_offset: 0,
             bogus_fixed: 0,
+            jump_hint: None,
             param_sets: Vec::new(),
             adts_fixed: None,
             splitter: None,
@@ -157,6 +166,15 @@ impl EsFramer {
     /// How many audio PTS values were judged bogus and replaced.
     pub fn bogus_pts_fixed(&self) -> u64 {
         self.bogus_fixed
+    }
+
+    /// Says the program's clock just jumped by `offset` ticks (seen on its video stream).
+    /// An audio PTS that is off the audio clock by about as much within the next few PES
+    /// packets is then believed at once instead of being replaced as bogus until
+    /// [`EsOptions::audio_pts_resync_after`] of them agree: devices whose clock resets move
+    /// every stream, and audio trailing the video by half a second would break A/V sync.
+    pub fn expect_clock_jump(&mut self, offset: i64) {
+        self.jump_hint = Some((offset, JUMP_HINT_PES));
     }
 
     /// Forgets partial data and clocks (after loss or a discontinuity).
@@ -391,9 +409,19 @@ impl EsFramer {
             return Some(pts);
         };
         let off = pts.saturating_sub(expected);
+        let hint = self.jump_hint.take();
         if off.abs() <= tol {
             self.bogus_run = 0;
+            self.jump_hint = hint.and_then(|(o, n)| n.checked_sub(1).map(|n| (o, n)));
             return Some(pts);
+        }
+        if let Some((jump, _)) = hint {
+            if off.saturating_sub(jump).abs() <= tol {
+                debug!(track = ?self.info.id, pts, expected, "audio PTS follows the program's clock jump, re-anchoring");
+                self.bogus_run = 0;
+                return Some(pts);
+            }
+            self.jump_hint = hint.and_then(|(o, n)| n.checked_sub(1).map(|n| (o, n)));
         }
         // A real clock jump keeps a constant offset from the audio clock; a stuck or random
         // PTS does not (a stuck one drifts by a frame duration per packet).

@@ -79,6 +79,8 @@ struct Stream {
     splitter: Option<AuSplitter>,
     /// Codec decided (from the PSM or the ES); until then payloads go out as data.
     decided: bool,
+    /// Last PES PTS (video), to notice the program's clock jumping.
+    last_pts: Option<i64>,
 }
 
 /// Sans-IO MPEG program stream demuxer: push bytes in any pieces (a whole RTP payload,
@@ -464,6 +466,7 @@ impl PsDemuxer {
             framer,
             splitter,
             decided,
+            last_pts: None,
         });
         Some(self.streams.len() - 1)
     }
@@ -499,7 +502,34 @@ impl PsDemuxer {
                 return self.dispatch(j, payload, pts, dts);
             }
         }
+        self.note_video_clock(i, pts);
         self.dispatch(i, payload, pts, dts);
+    }
+
+    /// A video PTS far from the previous one is the device's clock jumping (a reset or a
+    /// step): the audio streams are told, so their PTS, which jump along, are not
+    /// mistaken for bogus ones (see `EsOptions::audio_pts_tolerance`).
+    fn note_video_clock(&mut self, i: usize, pts: Option<i64>) {
+        let (Some(pts), Some(tol)) = (pts, self.cfg.es.audio_pts_tolerance) else {
+            return;
+        };
+        let s = &mut self.streams[i];
+        if !(0xE0..=0xEF).contains(&s.stream_id) {
+            return;
+        }
+        let jump = s.last_pts.map_or(0, |last| pts.saturating_sub(last));
+        s.last_pts = Some(pts);
+        if jump.abs() <= tol {
+            return;
+        }
+        debug!(jump, "PS clock jump on the video stream");
+        for a in &mut self.streams {
+            if (0xC0..=0xDF).contains(&a.stream_id) {
+                if let Some(f) = a.framer.as_mut() {
+                    f.expect_clock_jump(jump);
+                }
+            }
+        }
     }
 
     fn dispatch(&mut self, i: usize, payload: Bytes, pts: Option<i64>, dts: Option<i64>) {

@@ -390,3 +390,81 @@ fn quirk_joining_mid_gop_before_the_first_psm() {
         vec![0, 3600, 7200, 10_800]
     );
 }
+
+#[test]
+fn quirk_clock_jump_on_video_moves_audio_at_once() {
+    // H.264 + G.711A; the device's clock jumps by an hour at frame 4, on both streams.
+    // Audio must follow at once (not be "repaired" onto the old clock until enough PTS
+    // agree), or the demuxer's output would be an hour out of A/V sync for a while.
+    let psm = Psm {
+        version: 0,
+        current: true,
+        info: Bytes::new(),
+        streams: vec![
+            PsmEntry {
+                stream_type: 0x1B,
+                stream_id: 0xE0,
+                descriptors: Bytes::new(),
+            },
+            PsmEntry {
+                stream_type: 0x90,
+                stream_id: 0xC0,
+                descriptors: Bytes::new(),
+            },
+        ],
+        crc_ok: true,
+    };
+    let jump = 3600 * 90_000u64;
+    let samples = [0xD5u8; 320];
+    let mut s = BytesMut::new();
+    for i in 0..8u64 {
+        let pts = 900_000 + i * 3600 + if i >= 4 { jump } else { 0 };
+        write_pack_header(&mut s, pts, 1000);
+        if i == 0 {
+            psm.write(&mut s);
+        }
+        let (sps, pps, vcl) = (
+            SPS.to_vec(),
+            PPS.to_vec(),
+            if i == 0 {
+                idr(50)
+            } else {
+                p_slice(50, i as u8)
+            },
+        );
+        let au = if i == 0 {
+            annexb(&[&sps, &pps, &vcl])
+        } else {
+            annexb(&[&vcl])
+        };
+        pes(&mut s, 0xE0, Some(pts), &au, false);
+        pes(&mut s, 0xC0, Some(pts), &samples, false);
+    }
+    let (ev, d) = run(&s, PsDemuxConfig::default());
+    let f = frames(&ev);
+    let audio: Vec<i64> = f
+        .iter()
+        .filter(|f| f.track.0 == 0xC0)
+        .map(|f| f.pts.ticks())
+        .collect();
+    let video: Vec<i64> = f
+        .iter()
+        .filter(|f| f.track.0 == 0xE0)
+        .map(|f| f.pts.ticks())
+        .collect();
+    assert_eq!(video.len(), 8);
+    assert_eq!(audio, video, "audio follows the video clock, jump included");
+    assert_eq!(d.bogus_pts_fixed(0xC0), 0);
+    // Without the video jump the same audio PTS stay bogus (the stuck/random-PTS quirk).
+    let mut s2 = BytesMut::new();
+    for i in 0..8u64 {
+        let pts = 900_000 + i * 3600 + if i >= 4 { jump } else { 0 };
+        write_pack_header(&mut s2, pts, 1000);
+        if i == 0 {
+            psm.write(&mut s2);
+        }
+        pes(&mut s2, 0xC0, Some(pts), &samples, false);
+    }
+    let (_, d2) = run(&s2, PsDemuxConfig::default());
+    assert_eq!(d2.bogus_pts_fixed(0xC0), 4);
+}
