@@ -614,6 +614,8 @@ pub fn flv_tags(file: Bytes) -> (weir_flv::FlvHeader, Vec<weir_flv::Tag>) {
 #[derive(Default, Debug)]
 pub struct FlvMedia {
     pub video_codec: Option<weir_media::Codec>,
+    /// The last video sequence header's configuration (avcC / hvcC).
+    pub video_config: Option<Bytes>,
     pub audio_track: Option<weir_media::TrackInfo>,
     pub annexb: Vec<u8>,
     pub video_times: Vec<(i64, i64)>,
@@ -633,6 +635,7 @@ pub fn flv_media(tags: &[weir_flv::Tag]) -> FlvMedia {
             match ev {
                 FlvEvent::Track(t) if t.codec.kind() == MediaKind::Video => {
                     m.video_codec = Some(t.codec);
+                    m.video_config = Some(t.config.clone());
                     let ps = match t.codec {
                         Codec::H264 => {
                             let c = weir_h264::AvcConfig::parse(&t.config).unwrap();
