@@ -1166,6 +1166,10 @@ impl Subscription {
     pub async fn next(&mut self) -> Option<Arc<Unit>> {
         loop {
             let unit = if let Some(u) = self.initial.pop_front() {
+                if self.initial.is_empty() {
+                    // The GOP replay is over: give its queue back (per-player memory).
+                    self.initial = std::collections::VecDeque::new();
+                }
                 u
             } else {
                 match self.rx.recv().await {
@@ -1190,6 +1194,10 @@ impl Subscription {
     pub fn try_next(&mut self) -> TryNext {
         loop {
             let unit = if let Some(u) = self.initial.pop_front() {
+                if self.initial.is_empty() {
+                    // The GOP replay is over: give its queue back (per-player memory).
+                    self.initial = std::collections::VecDeque::new();
+                }
                 u
             } else {
                 match self.rx.try_recv() {

@@ -22,6 +22,8 @@ use crate::server::{Access, AuthRequest, Ctx};
 const BATCH_UNITS: usize = 16;
 /// Read buffer per connection: players send little after the handshake.
 const READ_BUF: usize = 2048;
+/// Read buffer of a connection once it plays (it only receives acknowledgements).
+const PLAYER_READ_BUF: usize = 512;
 
 pub(crate) async fn serve(
     listener: TcpListener,
@@ -113,7 +115,7 @@ async fn connection(
                 Err(_) => break Err(ConnError::Stuck(stuck)),
             }
             // Keep an idle player small after a burst (GOP replay).
-            c.out.shrink_to(2 * BATCH_UNITS + 8);
+            c.out.shrink_to(16);
         }
         if c.session.is_closed() {
             break Ok(());
@@ -132,8 +134,11 @@ async fn connection(
                             break Err(e.into());
                         }
                         Box::pin(c.events()).await;
-                        if rbuf.capacity() - rbuf.len() < 256 {
-                            rbuf.reserve(READ_BUF);
+                        if c.player.is_some() && rbuf.is_empty() && rbuf.capacity() > PLAYER_READ_BUF {
+                            // A player only sends acknowledgements from now on.
+                            rbuf = BytesMut::with_capacity(PLAYER_READ_BUF);
+                        } else if rbuf.capacity() - rbuf.len() < 256 {
+                            rbuf.reserve(if c.player.is_some() { PLAYER_READ_BUF } else { READ_BUF });
                         }
                     }
                     Err(e) => break Err(e.into()),
