@@ -631,3 +631,68 @@ async fn rtp_clock_unrelated_to_pes_clock() {
     assert_video_timing(&played.media, "RTP clock jumps");
     assert_audio(&dev, &played.media, "RTP clock jumps");
 }
+
+/// The device switches SSRC mid-stream (a re-INVITE, or firmware that does it on a
+/// keyframe): the new SSRC is a new stream (`rtp/` + SSRC); the old one ends cleanly once
+/// its packets stop (idle timeout), its player having got every picture sent under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssrc_change_mid_stream() {
+    interop_or_skip!();
+    const SSRC2: u32 = 0x0DE1_CE02;
+    let dir = TempDir::new("quirk-ssrc");
+    let dev = device(&dir, Codec::H264, 2);
+    let ps = ps_frames(&dev.tracks(), &dev.frames);
+    let cut = ps
+        .iter()
+        .position(|(f, _)| f.track == dev.video.id && f.dts.ticks() == 25 * 3600)
+        .unwrap();
+    assert!(ps[cut].0.keyframe);
+    let mut packets = gb_packetize(&ps[..cut], SSRC);
+    packets.extend(gb_packetize(&ps[cut..], SSRC2));
+
+    let mut config = test_config();
+    config.gb28181_idle_timeout = Duration::from_millis(600);
+    let relay = TestRelay::start(config).await;
+    let (a, b) = (
+        weir_tokio::gb28181::stream_key(SSRC),
+        weir_tokio::gb28181::stream_key(SSRC2),
+    );
+    let player = |key: &str| {
+        let (addr, path) = (relay.http, format!("/{key}.flv"));
+        tokio::spawn(async move { http_get(addr, &path).await })
+    };
+    let (pa, pb) = (player(&a), player(&b));
+    relay.wait_for_players(&a, 1).await;
+    relay.wait_for_players(&b, 1).await;
+    gb_send(&relay, &packets, false, 2.0).await;
+    let limit = Duration::from_secs(10);
+    let (_, _, fa) = tokio::time::timeout(limit, pa)
+        .await
+        .expect("the old SSRC's stream ends")
+        .unwrap();
+    let (_, _, fb) = tokio::time::timeout(limit, pb).await.unwrap().unwrap();
+    relay.stop().await;
+    let want = weir_testutil::decoded_video_md5(&dev.es, &[]);
+    let decode = |flv: Bytes, name: &str| {
+        let m = flv_media(&flv_tags(flv).1);
+        let f = dir.join(name);
+        std::fs::write(&f, &m.annexb).unwrap();
+        (weir_testutil::decoded_video_md5(&f, &["-f", "h264"]), m)
+    };
+    let (got_a, ma) = decode(fa, "a.h264");
+    let (got_b, mb) = decode(fb, "b.h264");
+    assert_eq!(
+        got_a,
+        want[..25].to_vec(),
+        "old SSRC: pictures sent under it"
+    );
+    assert_eq!(
+        got_b,
+        want[25..].to_vec(),
+        "new SSRC: the rest, from its keyframe"
+    );
+    assert!(
+        !ma.audio.is_empty() && !mb.audio.is_empty(),
+        "audio on both"
+    );
+}
