@@ -696,3 +696,162 @@ async fn ssrc_change_mid_stream() {
         "audio on both"
     );
 }
+
+/// Sends one RTSP request on `sock` and returns the response (status, headers).
+async fn rtsp_request(
+    sock: &mut tokio::net::TcpStream,
+    buf: &mut BytesMut,
+    cseq: &mut u32,
+    session: &Option<String>,
+    head: &str,
+    body: &str,
+) -> weir_rtsp_proto::Response {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    *cseq += 1;
+    let mut req = format!("{head}\r\nCSeq: {cseq}\r\n");
+    if let Some(s) = session {
+        req.push_str(&format!("Session: {s}\r\n"));
+    }
+    if !body.is_empty() {
+        req.push_str(&format!(
+            "Content-Type: application/sdp\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    sock.write_all(req.as_bytes()).await.unwrap();
+    let mut dec = weir_rtsp_proto::Decoder::new(weir_rtsp_proto::Limits::default());
+    loop {
+        if let Some(weir_rtsp_proto::Item::Message(weir_rtsp_proto::Message::Response(r))) =
+            dec.decode(buf).unwrap()
+        {
+            return r;
+        }
+        let n = tokio::time::timeout(Duration::from_secs(10), sock.read_buf(buf))
+            .await
+            .expect("RTSP response")
+            .unwrap();
+        assert!(n > 0, "RTSP connection closed");
+    }
+}
+
+/// A camera publishing over RTSP with RTP over UDP whose RTP clock jumps an hour forward
+/// at the second keyframe and 30 s back at the third (no RTCP sender reports to explain
+/// it): players see steady, monotonic timestamps and every picture.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_udp_rtp_timestamps_jump() {
+    interop_or_skip!();
+    let dir = TempDir::new("quirk-rtsp-jump");
+    let dev = device(&dir, Codec::H264, 3);
+    let relay = TestRelay::start(test_config()).await;
+    let key = "live/jumpcam";
+    let http = tokio::spawn({
+        let (addr, path) = (relay.http, format!("/{key}.flv"));
+        async move { http_get(addr, &path).await }
+    });
+    relay.wait_for_players(key, 1).await;
+
+    let url = relay.rtsp_url(key);
+    let mut sock = tokio::net::TcpStream::connect(relay.rtsp.unwrap())
+        .await
+        .unwrap();
+    let (mut buf, mut cseq, mut session) = (BytesMut::new(), 0, None);
+    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=cam\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:track1\r\n";
+    let r = rtsp_request(
+        &mut sock,
+        &mut buf,
+        &mut cseq,
+        &session,
+        &format!("ANNOUNCE {url} RTSP/1.0"),
+        sdp,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let rtcp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (p1, p2) = (
+        rtp.local_addr().unwrap().port(),
+        rtcp.local_addr().unwrap().port(),
+    );
+    let r = rtsp_request(
+        &mut sock,
+        &mut buf,
+        &mut cseq,
+        &session,
+        &format!("SETUP {url}/track1 RTSP/1.0\r\nTransport: RTP/AVP;unicast;client_port={p1}-{p2};mode=record"),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    session = r
+        .headers
+        .get("Session")
+        .map(|s| s.split(';').next().unwrap().trim().to_string());
+    let transport = r.headers.get("Transport").unwrap().to_string();
+    let server_port: u16 = transport
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("server_port="))
+        .and_then(|p| p.split('-').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("server_port in {transport}"));
+    let r = rtsp_request(
+        &mut sock,
+        &mut buf,
+        &mut cseq,
+        &session,
+        &format!("RECORD {url} RTSP/1.0"),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+
+    let (mut pk, _) = weir_rtp_rtcp::payload::packetizer_for_track(
+        &dev.video,
+        weir_rtp_rtcp::payload::PacketizerConfig::new(90_000),
+    )
+    .unwrap();
+    let to = std::net::SocketAddr::new(relay.rtsp.unwrap().ip(), server_port);
+    let start = tokio::time::Instant::now();
+    let video: Vec<&Frame> = dev
+        .frames
+        .iter()
+        .filter(|f| f.track == dev.video.id)
+        .collect();
+    for (i, f) in video.iter().enumerate() {
+        let mut pkts = Vec::new();
+        pk.packetize(f, &mut pkts).unwrap();
+        let jump: u32 = match i {
+            0..25 => 0,
+            25..50 => 3600 * 90_000,
+            _ => (3600u32 * 90_000).wrapping_sub(30 * 90_000 + 3600 * 90_000),
+        };
+        tokio::time::sleep_until(start + Duration::from_millis(i as u64 * 40)).await;
+        for p in &pkts {
+            let ts = u32::from_be_bytes([p[4], p[5], p[6], p[7]]).wrapping_add(jump);
+            rtp.send_to(&set_rtp_ts(p, ts), to).await.unwrap();
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = rtsp_request(
+        &mut sock,
+        &mut buf,
+        &mut cseq,
+        &session,
+        &format!("TEARDOWN {url} RTSP/1.0"),
+        "",
+    )
+    .await;
+    drop(sock);
+    let (code, _, flv) = tokio::time::timeout(Duration::from_secs(15), http)
+        .await
+        .expect("player ends")
+        .unwrap();
+    assert_eq!(code, 200);
+    relay.stop().await;
+    let m = flv_media(&flv_tags(flv).1);
+    let what = "RTSP/UDP RTP clock jumps";
+    let n = assert_bit_exact(&dev, &dir, &m, what);
+    assert!(n >= 74, "{what}: {n} pictures");
+    assert_video_timing(&m, what);
+}
