@@ -697,42 +697,136 @@ async fn ssrc_change_mid_stream() {
     );
 }
 
-/// Sends one RTSP request on `sock` and returns the response (status, headers).
-async fn rtsp_request(
-    sock: &mut tokio::net::TcpStream,
-    buf: &mut BytesMut,
-    cseq: &mut u32,
-    session: &Option<String>,
-    head: &str,
-    body: &str,
-) -> weir_rtsp_proto::Response {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    *cseq += 1;
-    let mut req = format!("{head}\r\nCSeq: {cseq}\r\n");
-    if let Some(s) = session {
-        req.push_str(&format!("Session: {s}\r\n"));
-    }
-    if !body.is_empty() {
-        req.push_str(&format!(
-            "Content-Type: application/sdp\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    sock.write_all(req.as_bytes()).await.unwrap();
-    let mut dec = weir_rtsp_proto::Decoder::new(weir_rtsp_proto::Limits::default());
-    loop {
-        if let Some(weir_rtsp_proto::Item::Message(weir_rtsp_proto::Message::Response(r))) =
-            dec.decode(buf).unwrap()
-        {
-            return r;
+/// A camera publishing over RTSP (ANNOUNCE, SETUP with RTP over UDP, RECORD), scripted
+/// so its RTP can be anything.
+struct RtspCam {
+    sock: tokio::net::TcpStream,
+    buf: BytesMut,
+    cseq: u32,
+    session: Option<String>,
+    url: String,
+    rtp: tokio::net::UdpSocket,
+    /// The server's RTP port of each track, in SETUP order.
+    targets: Vec<std::net::SocketAddr>,
+}
+
+impl RtspCam {
+    async fn request(&mut self, head: &str, body: &str) -> weir_rtsp_proto::Response {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.cseq += 1;
+        let mut req = format!("{head}\r\nCSeq: {}\r\n", self.cseq);
+        if let Some(s) = &self.session {
+            req.push_str(&format!("Session: {s}\r\n"));
         }
-        let n = tokio::time::timeout(Duration::from_secs(10), sock.read_buf(buf))
-            .await
-            .expect("RTSP response")
-            .unwrap();
-        assert!(n > 0, "RTSP connection closed");
+        if !body.is_empty() {
+            req.push_str(&format!(
+                "Content-Type: application/sdp\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        self.sock.write_all(req.as_bytes()).await.unwrap();
+        let mut dec = weir_rtsp_proto::Decoder::new(weir_rtsp_proto::Limits::default());
+        loop {
+            if let Some(weir_rtsp_proto::Item::Message(weir_rtsp_proto::Message::Response(r))) =
+                dec.decode(&mut self.buf).unwrap()
+            {
+                if let Some(s) = r.headers.get("Session") {
+                    self.session = Some(s.split(';').next().unwrap().trim().to_string());
+                }
+                return r;
+            }
+            let n =
+                tokio::time::timeout(Duration::from_secs(10), self.sock.read_buf(&mut self.buf))
+                    .await
+                    .expect("RTSP response")
+                    .unwrap();
+            assert!(n > 0, "RTSP connection closed");
+        }
+    }
+
+    /// ANNOUNCE `sdp`, SETUP each of `controls` over UDP, RECORD.
+    async fn publish(relay: &TestRelay, key: &str, sdp: &str, controls: &[&str]) -> RtspCam {
+        let url = relay.rtsp_url(key);
+        let mut cam = RtspCam {
+            sock: tokio::net::TcpStream::connect(relay.rtsp.unwrap())
+                .await
+                .unwrap(),
+            buf: BytesMut::new(),
+            cseq: 0,
+            session: None,
+            url: url.clone(),
+            rtp: tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+            targets: Vec::new(),
+        };
+        let r = cam.request(&format!("ANNOUNCE {url} RTSP/1.0"), sdp).await;
+        assert_eq!(r.status, 200);
+        let port = cam.rtp.local_addr().unwrap().port();
+        for c in controls {
+            let r = cam
+                .request(
+                    &format!("SETUP {url}/{c} RTSP/1.0\r\nTransport: RTP/AVP;unicast;client_port={port}-{};mode=record", port + 1),
+                    "",
+                )
+                .await;
+            assert_eq!(r.status, 200);
+            let transport = r.headers.get("Transport").unwrap().to_string();
+            let server_port: u16 = transport
+                .split(';')
+                .find_map(|p| p.trim().strip_prefix("server_port="))
+                .and_then(|p| p.split('-').next())
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| panic!("server_port in {transport}"));
+            cam.targets.push(std::net::SocketAddr::new(
+                relay.rtsp.unwrap().ip(),
+                server_port,
+            ));
+        }
+        let r = cam.request(&format!("RECORD {url} RTSP/1.0"), "").await;
+        assert_eq!(r.status, 200);
+        cam
+    }
+
+    async fn send(&self, track: usize, packet: &[u8]) {
+        self.rtp.send_to(packet, self.targets[track]).await.unwrap();
+    }
+
+    async fn teardown(mut self) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let url = self.url.clone();
+        let _ = self.request(&format!("TEARDOWN {url} RTSP/1.0"), "").await;
+    }
+}
+
+const CAM_VIDEO_SDP: &str = "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:track1\r\n";
+
+fn cam_sdp(media: &[&str]) -> String {
+    let mut s = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=cam\r\nt=0 0\r\n".to_string();
+    for m in media {
+        s.push_str(m);
+    }
+    s
+}
+
+/// Sends the device's video over the camera's first track in real time, the RTP timestamp
+/// of picture `i` shifted by `shift(i)`; returns when the last picture is out.
+async fn cam_send_video(cam: &RtspCam, dev: &Device, shift: impl Fn(usize) -> u32) {
+    let (mut pk, _) = weir_rtp_rtcp::payload::packetizer_for_track(
+        &dev.video,
+        weir_rtp_rtcp::payload::PacketizerConfig::new(90_000),
+    )
+    .unwrap();
+    let start = tokio::time::Instant::now();
+    let video = dev.frames.iter().filter(|f| f.track == dev.video.id);
+    for (i, f) in video.enumerate() {
+        let mut pkts = Vec::new();
+        pk.packetize(f, &mut pkts).unwrap();
+        tokio::time::sleep_until(start + Duration::from_millis(i as u64 * 40)).await;
+        for p in &pkts {
+            let ts = u32::from_be_bytes([p[4], p[5], p[6], p[7]]).wrapping_add(shift(i));
+            cam.send(0, &set_rtp_ts(p, ts)).await;
+        }
     }
 }
 
@@ -751,98 +845,15 @@ async fn rtsp_udp_rtp_timestamps_jump() {
         async move { http_get(addr, &path).await }
     });
     relay.wait_for_players(key, 1).await;
-
-    let url = relay.rtsp_url(key);
-    let mut sock = tokio::net::TcpStream::connect(relay.rtsp.unwrap())
-        .await
-        .unwrap();
-    let (mut buf, mut cseq, mut session) = (BytesMut::new(), 0, None);
-    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=cam\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:track1\r\n";
-    let r = rtsp_request(
-        &mut sock,
-        &mut buf,
-        &mut cseq,
-        &session,
-        &format!("ANNOUNCE {url} RTSP/1.0"),
-        sdp,
-    )
+    let cam = RtspCam::publish(&relay, key, &cam_sdp(&[CAM_VIDEO_SDP]), &["track1"]).await;
+    let hour = 3600u32 * 90_000;
+    cam_send_video(&cam, &dev, |i| match i {
+        0..25 => 0,
+        25..50 => hour,
+        _ => hour.wrapping_sub(30 * 90_000 + hour),
+    })
     .await;
-    assert_eq!(r.status, 200);
-    let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let rtcp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let (p1, p2) = (
-        rtp.local_addr().unwrap().port(),
-        rtcp.local_addr().unwrap().port(),
-    );
-    let r = rtsp_request(
-        &mut sock,
-        &mut buf,
-        &mut cseq,
-        &session,
-        &format!("SETUP {url}/track1 RTSP/1.0\r\nTransport: RTP/AVP;unicast;client_port={p1}-{p2};mode=record"),
-        "",
-    )
-    .await;
-    assert_eq!(r.status, 200);
-    session = r
-        .headers
-        .get("Session")
-        .map(|s| s.split(';').next().unwrap().trim().to_string());
-    let transport = r.headers.get("Transport").unwrap().to_string();
-    let server_port: u16 = transport
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix("server_port="))
-        .and_then(|p| p.split('-').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("server_port in {transport}"));
-    let r = rtsp_request(
-        &mut sock,
-        &mut buf,
-        &mut cseq,
-        &session,
-        &format!("RECORD {url} RTSP/1.0"),
-        "",
-    )
-    .await;
-    assert_eq!(r.status, 200);
-
-    let (mut pk, _) = weir_rtp_rtcp::payload::packetizer_for_track(
-        &dev.video,
-        weir_rtp_rtcp::payload::PacketizerConfig::new(90_000),
-    )
-    .unwrap();
-    let to = std::net::SocketAddr::new(relay.rtsp.unwrap().ip(), server_port);
-    let start = tokio::time::Instant::now();
-    let video: Vec<&Frame> = dev
-        .frames
-        .iter()
-        .filter(|f| f.track == dev.video.id)
-        .collect();
-    for (i, f) in video.iter().enumerate() {
-        let mut pkts = Vec::new();
-        pk.packetize(f, &mut pkts).unwrap();
-        let jump: u32 = match i {
-            0..25 => 0,
-            25..50 => 3600 * 90_000,
-            _ => (3600u32 * 90_000).wrapping_sub(30 * 90_000 + 3600 * 90_000),
-        };
-        tokio::time::sleep_until(start + Duration::from_millis(i as u64 * 40)).await;
-        for p in &pkts {
-            let ts = u32::from_be_bytes([p[4], p[5], p[6], p[7]]).wrapping_add(jump);
-            rtp.send_to(&set_rtp_ts(p, ts), to).await.unwrap();
-        }
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let _ = rtsp_request(
-        &mut sock,
-        &mut buf,
-        &mut cseq,
-        &session,
-        &format!("TEARDOWN {url} RTSP/1.0"),
-        "",
-    )
-    .await;
-    drop(sock);
+    cam.teardown().await;
     let (code, _, flv) = tokio::time::timeout(Duration::from_secs(15), http)
         .await
         .expect("player ends")
@@ -854,4 +865,71 @@ async fn rtsp_udp_rtp_timestamps_jump() {
     let n = assert_bit_exact(&dev, &dir, &m, what);
     assert!(n >= 74, "{what}: {n} pictures");
     assert_video_timing(&m, what);
+}
+
+/// The camera's SDP lists an AAC track it never sends (common with audio switched off in
+/// the camera's settings): players get a prompt, playable, video-only stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_sdp_announces_audio_never_sent() {
+    interop_or_skip!();
+    let dir = TempDir::new("quirk-rtsp-noaudio");
+    let dev = device(&dir, Codec::H264, 4);
+    let relay = TestRelay::start(test_config()).await;
+    let key = "live/mutecam";
+    let http = tokio::spawn({
+        let (addr, path) = (relay.http, format!("/{key}.flv"));
+        async move { http_get(addr, &path).await }
+    });
+    let rtmp = tokio::spawn({
+        let addr = relay.rtmp;
+        async move {
+            let mut p = rtmp_connect(addr, "live")
+                .await
+                .play("mutecam")
+                .await
+                .unwrap();
+            while let Some(ev) = next_event(&mut p, Duration::from_secs(8)).await {
+                if let ClientEvent::Video { data, .. } = ev {
+                    if !is_video_sequence_header(&data) {
+                        return Some(Instant::now());
+                    }
+                }
+            }
+            None
+        }
+    });
+    relay.wait_for_players(key, 2).await;
+    let aac = "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/44100/1\r\na=fmtp:97 streamtype=5;profile-level-id=15;mode=AAC-hbr;config=1208;sizelength=13;indexlength=3;indexdeltalength=3\r\na=control:track2\r\n";
+    let cam = RtspCam::publish(
+        &relay,
+        key,
+        &cam_sdp(&[CAM_VIDEO_SDP, aac]),
+        &["track1", "track2"],
+    )
+    .await;
+    let start = Instant::now();
+    cam_send_video(&cam, &dev, |_| 0).await;
+    cam.teardown().await;
+    let limit = Duration::from_secs(15);
+    let (code, _, flv) = tokio::time::timeout(limit, http).await.unwrap().unwrap();
+    assert_eq!(code, 200);
+    let first = tokio::time::timeout(limit, rtmp)
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("a picture");
+    relay.stop().await;
+    let first = first.duration_since(start);
+    assert!(
+        first < Duration::from_millis(2500),
+        "first picture after {first:?}: players waited for the announced audio"
+    );
+    let (header, tags) = flv_tags(flv);
+    let m = flv_media(&tags);
+    assert_bit_exact(&dev, &dir, &m, "RTSP SDP announcing audio");
+    assert!(m.audio.is_empty());
+    assert!(
+        !header.has_audio,
+        "the FLV header promises audio that never comes"
+    );
 }
