@@ -581,3 +581,15 @@ cells! {
     h265_pcmu_from_gb28181_tcp: GbTcp, H265, G711U;
     h264_pcmu_from_rtmp: Rtmp, H264, G711U;
 }
+
+/// The impossible cell: Opus cannot come in over GB28181, because MPEG-PS (and GB/T 28181's
+/// stream-type registrations) has no Opus stream type; a device-side muxer refuses it
+/// rather than mislabelling it.
+#[test]
+fn opus_has_no_gb28181_ps_stream_type() {
+    let opus = TrackInfo::new(TrackId(1), Codec::Opus, 48_000);
+    assert!(matches!(
+        weir_ps::PsMuxer::new(&[opus], weir_ps::PsMuxConfig::default()),
+        Err(weir_ps::Error::UnsupportedCodec { codec: Codec::Opus })
+    ));
+}
