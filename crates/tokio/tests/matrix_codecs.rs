@@ -47,13 +47,16 @@ struct Source {
     frames: Vec<Frame>,
     audio_units: Vec<Bytes>,
     mkv: PathBuf,
+    /// (dts, pts) of each picture in ms, in decode order (B-frames: pts ≠ dts).
+    video_times: Vec<(i64, i64)>,
+    bframes: bool,
 }
 
 fn ff(args: &[&str]) {
     weir_testutil::ffmpeg(args);
 }
 
-fn source(dir: &TempDir, vcodec: Codec, acodec: Codec) -> Source {
+fn source(dir: &TempDir, vcodec: Codec, acodec: Codec, bframes: bool) -> Source {
     let (es, fmt) = match vcodec {
         Codec::H264 => (dir.join("src.h264"), "h264"),
         _ => (dir.join("src.hevc"), "hevc"),
@@ -79,7 +82,13 @@ fn source(dir: &TempDir, vcodec: Codec, acodec: Codec) -> Source {
             "-g",
             "25",
             "-bf",
-            "0",
+            if bframes { "2" } else { "0" },
+            "-x264-params",
+            if bframes {
+                "bframes=2:b-adapt=0"
+            } else {
+                "bframes=0"
+            },
         ]),
         _ => args.extend([
             "-c:v",
@@ -87,16 +96,50 @@ fn source(dir: &TempDir, vcodec: Codec, acodec: Codec) -> Source {
             "-preset",
             "ultrafast",
             "-x265-params",
-            "bframes=0:keyint=25:min-keyint=25:log-level=none",
+            if bframes {
+                "bframes=2:b-adapt=0:keyint=25:min-keyint=25:log-level=none"
+            } else {
+                "bframes=0:keyint=25:min-keyint=25:log-level=none"
+            },
         ]),
     }
-    args.extend(["-f", fmt, es.to_str().unwrap()]);
+    // With B-frames the timestamps come from a Matroska encode (a raw elementary stream
+    // has none); the elementary stream is extracted from it.
+    let vmkv = dir.join("src-video.mkv");
+    args.extend(["-f", "matroska", vmkv.to_str().unwrap()]);
     ff(&args);
+    ff(&[
+        "-i",
+        vmkv.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-f",
+        fmt,
+        es.to_str().unwrap(),
+    ]);
     let aus = es_access_units(&es);
     assert_eq!(aus.len(), 50);
+    let mut video_times: Vec<(i64, i64)> = packets(&vmkv, "0:v")
+        .iter()
+        .map(|p| (p.dts, p.pts))
+        .collect();
+    let shift = -video_times.iter().map(|t| t.0).min().unwrap_or(0);
+    for t in &mut video_times {
+        *t = (t.0 + shift, t.1 + shift);
+    }
+    assert_eq!(video_times.len(), 50);
+    assert_eq!(
+        video_times.iter().any(|t| t.0 != t.1),
+        bframes,
+        "B-frames in the source"
+    );
     let video =
         TrackInfo::new(TrackId(0), vcodec, 90_000).with_config(video_config(vcodec, &aus[0]));
     let mut frames = video_frames(vcodec, video.id, &aus);
+    for (f, (dts, pts)) in frames.iter_mut().zip(&video_times) {
+        f.dts = Timestamp::new(dts * 90, Timebase::MPEG);
+        f.pts = Timestamp::new(pts * 90, Timebase::MPEG);
+    }
 
     let at = |ticks: i64| Timestamp::new(ticks, Timebase::MPEG);
     let (audio, audio_units, afile, ain): (TrackInfo, Vec<Bytes>, PathBuf, Vec<&str>) = match acodec
@@ -211,7 +254,7 @@ fn source(dir: &TempDir, vcodec: Codec, acodec: Codec) -> Source {
     };
     frames.sort_by_key(|f| (f.dts.ticks(), f.track));
     let mkv = dir.join("src.mkv");
-    let mut args = vec!["-r", "25", "-i", es.to_str().unwrap()];
+    let mut args = vec!["-i", vmkv.to_str().unwrap()];
     args.extend(ain);
     args.extend([
         "-i",
@@ -230,6 +273,8 @@ fn source(dir: &TempDir, vcodec: Codec, acodec: Codec) -> Source {
         frames,
         audio_units,
         mkv,
+        video_times,
+        bframes,
     }
 }
 
@@ -382,6 +427,23 @@ fn check_flv(src: &Source, dir: &TempDir, tags: &[weir_flv::Tag], what: &str) {
         assert_eq!(format, want, "{what}: FLV SoundFormat");
     }
     check_audio(src, &m.audio, what);
+    if src.bframes {
+        check_times(src, &m.video_times, 1, what);
+    }
+}
+
+/// With B-frames: every picture keeps its presentation time (relative to the first) and
+/// decode times increase and never pass the presentation time. `scale`: ticks per ms.
+fn check_times(src: &Source, got: &[(i64, i64)], scale: i64, what: &str) {
+    let (g0, s0) = (got[0].1, src.video_times[0].1);
+    for (i, ((gd, gp), (_, sp))) in got.iter().zip(&src.video_times).enumerate() {
+        assert_eq!((gp - g0) / scale, sp - s0, "{what}: picture {i} pts");
+        assert!(gd <= gp, "{what}: picture {i} dts {gd} > pts {gp}");
+    }
+    assert!(
+        got.windows(2).all(|w| w[1].0 > w[0].0),
+        "{what}: dts not increasing: {got:?}"
+    );
 }
 
 /// Polls the stream API until the HLS output of `key` reports `codec` as dropped.
@@ -401,10 +463,11 @@ async fn hls_dropped_flag(http: std::net::SocketAddr, key: String, codec: Codec)
     false
 }
 
-async fn cell(ingest: Ingest, vcodec: Codec, acodec: Codec) {
-    let name = format!("{ingest:?}-{vcodec}-{acodec}");
+async fn cell(ingest: Ingest, vcodec: Codec, acodec: Codec, bframes: bool) {
+    let b = if bframes { "-bframes" } else { "" };
+    let name = format!("{ingest:?}-{vcodec}{b}-{acodec}");
     let dir = TempDir::new(&format!("mcodec-{name}"));
-    let src = source(&dir, vcodec, acodec);
+    let src = source(&dir, vcodec, acodec, bframes);
     let mut config = test_config();
     config.hls_target_duration = Duration::from_secs(1);
     config.gb28181_idle_timeout = Duration::from_millis(600);
@@ -521,6 +584,13 @@ async fn cell(ingest: Ingest, vcodec: Codec, acodec: Codec) {
         start, 0,
         "{what}: the first segment starts at the first picture"
     );
+    if bframes {
+        let t: Vec<(i64, i64)> = packets(&hls_file, "0:v")
+            .iter()
+            .map(|p| (p.dts, p.pts))
+            .collect();
+        check_times(&src, &t, 90, &what);
+    }
     let kinds = weir_testutil::ffprobe([
         "-show_entries",
         "stream=codec_type",
@@ -556,11 +626,12 @@ async fn cell(ingest: Ingest, vcodec: Codec, acodec: Codec) {
 }
 
 macro_rules! cells {
-    ($($name:ident: $ingest:ident, $v:ident, $a:ident;)*) => {$(
+    ($($name:ident: $ingest:ident, $v:ident, $a:ident $(, $b:ident)?;)*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
             interop_or_skip!();
-            cell(Ingest::$ingest, Codec::$v, Codec::$a).await;
+            let bframes = false $(|| stringify!($b) == "bframes")?;
+            cell(Ingest::$ingest, Codec::$v, Codec::$a, bframes).await;
         }
     )*};
 }
@@ -580,6 +651,11 @@ cells! {
     h264_pcma_from_gb28181_udp: GbUdp, H264, G711A;
     h265_pcmu_from_gb28181_tcp: GbTcp, H265, G711U;
     h264_pcmu_from_rtmp: Rtmp, H264, G711U;
+    h264_bframes_aac_from_rtmp: Rtmp, H264, Aac, bframes;
+    h265_bframes_aac_from_rtmp_enhanced: Rtmp, H265, Aac, bframes;
+    h264_bframes_aac_from_gb28181_udp: GbUdp, H264, Aac, bframes;
+    h265_bframes_aac_from_gb28181_tcp: GbTcp, H265, Aac, bframes;
+    h264_bframes_aac_from_rtsp_tcp: RtspTcp, H264, Aac, bframes;
 }
 
 /// The impossible cell: Opus cannot come in over GB28181, because MPEG-PS (and GB/T 28181's
