@@ -41,8 +41,10 @@ struct Ingest {
     demux: PsDemuxer,
     last_packet: Instant,
     lost: u64,
-    /// A frame was damaged: video frames are held back until the next keyframe, so no
-    /// player decodes pictures that reference missing data.
+    /// A frame was damaged, or the stream has not had a keyframe yet (a device joined
+    /// mid-GOP): video frames are held back until the next keyframe, so no player gets
+    /// pictures that reference missing data (or inter frames before any decoder
+    /// configuration).
     await_keyframe: bool,
     dropped_frames: u64,
     video_track: weir_media::TrackId,
@@ -69,7 +71,7 @@ impl Ingest {
             demux: PsDemuxer::new(),
             last_packet: Instant::now(),
             lost: 0,
-            await_keyframe: false,
+            await_keyframe: true,
             dropped_frames: 0,
             video_track: weir_media::TrackId(u32::MAX),
         })
@@ -152,11 +154,13 @@ impl Ingest {
                             continue;
                         }
                         self.await_keyframe = false;
-                        info!(
-                            stream = self.publisher.key(),
-                            dropped = self.dropped_frames,
-                            "GB28181: recovered at a keyframe after loss"
-                        );
+                        if self.dropped_frames > 0 {
+                            info!(
+                                stream = self.publisher.key(),
+                                dropped = self.dropped_frames,
+                                "GB28181: video resumes at a keyframe (frames before it dropped)"
+                            );
+                        }
                     }
                     self.publisher.frame(f);
                 }
