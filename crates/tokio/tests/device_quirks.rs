@@ -933,3 +933,70 @@ async fn rtsp_sdp_announces_audio_never_sent() {
         "the FLV header promises audio that never comes"
     );
 }
+
+/// The device starts sending mid-GOP (the platform's INVITE arrived between keyframes):
+/// players start at the first keyframe, never on pictures that reference missing ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_starts_mid_gop() {
+    interop_or_skip!();
+    let dir = TempDir::new("quirk-midgop");
+    let dev = device(&dir, Codec::H264, 3);
+    let ps = ps_frames(&dev.tracks(), &dev.frames);
+    // From the 11th picture on (PSM and parameter sets only come with keyframes).
+    let from = ps
+        .iter()
+        .position(|(f, _)| f.track == dev.video.id && f.dts.ticks() == 10 * 3600)
+        .unwrap();
+    let played = run(&gb_packetize(&ps[from..], SSRC), false, 2.6).await;
+    let out = dir.join("out.h264");
+    std::fs::write(&out, &played.media.annexb).unwrap();
+    let start = assert_pictures(&dev.es, &out, &["-f", "h264"], GOP, "mid-GOP start");
+    assert_eq!(start, 25, "the first keyframe sent");
+    assert!(played.media.video_keyframes[0], "first frame a keyframe");
+    assert_audio(&dev, &played.media, "mid-GOP start");
+}
+
+/// Audio PES stamped with PTS 0 (after the first) while the video clock is right: the
+/// audio gets timestamps from its own sample count and stays in sync with the video.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audio_pts_stuck_video_fine() {
+    interop_or_skip!();
+    let dir = TempDir::new("quirk-audio0");
+    let dev = device(&dir, Codec::H264, 2);
+    let zero = Timestamp::new(0, Timebase::MPEG);
+    let mut first = true;
+    let frames: Vec<Frame> = dev
+        .frames
+        .iter()
+        .map(|f| {
+            if f.track == dev.audio.id && !std::mem::take(&mut first) {
+                Frame::new(f.track, zero, zero, f.data.clone()).with_keyframe(true)
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    let played = run(
+        &gb_packetize(&ps_frames(&dev.tracks(), &frames), SSRC),
+        false,
+        2.0,
+    )
+    .await;
+    let what = "audio PTS stuck at 0";
+    assert_bit_exact(&dev, &dir, &played.media, what);
+    assert_video_timing(&played.media, what);
+    assert_audio(&dev, &played.media, what);
+    let a = &played.media.audio_times;
+    let step = (a[a.len() - 1] - a[0]) as f64 / (a.len() - 1) as f64;
+    assert!(
+        (step - 1024.0 * 1000.0 / 44_100.0).abs() < 2.0,
+        "{what}: audio step {step:.2} ms: {a:?}"
+    );
+    // Audio and video end together (both clocks run at the real rate from one start).
+    let v_end = played.media.video_times.last().unwrap().0;
+    let a_end = *a.last().unwrap();
+    assert!(
+        (v_end - a_end).abs() <= 100,
+        "{what}: video ends at {v_end} ms, audio at {a_end} ms"
+    );
+}
