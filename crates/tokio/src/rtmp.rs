@@ -65,6 +65,9 @@ struct Conn {
     peer: SocketAddr,
     app: String,
     publishers: Vec<(u32, Publisher)>,
+    /// Publishing stream ids that have not sent a video keyframe yet (see
+    /// [`is_inter_frame`]), and how many inter frames were dropped before it.
+    awaiting_keyframe: Vec<(u32, u64)>,
     player: Option<Playing>,
     out: Vec<Bytes>,
 }
@@ -98,6 +101,7 @@ async fn connection(
         peer,
         app: String::new(),
         publishers: Vec::new(),
+        awaiting_keyframe: Vec::new(),
         player: None,
         out: Vec::with_capacity(8),
     };
@@ -261,6 +265,25 @@ impl Conn {
                 data,
             } => {
                 if let Some((_, p)) = self.publishers.iter().find(|(id, _)| *id == stream_id) {
+                    // A stream that starts mid-GOP (a restreamer that joined its source
+                    // between keyframes): inter frames before the first keyframe cannot
+                    // be decoded by anyone; players waiting for the stream would get them.
+                    if let Some(i) = self
+                        .awaiting_keyframe
+                        .iter()
+                        .position(|(id, _)| *id == stream_id)
+                    {
+                        if is_inter_frame(&data) {
+                            self.awaiting_keyframe[i].1 += 1;
+                            return Ok(());
+                        }
+                        if is_keyframe(&data) {
+                            let (_, dropped) = self.awaiting_keyframe.swap_remove(i);
+                            if dropped > 0 {
+                                info!(stream = p.key(), dropped, "RTMP publish started mid-GOP: inter frames before the first keyframe dropped");
+                            }
+                        }
+                    }
                     p.video(timestamp, data);
                 }
                 Ok(())
@@ -294,6 +317,7 @@ impl Conn {
             }
             ServerEvent::Unpublished { stream_id, name } => {
                 self.publishers.retain(|(id, _)| *id != stream_id);
+                self.awaiting_keyframe.retain(|(id, _)| *id != stream_id);
                 debug!(peer = %self.peer, stream = name, "unpublished");
                 Ok(())
             }
@@ -309,6 +333,7 @@ impl Conn {
             }
             ServerEvent::Closed => {
                 self.publishers.clear();
+                self.awaiting_keyframe.clear();
                 self.player = None;
                 Ok(())
             }
@@ -348,6 +373,8 @@ impl Conn {
         match self.ctx.hub.publish(&key, "rtmp") {
             Ok(p) => {
                 self.publishers.push((stream_id, p));
+                self.awaiting_keyframe.retain(|(id, _)| *id != stream_id);
+                self.awaiting_keyframe.push((stream_id, 0));
                 self.session.accept_publish(request)
             }
             Err(HubError::Busy(_)) => {
@@ -402,8 +429,65 @@ impl Conn {
     }
 }
 
+/// Whether an FLV video tag body (legacy or enhanced RTMP) carries coded picture data, not
+/// a sequence header, end of sequence or metadata.
+fn is_coded_frame(data: &[u8]) -> bool {
+    let Some(&b0) = data.first() else {
+        return false;
+    };
+    if b0 & 0x80 != 0 {
+        // Enhanced RTMP: VideoPacketType in the low nibble (1 CodedFrames, 3 CodedFramesX,
+        // 6 Multitrack).
+        matches!(b0 & 0x0F, 1 | 3 | 6)
+    } else if matches!(b0 & 0x0F, 7 | 12 | 13) {
+        // Legacy AVC (and HEVC/AV1 under the non-standard ids 12/13): AVCPacketType 1.
+        data.get(1) == Some(&1)
+    } else {
+        true
+    }
+}
+
+/// An inter frame (FLV frame type 2 or 3: needs earlier pictures to decode).
+fn is_inter_frame(data: &[u8]) -> bool {
+    data.first()
+        .is_some_and(|b| matches!((b >> 4) & 0x07, 2 | 3))
+        && is_coded_frame(data)
+}
+
+/// A keyframe with picture data (frame type 1, not a sequence header).
+fn is_keyframe(data: &[u8]) -> bool {
+    data.first().is_some_and(|b| (b >> 4) & 0x07 == 1) && is_coded_frame(data)
+}
+
 #[cfg(test)]
 mod tests {
+    use super::{is_inter_frame, is_keyframe};
+
+    #[test]
+    fn video_frame_kinds() {
+        assert!(is_keyframe(&[0x17, 1, 0, 0, 0]));
+        assert!(!is_keyframe(&[0x17, 0, 0, 0, 0]), "AVC sequence header");
+        assert!(is_inter_frame(&[0x27, 1, 0, 0, 0]));
+        assert!(!is_inter_frame(&[0x27, 0]));
+        // Enhanced RTMP: IsExHeader | frame type | packet type, then the FourCC.
+        assert!(is_keyframe(&[0x80 | 0x10 | 3, b'h', b'v', b'c', b'1']));
+        assert!(
+            !is_keyframe(&[0x80 | 0x10, b'h', b'v', b'c', b'1']),
+            "SequenceStart"
+        );
+        assert!(is_inter_frame(&[
+            0x80 | 0x20 | 1,
+            b'h',
+            b'v',
+            b'c',
+            b'1',
+            0,
+            0,
+            0
+        ]));
+        assert!(!is_inter_frame(&[]) && !is_keyframe(&[]));
+    }
+
     use super::*;
 
     /// The connection task is most of what a player costs in memory: keep its future small
