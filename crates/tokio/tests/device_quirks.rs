@@ -1000,3 +1000,66 @@ async fn audio_pts_stuck_video_fine() {
         "{what}: video ends at {v_end} ms, audio at {a_end} ms"
     );
 }
+
+/// An RTMP publisher whose stream starts mid-GOP (a restreamer that joined its source
+/// between keyframes): a player waiting for the stream starts at the first keyframe,
+/// never on inter frames it cannot decode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtmp_publish_starting_mid_gop() {
+    interop_or_skip!();
+    let dir = TempDir::new("quirk-rtmp-midgop");
+    let dev = device(&dir, Codec::H264, 2);
+    let relay = TestRelay::start(test_config()).await;
+    let key = "live/midgop";
+    let http = tokio::spawn({
+        let (addr, path) = (relay.http, format!("/{key}.flv"));
+        async move { http_get(addr, &path).await }
+    });
+    relay.wait_for_players(key, 1).await;
+    let mux = weir_flv::FlvMuxer::new(weir_flv::MuxConfig::default());
+    let mut p = rtmp_connect(relay.rtmp, "live")
+        .await
+        .publish("midgop")
+        .await
+        .unwrap();
+    for t in [&dev.video, &dev.audio] {
+        let tag = mux.sequence_header(t, 0).unwrap().unwrap();
+        match tag.tag_type {
+            TagType::Video => p.session().send_video(0, tag.body).unwrap(),
+            _ => p.session().send_audio(0, tag.body).unwrap(),
+        }
+    }
+    // From the 11th picture on.
+    for f in dev.frames.iter().filter(|f| f.dts.ticks() >= 10 * 3600) {
+        let track = if f.track == dev.video.id {
+            &dev.video
+        } else {
+            &dev.audio
+        };
+        let tag = mux.frame(track, f).unwrap();
+        match tag.tag_type {
+            TagType::Video => p.session().send_video(tag.timestamp, tag.body).unwrap(),
+            _ => p.session().send_audio(tag.timestamp, tag.body).unwrap(),
+        }
+        p.flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    p.close().await.unwrap();
+    drop(p);
+    let (code, _, flv) = tokio::time::timeout(Duration::from_secs(15), http)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(code, 200);
+    relay.stop().await;
+    let m = flv_media(&flv_tags(flv).1);
+    assert!(
+        m.video_keyframes.first() == Some(&true),
+        "the player's first picture is not a keyframe: {:?}",
+        &m.video_keyframes[..m.video_keyframes.len().min(5)]
+    );
+    let out = dir.join("out.h264");
+    std::fs::write(&out, &m.annexb).unwrap();
+    let start = assert_pictures(&dev.es, &out, &["-f", "h264"], GOP, "RTMP mid-GOP start");
+    assert_eq!(start, 25);
+}
