@@ -1128,3 +1128,87 @@ async fn rtsp_publish_starting_mid_gop() {
     let start = assert_pictures(&dev.es, &out, &["-f", "h264"], GOP, "RTSP mid-GOP start");
     assert_eq!(start, 25);
 }
+
+fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(char::from(A[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The SPS in the camera's SDP (`sprop-parameter-sets`) has bytes after its
+/// rbsp_trailing_bits and the RTP carries no parameter sets in band: the relay still
+/// describes the track as 320×240 and players decode the source pictures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_sprop_sps_with_trailing_bytes() {
+    interop_or_skip!();
+    let dir = TempDir::new("quirk-sprop-pad");
+    let dev = device(&dir, Codec::H264, 2);
+    let avcc = weir_h264::AvcConfig::parse(&dev.video.config).unwrap();
+    let mut sps = avcc.sps[0].to_vec();
+    sps.extend_from_slice(&[0x00, 0x00, 0xDE, 0xAD, 0xBE, 0xEF]);
+    let media = format!(
+        "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1;sprop-parameter-sets={},{}\r\na=control:track1\r\n",
+        base64(&sps),
+        base64(&avcc.pps[0])
+    );
+    let relay = TestRelay::start(test_config()).await;
+    let key = "live/padcam";
+    let http = tokio::spawn({
+        let (addr, path) = (relay.http, format!("/{key}.flv"));
+        async move { http_get(addr, &path).await }
+    });
+    relay.wait_for_players(key, 1).await;
+    let cam = RtspCam::publish(&relay, key, &cam_sdp(&[&media]), &["track1"]).await;
+    // The pictures without their in-band SPS/PPS.
+    let track = TrackInfo::new(dev.video.id, Codec::H264, 90_000);
+    let (mut pk, _) = weir_rtp_rtcp::payload::packetizer_for_track(
+        &track,
+        weir_rtp_rtcp::payload::PacketizerConfig::new(90_000),
+    )
+    .unwrap();
+    let start = tokio::time::Instant::now();
+    let video = dev.frames.iter().filter(|f| f.track == dev.video.id);
+    for (i, f) in video.enumerate() {
+        let mut data = BytesMut::new();
+        for n in weir_h264::length_prefixed_units(&f.data, 4) {
+            if !matches!(n[0] & 0x1f, 7 | 8) {
+                data.extend_from_slice(&(n.len() as u32).to_be_bytes());
+                data.extend_from_slice(n);
+            }
+        }
+        let bare = Frame::new(f.track, f.pts, f.dts, data.freeze()).with_keyframe(f.keyframe);
+        let mut pkts = Vec::new();
+        pk.packetize(&bare, &mut pkts).unwrap();
+        tokio::time::sleep_until(start + Duration::from_millis(i as u64 * 40)).await;
+        for p in &pkts {
+            cam.send(0, p).await;
+        }
+    }
+    cam.teardown().await;
+    let (code, _, flv) = tokio::time::timeout(Duration::from_secs(15), http)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(code, 200);
+    relay.stop().await;
+    let m = flv_media(&flv_tags(flv).1);
+    let what = "sprop SPS with trailing bytes";
+    let config = m.video_config.clone().expect("sequence header");
+    let got = weir_h264::AvcConfig::parse(&config).unwrap();
+    let parsed = got.parsed_sps().unwrap();
+    assert_eq!((parsed.width(), parsed.height()), (320, 240), "{what}");
+    let n = assert_bit_exact(&dev, &dir, &m, what);
+    assert!(n >= 49, "{what}: {n} pictures");
+}
