@@ -50,6 +50,8 @@ struct Source {
     /// (dts, pts) of each picture in ms, in decode order (B-frames: pts ≠ dts).
     video_times: Vec<(i64, i64)>,
     bframes: bool,
+    /// Presentation time of the first audio frame, ms.
+    audio_shift: i64,
 }
 
 fn ff(args: &[&str]) {
@@ -141,7 +143,9 @@ fn source(dir: &TempDir, vcodec: Codec, acodec: Codec, bframes: bool) -> Source 
         f.pts = Timestamp::new(pts * 90, Timebase::MPEG);
     }
 
-    let at = |ticks: i64| Timestamp::new(ticks, Timebase::MPEG);
+    // Audio moves with the video's shift, keeping the encode's A/V relation (both start
+    // at presentation time 0 in the Matroska file ffmpeg pushes).
+    let at = |ticks: i64| Timestamp::new(ticks + shift * 90, Timebase::MPEG);
     let (audio, audio_units, afile, ain): (TrackInfo, Vec<Bytes>, PathBuf, Vec<&str>) = match acodec
     {
         Codec::Aac => {
@@ -275,6 +279,7 @@ fn source(dir: &TempDir, vcodec: Codec, acodec: Codec, bframes: bool) -> Source 
         mkv,
         video_times,
         bframes,
+        audio_shift: shift,
     }
 }
 
@@ -401,6 +406,43 @@ fn check_audio(src: &Source, got: &[Bytes], what: &str) {
     }
 }
 
+/// Source time (ms) of the first audio a player got.
+fn audio_start_ms(src: &Source, got: &[Bytes]) -> f64 {
+    match src.audio.codec {
+        Codec::G711A | Codec::G711U => {
+            let want: Vec<u8> = src.audio_units.concat();
+            let got: Vec<u8> = got.concat();
+            let head = &got[..got.len().min(800)];
+            let at = want.windows(head.len()).position(|w| w == head).unwrap();
+            at as f64 / 8.0
+        }
+        codec => {
+            let at = src
+                .audio_units
+                .windows(got.len())
+                .position(|w| w == got)
+                .unwrap();
+            let ms = if codec == Codec::Aac {
+                1024.0 * 1000.0 / 44_100.0
+            } else {
+                20.0
+            };
+            at as f64 * ms
+        }
+    }
+}
+
+/// A/V sync: the first picture and the first audio are as far apart as in the source
+/// (within 50 ms: millisecond rounding, packet granularity).
+fn check_sync(src: &Source, video_pts: f64, audio_ts: f64, audio: &[Bytes], what: &str) {
+    let want = src.video_times[0].1 as f64 - (audio_start_ms(src, audio) + src.audio_shift as f64);
+    let got = video_pts - audio_ts;
+    assert!(
+        (got - want).abs() <= 50.0,
+        "{what}: video − audio = {got:.1} ms, source {want:.1} ms"
+    );
+}
+
 /// The FLV a player got: pictures bit-exact, audio bit-exact, G.711 signalled as legacy
 /// sound format 7/8 at 8 kHz.
 fn check_flv(src: &Source, dir: &TempDir, tags: &[weir_flv::Tag], what: &str) {
@@ -427,6 +469,13 @@ fn check_flv(src: &Source, dir: &TempDir, tags: &[weir_flv::Tag], what: &str) {
         assert_eq!(format, want, "{what}: FLV SoundFormat");
     }
     check_audio(src, &m.audio, what);
+    check_sync(
+        src,
+        m.video_times[0].1 as f64,
+        m.audio_times[0] as f64,
+        &m.audio,
+        what,
+    );
     if src.bframes {
         check_times(src, &m.video_times, 1, what);
     }
@@ -620,7 +669,28 @@ async fn cell(ingest: Ingest, vcodec: Codec, acodec: Codec, bframes: bool) {
             af,
             a.to_str().unwrap(),
         ]);
-        check_audio(&src, &audio_units_of(acodec, &a), &what);
+        let units = audio_units_of(acodec, &a);
+        check_audio(&src, &units, &what);
+        // (ffprobe: the TS timestamps as written; framemd5 shifts each stream.)
+        let first_pts = |stream: &str| {
+            let t = weir_testutil::ffprobe([
+                "-select_streams",
+                stream,
+                "-show_entries",
+                "packet=pts",
+                "-of",
+                "csv=p=0",
+                "-read_intervals",
+                "%+#1",
+                hls_file.to_str().unwrap(),
+            ]);
+            let first = t
+                .lines()
+                .map(|l| l.trim().trim_end_matches(','))
+                .find(|l| !l.is_empty());
+            first.unwrap().parse::<f64>().unwrap() / 90.0
+        };
+        check_sync(&src, first_pts("v:0"), first_pts("a:0"), &units, &what);
     }
     relay.stop().await;
 }
