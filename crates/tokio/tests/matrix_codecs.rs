@@ -10,8 +10,13 @@
 //!   formats 7/8): carried by RTSP and FLV (8 kHz), left out of HLS with a log line and the
 //!   `dropped_tracks` API flag.
 //!
-//! Video must decode to the source pictures from a keyframe on; audio payloads must be a
-//! contiguous run of the source's (bit-exact), with a plausible amount. FLV egress is
+//! * B-frames (H.264/H.265 + AAC from RTMP, GB28181 and RTSP): pictures bit-exact on
+//!   every egress, presentation times kept and decode times increasing on FLV and HLS.
+//!
+//! Every waiting player must get every picture from the first (a keyframe), bit-exact;
+//! audio payloads must be a contiguous run of the source's (bit-exact), with a plausible
+//! amount; on FLV and HLS the first picture and the first audio are as far apart as in
+//! the source (A/V sync). FLV egress is
 //! read with weir-flv (enhanced FLV is beyond ffmpeg 5.1); legacy FLV carrying G.711 is
 //! also probed with ffprobe. RTSP is played by ffmpeg, HLS segments decoded by ffmpeg.
 
