@@ -1493,6 +1493,9 @@ fn parse_announce(uri: &str, sdp: &[u8]) -> Result<Vec<InTrack>, String> {
                         channels: u8::try_from(rtpmap.channels.unwrap_or(1)).unwrap_or(1),
                     });
                 }
+                // Video starts at a keyframe: a camera whose RTP begins mid-GOP sends
+                // inter frames nobody can decode first.
+                let await_keyframe = info.codec.kind() == MediaKind::Video;
                 tracks.push(InTrack {
                     info,
                     control: m.control_url(&d, uri),
@@ -1501,7 +1504,7 @@ fn parse_announce(uri: &str, sdp: &[u8]) -> Result<Vec<InTrack>, String> {
                     dest: None,
                     sr: None,
                     offset: None,
-                    await_keyframe: false,
+                    await_keyframe,
                     dts: None,
                 });
             }

@@ -1067,7 +1067,6 @@ async fn rtmp_publish_starting_mid_gop() {
 /// A camera pushing over RTSP (SDP with `sprop-parameter-sets`) whose RTP starts mid-GOP:
 /// a player waiting for the stream must start at the first keyframe.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs rtsp.rs fix: RTSP ingest tracks start with await_keyframe=false (see /work/notes/requests.md)"]
 async fn rtsp_publish_starting_mid_gop() {
     interop_or_skip!();
     let dir = TempDir::new("quirk-rtsp-midgop");
