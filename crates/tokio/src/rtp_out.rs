@@ -118,8 +118,10 @@ impl RtpStage {
         };
         let pt = 96 + slot as u8;
         let info = with_rtp_clock(track.clone());
-        let (ssrc, ts_offset, seq) =
-            continuing.unwrap_or_else(|| (random_u32(), random_u32(), random_u32() as u16));
+        let (ssrc, ts_offset, seq) = continuing.unwrap_or_else(|| {
+            let r = crate::rtsp::random_u64();
+            (r as u32, (r >> 32) as u32, crate::rtsp::random_u64() as u16)
+        });
         let cfg = PacketizerConfig::new(info.clock_rate)
             .with_payload_type(pt)
             .with_ssrc(ssrc)
@@ -193,17 +195,6 @@ impl RtpStage {
         }
         unit.set_rtp(out);
     }
-}
-
-fn random_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64),
-    );
-    h.finish() as u32
 }
 
 /// The track with its RTP clock rate (RFC 3551/6184/3640/7587): ingest tracks may carry

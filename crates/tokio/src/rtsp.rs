@@ -83,7 +83,8 @@ pub(crate) async fn serve(
     }
 }
 
-fn random_u64() -> u64 {
+/// A random 64-bit value (SSRCs, session ids, nonces, initial sequence numbers).
+pub(crate) fn random_u64() -> u64 {
     let mut h = RandomState::new().build_hasher();
     h.write_u64(
         SystemTime::now()
@@ -1331,7 +1332,7 @@ impl Conn {
 fn assign_dts(t: &mut InTrack, f: &mut Frame, key: &str) {
     let stale = t.dts.as_ref().is_none_or(|(c, _)| *c != t.info.config);
     if stale {
-        let (depth, fps) = reorder_info(&t.info);
+        let (depth, fps) = crate::hub::video_timing(&t.info);
         let frame =
             Duration::from_secs_f64(1.0 / fps.filter(|f| *f > 1.0 && *f < 1000.0).unwrap_or(25.0));
         debug!(
@@ -1345,37 +1346,6 @@ fn assign_dts(t: &mut InTrack, f: &mut Frame, key: &str) {
             DtsEvent::None => {}
             ev => debug!(stream = key, ?ev, "RTSP: decode timestamp adjusted"),
         }
-    }
-}
-
-/// Reorder depth and frame rate of an H.264/H.265 track, from the SPS in its configuration.
-fn reorder_info(info: &TrackInfo) -> (u32, Option<f64>) {
-    match info.codec {
-        Codec::H264 => match weir_h264::AvcConfig::parse(&info.config).and_then(|c| c.parsed_sps())
-        {
-            Ok(sps) => {
-                let declared = sps
-                    .vui
-                    .as_ref()
-                    .and_then(|v| v.bitstream_restriction.as_ref())
-                    .map(|b| b.max_num_reorder_frames);
-                (
-                    weir_media::reorder::h264_reorder_depth(sps.profile_idc, declared),
-                    sps.fps(),
-                )
-            }
-            Err(_) => (weir_media::reorder::ASSUMED_H264_REORDER_DEPTH, None),
-        },
-        Codec::H265 => {
-            match weir_h265::HevcConfig::parse(&info.config).and_then(|c| c.parsed_sps()) {
-                Ok(sps) => (
-                    weir_media::reorder::h265_reorder_depth(sps.max_num_reorder_pics()),
-                    sps.fps(),
-                ),
-                Err(_) => (weir_media::reorder::ASSUMED_H264_REORDER_DEPTH, None),
-            }
-        }
-        _ => (0, None),
     }
 }
 
