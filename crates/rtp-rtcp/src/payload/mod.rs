@@ -60,6 +60,8 @@ pub mod mp2t;
 mod nal;
 pub mod opus;
 pub mod ps;
+mod track;
+pub use track::track_for;
 
 /// Turns RTP packets of one stream into [`weir_media::Frame`]s.
 pub trait Depacketizer {
