@@ -889,6 +889,48 @@ impl AudioSpecificConfig {
         }
     }
 
+    /// The core coder's sampling frequency in Hz: the table rate of
+    /// `sampling_frequency_index`, or the explicit 24-bit value when the index is 15
+    /// (14496-3 1.6.2.1). Without SBR this is also the output rate; with SBR the output rate
+    /// is [`sample_rate`](Self::sample_rate).
+    ///
+    /// ```
+    /// use weir_aac::AudioSpecificConfig;
+    /// // AAC-LC, index 15 with an explicit 9600 Hz, mono.
+    /// let asc = AudioSpecificConfig::parse(&[0x17, 0x80, 0x12, 0xC0, 0x08])?;
+    /// assert_eq!((asc.sampling_frequency_index, asc.core_sample_rate()), (15, 9600));
+    /// assert_eq!((asc.sample_rate(), asc.channels()), (9600, 1));
+    /// # Ok::<(), weir_aac::Error>(())
+    /// ```
+    pub fn core_sample_rate(&self) -> u32 {
+        self.sampling_frequency
+    }
+
+    /// Duration of one access unit in ticks of a `clock_rate` Hz clock:
+    /// [`samples_per_frame`](Self::samples_per_frame) at [`sample_rate`](Self::sample_rate),
+    /// rescaled (rounded down). An RTP (RFC 3640, RFC 6416) or MP4 clock for HE-AAC runs at
+    /// either the core or the output rate; an AU lasts 1024 ticks on the first and 2048 on
+    /// the second. With a zero rate, `samples_per_frame()`.
+    ///
+    /// ```
+    /// use weir_aac::AudioSpecificConfig;
+    /// let lc = AudioSpecificConfig::lc(48_000, 2)?;
+    /// assert_eq!(lc.frame_duration(48_000), 1024);
+    /// assert_eq!(lc.frame_duration(90_000), 1920);
+    /// let he = AudioSpecificConfig::he_aac(48_000, 2, false)?; // 24 kHz core
+    /// assert_eq!((he.frame_duration(48_000), he.frame_duration(24_000)), (2048, 1024));
+    /// # Ok::<(), weir_aac::Error>(())
+    /// ```
+    pub fn frame_duration(&self, clock_rate: u32) -> u32 {
+        let samples = self.samples_per_frame();
+        let rate = self.sample_rate();
+        if rate == 0 || clock_rate == 0 {
+            return samples;
+        }
+        let ticks = u64::from(samples) * u64::from(clock_rate) / u64::from(rate);
+        u32::try_from(ticks).unwrap_or(u32::MAX)
+    }
+
     /// Samples per frame of the core coder: 960 or 1024 (480/512 for LD/ELD), doubled with SBR.
     pub fn samples_per_frame(&self) -> u32 {
         let ld = matches!(

@@ -1,6 +1,7 @@
 //! The crate's error type.
 
-/// Everything that can go wrong while parsing or building AAC bitstream structures.
+/// Everything that can go wrong while parsing or building AAC and MPEG audio bitstream
+/// structures.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -36,6 +37,12 @@ pub enum Error {
     /// No ADTS syncword (0xFFF) at the expected position.
     #[error("no ADTS syncword at offset {offset}")]
     NoAdtsSync {
+        /// Byte offset in the input.
+        offset: usize,
+    },
+    /// No MPEG audio frame syncword (eleven 1 bits) at the expected position.
+    #[error("no MPEG audio syncword at offset {offset}")]
+    NoMpegAudioSync {
         /// Byte offset in the input.
         offset: usize,
     },

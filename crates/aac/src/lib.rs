@@ -1,7 +1,10 @@
-//! AAC bitstream: ADTS, AudioSpecificConfig, LATM/LOAS (ISO/IEC 14496-3).
+//! AAC and MPEG-1/2 audio bitstream: ADTS, AudioSpecificConfig, LATM/LOAS (ISO/IEC
+//! 14496-3), and MPEG-1/2/2.5 Layer I/II/III frame headers (ISO/IEC 11172-3, 13818-3).
 //!
 //! Part of the [Weir](https://github.com/weir-media/weir) media protocol workspace.
-//! Everything here is pure bit/byte manipulation: no IO, no decoding of audio.
+//! Everything here is pure bit/byte manipulation: no IO, no decoding of audio. This is the
+//! one place in Weir where these structures are parsed and built: the RTP payload formats,
+//! SDP, FLV and MPEG-TS crates all use it.
 //!
 //! * [`AudioSpecificConfig`]: parse/build, including escape object types, explicit
 //!   frequencies, program config elements, and SBR/PS signalling (hierarchical 5/29 and
@@ -10,6 +13,11 @@
 //!   units + config.
 //! * [`latm`]: LATM `AudioMuxElement` / `StreamMuxConfig` and the LOAS sync layer, as used
 //!   by MPEG-TS (`stream_type` 0x11) and RTP MP4A-LATM (RFC 6416).
+//! * [`mpa`]: MPEG audio (MP1/MP2/MP3) frame headers — version, layer, bitrate, sample
+//!   rate, channels, frame length, samples per frame — as FLV and MPEG-TS carry them.
+//!
+//! **Time and randomness**: none. Parsing and building are pure functions of their input;
+//! durations come out in samples (or ticks of a clock rate you pass), never from a clock.
 //!
 //! ```
 //! use bytes::{Bytes, BytesMut};
@@ -35,6 +43,7 @@ pub mod adts;
 pub mod asc;
 mod error;
 pub mod latm;
+pub mod mpa;
 
 pub use adts::{
     adts_frames, adts_frames_ref, pce_element, raw_to_adts, split_pce, AdtsFrames, AdtsFramesRef,
@@ -42,3 +51,4 @@ pub use adts::{
 };
 pub use asc::{AudioSpecificConfig, ProgramConfigElement, SbrExtension, SbrSignalling};
 pub use error::{Error, Result};
+pub use mpa::MpaHeader;

@@ -88,28 +88,13 @@ pub(crate) fn opus_head(channels: u8) -> Bytes {
     h.freeze()
 }
 
-/// Sample rate and channels from the first MPEG audio frame header.
+/// Sample rate and channels from the first MPEG audio frame header (parsed by
+/// [`weir_aac::mpa`], the workspace's one MPEG audio header parser).
 pub(crate) fn mpeg_audio_params(frame: &[u8]) -> Option<AudioParams> {
-    let h = frame.get(..4)?;
-    if h[0] != 0xFF || h[1] & 0xE0 != 0xE0 {
-        return None;
-    }
-    let base = match (h[2] >> 2) & 3 {
-        0 => 44_100,
-        1 => 48_000,
-        2 => 32_000,
-        _ => return None,
-    };
-    let sample_rate = match (h[1] >> 3) & 3 {
-        3 => base,     // MPEG-1
-        2 => base / 2, // MPEG-2
-        0 => base / 4, // MPEG-2.5
-        _ => return None,
-    };
-    let channels = if h[3] >> 6 == 3 { 1 } else { 2 };
+    let h = weir_aac::MpaHeader::parse(frame).ok()?;
     Some(AudioParams {
-        sample_rate,
-        channels,
+        sample_rate: h.sample_rate(),
+        channels: h.channels(),
     })
 }
 

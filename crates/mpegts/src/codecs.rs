@@ -71,7 +71,7 @@ pub fn infer_codec(video: bool, data: &[u8]) -> Option<(Codec, EsFraming)> {
     if b0 == 0xFF && b1 & 0xF6 == 0xF0 {
         return Some((Codec::Aac, EsFraming::Adts));
     }
-    if crate::audio::parse_mpa_header(data).is_some() {
+    if weir_aac::MpaHeader::parse(data).is_ok_and(|h| h.frame_len().is_some()) {
         return Some((Codec::MpegAudio, EsFraming::MpegAudio));
     }
     None

@@ -18,7 +18,7 @@ use weir_media::{
     nal, AudioParams, Codec, Frame, MediaKind, Timebase, Timestamp, TrackInfo, VideoParams,
 };
 
-use crate::audio::{opus_packet_samples, parse_mpa_header, parse_opus_control};
+use crate::audio::{opus_packet_samples, parse_opus_control};
 
 /// Audio PES packets during which a clock jump seen on the video stream is expected to
 /// show up on the audio stream too.
@@ -619,7 +619,11 @@ impl EsFramer {
         let mut pos = 0;
         while pos < data.len() {
             let rest = &data[pos..];
-            let Some(h) = parse_mpa_header(rest) else {
+            // A free-format frame (no length in its header) is skipped like garbage.
+            let header = weir_aac::MpaHeader::parse(rest)
+                .ok()
+                .and_then(|h| Some((h.frame_len()?, h)));
+            let Some((frame_len, h)) = header else {
                 if rest.len() < 4 && rest.first() == Some(&0xFF) {
                     self.keep_tail(&data, pos);
                     return;
@@ -630,18 +634,19 @@ impl EsFramer {
                 }
                 continue;
             };
-            if rest.len() < h.frame_len {
+            if rest.len() < frame_len {
                 self.keep_tail(&data, pos);
                 return;
             }
             let params = AudioParams {
-                sample_rate: h.sample_rate,
-                channels: h.channels,
+                sample_rate: h.sample_rate(),
+                channels: h.channels(),
             };
             self.update_audio_info(Bytes::new(), params, out);
-            let frame = data.slice(pos..pos + h.frame_len);
-            self.audio_frame(frame, Some((h.samples, h.sample_rate)), incomplete, out);
-            pos += h.frame_len;
+            let frame = data.slice(pos..pos + frame_len);
+            let timing = Some((h.samples_per_frame(), h.sample_rate()));
+            self.audio_frame(frame, timing, incomplete, out);
+            pos += frame_len;
         }
     }
 

@@ -55,6 +55,10 @@ pub enum Error {
         /// The value found (or a lower bound of it).
         actual: usize,
     },
+    /// An AAC AudioSpecificConfig or LATM StreamMuxConfig (an fmtp `config=`, or a track's
+    /// configuration) that `weir-aac` refused; the source names the field.
+    #[error("AAC configuration: {0}")]
+    AacConfig(#[from] weir_aac::Error),
     /// An RTCP compound packet breaks the validity rules of RFC 3550 6.1 / A.2.
     #[error("RTCP compound packet at offset {offset}: {reason}")]
     BadCompound {

@@ -16,7 +16,19 @@
 //!   the NTP↔RTP mapping, and [`RtcpSession`] which schedules compound reports (RFC 3550
 //!   6.2/A.7 or a fixed interval).
 //! * [`payload`] — RTP payload formats: depacketizers to and packetizers from
-//!   [`weir_media::Frame`]s.
+//!   [`weir_media::Frame`]s. AAC configurations (AudioSpecificConfig, LATM StreamMuxConfig)
+//!   are parsed and built by `weir-aac`, H.264/H.265 parameter sets by `weir-h264` and
+//!   `weir-h265`.
+//!
+//! **Time and randomness** come in from the caller. Every time-dependent call takes an
+//! [`Instant`](std::time::Instant) (`ReceiverStats::new`/`on_rtp`, `RtcpSession::new`,
+//! `handle_rtp`, `handle_rtcp`, `handle_timeout`) and the NTP wallclock of a sender report is
+//! an [`NtpTime`] argument (`NtpTime::from_system_time` converts a reading you took); the
+//! crate never reads a clock. The values RFC 3550 wants random — SSRC, initial sequence
+//! number, timestamp offset ([`payload::PacketizerConfig`]) and the RTCP interval
+//! randomization (`SessionConfig::seed`) — are given by the caller; the crate has no source
+//! of randomness, and its maps are ordered (no per-process hash seed), so the same inputs
+//! give the same packets.
 //!
 //! ```
 //! use std::time::{Duration, Instant};
@@ -38,7 +50,7 @@
 //!
 //! // A receiver parses them (payloads are slices of the received buffers) and keeps stats.
 //! let t0 = Instant::now();
-//! let mut stats = ReceiverStats::new(0xC0FFEE, 8_000, 1);
+//! let mut stats = ReceiverStats::new(0xC0FFEE, 8_000, 1, t0);
 //! for (i, bytes) in wire.into_iter().enumerate() {
 //!     let pkt = RtpPacket::parse(bytes)?;
 //!     assert_eq!(pkt.payload().len(), 160);

@@ -5,7 +5,7 @@
 //! Time is always a parameter: `Instant`s for intervals and arrival times, an [`NtpTime`]
 //! wallclock reading when a sender report is built.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -43,7 +43,7 @@ pub enum SeqStatus {
 /// use std::time::{Duration, Instant};
 /// use weir_rtp_rtcp::stats::ReceiverStats;
 /// let t0 = Instant::now();
-/// let mut s = ReceiverStats::new(0xabc, 8000, 1);
+/// let mut s = ReceiverStats::new(0xabc, 8000, 1, t0);
 /// for (i, seq) in [10u16, 11, 13, 14].iter().enumerate() {
 ///     s.on_rtp(*seq, 160 * u32::from(*seq), t0 + Duration::from_millis(20 * i as u64));
 /// }
@@ -89,11 +89,11 @@ pub struct SenderInfo {
 }
 
 impl ReceiverStats {
-    /// Statistics for `ssrc` whose media clock runs at `clock_rate` Hz. A source must send
-    /// `min_sequential` packets in sequence before it is counted (RFC 3550 A.1 uses 2; 0 or
-    /// 1 counts from the first packet).
-    pub fn new(ssrc: u32, clock_rate: u32, min_sequential: u16) -> ReceiverStats {
-        let now = Instant::now();
+    /// Statistics for `ssrc` whose media clock runs at `clock_rate` Hz, created at `now` (the
+    /// source's first activity, from which [`RtcpSession`]'s source timeout counts). A source
+    /// must send `min_sequential` packets in sequence before it is counted (RFC 3550 A.1 uses
+    /// 2; 0 or 1 counts from the first packet).
+    pub fn new(ssrc: u32, clock_rate: u32, min_sequential: u16, now: Instant) -> ReceiverStats {
         ReceiverStats {
             ssrc,
             clock_rate: clock_rate.max(1),
@@ -513,7 +513,8 @@ impl SessionConfig {
 #[derive(Debug)]
 pub struct RtcpSession {
     config: SessionConfig,
-    sources: HashMap<u32, ReceiverStats>,
+    /// Keyed by SSRC; ordered, so iteration and report contents never depend on a hasher.
+    sources: BTreeMap<u32, ReceiverStats>,
     sender: SenderStats,
     /// Time of the last report sent (tp in RFC 3550 A.7).
     last_report: Instant,
@@ -542,7 +543,7 @@ impl RtcpSession {
         let mut s = RtcpSession {
             rng: config.seed | 1,
             config,
-            sources: HashMap::new(),
+            sources: BTreeMap::new(),
             sender,
             last_report: now,
             next_report: now,
@@ -569,7 +570,8 @@ impl RtcpSession {
         self.sources.get(&ssrc)
     }
 
-    /// All tracked remote members: sources of RTP and senders of RTCP.
+    /// All tracked remote members: sources of RTP and senders of RTCP, in ascending SSRC
+    /// order.
     pub fn sources(&self) -> impl Iterator<Item = &ReceiverStats> {
         self.sources.values()
     }
@@ -589,24 +591,27 @@ impl RtcpSession {
         self.ignored_sources
     }
 
-    fn source_entry(&mut self, ssrc: u32) -> Option<&mut ReceiverStats> {
+    fn source_entry(&mut self, ssrc: u32, now: Instant) -> Option<&mut ReceiverStats> {
         if !self.sources.contains_key(&ssrc) {
             if self.sources.len() >= self.config.max_sources {
                 self.ignored_sources += 1;
                 tracing::debug!(ssrc, "RTCP session: source limit reached, ignoring");
                 return None;
             }
-            self.sources.insert(
+            let stats = ReceiverStats::new(
                 ssrc,
-                ReceiverStats::new(ssrc, self.config.clock_rate, self.config.min_sequential),
+                self.config.clock_rate,
+                self.config.min_sequential,
+                now,
             );
+            self.sources.insert(ssrc, stats);
         }
         self.sources.get_mut(&ssrc)
     }
 
     /// Accounts a received RTP packet.
     pub fn handle_rtp(&mut self, pkt: &RtpPacket, now: Instant) -> Option<SeqStatus> {
-        let src = self.source_entry(pkt.ssrc())?;
+        let src = self.source_entry(pkt.ssrc(), now)?;
         Some(src.on_rtp(pkt.sequence_number(), pkt.timestamp(), now))
     }
 
@@ -618,14 +623,14 @@ impl RtcpSession {
         for p in &compound.packets {
             match p {
                 RtcpPacket::SenderReport(sr) => {
-                    if let Some(src) = self.source_entry(sr.ssrc) {
+                    if let Some(src) = self.source_entry(sr.ssrc, now) {
                         src.on_sender_report(sr, now);
                     }
                 }
                 RtcpPacket::ReceiverReport(rr) => {
                     // An RR-only participant is a member too (it counts in the interval
                     // computation, and gets no report block until it sends RTP).
-                    if let Some(src) = self.source_entry(rr.ssrc) {
+                    if let Some(src) = self.source_entry(rr.ssrc, now) {
                         src.last_activity = now;
                     }
                 }
@@ -719,8 +724,7 @@ impl RtcpSession {
             .iter()
             .filter(|(_, s)| s.is_valid())
             .map(|(k, _)| *k)
-            .collect();
-        ssrcs.sort_unstable();
+            .collect(); // ascending: `sources` is ordered
         if ssrcs.len() > crate::rtcp::MAX_COUNT {
             // RFC 3550 6.4: with more sources than fit, report on a different subset in
             // successive reports (round robin over the sorted list).
@@ -868,7 +872,7 @@ mod tests {
     #[test]
     fn probation_then_counting_and_wrap() {
         let t0 = Instant::now();
-        let mut s = ReceiverStats::new(1, 8000, 2);
+        let mut s = ReceiverStats::new(1, 8000, 2, t0);
         assert_eq!(s.on_rtp(65534, 0, t0), SeqStatus::Probation);
         assert_eq!(s.on_rtp(65535, 160, at(t0, 20)), SeqStatus::Valid);
         for (i, seq) in [0u16, 1, 3].into_iter().enumerate() {
@@ -891,7 +895,7 @@ mod tests {
     #[test]
     fn big_jump_restarts_after_two() {
         let t0 = Instant::now();
-        let mut s = ReceiverStats::new(1, 8000, 1);
+        let mut s = ReceiverStats::new(1, 8000, 1, t0);
         assert_eq!(s.on_rtp(100, 0, t0), SeqStatus::Valid);
         assert_eq!(s.on_rtp(20_000, 0, t0), SeqStatus::BadJump);
         assert_eq!(s.on_rtp(20_001, 0, t0), SeqStatus::Restarted);
@@ -902,12 +906,12 @@ mod tests {
     #[test]
     fn jitter_of_constant_delay_is_zero_and_of_alternating_delay_converges() {
         let t0 = Instant::now();
-        let mut s = ReceiverStats::new(1, 8000, 1);
+        let mut s = ReceiverStats::new(1, 8000, 1, t0);
         for i in 0..100u32 {
             s.on_rtp(i as u16, i * 160, at(t0, u64::from(i) * 20));
         }
         assert_eq!(s.jitter(), 0);
-        let mut s = ReceiverStats::new(1, 8000, 1);
+        let mut s = ReceiverStats::new(1, 8000, 1, t0);
         for i in 0..2000u32 {
             // Arrival alternates 0 / 5 ms late: |D| = 40 ticks each packet.
             let late = if i % 2 == 0 { 0 } else { 5 };
@@ -919,7 +923,7 @@ mod tests {
     #[test]
     fn lsr_dlsr_and_rtt() {
         let t0 = Instant::now();
-        let mut s = ReceiverStats::new(7, 90_000, 1);
+        let mut s = ReceiverStats::new(7, 90_000, 1, t0);
         s.on_rtp(1, 0, t0);
         let ntp = NtpTime::new(3_900_000_000, 0x4000_0000);
         let sr = SenderReport {

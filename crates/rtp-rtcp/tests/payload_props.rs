@@ -246,8 +246,9 @@ proptest! {
             .collect();
         let mut p = LatmPacketizer::new(PacketizerConfig::new(48_000).with_mtu(mtu), &[0x11, 0x90]).unwrap();
         let packets = all(&mut p, &input, mtu);
-        let mux = StreamMuxConfig::parse(&StreamMuxConfig::for_asc(&[0x11, 0x90]).unwrap().1).unwrap();
-        prop_assert_eq!(&mux.audio_specific_config[..], &[0x11, 0x90]);
+        let asc = weir_aac::AudioSpecificConfig::parse(&[0x11, 0x90]).unwrap();
+        let mux = StreamMuxConfig::parse(&StreamMuxConfig::single(asc).to_bytes()).unwrap();
+        prop_assert_eq!(&mux.first_config().unwrap().to_bytes()[..], &[0x11, 0x90]);
         let got = run(&mut LatmDepacketizer::new(DepacketizerConfig::new(48_000), mux.clone()), &packets, &|_| true);
         prop_assert_eq!(got.len(), input.len());
         for (g, w) in got.iter().zip(&input) {

@@ -153,7 +153,7 @@ fn ffmpeg_rtp_sender_parsed_bit_exact_and_sr_mapping_consistent() {
         sr_wall.abs_diff(sr_wall_expected) < Duration::from_secs(2),
         "SR NTP time {sr_wall:?} far from wallclock {sr_wall_expected:?}"
     );
-    let mut stats = ReceiverStats::new(ssrc, 8000, 1);
+    let mut stats = ReceiverStats::new(ssrc, 8000, 1, t0);
     stats.on_sender_report(sr, *sr_arrival);
     for (p, arrival) in &packets {
         let mapped = stats.rtp_to_ntp(p.timestamp()).expect("mapping").to_unix();

@@ -56,7 +56,7 @@ proptest! {
         cuts.sort_unstable();
         let t0 = Instant::now();
         let clock = 8000u32;
-        let mut stats = ReceiverStats::new(0x77, clock, 1);
+        let mut stats = ReceiverStats::new(0x77, clock, 1, t0);
         let base = i64::from(start);
 
         // Model state.

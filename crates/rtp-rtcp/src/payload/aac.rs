@@ -35,7 +35,8 @@
 //! ```
 
 use bytes::{Bytes, BytesMut};
-use weir_media::bits::{BitReader, BitWriter};
+use weir_aac::AudioSpecificConfig;
+use weir_media::bits::BitReader;
 
 use super::{
     fmtp_pairs, invalid, limit_error, make_frame, parse_hex, to_hex, truncated, Depacketizer,
@@ -44,131 +45,10 @@ use super::{
 };
 use crate::Error;
 
-const SAMPLE_RATES: [u32; 13] = [
-    96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8_000,
-    7_350,
-];
-
-/// What the payload formats need from an AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct AscInfo {
-    pub(crate) object_type: u8,
-    pub(crate) sample_rate: u32,
-    pub(crate) channel_config: u8,
-    /// Samples per frame: 1024, or 960 with `frameLengthFlag`.
-    pub(crate) frame_len: u32,
-    /// Explicit hierarchical SBR/PS signalling (object type 5 or 29 before the core type).
-    pub(crate) sbr: bool,
-}
-
-fn bits_err(_: weir_media::Error) -> Error {
-    truncated("AudioSpecificConfig", 0, 1, 0)
-}
-
-fn read_object_type(r: &mut BitReader<'_>) -> Result<u8, Error> {
-    let t = r.read_u8_bits(5)?;
-    Ok(if t == 31 { 32 + r.read_u8_bits(6)? } else { t })
-}
-
-fn read_rate(r: &mut BitReader<'_>) -> Result<u32, Error> {
-    let idx = r.read_u8_bits(4)?;
-    if idx == 15 {
-        return r.read_u32(24).map_err(bits_err);
-    }
-    SAMPLE_RATES
-        .get(usize::from(idx))
-        .copied()
-        .ok_or_else(|| invalid("samplingFrequencyIndex", u64::from(idx), "reserved"))
-}
-
-trait ReadSmall {
-    fn read_u8_bits(&mut self, n: u32) -> Result<u8, Error>;
-}
-
-impl ReadSmall for BitReader<'_> {
-    fn read_u8_bits(&mut self, n: u32) -> Result<u8, Error> {
-        self.read_bits(n).map(|v| v as u8).map_err(bits_err)
-    }
-}
-
-/// Parses an AudioSpecificConfig from `r`, leaving `r` just after it (as far as the
-/// GA-specific part goes; trailing extensions are not consumed).
-pub(crate) fn parse_asc(r: &mut BitReader<'_>) -> Result<AscInfo, Error> {
-    let mut object_type = read_object_type(r)?;
-    let sample_rate = read_rate(r)?;
-    let channel_config = r.read_u8_bits(4)?;
-    let sbr = object_type == 5 || object_type == 29;
-    if sbr {
-        // Explicit hierarchical SBR/PS signalling: the extension rate, then the core type.
-        read_rate(r)?;
-        object_type = read_object_type(r)?;
-        if object_type == 22 {
-            r.read_u8_bits(4)?;
-        }
-    }
-    let mut frame_len = 1024;
-    if matches!(
-        object_type,
-        1 | 2 | 3 | 4 | 6 | 7 | 17 | 19 | 20 | 21 | 22 | 23
-    ) {
-        // GASpecificConfig (14496-3 4.4.1).
-        if r.read_u8_bits(1)? == 1 {
-            frame_len = 960;
-        }
-        if r.read_u8_bits(1)? == 1 {
-            r.read_bits(14).map_err(bits_err)?; // coreCoderDelay
-        }
-        let extension = r.read_u8_bits(1)?;
-        if channel_config == 0 {
-            return Err(invalid(
-                "channelConfiguration",
-                0,
-                "program_config_element is not supported",
-            ));
-        }
-        if object_type == 6 || object_type == 20 {
-            r.read_u8_bits(3)?; // layerNr
-        }
-        if extension == 1 {
-            if object_type == 22 {
-                r.read_bits(16).map_err(bits_err)?;
-            }
-            if matches!(object_type, 17 | 19 | 20 | 23) {
-                r.read_u8_bits(3)?;
-            }
-            r.read_u8_bits(1)?; // extensionFlag3
-        }
-        if (17..=27).contains(&object_type) {
-            r.read_u8_bits(2)?; // epConfig
-        }
-    }
-    Ok(AscInfo {
-        object_type,
-        sample_rate,
-        channel_config,
-        frame_len,
-        sbr,
-    })
-}
-
-/// Parses a byte-aligned AudioSpecificConfig.
-pub(crate) fn asc_info(asc: &[u8]) -> Result<AscInfo, Error> {
-    parse_asc(&mut BitReader::new(asc))
-}
-
-/// Copies `n` bits from `r` into `w`.
-pub(crate) fn copy_bits(
-    r: &mut BitReader<'_>,
-    w: &mut BitWriter,
-    mut n: usize,
-) -> Result<(), Error> {
-    while n > 0 {
-        let k = n.min(32);
-        let v = r.read_bits(k as u32).map_err(bits_err)?;
-        w.write_bits(v, k as u32);
-        n -= k;
-    }
-    Ok(())
+/// Parses a byte-aligned AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1) with `weir-aac`, the
+/// workspace's one parser for it.
+pub(crate) fn parse_asc(asc: &[u8]) -> Result<AudioSpecificConfig, Error> {
+    Ok(AudioSpecificConfig::parse(asc)?)
 }
 
 /// The AU-header layout of an `mpeg4-generic` stream (RFC 3640 3.2.1).
@@ -343,10 +223,12 @@ impl AacDepacketizer {
             }
         }
         layout.validate()?;
+        // One AU's duration on the RTP clock: 1024 (or 960, 512, 480) samples at the core
+        // rate, doubled when the config signals SBR and the clock runs at the output rate.
         let frame_len = if config.is_empty() {
             1024
         } else {
-            asc_info(&config)?.frame_len
+            parse_asc(&config)?.frame_duration(cfg.clock_rate)
         };
         let mut d = AacDepacketizer::new(cfg, layout, frame_len);
         d.config = Bytes::from(config);
@@ -549,7 +431,7 @@ impl Depacketizer for AacDepacketizer {
 pub struct AacPacketizer {
     emitter: Emitter,
     config: Bytes,
-    info: AscInfo,
+    channels: u8,
 }
 
 impl AacPacketizer {
@@ -558,17 +440,19 @@ impl AacPacketizer {
     /// # Errors
     /// An AudioSpecificConfig that does not parse.
     pub fn new(cfg: PacketizerConfig, asc: &[u8]) -> Result<AacPacketizer, Error> {
-        let info = asc_info(asc)?;
+        let parsed = parse_asc(asc)?;
         Ok(AacPacketizer {
             emitter: Emitter::new(cfg),
             config: Bytes::copy_from_slice(asc),
-            info,
+            channels: parsed.channels(),
         })
     }
 
-    /// `a=rtpmap`/`a=fmtp` for this stream (RFC 3640 4.1).
+    /// `a=rtpmap`/`a=fmtp` for this stream (RFC 3640 4.1). The rtpmap channel count is the
+    /// decoded one (`AudioSpecificConfig::channels`: 8 for configuration 7, the PCE's count
+    /// for configuration 0, 2 for a mono HE-AAC v2 core), as ffmpeg announces it.
     pub fn sdp(&self) -> SdpFormat {
-        let channels = self.info.channel_config.max(1);
+        let channels = self.channels.max(1);
         SdpFormat {
             payload_type: self.emitter.cfg.payload_type,
             rtpmap: format!(
@@ -676,14 +560,53 @@ mod tests {
 
     #[test]
     fn asc_lc() {
-        let i = asc_info(&[0x11, 0x90]).unwrap();
+        let i = parse_asc(&[0x11, 0x90]).unwrap();
         assert_eq!(
-            (i.object_type, i.sample_rate, i.channel_config, i.frame_len),
+            (
+                i.object_type,
+                i.sample_rate(),
+                i.channel_configuration,
+                i.frame_duration(48_000)
+            ),
             (2, 48_000, 2, 1024)
         );
-        let i = asc_info(&[0x12, 0x14]).unwrap(); // LC, index 4 = 44.1 kHz, stereo, 960-sample frames
-        assert_eq!((i.sample_rate, i.frame_len), (44_100, 960));
-        assert!(asc_info(&[0x11]).is_err());
+        let i = parse_asc(&[0x12, 0x14]).unwrap(); // LC, index 4 = 44.1 kHz, stereo, 960-sample frames
+        assert_eq!((i.sample_rate(), i.frame_duration(44_100)), (44_100, 960));
+        assert!(parse_asc(&[0x11]).is_err());
+    }
+
+    #[test]
+    fn he_aac_and_explicit_rate_configs() {
+        // HE-AAC (hierarchical SBR, 22.05 kHz core, 44.1 kHz output), announced on the
+        // output-rate clock as ffmpeg does: each AU lasts 2048 ticks.
+        let he = AudioSpecificConfig::he_aac(44_100, 2, false)
+            .unwrap()
+            .to_bytes();
+        let fmtp = format!(
+            "mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config={}",
+            to_hex(&he)
+        );
+        let mut d = AacDepacketizer::from_fmtp(DepacketizerConfig::new(44_100), &fmtp).unwrap();
+        // Two AUs of one byte each in one packet.
+        d.push_payload(
+            1,
+            1000,
+            true,
+            Bytes::from_static(&[0, 32, 0, 8, 0, 8, 1, 2]),
+        )
+        .unwrap();
+        let (a, b) = (d.pull().unwrap(), d.pull().unwrap());
+        assert_eq!(b.pts.ticks() - a.pts.ticks(), 2048);
+        // Sample-rate index 15 (explicit 9600 Hz): the rate comes from the 24-bit field.
+        let p = AacPacketizer::new(
+            PacketizerConfig::new(9_600),
+            &[0x17, 0x80, 0x12, 0xC0, 0x08],
+        )
+        .unwrap();
+        assert_eq!(p.sdp().rtpmap, "MPEG4-GENERIC/9600/1");
+        // Channel configuration 7 is 7.1: eight channels.
+        let p = AacPacketizer::new(PacketizerConfig::new(48_000), &[0x11, 0xB8]).unwrap();
+        assert_eq!(p.sdp().rtpmap, "MPEG4-GENERIC/48000/8");
     }
 }
 

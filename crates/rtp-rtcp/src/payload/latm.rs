@@ -26,9 +26,9 @@
 //! ```
 
 use bytes::{Bytes, BytesMut};
-use weir_media::bits::{BitReader, BitWriter};
+use weir_aac::AudioSpecificConfig;
 
-use super::aac::{copy_bits, parse_asc, AscInfo};
+use super::aac::parse_asc;
 use super::{
     fmtp_value, invalid, limit_error, make_frame, parse_hex, to_hex, truncated, Depacketizer,
     DepacketizerConfig, Emitter, FrameQueue, Packetizer, PacketizerConfig, SdpFormat, SeqCheck,
@@ -36,105 +36,67 @@ use super::{
 };
 use crate::Error;
 
-/// The parts of a StreamMuxConfig (ISO/IEC 14496-3 1.7.3) this payload format uses.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct StreamMuxConfig {
+/// The StreamMuxConfig (ISO/IEC 14496-3 1.7.3.1) of `weir-aac`, the workspace's one parser
+/// and builder for it: [`StreamMuxConfig::parse`] reads an SDP `config=`,
+/// [`StreamMuxConfig::single`] builds the usual one-stream config around an
+/// AudioSpecificConfig.
+pub use weir_aac::latm::StreamMuxConfig;
+
+/// What the depacketizer takes from a StreamMuxConfig.
+#[derive(Clone, Debug)]
+struct MuxLayout {
     /// `numSubFrames + 1`: access units per audioMuxElement.
-    pub sub_frames: u8,
-    /// The AudioSpecificConfig, byte-aligned (zero-padded).
-    pub audio_specific_config: Bytes,
-    pub(crate) info: AscInfo,
+    sub_frames: u8,
+    /// One AU's duration in RTP clock ticks.
+    frame_len: u32,
 }
 
-impl StreamMuxConfig {
-    /// Parses a StreamMuxConfig with `audioMuxVersion` 0, one program, one layer and
-    /// `frameLengthType` 0 (what every RTP sender produces).
-    ///
-    /// # Errors
-    /// Other versions or layouts, or a truncated/invalid AudioSpecificConfig.
-    pub fn parse(data: &[u8]) -> Result<StreamMuxConfig, Error> {
-        let mut r = BitReader::new(data);
-        let e = |_| truncated("StreamMuxConfig", 0, data.len() + 1, data.len());
-        let version = r.read_bits(1).map_err(e)?;
-        if version != 0 {
-            return Err(invalid(
-                "audioMuxVersion",
-                version,
-                "only version 0 is supported",
-            ));
-        }
-        r.read_bits(1).map_err(e)?; // allStreamsSameTimeFraming
-        let num_sub_frames = r.read_bits(6).map_err(e)? as u8;
-        let num_program = r.read_bits(4).map_err(e)?;
-        let num_layer = r.read_bits(3).map_err(e)?;
-        if num_program != 0 || num_layer != 0 {
-            return Err(invalid(
-                "numProgram/numLayer",
-                num_program << 3 | num_layer,
-                "only one program with one layer is supported",
-            ));
-        }
-        let asc_start = r.position();
-        let info = parse_asc(&mut r)?;
-        let asc_bits = r.position() - asc_start;
-        let frame_length_type = r.read_bits(3).map_err(e)?;
-        if frame_length_type != 0 {
-            return Err(invalid(
-                "frameLengthType",
-                frame_length_type,
-                "only variable-length frames (0) are supported",
-            ));
-        }
-        let mut ar = BitReader::new(data);
-        ar.skip_bits(asc_start).map_err(e)?;
-        let mut w = BitWriter::new();
-        copy_bits(&mut ar, &mut w, asc_bits)?;
-        w.byte_align_zero();
-        Ok(StreamMuxConfig {
-            sub_frames: num_sub_frames + 1,
-            audio_specific_config: Bytes::from(w.finish()),
-            info,
-        })
+/// Checks that `mux` describes payloads this depacketizer can split: one program with one
+/// layer, time-aligned framing, byte lengths (`frameLengthType` 0) and no other data — what
+/// every RTP sender produces (RFC 6416 7.3 recommends exactly this). Both audioMuxVersion 0
+/// and 1 are accepted (the AudioMuxElement payloads are the same).
+fn mux_layout(mux: &StreamMuxConfig, clock_rate: u32) -> Result<MuxLayout, Error> {
+    let streams = mux.stream_count();
+    let (Some(layer), 1) = (mux.programs.first().and_then(|p| p.first()), streams) else {
+        return Err(invalid(
+            "numProgram/numLayer",
+            streams as u64,
+            "only one program with one layer is supported",
+        ));
+    };
+    if layer.frame_length_type != 0 {
+        return Err(invalid(
+            "frameLengthType",
+            u64::from(layer.frame_length_type),
+            "only variable-length frames (0) are supported",
+        ));
     }
-
-    /// Builds the StreamMuxConfig (version 0, one subframe, one program/layer) for `asc`.
-    ///
-    /// # Errors
-    /// An AudioSpecificConfig that does not parse.
-    pub fn for_asc(asc: &[u8]) -> Result<(StreamMuxConfig, Vec<u8>), Error> {
-        let mut r = BitReader::new(asc);
-        let info = parse_asc(&mut r)?;
-        let asc_bits = r.position();
-        let mut w = BitWriter::new();
-        w.write_bits(0, 1); // audioMuxVersion
-        w.write_bits(1, 1); // allStreamsSameTimeFraming
-        w.write_bits(0, 6); // numSubFrames
-        w.write_bits(0, 4); // numProgram
-        w.write_bits(0, 3); // numLayer
-        copy_bits(&mut BitReader::new(asc), &mut w, asc_bits)?;
-        w.write_bits(0, 3); // frameLengthType
-        w.write_bits(0xff, 8); // latmBufferFullness
-        w.write_bits(0, 1); // otherDataPresent
-        w.write_bits(0, 1); // crcCheckPresent
-        w.byte_align_zero();
-        Ok((
-            StreamMuxConfig {
-                sub_frames: 1,
-                audio_specific_config: Bytes::copy_from_slice(asc),
-                info,
-            },
-            w.finish(),
-        ))
+    if !mux.all_streams_same_time_framing {
+        return Err(invalid(
+            "allStreamsSameTimeFraming",
+            0,
+            "chunked payloads are not supported",
+        ));
     }
+    if let Some(bits) = mux.other_data_len_bits {
+        return Err(invalid(
+            "otherDataLenBits",
+            u64::from(bits),
+            "other data in audioMuxElements is not supported",
+        ));
+    }
+    Ok(MuxLayout {
+        sub_frames: mux.num_sub_frames.saturating_add(1),
+        frame_len: layer.config.frame_duration(clock_rate),
+    })
 }
 
 /// The MPEG-4 audio profile-and-level indication (ISO/IEC 14496-3 1.5.2.4, decimal as
 /// RFC 6416 wants it) that covers the stream: AAC Profile L2/L4/L5 or HE-AAC L2/L4/L5.
-fn audio_profile_level(info: &AscInfo) -> u8 {
-    let small = info.channel_config <= 2;
-    let rate_ok = info.sample_rate <= 48_000;
-    let he = info.sbr;
+fn audio_profile_level(asc: &AudioSpecificConfig) -> u8 {
+    let small = asc.core_channels() <= 2;
+    let rate_ok = asc.core_sample_rate() <= 48_000;
+    let he = asc.sbr_present();
     match (he, small && rate_ok, rate_ok) {
         (false, true, _) => 0x29,
         (false, false, true) => 0x2a,
@@ -146,10 +108,18 @@ fn audio_profile_level(info: &AscInfo) -> u8 {
 }
 
 /// RTP (`MP4A-LATM`, cpresent=0) → AAC access units.
+///
+/// Accepts StreamMuxConfigs with one program of one layer, `frameLengthType` 0,
+/// time-aligned framing and no other data (audioMuxVersion 0 or 1); others are refused by
+/// [`LatmDepacketizer::try_new`] and [`LatmDepacketizer::from_fmtp`].
 #[derive(Debug)]
 pub struct LatmDepacketizer {
     cfg: DepacketizerConfig,
     mux: StreamMuxConfig,
+    /// The layout taken from `mux`, or why it cannot be depacketized.
+    layout: Result<MuxLayout, Error>,
+    /// The AudioSpecificConfig of the stream, serialized.
+    asc: Bytes,
     seq: SeqState,
     /// The audioMuxElement(s) being collected until a packet with the marker bit.
     buf: BytesMut,
@@ -160,11 +130,21 @@ pub struct LatmDepacketizer {
 }
 
 impl LatmDepacketizer {
-    /// A depacketizer for the given StreamMuxConfig.
+    /// A depacketizer for the given StreamMuxConfig. A config whose payloads this
+    /// depacketizer cannot split (see the type's docs) makes every
+    /// [`push`](Depacketizer::push) fail with the reason; use
+    /// [`LatmDepacketizer::try_new`] to learn it up front.
     pub fn new(cfg: DepacketizerConfig, mux: StreamMuxConfig) -> LatmDepacketizer {
+        let layout = mux_layout(&mux, cfg.clock_rate);
+        let asc = mux
+            .first_config()
+            .map(AudioSpecificConfig::to_bytes)
+            .unwrap_or_default();
         LatmDepacketizer {
             cfg,
             mux,
+            layout,
+            asc,
             seq: SeqState::new(),
             buf: BytesMut::new(),
             buf_ts: None,
@@ -190,12 +170,34 @@ impl LatmDepacketizer {
         let config = fmtp_value(fmtp, "config")
             .ok_or_else(|| invalid("config", 0, "MP4A-LATM with cpresent=0 needs config="))?;
         let mux = StreamMuxConfig::parse(&parse_hex(config)?)?;
-        Ok(LatmDepacketizer::new(cfg, mux))
+        LatmDepacketizer::try_new(cfg, mux)
+    }
+
+    /// Like [`LatmDepacketizer::new`], refusing a StreamMuxConfig whose payloads it cannot
+    /// split.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming the StreamMuxConfig field (more than one stream,
+    /// `frameLengthType` other than 0, chunked framing, other data).
+    pub fn try_new(
+        cfg: DepacketizerConfig,
+        mux: StreamMuxConfig,
+    ) -> Result<LatmDepacketizer, Error> {
+        let d = LatmDepacketizer::new(cfg, mux);
+        if let Err(e) = &d.layout {
+            return Err(e.clone());
+        }
+        Ok(d)
     }
 
     /// The AudioSpecificConfig of the stream (for [`weir_media::TrackInfo::config`]).
     pub fn config(&self) -> &Bytes {
-        &self.mux.audio_specific_config
+        &self.asc
+    }
+
+    /// The StreamMuxConfig the stream was announced with.
+    pub fn stream_mux_config(&self) -> &StreamMuxConfig {
+        &self.mux
     }
 
     fn drop_partial(&mut self) {
@@ -208,10 +210,14 @@ impl LatmDepacketizer {
     /// Splits complete audioMuxElements into AUs, queueing each as it is found (an error
     /// part-way keeps the AUs before it: each of them is whole).
     fn split(&mut self, ts: u32, data: Bytes) -> Result<(), Error> {
+        let (sub_frames, frame_len) = match &self.layout {
+            Ok(l) => (l.sub_frames, l.frame_len),
+            Err(e) => return Err(e.clone()),
+        };
         let mut pos = 0;
         let mut k: u32 = 0;
         while pos < data.len() {
-            for _ in 0..self.mux.sub_frames {
+            for _ in 0..sub_frames {
                 // PayloadLengthInfo (14496-3 1.7.3, frameLengthType 0).
                 let mut len = 0usize;
                 loop {
@@ -234,7 +240,7 @@ impl LatmDepacketizer {
                 pos += len;
                 let ticks = self
                     .seq
-                    .extend_ts(ts.wrapping_add(k.wrapping_mul(self.mux.info.frame_len)));
+                    .extend_ts(ts.wrapping_add(k.wrapping_mul(frame_len)));
                 k = k.wrapping_add(1);
                 let frame = make_frame(&self.cfg, ticks, au, true, self.lost);
                 self.lost = false;
@@ -310,23 +316,29 @@ impl Depacketizer for LatmDepacketizer {
 #[derive(Debug)]
 pub struct LatmPacketizer {
     emitter: Emitter,
-    mux_config: Vec<u8>,
+    mux_config: Bytes,
     channels: u8,
-    info: AscInfo,
+    profile_level: u8,
 }
 
 impl LatmPacketizer {
-    /// A packetizer for the stream described by `asc` (AudioSpecificConfig).
+    /// A packetizer for the stream described by `asc` (AudioSpecificConfig), announced with
+    /// [`StreamMuxConfig::single`] around it (audioMuxVersion 0: the config ffmpeg
+    /// announces for the same AudioSpecificConfig; 1 when the config carries a
+    /// backward-compatible SBR extension, which only version 1 can delimit).
     ///
     /// # Errors
     /// An AudioSpecificConfig that does not parse.
     pub fn new(cfg: PacketizerConfig, asc: &[u8]) -> Result<LatmPacketizer, Error> {
-        let (mux, bytes) = StreamMuxConfig::for_asc(asc)?;
+        let asc = parse_asc(asc)?;
+        let channels = asc.channels().max(1);
+        let profile_level = audio_profile_level(&asc);
+        let mux_config = StreamMuxConfig::single(asc).try_to_bytes()?;
         Ok(LatmPacketizer {
             emitter: Emitter::new(cfg),
-            mux_config: bytes,
-            channels: mux.info.channel_config.max(1),
-            info: mux.info,
+            mux_config,
+            channels,
+            profile_level,
         })
     }
 
@@ -340,7 +352,7 @@ impl LatmPacketizer {
             ),
             fmtp: Some(format!(
                 "profile-level-id={};cpresent=0;config={}",
-                audio_profile_level(&self.info),
+                self.profile_level,
                 to_hex(&self.mux_config)
             )),
         }
@@ -400,8 +412,8 @@ mod tests {
         // numSubFrames = 1: each audioMuxElement holds two AUs, each with its own
         // PayloadLengthInfo; a packet may hold several elements.
         let mux = StreamMuxConfig::parse(&[0x41, 0x00, 0x24, 0x20, 0x3f, 0xc0]).unwrap();
-        assert_eq!(mux.sub_frames, 2);
-        assert_eq!(&mux.audio_specific_config[..], &[0x12, 0x10]);
+        assert_eq!(mux.num_sub_frames + 1, 2);
+        assert_eq!(&mux.first_config().unwrap().to_bytes()[..], &[0x12, 0x10]);
         let mut d = LatmDepacketizer::new(DepacketizerConfig::new(44_100), mux);
         let mut p = vec![3, 1, 2, 3, 2, 4, 5, 1, 6, 0];
         // A 300-byte AU: PayloadLengthInfo 255 + 45.
@@ -429,10 +441,51 @@ mod tests {
             .push_payload(1, 0, true, Bytes::from_static(&[1, 7, 5, 1]))
             .is_err());
         assert_eq!(&d.pull().unwrap().data[..], &[7]);
-        // Version 1 and cpresent=1 are refused with a clear error.
+        // A truncated config and cpresent=1 are refused with a clear error.
         assert!(StreamMuxConfig::parse(&[0x80]).is_err());
         assert!(
             LatmDepacketizer::from_fmtp(DepacketizerConfig::new(44_100), "cpresent=1").is_err()
         );
+    }
+
+    #[test]
+    fn version_1_and_unsupported_layouts() {
+        // audioMuxVersion 1 (what a config with a backward-compatible SBR extension needs):
+        // accepted, same payloads.
+        let mut asc = AudioSpecificConfig::lc(44_100, 2).unwrap();
+        let mut he = AudioSpecificConfig::he_aac(44_100, 2, false).unwrap();
+        if let Some(ext) = he.sbr.as_mut() {
+            ext.signalling = weir_aac::SbrSignalling::BackwardCompatible;
+        }
+        let mux = StreamMuxConfig::single(he.clone());
+        assert_eq!(mux.audio_mux_version, 1);
+        let mut d = LatmDepacketizer::try_new(DepacketizerConfig::new(44_100), mux).unwrap();
+        assert_eq!(d.config(), &he.to_bytes());
+        d.push_payload(1, 0, true, Bytes::from_static(&[2, 1, 2]))
+            .unwrap();
+        assert_eq!(&d.pull().unwrap().data[..], &[1, 2]);
+        // Two layers, or fixed-length frames: refused up front by try_new, and by push
+        // when built with new.
+        asc.frame_length_flag = false;
+        let mut two = StreamMuxConfig::single(asc.clone());
+        two.programs.push(two.programs[0].clone());
+        assert!(LatmDepacketizer::try_new(DepacketizerConfig::new(44_100), two.clone()).is_err());
+        let mut d = LatmDepacketizer::new(DepacketizerConfig::new(44_100), two);
+        assert!(matches!(
+            d.push_payload(1, 0, true, Bytes::from_static(&[1, 7])),
+            Err(Error::InvalidField {
+                field: "numProgram/numLayer",
+                ..
+            })
+        ));
+        let mut fixed = StreamMuxConfig::single(asc);
+        fixed.programs[0][0].frame_length_type = 1;
+        assert!(matches!(
+            LatmDepacketizer::try_new(DepacketizerConfig::new(44_100), fixed),
+            Err(Error::InvalidField {
+                field: "frameLengthType",
+                ..
+            })
+        ));
     }
 }
