@@ -382,8 +382,23 @@ fn plan(t: &TrackState, idx: &Index, movie_ts: u32) -> Plan {
     let mts = Timebase::hz(movie_ts).unwrap_or(Timebase::MILLIS);
     let to_movie =
         |v: u64| u64::try_from(rescale(i64::try_from(v).unwrap_or(i64::MAX), ts, mts)).unwrap_or(0);
+    let to_movie_ceil = |v: u64| {
+        let n = u128::from(v) * u128::from(movie_ts);
+        u64::try_from(n.div_ceil(u128::from(t.mux.timescale.max(1)))).unwrap_or(u64::MAX)
+    };
     let mut edits = Vec::new();
-    let presented = media_duration.saturating_sub(u64::try_from(media_time).unwrap_or(0));
+    // The presentation ends with the latest-presented sample (with B-frames that is not
+    // the last one decoded).
+    let max_pts = idx
+        .samples
+        .iter()
+        .map(|s| s.dts + i64::from(s.cto))
+        .max()
+        .unwrap_or(last.dts);
+    let end = u64::try_from(max_pts - first.dts).unwrap_or(0) + u64::from(idx.last_duration);
+    let presented = end
+        .max(media_duration)
+        .saturating_sub(u64::try_from(media_time).unwrap_or(0));
     let empty_movie = to_movie(u64::try_from(empty).unwrap_or(0));
     if empty_movie > 0 {
         edits.push(Edit {
@@ -393,7 +408,7 @@ fn plan(t: &TrackState, idx: &Index, movie_ts: u32) -> Plan {
     }
     if !edits.is_empty() || media_time > 0 {
         edits.push(Edit {
-            segment_duration: to_movie(presented),
+            segment_duration: to_movie_ceil(presented),
             media_time,
         });
     }
