@@ -303,57 +303,24 @@ fn g711(
     media("audio", &rtpmap, None)
 }
 
-/// Builds an RFC 6416 / ISO 14496-3 StreamMuxConfig (audioMuxVersion 0, one program, one layer,
-/// frameLengthType 0) around an AudioSpecificConfig of `asc_bits` bits (pass `asc.len() * 8`
-/// when the config has no padding, e.g. 16 for a 2-byte AAC-LC config).
-pub fn stream_mux_config(asc: &[u8], asc_bits: usize) -> Result<Vec<u8>> {
-    if asc_bits == 0 || asc_bits > asc.len().saturating_mul(8) {
-        return Err(Error::InvalidInput {
-            reason: "asc_bits out of range",
-        });
-    }
-    let mut w = BitWriter::default();
-    w.put(0, 1); // audioMuxVersion
-    w.put(1, 1); // allStreamsSameTimeFraming
-    w.put(0, 6); // numSubFrames
-    w.put(0, 4); // numProgram
-    w.put(0, 3); // numLayer
-    for i in 0..asc_bits {
-        let byte = asc.get(i / 8).copied().unwrap_or(0);
-        w.put(u32::from((byte >> (7 - (i % 8))) & 1), 1);
-    }
-    w.put(0, 3); // frameLengthType
-    w.put(0xff, 8); // latmBufferFullness
-    w.put(0, 1); // otherDataPresent
-    w.put(0, 1); // crcCheckPresent
-    Ok(w.finish())
-}
-
-#[derive(Default)]
-struct BitWriter {
-    out: Vec<u8>,
-    acc: u8,
-    n: u8,
-}
-
-impl BitWriter {
-    fn put(&mut self, v: u32, bits: u8) {
-        for i in (0..bits).rev() {
-            self.acc = (self.acc << 1) | ((v >> i) & 1) as u8;
-            self.n += 1;
-            if self.n == 8 {
-                self.out.push(self.acc);
-                self.acc = 0;
-                self.n = 0;
-            }
-        }
-    }
-    fn finish(mut self) -> Vec<u8> {
-        if self.n > 0 {
-            self.out.push(self.acc << (8 - self.n));
-        }
-        self.out
-    }
+/// Builds the RFC 6416 StreamMuxConfig (ISO/IEC 14496-3 1.7.3.1) that announces an
+/// AudioSpecificConfig in an `MP4A-LATM` `config=`: one program, one layer, one sub-frame,
+/// `frameLengthType` 0 — `weir_aac::latm::StreamMuxConfig::single`. audioMuxVersion is 0
+/// (what ffmpeg announces), or 1 when the config carries a backward-compatible SBR
+/// extension, which only version 1 can delimit.
+///
+/// ```
+/// // AAC-LC, 44.1 kHz, stereo: the well-known `config=400024203fc0`.
+/// assert_eq!(weir_sdp::stream_mux_config(&[0x12, 0x10])?, [0x40, 0x00, 0x24, 0x20, 0x3f, 0xc0]);
+/// # Ok::<(), weir_sdp::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::AacConfig`] when `asc` is not an AudioSpecificConfig.
+pub fn stream_mux_config(asc: &[u8]) -> Result<Vec<u8>> {
+    let asc = weir_aac::AudioSpecificConfig::parse(asc)?;
+    let smc = weir_aac::latm::StreamMuxConfig::single(asc).try_to_bytes()?;
+    Ok(smc.to_vec())
 }
 
 /// H.264 parameters decoded from an `fmtp` line.
@@ -456,6 +423,15 @@ pub struct AacParams {
 }
 
 impl AacParams {
+    /// The AudioSpecificConfig of `config`, parsed (by `weir-aac`): object type, sample
+    /// rate, channels, SBR/PS signalling.
+    ///
+    /// # Errors
+    /// [`Error::AacConfig`] when `config` is not an AudioSpecificConfig.
+    pub fn audio_specific_config(&self) -> Result<weir_aac::AudioSpecificConfig> {
+        Ok(weir_aac::AudioSpecificConfig::parse(&self.config)?)
+    }
+
     /// Decodes the AAC parameters; `config` is required, lengths default to 0.
     pub fn from_fmtp(f: &Fmtp) -> Result<AacParams> {
         let config = Bytes::from(decode_hex(
@@ -528,9 +504,15 @@ mod tests {
             (13, 3, 3)
         );
         assert_eq!(p.mode.as_deref(), Some("AAC-hbr"));
+        let asc = p.audio_specific_config().unwrap();
+        assert_eq!((asc.sample_rate(), asc.channels()), (44_100, 2));
         // StreamMuxConfig for AAC-LC 44.1 kHz stereo is the well-known 40002420 prefix.
-        let smc = stream_mux_config(&[0x12, 0x10], 16).unwrap();
+        let smc = stream_mux_config(&[0x12, 0x10]).unwrap();
         assert_eq!(hex(&smc), "400024203fc0");
+        assert!(matches!(
+            stream_mux_config(&[0x12]),
+            Err(Error::AacConfig(_))
+        ));
         let l = MediaDescription::mp4a_latm(98, 44100, 2, &smc).unwrap();
         assert_eq!(
             l.fmtp(98).unwrap().unwrap().get("config"),

@@ -86,6 +86,10 @@ pub enum Error {
         /// The parameter name.
         field: &'static str,
     },
+    /// An AAC AudioSpecificConfig that `weir-aac` refused (a builder's input, or an fmtp
+    /// `config=`); the source names the field.
+    #[error("AAC configuration: {0}")]
+    AacConfig(#[from] weir_aac::Error),
     /// A builder was given unusable input.
     #[error("invalid builder input: {reason}")]
     InvalidInput {

@@ -8,7 +8,12 @@
 //!   `framerate`, [`Direction`].
 //! * Builders for H.264, H.265, AAC (`mpeg4-generic` and `MP4A-LATM`), Opus, PCMU/PCMA and JPEG
 //!   media sections, and decoders for their `fmtp` parameters ([`H264Params`], [`H265Params`],
-//!   [`AacParams`]).
+//!   [`AacParams`]). AAC configurations are parsed and built by `weir-aac`
+//!   ([`stream_mux_config`], [`AacParams::audio_specific_config`]).
+//!
+//! **Time and randomness**: none. Parsing and building are pure functions of their input;
+//! values SDP wants unique or timed (`o=` session id and version, `t=`, `r=`, `z=`) are the
+//! caller's to fill in ([`SessionDescription::rtsp_presentation`] writes `0 0` and `t=0 0`).
 //!
 //! Part of the [Weir](https://github.com/weir-media/weir) media protocol workspace.
 //!
