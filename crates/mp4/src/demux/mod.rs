@@ -106,9 +106,11 @@ enum State {
 ///
 /// Drive it with two calls: [`poll_frame`](Self::poll_frame) hands out the next frame
 /// when one is ready; otherwise [`poll_read`](Self::poll_read) says which bytes to read
-/// next (`None` = the end), and [`handle_data`](Self::handle_data) takes them. Reads go
-/// forward for fragmented and faststart files, so a pipe or an HTTP body can feed them;
-/// a `moov` at the end makes the demuxer come back for the media data.
+/// next (`None` = the end), and [`handle_data`](Self::handle_data) takes them. In
+/// fragmented and faststart files reads move forward through the file, going back only
+/// within the interleaving window (inside the current fragment, or to the other track's
+/// chunk), so a forward-only source with a small buffer can feed them; a `moov` at the end
+/// makes the demuxer come back for the media data.
 ///
 /// Frames come in decode order, tracks interleaved by decode time; H.264/H.265 samples
 /// are re-framed to 4-byte NAL lengths when the file uses another size. Timestamps are in
@@ -392,15 +394,19 @@ impl Demuxer {
                     limit: self.config.max_fragments as u64,
                 });
             }
-            let p = movie.tracks.get(self.primary);
-            let pts = |s: &Sample| s.dts + i64::from(s.cto) + p.map_or(0, |t| t.dts_offset);
-            let samples = p.map_or(&[][..], |t| &t.samples[..]);
-            self.fragments.push(FragEntry {
-                moof,
-                end: self.walk,
-                first_pts: samples.iter().map(pts).min(),
-                keys: samples.iter().filter(|s| s.key).map(pts).collect(),
-            });
+            if let Some(p) = movie.tracks.get(self.primary) {
+                self.fragments.push(FragEntry {
+                    moof,
+                    end: self.walk,
+                    first_pts: p.samples.iter().map(|s| p.pts(s)).min(),
+                    keys: p
+                        .samples
+                        .iter()
+                        .filter(|s| s.key)
+                        .map(|s| p.pts(s))
+                        .collect(),
+                });
+            }
         }
         if let Some((at, target)) = self.skip_to {
             if at == moof {
@@ -446,7 +452,7 @@ impl Demuxer {
             let Some(s) = t.samples.get(*self.next.get(i)?) else {
                 continue;
             };
-            let dts = i128::from(s.dts) + i128::from(t.dts_offset);
+            let dts = i128::from(t.dts(s));
             let ts = i128::from(t.timescale);
             let better = match &best {
                 None => true,
@@ -499,8 +505,8 @@ impl Demuxer {
             None => data,
         };
         let tb = Timebase::hz(t.timescale).unwrap_or(Timebase::MILLIS);
-        let dts = s.dts.saturating_add(t.dts_offset);
-        let pts = dts.saturating_add(i64::from(s.cto));
+        let dts = t.dts(&s);
+        let pts = t.pts(&s);
         let frame = Frame::new(
             t.info.id,
             Timestamp::new(pts, tb),
@@ -558,9 +564,7 @@ impl Demuxer {
         } else {
             &p.samples[..]
         };
-        let in_moov = moov_primary
-            .iter()
-            .any(|s| s.dts + i64::from(s.cto) + p.dts_offset > target);
+        let in_moov = moov_primary.iter().any(|s| p.pts(s) > target);
         if !fragmented || in_moov {
             // Samples from the moov tables: the index is complete.
             if fragmented {
@@ -603,7 +607,7 @@ impl Demuxer {
     fn position_at(&mut self, target: i64) -> Option<SeekPosition> {
         let movie = self.movie.as_ref()?;
         let p = movie.tracks.get(self.primary)?;
-        let pts = |s: &Sample| s.dts + i64::from(s.cto) + p.dts_offset;
+        let pts = |s: &Sample| p.pts(s);
         let mut key = None;
         for (i, s) in p.samples.iter().enumerate() {
             if s.key && (pts(s) <= target || key.is_none()) {
@@ -628,7 +632,7 @@ impl Demuxer {
                 t.samples
                     .iter()
                     .position(|s| {
-                        let at = Timestamp::new(s.dts + i64::from(s.cto) + t.dts_offset, tb);
+                        let at = Timestamp::new(t.pts(s), tb);
                         at.cmp_instant(key_pts).is_ge()
                     })
                     .unwrap_or(t.samples.len())

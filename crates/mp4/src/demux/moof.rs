@@ -172,6 +172,7 @@ pub(crate) fn parse_moof(
                 } else {
                     0
                 };
+                track.cts_shift = track.cts_shift.max(-i64::from(cto));
                 track.samples.push(Sample {
                     offset: pos,
                     dts: *dts_slot,

@@ -21,9 +21,27 @@ pub(crate) struct Track {
     pub length_size: Option<u8>,
     /// Added to media decode times: the edit list's start (empty edits minus media_time).
     pub dts_offset: i64,
+    /// Added to presentation times so none precedes its decode time: the largest negative
+    /// composition offset seen (what ffmpeg's demuxer calls `dts_shift`; CMAF files use
+    /// negative offsets).
+    pub cts_shift: i64,
     pub samples: Vec<Sample>,
     /// `trex` defaults: duration, size, flags.
     pub trex: (u32, u32, u32),
+}
+
+impl Track {
+    /// Decode time of a sample in the track timescale (edit list applied).
+    pub(crate) fn dts(&self, s: &Sample) -> i64 {
+        s.dts.saturating_add(self.dts_offset)
+    }
+
+    /// Presentation time of a sample.
+    pub(crate) fn pts(&self, s: &Sample) -> i64 {
+        self.dts(s)
+            .saturating_add(i64::from(s.cto))
+            .saturating_add(self.cts_shift)
+    }
 }
 
 /// The parsed movie.
@@ -154,7 +172,14 @@ fn parse_trak(
         None => 0,
     };
     let samples = sample_table(&stbl, cfg, total_samples)?;
+    let cts_shift = samples
+        .iter()
+        .map(|s| -i64::from(s.cto))
+        .max()
+        .unwrap_or(0)
+        .max(0);
     Ok(Ok(Track {
+        cts_shift,
         info,
         track_id,
         timescale,
