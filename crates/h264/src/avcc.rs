@@ -244,6 +244,61 @@ impl AvcConfig {
         AvcConfig::from_parameter_sets(&sps, &pps).map(Some)
     }
 
+    /// The record for parameter sets found in band: the SPS and PPS of an access unit in the
+    /// canonical layout (4-byte length-prefixed NAL units), as a camera sends them before each
+    /// IDR when the SDP had no `sprop-parameter-sets`. Repeated identical sets are kept once;
+    /// the sets are copied (the access unit stays borrowed). `None` when the unit has no SPS
+    /// or no PPS, or the first SPS does not parse; a malformed length prefix ends the scan
+    /// (what came before it still counts).
+    ///
+    /// ```
+    /// use weir_h264::AvcConfig;
+    /// let sps = [0x67, 0x42, 0xc0, 0x0d, 0xd9, 0x01, 0x41, 0xfb, 0x01, 0x10, 0x00, 0x00,
+    ///     0x03, 0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0x20, 0xf1, 0x42, 0xa4, 0x80];
+    /// let pps = [0x68, 0xcb, 0x83, 0xcb, 0x20];
+    /// let idr = [0x65, 0x88, 0x84];
+    /// let mut au = Vec::new();
+    /// for nal in [&sps[..], &pps, &idr] {
+    ///     au.extend_from_slice(&(nal.len() as u32).to_be_bytes());
+    ///     au.extend_from_slice(nal);
+    /// }
+    /// let cfg = AvcConfig::from_access_unit(&au).expect("SPS and PPS in band");
+    /// assert_eq!((cfg.profile_idc, cfg.level_idc), (66, 13));
+    /// assert_eq!((&cfg.sps[0][..], &cfg.pps[0][..]), (&sps[..], &pps[..]));
+    /// // An access unit without parameter sets says nothing.
+    /// assert_eq!(AvcConfig::from_access_unit(&au[au.len() - 7..]), None);
+    /// ```
+    pub fn from_access_unit(data: &[u8]) -> Option<AvcConfig> {
+        let mut sps: Vec<Bytes> = Vec::new();
+        let mut pps: Vec<Bytes> = Vec::new();
+        for unit in weir_media::nal::length_prefixed_units(data, 4) {
+            let list = match unit.first().map(|&h| NalType::from_header(h)) {
+                Some(NalType::Sps) => &mut sps,
+                Some(NalType::Pps) => &mut pps,
+                _ => continue,
+            };
+            if !list.iter().any(|u| u[..] == *unit) {
+                list.push(Bytes::copy_from_slice(unit));
+            }
+        }
+        if sps.is_empty() || pps.is_empty() {
+            return None;
+        }
+        AvcConfig::from_parameter_sets(&sps, &pps).ok()
+    }
+
+    /// The reorder depth and frame rate of the stream, from the first SPS
+    /// ([`Sps::video_timing`]); [`VideoTiming::ASSUMED`] when the record has no SPS or it does
+    /// not parse.
+    ///
+    /// [`VideoTiming::ASSUMED`]: weir_media::reorder::VideoTiming::ASSUMED
+    pub fn video_timing(&self) -> weir_media::reorder::VideoTiming {
+        self.parsed_sps()
+            .map_or(weir_media::reorder::VideoTiming::ASSUMED, |sps| {
+                sps.video_timing()
+            })
+    }
+
     /// Checks that the record can be written: list counts and unit sizes fit their fields,
     /// `nal_length_size` is 1 to 4.
     ///
@@ -374,6 +429,30 @@ fn put_unit(out: &mut BytesMut, nal: &[u8]) {
     out.extend_from_slice(&nal[..len]);
 }
 
+/// The reorder depth and frame rate of an H.264 stream from its raw avcC record (a
+/// `TrackInfo::config`), by [`AvcConfig::video_timing`]:
+/// [`VideoTiming::ASSUMED`](weir_media::reorder::VideoTiming::ASSUMED) when the record or
+/// its SPS does not parse (an empty config included).
+///
+/// ```
+/// use weir_h264::{video_timing, AvcConfig};
+/// use weir_media::reorder::VideoTiming;
+/// // Baseline, no VUI bitstream restriction: no B-frames, so depth 0.
+/// let sps = bytes::Bytes::from_static(&[0x67, 0x42, 0xc0, 0x0d, 0xd9, 0x01, 0x41, 0xfb,
+///     0x01, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0x20, 0xf1, 0x42,
+///     0xa4, 0x80]);
+/// let pps = bytes::Bytes::from_static(&[0x68, 0xcb, 0x83, 0xcb, 0x20]);
+/// let avcc = AvcConfig::from_parameter_sets(&[sps], &[pps])?.to_bytes();
+/// assert_eq!(video_timing(&avcc).reorder_depth, 0);
+/// assert_eq!(video_timing(&[]), VideoTiming::ASSUMED);
+/// # Ok::<(), weir_h264::Error>(())
+/// ```
+pub fn video_timing(avcc: &[u8]) -> weir_media::reorder::VideoTiming {
+    AvcConfig::parse(avcc).map_or(weir_media::reorder::VideoTiming::ASSUMED, |c| {
+        c.video_timing()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +463,96 @@ mod tests {
         // RFC 6381 section 3.3's example.
         assert_eq!(cfg.codec_string(), "avc1.42E01E");
         assert_eq!(cfg.profile_level_id(), "42e01e");
+    }
+
+    const SPS: [u8; 24] = [
+        0x67, 0x42, 0xc0, 0x0d, 0xd9, 0x01, 0x41, 0xfb, 0x01, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10,
+        0x00, 0x00, 0x03, 0x03, 0x20, 0xf1, 0x42, 0xa4, 0x80,
+    ];
+    const PPS: [u8; 5] = [0x68, 0xcb, 0x83, 0xcb, 0x20];
+
+    fn au(units: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for u in units {
+            out.extend_from_slice(&(u.len() as u32).to_be_bytes());
+            out.extend_from_slice(u);
+        }
+        out
+    }
+
+    #[test]
+    fn parameter_sets_in_band() {
+        let idr: &[u8] = &[0x65, 0x88, 0x84];
+        let want = AvcConfig::from_parameter_sets(
+            &[Bytes::from_static(&SPS)],
+            &[Bytes::from_static(&PPS)],
+        )
+        .unwrap();
+        // SEI and AUD around the sets, the sets repeated: kept once, same record.
+        let with_sei = au(&[
+            &[0x09, 0xf0],
+            &SPS,
+            &[0x06, 0x05, 0x01, 0x80],
+            &PPS,
+            &SPS,
+            idr,
+        ]);
+        assert_eq!(AvcConfig::from_access_unit(&with_sei), Some(want.clone()));
+        // A truncated NAL unit after the sets ends the scan; what came before counts.
+        let mut cut = au(&[&SPS, &PPS, idr]);
+        cut.extend_from_slice(&[0, 0, 0, 99, 0x65]);
+        assert_eq!(AvcConfig::from_access_unit(&cut), Some(want));
+        // Without a PPS, without an SPS, without either, or empty: nothing.
+        assert_eq!(AvcConfig::from_access_unit(&au(&[&SPS, idr])), None);
+        assert_eq!(AvcConfig::from_access_unit(&au(&[&PPS, idr])), None);
+        assert_eq!(AvcConfig::from_access_unit(&au(&[idr])), None);
+        assert_eq!(AvcConfig::from_access_unit(&[]), None);
+        // An SPS that does not parse: nothing (not an error).
+        assert_eq!(
+            AvcConfig::from_access_unit(&au(&[&[0x67, 0x42], &PPS])),
+            None
+        );
+    }
+
+    #[test]
+    fn timing_rule() {
+        use weir_media::reorder::{VideoTiming, ASSUMED_H264_REORDER_DEPTH};
+        let cfg = AvcConfig::from_access_unit(&au(&[&SPS, &PPS])).unwrap();
+        // This SPS signals max_num_reorder_frames (0) in its VUI: that value wins.
+        let t = cfg.video_timing();
+        let signalled = |sps: &Sps| {
+            sps.vui
+                .as_ref()
+                .and_then(|v| v.bitstream_restriction.as_ref())
+                .map(|b| b.max_num_reorder_frames)
+        };
+        let mut sps = Sps::parse(&SPS).unwrap();
+        assert_eq!(signalled(&sps), Some(0));
+        assert_eq!((t.reorder_depth, t.fps), (0, sps.fps()));
+        assert_eq!(t, video_timing(&cfg.to_bytes()));
+        // Without the VUI: Baseline (66) has no B slices, depth 0; Main (77) and the others
+        // get the assumed depth; CAVLC 4:4:4 Intra (44) is 0.
+        sps.vui = None;
+        assert_eq!(
+            (sps.video_timing().reorder_depth, sps.video_timing().fps),
+            (0, None)
+        );
+        for (profile, depth) in [
+            (77, ASSUMED_H264_REORDER_DEPTH),
+            (100, ASSUMED_H264_REORDER_DEPTH),
+            (44, 0),
+        ] {
+            sps.profile_idc = profile;
+            assert_eq!(sps.video_timing().reorder_depth, depth, "profile {profile}");
+        }
+        // Records that do not parse, or whose SPS does not: the assumed timing.
+        assert_eq!(video_timing(&[]), VideoTiming::ASSUMED);
+        assert_eq!(
+            video_timing(&[1, 66, 0, 30, 0xff, 0xe0, 0]),
+            VideoTiming::ASSUMED
+        );
+        let bad_sps = AvcConfig::parse(&[1, 66, 0, 30, 0xff, 0xe1, 0, 2, 0x67, 0x42, 0]).unwrap();
+        assert_eq!(bad_sps.video_timing(), VideoTiming::ASSUMED);
     }
 
     #[test]

@@ -5,13 +5,18 @@
 //! * [`Sps`], [`Pps`] — parameter sets with VUI, cropping, scaling lists; `width()`,
 //!   `height()`, `fps()`, profile/level, reorder depth;
 //! * [`AvcConfig`] — `AVCDecoderConfigurationRecord` parse/build incl. the high-profile
-//!   extension;
+//!   extension, from in-band parameter sets ([`AvcConfig::from_access_unit`]);
+//! * [`video_timing`], [`AvcConfig::video_timing`], [`Sps::video_timing`] — the reorder
+//!   depth (for `weir_media::reorder::DtsGenerator`) and frame rate of a stream;
 //! * [`AccessUnitAssembler`] / [`AnnexBAccessUnits`] — NAL units or an Annex B stream in,
 //!   canonical access units with keyframe flags out (7.4.1.2.3 boundaries);
 //! * [`nal`] and [`bits`] — the shared Annex B / length-prefix / emulation-prevention layer
 //!   and Exp-Golomb bit reader of `weir-media`, re-exported.
 //!
 //! The canonical frame layout of Weir is NAL units with 4-byte big-endian length prefixes.
+//!
+//! **Time and randomness**: none. Everything is a pure function of the bytes given; frame
+//! rates and reorder depths come out of the SPS as numbers, never from a clock.
 //!
 //! ```
 //! use bytes::{Bytes, BytesMut};
@@ -47,7 +52,7 @@ mod slice;
 mod sps;
 
 pub use au::{AccessUnit, AccessUnitAssembler, AnnexBAccessUnits, AssemblerLimits};
-pub use avcc::{AvcConfig, AvcConfigExt};
+pub use avcc::{video_timing, AvcConfig, AvcConfigExt};
 pub use error::{Error, Result};
 pub use nalu::{
     is_keyframe, is_random_access, length_prefixed_types, length_prefixed_units, nal_ref_idc,

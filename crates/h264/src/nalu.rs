@@ -185,28 +185,9 @@ pub fn is_random_access(canonical: &[u8]) -> bool {
 
 /// The non-empty NAL units of a length-prefixed buffer as slices. Iteration ends at the
 /// first prefix that runs past the buffer; `length_size` values other than 1–4 yield nothing.
+/// (The shared [`weir_media::nal::length_prefixed_units`].)
 pub fn length_prefixed_units(data: &[u8], length_size: u8) -> impl Iterator<Item = &[u8]> + '_ {
-    let size = usize::from(length_size);
-    let valid = (1..=4).contains(&size);
-    let mut pos = 0usize;
-    std::iter::from_fn(move || {
-        if !valid {
-            return None;
-        }
-        loop {
-            let prefix = data.get(pos..pos.checked_add(size)?)?;
-            let len = prefix
-                .iter()
-                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-            let start = pos + size;
-            let end = start.checked_add(len)?;
-            let unit = data.get(start..end)?;
-            pos = end;
-            if !unit.is_empty() {
-                return Some(unit);
-            }
-        }
-    })
+    weir_media::nal::length_prefixed_units(data, length_size)
 }
 
 /// The NAL types of a length-prefixed buffer, without copying or validating the payloads.

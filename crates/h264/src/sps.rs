@@ -659,6 +659,27 @@ impl Sps {
         self.max_num_reorder_frames() > 0
     }
 
+    /// The reorder depth and frame rate to time this stream with (see
+    /// [`weir_media::reorder::VideoTiming`]): depth = the VUI `max_num_reorder_frames` when
+    /// the SPS carries a `bitstream_restriction` (E.2.1), else 0 for Baseline / Constrained
+    /// Baseline (66: no B slices) and CAVLC 4:4:4 Intra (44), else
+    /// [`ASSUMED_H264_REORDER_DEPTH`](weir_media::reorder::ASSUMED_H264_REORDER_DEPTH) —
+    /// [`weir_media::reorder::h264_reorder_depth`]. Unlike
+    /// [`max_num_reorder_frames`](Self::max_num_reorder_frames) it does not infer the depth
+    /// from the level's `MaxDpbFrames` (up to 16), which would delay nothing but stretch
+    /// `pts - dts` far beyond what real encoders use. fps from [`fps`](Self::fps).
+    pub fn video_timing(&self) -> weir_media::reorder::VideoTiming {
+        let declared = self
+            .vui
+            .as_ref()
+            .and_then(|v| v.bitstream_restriction.as_ref())
+            .map(|b| b.max_num_reorder_frames);
+        weir_media::reorder::VideoTiming::new(
+            weir_media::reorder::h264_reorder_depth(self.profile_idc, declared),
+            self.fps(),
+        )
+    }
+
     /// The profile's name as ffmpeg/ffprobe prints it.
     pub fn profile_name(&self) -> &'static str {
         let cs1 = self.constraint_set(1);

@@ -187,6 +187,57 @@ fn run(case: &Case) -> (Sps, Pps) {
         assert_eq!(weir_h264::is_keyframe(&au.data), au.idr);
         assert_eq!(weir_h264::is_random_access(&au.data), au.keyframe);
     }
+
+    // --- Parameter sets found in band (an RTSP camera without sprop-parameter-sets): the
+    // first AU gives ffmpeg's avcC, an AU without SPS/PPS gives nothing.
+    let found = AvcConfig::from_access_unit(&aus[0].data).expect("SPS and PPS in the first AU");
+    assert_eq!(
+        &found.to_bytes()[..],
+        theirs,
+        "{}: avcC from the first AU's parameter sets",
+        case.name
+    );
+    if let Some(later) = aus.iter().skip(1).find(|a| !a.keyframe) {
+        assert_eq!(
+            AvcConfig::from_access_unit(&later.data),
+            None,
+            "{}",
+            case.name
+        );
+    }
+
+    // --- Timing from the avcC: the depth the DTS generator starts with, and the frame rate.
+    let timing = weir_h264::video_timing(theirs);
+    assert_eq!(timing, parsed.video_timing());
+    assert_eq!(timing, sps.video_timing());
+    let declared = sps
+        .vui
+        .as_ref()
+        .and_then(|v| v.bitstream_restriction.as_ref())
+        .map(|b| b.max_num_reorder_frames);
+    let want_depth = match (declared, sps.profile_idc) {
+        // Signalled: ffmpeg's decoder uses the same value.
+        (Some(n), _) => {
+            assert_eq!(n.to_string(), get("has_b_frames"), "{}", case.name);
+            n
+        }
+        (None, 66) => {
+            assert_eq!(get("has_b_frames"), "0", "{}", case.name);
+            0
+        }
+        (None, _) => weir_media::reorder::ASSUMED_H264_REORDER_DEPTH,
+    };
+    assert_eq!(
+        timing.reorder_depth, want_depth,
+        "{}: reorder depth",
+        case.name
+    );
+    let timing_fps = timing.fps.expect("fps from VUI timing");
+    assert!(
+        (timing_fps - want).abs() < 1e-6,
+        "{}: timing fps {timing_fps} vs ffprobe {want}",
+        case.name
+    );
     (sps, pps)
 }
 

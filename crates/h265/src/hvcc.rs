@@ -385,6 +385,45 @@ impl HevcConfig {
         HevcConfig::from_nal_units(&units).map(Some)
     }
 
+    /// The record for parameter sets found in band: the VPS, SPS and PPS of an access unit
+    /// in the canonical layout (4-byte length-prefixed NAL units), as a camera sends them
+    /// before each IRAP picture when the SDP had no `sprop-vps/sps/pps`. Repeated identical
+    /// sets are kept once, SEI units are left out; the sets are copied (the access unit stays
+    /// borrowed). `None` when one of the three kinds is missing or they do not parse; a
+    /// malformed length prefix ends the scan (what came before it still counts). Built by
+    /// [`HevcConfig::from_nal_units`], so the record equals ffmpeg's for the same sets.
+    pub fn from_access_unit(data: &[u8]) -> Option<HevcConfig> {
+        let mut units: Vec<Bytes> = Vec::new();
+        let mut seen = [false; 3];
+        for unit in weir_media::nal::length_prefixed_units(data, 4) {
+            let Some(t) = nal_type(unit).filter(|t| t.is_parameter_set()) else {
+                continue;
+            };
+            if let Some(s) = seen.get_mut(usize::from(t.0 - 32)) {
+                *s = true;
+            }
+            if !units.iter().any(|u| u[..] == *unit) {
+                units.push(Bytes::copy_from_slice(unit));
+            }
+        }
+        if seen.contains(&false) {
+            return None;
+        }
+        HevcConfig::from_nal_units(&units).ok()
+    }
+
+    /// The reorder depth and frame rate of the stream, from the first SPS
+    /// ([`Sps::video_timing`]); [`VideoTiming::ASSUMED`] when the record has no SPS or it does
+    /// not parse.
+    ///
+    /// [`VideoTiming::ASSUMED`]: weir_media::reorder::VideoTiming::ASSUMED
+    pub fn video_timing(&self) -> weir_media::reorder::VideoTiming {
+        self.parsed_sps()
+            .map_or(weir_media::reorder::VideoTiming::ASSUMED, |sps| {
+                sps.video_timing()
+            })
+    }
+
     /// Checks that the record can be written: array and unit counts and sizes fit their
     /// fields, `nal_length_size` is 1 to 4.
     ///
@@ -541,9 +580,50 @@ impl HevcConfig {
     }
 }
 
+/// The reorder depth and frame rate of an H.265 stream from its raw hvcC record (a
+/// `TrackInfo::config`), by [`HevcConfig::video_timing`]:
+/// [`VideoTiming::ASSUMED`](weir_media::reorder::VideoTiming::ASSUMED) when the record or
+/// its SPS does not parse (an empty config included).
+///
+/// ```
+/// use weir_media::reorder::VideoTiming;
+/// assert_eq!(weir_h265::video_timing(&[]), VideoTiming::ASSUMED);
+/// ```
+pub fn video_timing(hvcc: &[u8]) -> weir_media::reorder::VideoTiming {
+    HevcConfig::parse(hvcc).map_or(weir_media::reorder::VideoTiming::ASSUMED, |c| {
+        c.video_timing()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_band_needs_all_three_parameter_sets() {
+        // The SPS of the crate docs (320x240 Main) and an IDR slice start, length-prefixed.
+        let sps: &[u8] = &[
+            0x42, 0x01, 0x01, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03, 0x00,
+            0x00, 0x03, 0x00, 0x3c, 0xa0, 0x0a, 0x08, 0x0f, 0x16, 0x59, 0x59, 0xa4, 0x93, 0x2b,
+            0xc0, 0x5a, 0x02, 0x00, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x03, 0x00, 0x32, 0x10,
+        ];
+        let idr: &[u8] = &[0x26, 0x01, 0xaf, 0x06];
+        let mut au = Vec::new();
+        for u in [sps, idr] {
+            au.extend_from_slice(&(u.len() as u32).to_be_bytes());
+            au.extend_from_slice(u);
+        }
+        assert_eq!(HevcConfig::from_access_unit(&au), None);
+        assert_eq!(HevcConfig::from_access_unit(&au[au.len() - 8..]), None);
+        assert_eq!(HevcConfig::from_access_unit(&[0, 0, 0, 9, 0x40]), None);
+        // The SPS alone gives the timing; an unparsable record the assumed one.
+        let timing = Sps::parse(sps).unwrap().video_timing();
+        assert_eq!(timing.fps, Sps::parse(sps).unwrap().fps());
+        assert_eq!(
+            video_timing(&[1, 2, 3]),
+            weir_media::reorder::VideoTiming::ASSUMED
+        );
+    }
 
     #[test]
     fn codec_string_examples() {

@@ -5,11 +5,18 @@
 //!   header, IRAP detection;
 //! * [`Vps`], [`Sps`], [`Pps`] — parameter sets: profile/tier/level, size after the
 //!   conformance window, bit depth, fps from VUI, reorder depth;
-//! * [`HevcConfig`] — `HEVCDecoderConfigurationRecord` parse/build;
+//! * [`HevcConfig`] — `HEVCDecoderConfigurationRecord` parse/build, from in-band parameter
+//!   sets ([`HevcConfig::from_access_unit`]);
+//! * [`video_timing`], [`HevcConfig::video_timing`], [`Sps::video_timing`] — the reorder
+//!   depth (`sps_max_num_reorder_pics`, for `weir_media::reorder::DtsGenerator`) and frame
+//!   rate of a stream;
 //! * [`AccessUnitAssembler`] / [`AnnexBAccessUnits`] — NAL units or an Annex B stream in,
 //!   canonical access units with keyframe flags out (7.4.2.4.4 boundaries);
 //! * [`nal`] and [`bits`] — the Annex B / length-prefix / emulation-prevention layer and
 //!   Exp-Golomb reader of `weir-media`, re-exported.
+//!
+//! **Time and randomness**: none. Everything is a pure function of the bytes given; frame
+//! rates and reorder depths come out of the SPS as numbers, never from a clock.
 //!
 //! ```
 //! use bytes::{Bytes, BytesMut};
@@ -45,7 +52,7 @@ mod vps;
 
 pub use au::{AccessUnit, AccessUnitAssembler, AnnexBAccessUnits, AssemblerLimits};
 pub use error::{Error, Result};
-pub use hvcc::{HevcConfig, NalArray};
+pub use hvcc::{video_timing, HevcConfig, NalArray};
 pub use nalu::{is_keyframe, length_prefixed_types, nal_type, NalHeader, NalType, AUD};
 pub use pps::{Pps, Tiles};
 pub use ptl::{Hrd, Profile, ProfileTierLevel, SubLayerPtl};

@@ -674,6 +674,17 @@ impl Sps {
             .map_or(0, |o| o.max_num_reorder_pics)
     }
 
+    /// The reorder depth and frame rate to time this stream with (see
+    /// [`weir_media::reorder::VideoTiming`]): depth = `sps_max_num_reorder_pics` of the
+    /// highest sub-layer (7.4.3.2.1; always present in an H.265 SPS, so never assumed) —
+    /// [`weir_media::reorder::h265_reorder_depth`]; fps from [`fps`](Self::fps).
+    pub fn video_timing(&self) -> weir_media::reorder::VideoTiming {
+        weir_media::reorder::VideoTiming::new(
+            weir_media::reorder::h265_reorder_depth(self.max_num_reorder_pics()),
+            self.fps(),
+        )
+    }
+
     /// `sps_max_dec_pic_buffering_minus1 + 1` of the highest sub-layer.
     pub fn max_dec_pic_buffering(&self) -> u32 {
         self.sub_layer_ordering

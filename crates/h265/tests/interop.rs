@@ -210,6 +210,42 @@ fn run(case: &Case) -> (Sps, Pps) {
     for au in &aus {
         assert_eq!(weir_h265::is_keyframe(&au.data), au.keyframe);
     }
+
+    // --- Parameter sets found in band (an RTSP camera without sprop-vps/sps/pps): the
+    // first AU gives ffmpeg's hvcC, an AU without them gives nothing.
+    let found =
+        HevcConfig::from_access_unit(&aus[0].data).expect("VPS, SPS and PPS in the first AU");
+    assert_eq!(
+        &found.to_bytes()[..],
+        theirs,
+        "{}: hvcC from the first AU's parameter sets",
+        case.name
+    );
+    if let Some(later) = aus.iter().skip(1).find(|a| !a.keyframe) {
+        assert_eq!(
+            HevcConfig::from_access_unit(&later.data),
+            None,
+            "{}",
+            case.name
+        );
+    }
+
+    // --- Timing from the hvcC: sps_max_num_reorder_pics (what ffmpeg's decoder uses as
+    // has_b_frames) and the VUI frame rate.
+    let timing = weir_h265::video_timing(theirs);
+    assert_eq!(timing, parsed.video_timing());
+    assert_eq!(
+        timing.reorder_depth.to_string(),
+        get("has_b_frames"),
+        "{}: reorder depth",
+        case.name
+    );
+    let timing_fps = timing.fps.expect("fps from VUI timing");
+    assert!(
+        (timing_fps - want).abs() < 1e-6,
+        "{}: timing fps {timing_fps} vs ffprobe {want}",
+        case.name
+    );
     (sps, pps)
 }
 

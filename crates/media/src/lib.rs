@@ -13,7 +13,14 @@
 //! * [`bits`] — MSB-first bit reader/writer with Exp-Golomb codes.
 //! * [`repair`] — timestamp repair between ingest and outputs (monotonic DTS, wraps,
 //!   clock restarts, stuck clocks).
-//! * [`reorder`] — decoding timestamps for B-frame video that arrives with PTS only (RTP).
+//! * [`reorder`] — decoding timestamps for B-frame video that arrives with PTS only (RTP),
+//!   and [`VideoTiming`](reorder::VideoTiming), the reorder depth and frame rate the codec
+//!   crates read from an SPS.
+//!
+//! **Time and randomness**: this crate reads no clock and has no source of randomness.
+//! Timestamps are values ([`Timestamp`], carried by frames), durations are arguments, and
+//! [`repair`] and [`reorder`] work only from the timestamps they are given, so the same input
+//! always gives the same output.
 //!
 //! ```
 //! use bytes::{Bytes, BytesMut};

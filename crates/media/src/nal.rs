@@ -262,6 +262,38 @@ fn read_len(data: &[u8], at: usize, size: usize) -> Option<usize> {
     )
 }
 
+/// The non-empty NAL units of a borrowed length-prefixed buffer. Lenient where
+/// [`length_prefixed_nalus`] is strict: iteration ends quietly at the first prefix or unit
+/// that runs past the buffer, and `length_size` values other than 1–4 yield nothing. For
+/// scans that only look for something (parameter sets, keyframes) and copy what they keep.
+///
+/// ```
+/// use weir_media::nal::length_prefixed_units;
+/// let data = [0, 0, 0, 2, 0x67, 0x42, 0, 0, 0, 0, 0, 0, 0, 1, 0x68, 0, 0, 0, 9, 0x65];
+/// let units: Vec<&[u8]> = length_prefixed_units(&data, 4).collect();
+/// assert_eq!(units, [&[0x67, 0x42][..], &[0x68][..]]); // the empty unit is skipped, the truncated one ends it
+/// ```
+pub fn length_prefixed_units(data: &[u8], length_size: u8) -> impl Iterator<Item = &[u8]> + '_ {
+    let size = usize::from(length_size);
+    let valid = (1..=4).contains(&size);
+    let mut pos = 0usize;
+    core::iter::from_fn(move || {
+        if !valid {
+            return None;
+        }
+        loop {
+            let len = read_len(data, pos, size)?;
+            let start = pos.checked_add(size)?;
+            let end = start.checked_add(len)?;
+            let unit = data.get(start..end)?;
+            pos = end;
+            if !unit.is_empty() {
+                return Some(unit);
+            }
+        }
+    })
+}
+
 /// Iterates the NAL units of a length-prefixed buffer as zero-copy slices.
 ///
 /// # Errors

@@ -92,6 +92,59 @@ pub fn h265_reorder_depth(sps_max_num_reorder_pics: u32) -> u32 {
     sps_max_num_reorder_pics.min(MAX_REORDER_DEPTH)
 }
 
+/// What a video stream's codec configuration says about its timing: how deep it reorders
+/// (the depth to give [`DtsGenerator::new`]) and its nominal frame rate.
+///
+/// The codec crates compute it from the sequence parameter set: `weir_h264::AvcConfig::
+/// video_timing` (depth by [`h264_reorder_depth`]: the VUI `max_num_reorder_frames`, else 0
+/// for Baseline / Constrained Baseline and CAVLC 4:4:4 Intra, else
+/// [`ASSUMED_H264_REORDER_DEPTH`]; fps from VUI timing), `weir_h265::HevcConfig::
+/// video_timing` (depth by [`h265_reorder_depth`]: `sps_max_num_reorder_pics`), and free
+/// functions taking the raw avcC/hvcC that fall back to [`VideoTiming::ASSUMED`] when the
+/// record or its SPS does not parse.
+///
+/// ```
+/// use core::time::Duration;
+/// use weir_media::reorder::{VideoTiming, ASSUMED_H264_REORDER_DEPTH};
+/// let t = VideoTiming::new(2, Some(25.0));
+/// assert_eq!(t.frame_duration(), Some(Duration::from_millis(40)));
+/// assert_eq!(VideoTiming::ASSUMED.reorder_depth, ASSUMED_H264_REORDER_DEPTH);
+/// assert_eq!(VideoTiming::ASSUMED.fps, None);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct VideoTiming {
+    /// Frames that may precede a frame in decoding order and follow it in output order.
+    pub reorder_depth: u32,
+    /// Frames per second from the SPS VUI timing, when signalled.
+    pub fps: Option<f64>,
+}
+
+impl VideoTiming {
+    /// What to assume without a usable configuration: [`ASSUMED_H264_REORDER_DEPTH`] and no
+    /// frame rate (the rate is then learned from the timestamps).
+    pub const ASSUMED: VideoTiming = VideoTiming {
+        reorder_depth: ASSUMED_H264_REORDER_DEPTH,
+        fps: None,
+    };
+
+    /// A timing with the given depth (clamped to [`MAX_REORDER_DEPTH`]) and frame rate.
+    pub fn new(reorder_depth: u32, fps: Option<f64>) -> VideoTiming {
+        VideoTiming {
+            reorder_depth: reorder_depth.min(MAX_REORDER_DEPTH),
+            fps,
+        }
+    }
+
+    /// One frame's duration at [`fps`](Self::fps), when the rate is plausible (1 to 1000
+    /// frames per second; a VUI can declare anything).
+    pub fn frame_duration(&self) -> Option<Duration> {
+        self.fps
+            .filter(|f| (1.0..=1000.0).contains(f))
+            .map(|f| Duration::from_secs_f64(1.0 / f))
+    }
+}
+
 /// What [`DtsGenerator`] had to do beyond the plain assignment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
