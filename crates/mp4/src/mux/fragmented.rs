@@ -151,12 +151,15 @@ impl Fragment {
 /// [`push_and_cut`](Self::push_and_cut) decide by duration.
 ///
 /// **Sample durations.** MP4 gives every sample a duration; a sample's is the distance to
-/// the next sample's DTS. So the muxer keeps the newest frame of each track back:
-/// `flush_fragment` writes every frame pushed so far except the last one of each track,
-/// which opens the next fragment. Pushing the frame that should start the next fragment
-/// and then flushing therefore cuts right before it. [`finish`](Self::finish) writes
-/// everything, giving each track's last frame the codec's frame length (AAC, Opus,
-/// G.711), else the previous DTS step, else the SPS frame rate, else 1/25 s.
+/// the next sample's DTS. So the muxer keeps the newest frame of the primary track back:
+/// `flush_fragment` writes every primary-track frame pushed so far except the newest,
+/// which opens the next fragment, and the other tracks' frames decoded before that one.
+/// Pushing the frame that should start the next fragment and then flushing therefore cuts
+/// right before it, and fragments stay in decode order across tracks. A frame written
+/// before its successor arrived (the last audio frame before the cut, or every track's
+/// last frame in [`finish`](Self::finish)) gets the codec's frame length (AAC, Opus,
+/// G.711), else the previous DTS step, else the SPS frame rate, else 1/25 s; the next
+/// fragment's `tfdt` carries the true decode time either way.
 ///
 /// Decode times are written as `tfdt` version 1 (64 bits); they must not be negative.
 /// Composition offsets use `trun` version 1 (signed) when any is negative.
@@ -333,11 +336,24 @@ impl FragmentedMuxer {
     }
 
     fn fragment(&mut self, hold_back: bool) -> Result<Option<Fragment>> {
-        // Take the samples and their durations.
+        // The cut: the primary track's newest frame, whose duration is not known yet, opens
+        // the next fragment; other tracks contribute the frames decoded before it, so the
+        // file stays in decode order across fragments.
+        let cut = self.pending[self.primary].back().map(|p| {
+            let t = &self.tracks[self.primary];
+            Timestamp::new(p.dts, t.mux.info.timebase())
+        });
         let mut runs: Vec<(usize, Vec<(Pending, u32)>)> = Vec::new();
         for (i, q) in self.pending.iter_mut().enumerate() {
-            let keep = usize::from(hold_back).min(q.len());
-            let n = q.len() - keep;
+            let tb = self.tracks[i].mux.info.timebase();
+            let n = match (hold_back, cut) {
+                (false, _) => q.len(),
+                (true, Some(cut)) if i != self.primary => q
+                    .iter()
+                    .take_while(|p| Timestamp::new(p.dts, tb).cmp_instant(cut).is_lt())
+                    .count(),
+                (true, _) => q.len().saturating_sub(1),
+            };
             if n == 0 {
                 continue;
             }
