@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 use weir_amf::Amf0Value;
 use weir_rtmp_chunk::{ClientConfig, ClientEvent, ClientSession};
 
-use crate::io::write_all_bufs;
+use crate::net::write_all_bufs;
 
 /// Why a client operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,17 +1,23 @@
 //! The thin tokio layer of Weir.
 //!
 //! Everything protocol-shaped lives in the sans-IO crates (`weir-rtmp-chunk`, `weir-flv`,
-//! …); this crate only moves bytes between sockets and those state machines, and composes
-//! them into a live relay:
+//! `weir-rtsp-proto`, …); this crate moves bytes between sockets and those state machines
+//! and composes them into a live relay. Its folders are its layers (each module's docs say
+//! what it owns and what it may import; nothing imports upwards):
 //!
-//! * [`Hub`] — the registry of live streams: one publisher per `app/stream`, any number of
-//!   players, GOP cache, write-once fan-out through one bounded ring per stream, slow
-//!   players skipped to the next keyframe instead of slowing anyone else, publisher grace
-//!   period, lifetime events.
-//! * [`Unit`] — a media message shared by every player, with its egress encodings (FLV tag,
-//!   RTMP chunks) built once, on demand.
-//! * [`Relay`] — RTMP publish/play, HTTP-FLV and WebSocket-FLV, an authorization hook and
-//!   graceful shutdown.
+//! * [`core`] — the [`Hub`] of live streams (tracks and [`Frame`](weir_media::Frame)s in,
+//!   shared [`Unit`]s out, GOP cache, write-once fan-out, lifecycle, timestamp repair).
+//!   Knows no wire format.
+//! * `net` — accept loop, vectored writes, batched UDP, RTP transports, randomness.
+//! * [`auth`] — the authorization hook every protocol consults.
+//! * [`format`] — unit encodings (FLV tag, RTMP chunks, write-once RTP), built once per
+//!   unit and shared by every player of the format.
+//! * [`ingest`] — FLV-tag ingest (RTMP), the RTP frame-ingest pipeline, RTSP record,
+//!   GB28181.
+//! * [`egress`] — RTMP play, HTTP-FLV, WebSocket-FLV, RTSP play, HLS.
+//! * `conn` — per-protocol connections (RTMP, RTSP, HTTP routes) dispatching to ingest
+//!   and egress; `control` — the API.
+//! * [`Relay`] — composes them; nothing imports it.
 //!
 //! ```no_run
 //! use weir_tokio::{Relay, RelayConfig};
@@ -26,47 +32,55 @@
 //! }
 //! ```
 //!
-//! The hub on its own:
+//! The hub on its own, with frames from any source:
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! use bytes::Bytes;
-//! use weir_tokio::{Hub, HubConfig, UnitKind};
+//! use weir_media::{Codec, Frame, Timebase, Timestamp, TrackId, TrackInfo};
+//! use weir_tokio::core::{Hub, HubConfig};
 //!
 //! let hub = Hub::new(HubConfig::default());
-//! let publisher = hub.publish("live/cam", "rtmp").unwrap();
-//! // AVC sequence header, then a keyframe.
-//! publisher.video(0, Bytes::from_static(&[0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f]));
-//! publisher.video(0, Bytes::from_static(&[0x17, 1, 0, 0, 0, 0, 0, 0, 1, 0x65]));
-//! assert!(hub.publish("live/cam", "rtmp").is_err()); // one publisher per name
+//! let publisher = hub.publish("live/cam", "test").unwrap();
+//! assert!(hub.publish("live/cam", "test").is_err()); // one publisher per name
+//! publisher.track(TrackInfo::new(TrackId(0), Codec::Mjpeg, 90_000));
+//! let t = Timestamp::new(0, Timebase::MPEG);
+//! publisher.frame(Frame::new(TrackId(0), t, t, Bytes::from_static(&[0xFF, 0xD8])).with_keyframe(true));
 //!
-//! let mut player = hub.subscribe("live/cam", "rtmp").await.unwrap();
+//! let mut player = hub.subscribe("live/cam", "test").await.unwrap();
+//! assert_eq!(player.tracks()[0].codec, Codec::Mjpeg);
 //! let first = player.next().await.unwrap();
-//! assert!(first.is_sequence_header());
+//! assert!(first.is_config());
 //! let second = player.next().await.unwrap();
-//! assert!(second.is_keyframe() && second.kind() == UnitKind::Video);
+//! assert!(second.is_keyframe());
 //! # }
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod client;
-pub mod gb28181;
-pub mod hls;
-mod http;
-pub mod hub;
-mod io;
-mod rtmp;
-mod rtp_out;
-mod rtsp;
+pub mod config;
+mod conn;
+mod control;
+pub mod core;
+mod ctx;
+pub mod egress;
+pub mod format;
+pub mod ingest;
+mod net;
+#[cfg(feature = "serde")]
+mod serde_util;
 mod server;
-mod udp;
-mod unit;
 
-pub use hub::{
+pub use auth::{Access, AuthHook, AuthRequest, Authorize};
+pub use config::{HttpConfig, RelayConfig, RtmpConfig, RtspAppAuth, RtspConfig};
+pub use conn::HttpRoutes;
+pub use core::{
     Hub, HubConfig, HubError, HubEvent, Publisher, StreamInfo, StreamShape, Subscription, TryNext,
+    Unit, UnitKind,
 };
-pub use io::write_all_bufs;
-pub use server::{Access, AuthHook, AuthRequest, BoundRelay, Relay, RelayConfig, RtspAppAuth};
-pub use unit::{Unit, UnitKind};
+pub use net::http::Body as HttpBody;
+pub use net::write_all_bufs;
+pub use server::{BoundRelay, Listeners, Relay};

@@ -36,7 +36,10 @@ async fn query_tokens_reach_the_hook_and_refusals_are_clean() {
         .bind()
         .await
         .unwrap();
-    let (rtmp, http) = (relay.rtmp_addr(), relay.http_addr());
+    let (rtmp, http) = (
+        relay.rtmp_addr().expect("rtmp"),
+        relay.http_addr().expect("http"),
+    );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(relay.run(async {
         let _ = stop_rx.await;

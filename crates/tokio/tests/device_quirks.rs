@@ -174,9 +174,9 @@ struct Played {
 /// about `seconds`, and returns what the players got once the stream ended.
 async fn run(packets: &[Bytes], tcp: bool, seconds: f64) -> Played {
     let mut config = test_config();
-    config.gb28181_idle_timeout = Duration::from_millis(600);
+    config.gb28181.idle_timeout = Duration::from_millis(600);
     let relay = TestRelay::start(config).await;
-    let key = weir_tokio::gb28181::stream_key(SSRC);
+    let key = weir_tokio::ingest::gb28181::stream_key(SSRC);
     let http = tokio::spawn({
         let (addr, path) = (relay.http, format!("/{key}.flv"));
         async move { http_get(addr, &path).await }
@@ -651,11 +651,11 @@ async fn ssrc_change_mid_stream() {
     packets.extend(gb_packetize(&ps[cut..], SSRC2));
 
     let mut config = test_config();
-    config.gb28181_idle_timeout = Duration::from_millis(600);
+    config.gb28181.idle_timeout = Duration::from_millis(600);
     let relay = TestRelay::start(config).await;
     let (a, b) = (
-        weir_tokio::gb28181::stream_key(SSRC),
-        weir_tokio::gb28181::stream_key(SSRC2),
+        weir_tokio::ingest::gb28181::stream_key(SSRC),
+        weir_tokio::ingest::gb28181::stream_key(SSRC2),
     );
     let player = |key: &str| {
         let (addr, path) = (relay.http, format!("/{key}.flv"));

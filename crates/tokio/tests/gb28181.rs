@@ -124,7 +124,7 @@ fn device_stream(dir: &TempDir, seconds: u32) -> Source {
 
 async fn relay() -> (common::TestRelay, SocketAddr, SocketAddr) {
     let mut config = test_config();
-    config.gb28181_idle_timeout = Duration::from_millis(600);
+    config.gb28181.idle_timeout = Duration::from_millis(600);
     let relay = TestRelay::start(config).await;
     let (udp, tcp) = relay.gb28181();
     (relay, udp, tcp)
@@ -229,6 +229,9 @@ async fn gb28181_udp_loss_and_reordering_yield_no_corrupt_pictures() {
 
 #[test]
 fn stream_keys_are_uppercase_hex() {
-    assert_eq!(weir_tokio::gb28181::stream_key(0x0beb_c201), "rtp/0BEBC201");
-    assert_eq!(weir_tokio::gb28181::stream_key(1), "rtp/00000001");
+    assert_eq!(
+        weir_tokio::ingest::gb28181::stream_key(0x0beb_c201),
+        "rtp/0BEBC201"
+    );
+    assert_eq!(weir_tokio::ingest::gb28181::stream_key(1), "rtp/00000001");
 }

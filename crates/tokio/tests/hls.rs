@@ -170,7 +170,7 @@ async fn hls_segments_decode_standalone_and_carry_the_source() {
     let dir = TempDir::new("hls");
     let src = make_source(&dir, "src.flv", 7, &[]);
     let mut config = test_config();
-    config.hls_target_duration = Duration::from_secs(1);
+    config.hls.target_duration = Duration::from_secs(1);
     let relay = TestRelay::start(config).await;
     let key = "live/hls";
     let publisher = push(&src, &relay.rtmp_url(key));
@@ -207,7 +207,7 @@ async fn hls_audio_only_and_discontinuity_on_republish() {
     let dir = TempDir::new("hls-audio");
     let src = make_source(&dir, "src.flv", 3, &[]);
     let mut config = test_config();
-    config.hls_target_duration = Duration::from_secs(1);
+    config.hls.target_duration = Duration::from_secs(1);
     config.publisher_grace = Duration::from_secs(3);
     let relay = TestRelay::start(config).await;
     let key = "live/radio";
@@ -242,7 +242,7 @@ async fn hls_audio_only_and_discontinuity_on_republish() {
 async fn hls_unknown_stream_is_404() {
     let mut config = test_config();
     config.play_wait = Duration::from_millis(100);
-    config.hls_target_duration = Duration::from_millis(100);
+    config.hls.target_duration = Duration::from_millis(100);
     let relay = TestRelay::start(config).await;
     let (code, _, _) = http_get(relay.http, "/live/none/index.m3u8").await;
     assert_eq!(code, 404);

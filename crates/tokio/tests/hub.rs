@@ -5,23 +5,83 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use weir_tokio::{Hub, HubConfig, HubError, TryNext, Unit, UnitKind};
+use weir_media::{Codec, Frame, Timebase, Timestamp, TrackId, TrackInfo};
+use weir_tokio::{Hub, HubConfig, HubError, Publisher, TryNext, Unit, UnitKind};
 
-// Legacy AVC tag bodies: sequence header, keyframe, inter frame (payload byte = id).
-fn avc_config() -> Bytes {
-    Bytes::from_static(&[0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f, 0xff])
+// Video and audio tracks; the last byte of a configuration or frame identifies it
+// (configurations: 0xff video, 0x10 audio; frames: the id).
+const V: TrackId = TrackId(0);
+const A: TrackId = TrackId(1);
+
+enum Item {
+    VideoConfig,
+    AudioConfig,
+    Key(u8),
+    Inter(u8),
+    Aac(u8),
 }
-fn key(id: u8) -> Bytes {
-    Bytes::from(vec![0x17, 1, 0, 0, 0, id])
+use Item::*;
+
+fn avc_config() -> Item {
+    VideoConfig
 }
-fn inter(id: u8) -> Bytes {
-    Bytes::from(vec![0x27, 1, 0, 0, 0, id])
+fn aac_config() -> Item {
+    AudioConfig
 }
-fn aac_config() -> Bytes {
-    Bytes::from_static(&[0xAF, 0, 0x12, 0x10])
+fn key(id: u8) -> Item {
+    Key(id)
 }
-fn aac(id: u8) -> Bytes {
-    Bytes::from(vec![0xAF, 1, id])
+fn inter(id: u8) -> Item {
+    Inter(id)
+}
+fn aac(id: u8) -> Item {
+    Aac(id)
+}
+
+/// Publishes like the old FLV-body API did: one call per unit, millisecond timestamps.
+trait Push {
+    fn video(&self, ms: u32, item: Item);
+    fn audio(&self, ms: u32, item: Item);
+}
+
+fn frame(track: TrackId, ms: u32, data: Vec<u8>, key: bool) -> Frame {
+    let t = Timestamp::new(i64::from(ms), Timebase::MILLIS);
+    Frame::new(track, t, t, Bytes::from(data)).with_keyframe(key)
+}
+
+impl Push for Publisher {
+    fn video(&self, ms: u32, item: Item) {
+        match item {
+            VideoConfig => self.track(
+                TrackInfo::new(V, Codec::H264, 1000)
+                    .with_config(Bytes::from_static(&[1, 0x64, 0, 0x1f, 0xff])),
+            ),
+            Key(id) => self.frame(frame(V, ms, vec![0, 0, 0, 2, 0x65, id], true)),
+            Inter(id) => self.frame(frame(V, ms, vec![0, 0, 0, 2, 0x41, id], false)),
+            _ => unreachable!(),
+        }
+    }
+    fn audio(&self, ms: u32, item: Item) {
+        match item {
+            AudioConfig => self.track(
+                TrackInfo::new(A, Codec::Aac, 1000).with_config(Bytes::from_static(&[0x12, 0x10])),
+            ),
+            Aac(id) => self.frame(frame(A, ms, vec![0x21, id], true)),
+            _ => unreachable!(),
+        }
+    }
+}
+
+/// The identifying last byte of a unit.
+fn last(u: &Unit) -> u8 {
+    match u.frame_data() {
+        Some(f) => *f.data.last().unwrap(),
+        None => *u.track().unwrap().config.last().unwrap(),
+    }
+}
+
+fn ms(u: &Unit) -> u32 {
+    u.time().rescale(Timebase::MILLIS).ticks() as u32
 }
 
 fn config() -> HubConfig {
@@ -42,27 +102,6 @@ async fn drain(sub: &mut weir_tokio::Subscription) -> Vec<Arc<Unit>> {
     }
 }
 
-#[test]
-fn unit_classification() {
-    assert!(Unit::video(0, avc_config()).is_sequence_header());
-    assert!(Unit::video(0, key(1)).is_keyframe());
-    assert!(!Unit::video(0, inter(1)).is_keyframe());
-    // AVC end of sequence: neither a keyframe nor a config.
-    let eos = Unit::video(0, Bytes::from_static(&[0x17, 2, 0, 0, 0]));
-    assert!(!eos.is_keyframe() && !eos.is_sequence_header());
-    assert!(Unit::audio(0, aac_config()).is_sequence_header());
-    assert!(!Unit::audio(0, aac(1)).is_sequence_header());
-    // Garbage is carried, never a keyframe.
-    assert!(!Unit::video(0, Bytes::from_static(&[0xff])).is_keyframe());
-    // FLV tag: 11-byte header + body + PreviousTagSize.
-    let u = Unit::video(0x0102_0304, key(9));
-    let tag = u.flv_tag();
-    assert_eq!(tag.len(), 11 + 6 + 4);
-    assert_eq!(&tag[4..8], &[0x02, 0x03, 0x04, 0x01]);
-    assert_eq!(&tag[tag.len() - 4..], &[0, 0, 0, 17]);
-    assert_eq!(Unit::end().kind(), UnitKind::End);
-}
-
 #[tokio::test]
 async fn late_joiner_gets_configs_then_the_gop_from_its_keyframe() {
     let hub = Hub::new(config());
@@ -79,7 +118,7 @@ async fn late_joiner_gets_configs_then_the_gop_from_its_keyframe() {
     let got: Vec<(UnitKind, u8)> = drain(&mut s)
         .await
         .iter()
-        .map(|u| (u.kind(), *u.body().last().unwrap()))
+        .map(|u| (u.kind(), last(u)))
         .collect();
     assert_eq!(
         got,
@@ -105,7 +144,7 @@ async fn waiting_player_gets_everything_exactly_once() {
                 .unwrap();
             let mut got = Vec::new();
             while let Some(u) = s.next().await {
-                got.push(*u.body().last().unwrap());
+                got.push(last(&u));
             }
             got
         })
@@ -148,11 +187,7 @@ async fn a_lagging_player_skips_to_the_next_keyframe_and_counts() {
     }
     p.video(41 * 40, key(41));
     p.video(42 * 40, inter(42));
-    let got: Vec<u8> = drain(&mut s)
-        .await
-        .iter()
-        .map(|u| *u.body().last().unwrap())
-        .collect();
+    let got: Vec<u8> = drain(&mut s).await.iter().map(|u| last(u)).collect();
     assert_eq!(got, [41, 42], "resumes at the keyframe");
     assert!(s.dropped() >= 24, "dropped {}", s.dropped());
 }
@@ -172,14 +207,10 @@ async fn gop_cache_limit_and_audio_only_tail() {
     let mut s = hub.subscribe("live/big", "test").await.unwrap();
     let got = drain(&mut s).await;
     assert_eq!(got.len(), 1);
-    assert!(got[0].is_sequence_header());
+    assert!(got[0].is_config());
     p.video(2000, inter(50));
     p.video(2040, key(51));
-    let got: Vec<u8> = drain(&mut s)
-        .await
-        .iter()
-        .map(|u| *u.body().last().unwrap())
-        .collect();
+    let got: Vec<u8> = drain(&mut s).await.iter().map(|u| last(u)).collect();
     assert_eq!(got, [51]);
 
     let hub = Hub::new(config());
@@ -190,9 +221,9 @@ async fn gop_cache_limit_and_audio_only_tail() {
     }
     let mut s = hub.subscribe("live/radio", "test").await.unwrap();
     let got = drain(&mut s).await;
-    assert!(got[0].is_sequence_header());
+    assert!(got[0].is_config());
     assert_eq!(got.len(), 1 + 64, "audio-only streams keep a short tail");
-    assert_eq!(*got.last().unwrap().body().last().unwrap(), 199);
+    assert_eq!(last(got.last().unwrap()), 199);
 }
 
 #[tokio::test]
@@ -234,8 +265,8 @@ async fn timestamps_are_repaired_on_the_way_in() {
     let ts: Vec<u32> = drain(&mut s)
         .await
         .iter()
-        .filter(|u| !u.is_sequence_header())
-        .map(|u| u.timestamp())
+        .filter(|u| !u.is_config())
+        .map(|u| ms(u))
         .collect();
     assert_eq!(ts, [1000, 1040, 1080, 1120, 1160, 1200]);
 }
@@ -265,11 +296,11 @@ proptest! {
                 }
                 for (s, seen) in subs.iter_mut() {
                     for u in drain(s).await {
-                        if !u.is_sequence_header() {
+                        if !u.is_config() {
                             if seen.is_empty() {
                                 assert!(u.is_keyframe(), "first frame of a subscriber is a keyframe");
                             }
-                            seen.push(u.timestamp());
+                            seen.push(ms(&u));
                         }
                     }
                 }

@@ -274,11 +274,11 @@ async fn any_to_any(ingest: Ingest) {
     let dir = TempDir::new(&format!("matrix-{ingest:?}"));
     let src = source(&dir);
     let mut config = test_config();
-    config.hls_target_duration = Duration::from_secs(1);
-    config.gb28181_idle_timeout = Duration::from_millis(600);
+    config.hls.target_duration = Duration::from_secs(1);
+    config.gb28181.idle_timeout = Duration::from_millis(600);
     let relay = TestRelay::start(config).await;
     let key = match ingest {
-        Ingest::GbUdp | Ingest::GbTcp => weir_tokio::gb28181::stream_key(SSRC),
+        Ingest::GbUdp | Ingest::GbTcp => weir_tokio::ingest::gb28181::stream_key(SSRC),
         _ => "live/matrix".to_string(),
     };
     let p = |n: &str| dir.join(n);

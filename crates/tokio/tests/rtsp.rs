@@ -169,7 +169,7 @@ async fn rtsp_digest_auth_per_app_for_publish_and_play() {
         &["-bf", "0", "-x264-params", "bframes=0"],
     );
     let mut config = test_config();
-    config.rtsp_auth.insert(
+    config.rtsp.auth.insert(
         "secure".into(),
         weir_tokio::RtspAppAuth::new("alice", "s3cret"),
     );
@@ -443,7 +443,7 @@ async fn rtsp_pause_resume_keepalive_and_session_timeout() {
     let dir = TempDir::new("rtsp-pause");
     let src = make_source(&dir, "src.flv", 6, &[]);
     let mut config = test_config();
-    config.rtsp_session_timeout = Duration::from_secs(2);
+    config.rtsp.session_timeout = Duration::from_secs(2);
     let relay = TestRelay::start(config).await;
     let key = "live/pause";
     let publisher = push(&src, &relay.rtmp_url(key));
@@ -627,7 +627,7 @@ async fn rtsp_h265_publish_and_play() {
 async fn rtsp_garbage_gets_400_and_idle_connections_close() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut config = test_config();
-    config.rtsp_session_timeout = Duration::from_secs(2);
+    config.rtsp.session_timeout = Duration::from_secs(2);
     let relay = TestRelay::start(config).await;
     let addr = relay.rtsp.unwrap();
 

@@ -31,10 +31,14 @@ pub struct TestRelay {
 impl TestRelay {
     pub async fn start(mut config: RelayConfig) -> TestRelay {
         let base = RelayConfig::loopback_ephemeral();
-        config.rtmp_listen = base.rtmp_listen;
-        config.http_listen = base.http_listen;
+        config.rtmp.listen = base.rtmp.listen;
+        config.http.listen = base.http.listen;
         let relay = Relay::new(config).bind().await.expect("bind relay");
-        let (rtmp, http, hub) = (relay.rtmp_addr(), relay.http_addr(), relay.hub().clone());
+        let (rtmp, http, hub) = (
+            relay.rtmp_addr().expect("rtmp"),
+            relay.http_addr().expect("http"),
+            relay.hub().clone(),
+        );
         let (gb_udp, gb_tcp) = (relay.gb28181_udp_addr(), relay.gb28181_tcp_addr());
         let rtsp = relay.rtsp_addr();
         let (stop, rx) = oneshot::channel::<()>();

@@ -1,4 +1,4 @@
-//! Small IO helpers shared by the drivers.
+//! Vectored writes and socket options.
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -67,7 +67,7 @@ fn poll_write_from<W: AsyncWrite>(
 }
 
 /// Applies the relay's socket options to an accepted TCP connection.
-pub fn tune_socket(sock: &tokio::net::TcpStream, nodelay: bool, send_buffer: Option<usize>) {
+pub(crate) fn tune_socket(sock: &tokio::net::TcpStream, nodelay: bool, send_buffer: Option<usize>) {
     if let Err(e) = sock.set_nodelay(nodelay) {
         tracing::debug!(error = %e, "TCP_NODELAY");
     }

@@ -1,5 +1,6 @@
-//! The RTMP server driver: runs a sans-IO [`ServerSession`] per TCP connection and connects
-//! publishers and players to the [`Hub`].
+//! The RTMP connection: runs a sans-IO [`ServerSession`] over a TCP connection, asks the
+//! authorization hook, and hands publishes to [`FlvPublisher`] (ingest) and plays to
+//! [`RtmpPlayer`] (egress).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,54 +10,39 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 use weir_flv::Metadata;
 use weir_rtmp_chunk::{RequestId, ServerEvent, ServerSession, SessionConfig};
 
-use crate::hub::{HubError, Publisher, Subscription, TryNext};
-use crate::io::{tune_socket, write_all_bufs};
-use crate::server::{Access, AuthRequest, Ctx};
+use crate::auth::{Access, AuthRequest};
+use crate::core::HubError;
+use crate::ctx::Ctx;
+use crate::egress::rtmp::RtmpPlayer;
+use crate::ingest::FlvPublisher;
+use crate::net::{accept_loop, tune_socket, write_all_bufs};
 
-/// Units written per batch before the socket is flushed. In steady state a batch is one
-/// or two units; the cap bounds the per-player transmit queue after a burst (GOP replay).
-const BATCH_UNITS: usize = 16;
 /// Read buffer per connection: players send little after the handshake.
 const READ_BUF: usize = 2048;
 /// Read buffer of a connection once it plays (it only receives acknowledgements).
 const PLAYER_READ_BUF: usize = 512;
 
-pub(crate) async fn serve(
-    listener: TcpListener,
-    ctx: Arc<Ctx>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((sock, peer)) => {
-                    let ctx = ctx.clone();
-                    let shutdown = shutdown.clone();
-                    let guard = ctx.tasks.enter();
-                    tokio::spawn(async move {
-                        let _guard = guard;
-                        if let Err(e) = connection(sock, peer, ctx, shutdown).await {
-                            debug!(%peer, error = %e, "rtmp connection ended");
-                        }
-                    });
+pub(crate) async fn serve(listener: TcpListener, ctx: Arc<Ctx>, shutdown: watch::Receiver<bool>) {
+    let tasks = ctx.tasks.clone();
+    accept_loop(
+        listener,
+        "rtmp",
+        tasks,
+        shutdown,
+        move |sock, peer, stop| {
+            let ctx = ctx.clone();
+            async move {
+                if let Err(e) = connection(sock, peer, ctx, stop).await {
+                    debug!(%peer, error = %e, "rtmp connection ended");
                 }
-                Err(e) => {
-                    warn!(error = %e, "rtmp accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            _ = shutdown.changed() => break,
-        }
-    }
-}
-
-struct Playing {
-    stream_id: u32,
-    sub: Subscription,
+            }
+        },
+    )
+    .await;
 }
 
 struct Conn {
@@ -64,11 +50,9 @@ struct Conn {
     ctx: Arc<Ctx>,
     peer: SocketAddr,
     app: String,
-    publishers: Vec<(u32, Publisher)>,
-    /// Publishing stream ids that have not sent a video keyframe yet (see
-    /// [`is_inter_frame`]), and how many inter frames were dropped before it.
-    awaiting_keyframe: Vec<(u32, u64)>,
-    player: Option<Playing>,
+    /// Publishing message streams.
+    publishers: Vec<(u32, FlvPublisher)>,
+    player: Option<RtmpPlayer>,
     out: Vec<Bytes>,
 }
 
@@ -91,22 +75,22 @@ async fn connection(
     tune_socket(&sock, ctx.config.tcp_nodelay, ctx.config.send_buffer_bytes);
     let (mut rd, mut wr) = sock.into_split();
     let mut session_config = SessionConfig {
-        chunk_size: ctx.config.rtmp_chunk_size,
+        chunk_size: ctx.config.rtmp.chunk_size,
         ..SessionConfig::default()
     };
-    session_config.limits.max_message_size = ctx.config.max_message_bytes;
+    session_config.limits.max_message_size = ctx.config.rtmp.max_message_bytes;
     let mut c = Conn {
         session: ServerSession::new(session_config),
         ctx: ctx.clone(),
         peer,
         app: String::new(),
         publishers: Vec::new(),
-        awaiting_keyframe: Vec::new(),
         player: None,
         out: Vec::with_capacity(8),
     };
     let mut rbuf = BytesMut::with_capacity(READ_BUF);
     let stuck = ctx.config.player_stuck_timeout;
+    let chunk_size = ctx.config.rtmp.chunk_size;
     let result = loop {
         // Flush whatever the session has to say.
         while let Some(b) = c.session.poll_transmit() {
@@ -148,9 +132,13 @@ async fn connection(
                     Err(e) => break Err(e.into()),
                 }
             }
-            unit = next_unit(&mut c.player), if playing => {
-                if let Err(e) = c.send_units(unit) {
-                    break Err(e);
+            () = ready(&mut c.player), if playing => {
+                if let Some(p) = c.player.as_mut() {
+                    match p.send(&mut c.session, chunk_size) {
+                        Ok(true) => {}
+                        Ok(false) => c.player = None,
+                        Err(e) => break Err(e.into()),
+                    }
                 }
             }
             _ = shutdown.changed() => {
@@ -171,56 +159,27 @@ async fn connection(
     result
 }
 
-async fn next_unit(player: &mut Option<Playing>) -> Option<Arc<crate::Unit>> {
+async fn ready(player: &mut Option<RtmpPlayer>) {
     match player {
-        Some(p) => p.sub.next().await,
+        Some(p) => p.ready().await,
         None => std::future::pending().await,
     }
 }
 
 impl Conn {
-    /// Sends `first` and whatever else is ready, as one batch.
-    fn send_units(&mut self, first: Option<Arc<crate::Unit>>) -> Result<(), ConnError> {
-        let Some(p) = self.player.as_mut() else {
-            return Ok(());
-        };
-        let chunk_size = self.ctx.config.rtmp_chunk_size;
-        let mut next = first;
-        let mut n = 0;
-        loop {
-            match next {
-                Some(unit) => {
-                    if let Some(msg) = unit.rtmp_message(chunk_size) {
-                        self.session
-                            .send_prepared(p.stream_id, unit.timestamp(), &msg)?;
-                    }
-                }
-                None => {
-                    // The stream ended.
-                    let _ = self.session.send_stream_eof(p.stream_id);
-                    info!(peer = %self.peer, stream = p.sub.key(), "stream ended; player released");
-                    self.player = None;
-                    return Ok(());
-                }
-            }
-            n += 1;
-            if n >= BATCH_UNITS {
-                return Ok(());
-            }
-            next = match p.sub.try_next() {
-                TryNext::Unit(u) => Some(u),
-                TryNext::Empty => return Ok(()),
-                TryNext::Ended => None,
-            };
-        }
-    }
-
     async fn events(&mut self) {
         while let Some(ev) = self.session.poll_event() {
             if let Err(e) = self.event(ev).await {
                 debug!(peer = %self.peer, error = %e, "rtmp event handling failed");
             }
         }
+    }
+
+    fn publisher(&mut self, stream_id: u32) -> Option<&mut FlvPublisher> {
+        self.publishers
+            .iter_mut()
+            .find(|(id, _)| *id == stream_id)
+            .map(|(_, p)| p)
     }
 
     async fn event(&mut self, ev: ServerEvent) -> Result<(), weir_rtmp_chunk::Error> {
@@ -231,14 +190,8 @@ impl Conn {
                 query,
                 ..
             } => {
-                let auth = AuthRequest {
-                    protocol: "rtmp",
-                    access: Access::Connect,
-                    key: app.clone(),
-                    query,
-                    peer: self.peer,
-                };
-                if (self.ctx.auth)(&auth) {
+                let req = AuthRequest::new("rtmp", Access::Connect, app.clone(), query, self.peer);
+                if self.ctx.auth.check(req).await {
                     self.app = app;
                     self.session.accept_connect(request)
                 } else {
@@ -251,7 +204,10 @@ impl Conn {
                 name,
                 query,
                 publish_type,
-            } => self.publish(request, stream_id, name, query, publish_type),
+            } => {
+                self.publish(request, stream_id, name, query, publish_type)
+                    .await
+            }
             ServerEvent::PlayRequest {
                 request,
                 stream_id,
@@ -264,26 +220,7 @@ impl Conn {
                 timestamp,
                 data,
             } => {
-                if let Some((_, p)) = self.publishers.iter().find(|(id, _)| *id == stream_id) {
-                    // A stream that starts mid-GOP (a restreamer that joined its source
-                    // between keyframes): inter frames before the first keyframe cannot
-                    // be decoded by anyone; players waiting for the stream would get them.
-                    if let Some(i) = self
-                        .awaiting_keyframe
-                        .iter()
-                        .position(|(id, _)| *id == stream_id)
-                    {
-                        if is_inter_frame(&data) {
-                            self.awaiting_keyframe[i].1 += 1;
-                            return Ok(());
-                        }
-                        if is_keyframe(&data) {
-                            let (_, dropped) = self.awaiting_keyframe.swap_remove(i);
-                            if dropped > 0 {
-                                info!(stream = p.key(), dropped, "RTMP publish started mid-GOP: inter frames before the first keyframe dropped");
-                            }
-                        }
-                    }
+                if let Some(p) = self.publisher(stream_id) {
                     p.video(timestamp, data);
                 }
                 Ok(())
@@ -293,7 +230,7 @@ impl Conn {
                 timestamp,
                 data,
             } => {
-                if let Some((_, p)) = self.publishers.iter().find(|(id, _)| *id == stream_id) {
+                if let Some(p) = self.publisher(stream_id) {
                     p.audio(timestamp, data);
                 }
                 Ok(())
@@ -303,21 +240,15 @@ impl Conn {
                 metadata,
                 ..
             } => {
-                if let Some((_, p)) = self.publishers.iter().find(|(id, _)| *id == stream_id) {
-                    if let Some(md) = Metadata::from_amf(&metadata) {
-                        let video = md.get("videocodecid").is_some();
-                        let audio = md.get("audiocodecid").is_some();
-                        match md.to_script_body() {
-                            Ok(body) => p.metadata(body, video, audio),
-                            Err(e) => debug!(error = %e, "metadata not re-encodable"),
-                        }
+                if let Some(md) = Metadata::from_amf(&metadata) {
+                    if let Some(p) = self.publisher(stream_id) {
+                        p.metadata(&md);
                     }
                 }
                 Ok(())
             }
             ServerEvent::Unpublished { stream_id, name } => {
                 self.publishers.retain(|(id, _)| *id != stream_id);
-                self.awaiting_keyframe.retain(|(id, _)| *id != stream_id);
                 debug!(peer = %self.peer, stream = name, "unpublished");
                 Ok(())
             }
@@ -333,7 +264,6 @@ impl Conn {
             }
             ServerEvent::Closed => {
                 self.publishers.clear();
-                self.awaiting_keyframe.clear();
                 self.player = None;
                 Ok(())
             }
@@ -341,7 +271,7 @@ impl Conn {
         }
     }
 
-    fn publish(
+    async fn publish(
         &mut self,
         request: RequestId,
         stream_id: u32,
@@ -350,14 +280,8 @@ impl Conn {
         publish_type: String,
     ) -> Result<(), weir_rtmp_chunk::Error> {
         let key = format!("{}/{}", self.app, name);
-        let auth = AuthRequest {
-            protocol: "rtmp",
-            access: Access::Publish,
-            key: key.clone(),
-            query,
-            peer: self.peer,
-        };
-        if name.is_empty() || !(self.ctx.auth)(&auth) {
+        let req = AuthRequest::new("rtmp", Access::Publish, key.clone(), query, self.peer);
+        if name.is_empty() || !self.ctx.auth.check(req).await {
             return self.session.reject_publish(
                 request,
                 "NetStream.Publish.Unauthorized",
@@ -372,9 +296,8 @@ impl Conn {
         }
         match self.ctx.hub.publish(&key, "rtmp") {
             Ok(p) => {
-                self.publishers.push((stream_id, p));
-                self.awaiting_keyframe.retain(|(id, _)| *id != stream_id);
-                self.awaiting_keyframe.push((stream_id, 0));
+                self.publishers.retain(|(id, _)| *id != stream_id);
+                self.publishers.push((stream_id, FlvPublisher::new(p)));
                 self.session.accept_publish(request)
             }
             Err(HubError::Busy(_)) => {
@@ -400,14 +323,8 @@ impl Conn {
         query: Option<String>,
     ) -> Result<(), weir_rtmp_chunk::Error> {
         let key = format!("{}/{}", self.app, name);
-        let auth = AuthRequest {
-            protocol: "rtmp",
-            access: Access::Play,
-            key: key.clone(),
-            query,
-            peer: self.peer,
-        };
-        if !(self.ctx.auth)(&auth) {
+        let req = AuthRequest::new("rtmp", Access::Play, key.clone(), query, self.peer);
+        if !self.ctx.auth.check(req).await {
             return self
                 .session
                 .reject_play(request, "NetStream.Play.Failed", "playing refused");
@@ -415,7 +332,7 @@ impl Conn {
         match self.ctx.hub.subscribe(&key, "rtmp").await {
             Ok(sub) => {
                 self.session.accept_play(request)?;
-                self.player = Some(Playing { stream_id, sub });
+                self.player = Some(RtmpPlayer::new(stream_id, sub));
                 Ok(())
             }
             Err(HubError::NotFound(_)) => {
@@ -429,65 +346,8 @@ impl Conn {
     }
 }
 
-/// Whether an FLV video tag body (legacy or enhanced RTMP) carries coded picture data, not
-/// a sequence header, end of sequence or metadata.
-fn is_coded_frame(data: &[u8]) -> bool {
-    let Some(&b0) = data.first() else {
-        return false;
-    };
-    if b0 & 0x80 != 0 {
-        // Enhanced RTMP: VideoPacketType in the low nibble (1 CodedFrames, 3 CodedFramesX,
-        // 6 Multitrack).
-        matches!(b0 & 0x0F, 1 | 3 | 6)
-    } else if matches!(b0 & 0x0F, 7 | 12 | 13) {
-        // Legacy AVC (and HEVC/AV1 under the non-standard ids 12/13): AVCPacketType 1.
-        data.get(1) == Some(&1)
-    } else {
-        true
-    }
-}
-
-/// An inter frame (FLV frame type 2 or 3: needs earlier pictures to decode).
-fn is_inter_frame(data: &[u8]) -> bool {
-    data.first()
-        .is_some_and(|b| matches!((b >> 4) & 0x07, 2 | 3))
-        && is_coded_frame(data)
-}
-
-/// A keyframe with picture data (frame type 1, not a sequence header).
-fn is_keyframe(data: &[u8]) -> bool {
-    data.first().is_some_and(|b| (b >> 4) & 0x07 == 1) && is_coded_frame(data)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{is_inter_frame, is_keyframe};
-
-    #[test]
-    fn video_frame_kinds() {
-        assert!(is_keyframe(&[0x17, 1, 0, 0, 0]));
-        assert!(!is_keyframe(&[0x17, 0, 0, 0, 0]), "AVC sequence header");
-        assert!(is_inter_frame(&[0x27, 1, 0, 0, 0]));
-        assert!(!is_inter_frame(&[0x27, 0]));
-        // Enhanced RTMP: IsExHeader | frame type | packet type, then the FourCC.
-        assert!(is_keyframe(&[0x80 | 0x10 | 3, b'h', b'v', b'c', b'1']));
-        assert!(
-            !is_keyframe(&[0x80 | 0x10, b'h', b'v', b'c', b'1']),
-            "SequenceStart"
-        );
-        assert!(is_inter_frame(&[
-            0x80 | 0x20 | 1,
-            b'h',
-            b'v',
-            b'c',
-            b'1',
-            0,
-            0,
-            0
-        ]));
-        assert!(!is_inter_frame(&[]) && !is_keyframe(&[]));
-    }
-
     use super::*;
 
     /// The connection task is most of what a player costs in memory: keep its future small

@@ -21,17 +21,30 @@ use tracing::{debug, info, warn};
 use weir_media::{Codec, TrackInfo};
 use weir_mpegts::hls::{media_playlist, HlsSegmenter, Segment, SegmenterConfig};
 
-use crate::hub::{Hub, HubEvent};
+use crate::core::{Hub, HubEvent};
 
 /// HLS settings.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct HlsConfig {
     /// Segments are cut at the first keyframe after this duration (default 2 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "target_duration_ms", with = "crate::serde_util::millis")
+    )]
     pub target_duration: Duration,
     /// Segments listed in the playlist (default 6).
     pub window: usize,
     /// Stop segmenting a stream nobody has requested for this long (default 30 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "idle_timeout_ms", with = "crate::serde_util::millis")
+    )]
     pub idle_timeout: Duration,
 }
 
@@ -244,7 +257,7 @@ impl Hls {
                 }
             };
             let Some(unit) = unit else { break };
-            if unit.is_sequence_header() {
+            if unit.is_config() {
                 let Some(track) = unit.track() else { continue };
                 if !hls_playable(track.codec) {
                     let mut st = lock(&stream.state);
@@ -283,7 +296,9 @@ impl Hls {
                 }
                 continue;
             }
-            let Some(frame) = unit.frame() else { continue };
+            let Some(frame) = unit.frame_data() else {
+                continue;
+            };
             if !tracks.iter().any(|t| t.id == frame.track) {
                 // A track without a usable configuration (or one HLS leaves out).
                 if let Some(t) = unit.track() {

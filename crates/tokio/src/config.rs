@@ -1,0 +1,287 @@
+//! The relay's settings: the hub's, then one section per protocol (each listener can be
+//! turned off). Every field has a working default; with the `serde` feature the whole tree
+//! deserializes from the server's TOML file (`[relay]`, `[rtmp]`, `[http]`, `[rtsp]`,
+//! `[gb28181]`, `[hls]`; durations in milliseconds, keys ending in `_ms`).
+//!
+//! **May import**: [`crate::core`], and the config types of [`crate::ingest`] and
+//! [`crate::egress`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::core::HubConfig;
+pub use crate::egress::hls::HlsConfig;
+pub use crate::ingest::Gb28181Config;
+
+/// Relay settings. See [`RelayConfig::default`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct RelayConfig {
+    /// Keep the last GOP for late joiners (default true).
+    pub gop_cache: bool,
+    /// Largest GOP cached, bytes (default 32 MiB).
+    pub gop_cache_max_bytes: usize,
+    /// Units a player may fall behind before it skips to the next keyframe (default 1024).
+    pub queue_units: usize,
+    /// A player whose socket accepts nothing for this long is disconnected (default 10 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "player_stuck_timeout_ms", with = "crate::serde_util::millis")
+    )]
+    pub player_stuck_timeout: Duration,
+    /// How long a player waits for a stream that is not published yet (default 5 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "play_wait_ms", with = "crate::serde_util::millis")
+    )]
+    pub play_wait: Duration,
+    /// How long a stream outlives its publisher (default 10 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "publisher_grace_ms", with = "crate::serde_util::millis")
+    )]
+    pub publisher_grace: Duration,
+    /// How long a new player waits for a track with no data yet (default 1 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "track_wait_ms", with = "crate::serde_util::millis")
+    )]
+    pub track_wait: Duration,
+    /// Stream time after which an announced track that never delivered is dropped (default 5 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "track_timeout_ms", with = "crate::serde_util::millis")
+    )]
+    pub track_timeout: Duration,
+    /// Set TCP_NODELAY on every connection (default true: Nagle plus delayed ACKs costs
+    /// tens of milliseconds per message).
+    pub tcp_nodelay: bool,
+    /// SO_SNDBUF for every connection, bytes (default: the OS default).
+    pub send_buffer_bytes: Option<usize>,
+    /// How long shutdown waits for connections to close (default 3 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "shutdown_timeout_ms", with = "crate::serde_util::millis")
+    )]
+    pub shutdown_timeout: Duration,
+    /// RTMP publish and play.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub rtmp: RtmpConfig,
+    /// HTTP: HTTP-FLV, WebSocket-FLV, HLS, the API.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub http: HttpConfig,
+    /// RTSP publish and play.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub rtsp: RtspConfig,
+    /// GB28181 media ingest.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub gb28181: Gb28181Config,
+    /// HLS output.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub hls: HlsConfig,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            gop_cache: true,
+            gop_cache_max_bytes: 32 << 20,
+            queue_units: 1024,
+            player_stuck_timeout: Duration::from_secs(10),
+            play_wait: Duration::from_secs(5),
+            publisher_grace: Duration::from_secs(10),
+            track_wait: Duration::from_secs(1),
+            track_timeout: Duration::from_secs(5),
+            tcp_nodelay: true,
+            send_buffer_bytes: None,
+            shutdown_timeout: Duration::from_secs(3),
+            rtmp: RtmpConfig::default(),
+            http: HttpConfig::default(),
+            rtsp: RtspConfig::default(),
+            gb28181: Gb28181Config::default(),
+            hls: HlsConfig::default(),
+        }
+    }
+}
+
+impl RelayConfig {
+    /// Every listener on `127.0.0.1` with an OS-assigned port (for tests and embedding).
+    pub fn loopback_ephemeral() -> RelayConfig {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut c = RelayConfig::default();
+        c.rtmp.listen = Some(any);
+        c.http.listen = Some(any);
+        c.rtsp.listen = Some(any);
+        c.gb28181.listen = Some(any);
+        c
+    }
+
+    /// The hub's part.
+    pub fn hub_config(&self) -> HubConfig {
+        let mut h = HubConfig::default();
+        h.gop_cache = self.gop_cache;
+        h.gop_cache_max_bytes = self.gop_cache_max_bytes;
+        h.queue_units = self.queue_units;
+        h.play_wait = self.play_wait;
+        h.publisher_grace = self.publisher_grace;
+        h.track_wait = self.track_wait;
+        h.track_timeout = self.track_timeout;
+        h
+    }
+}
+
+/// RTMP settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct RtmpConfig {
+    /// Listen address (default `0.0.0.0:1935`; `None` — `"off"` in the file — turns RTMP
+    /// off).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::listen"))]
+    pub listen: Option<SocketAddr>,
+    /// Chunk size sent to every peer (default 4096).
+    pub chunk_size: u32,
+    /// Largest message accepted from a peer, bytes (default 8 MiB).
+    pub max_message_bytes: u32,
+}
+
+impl Default for RtmpConfig {
+    fn default() -> Self {
+        RtmpConfig {
+            listen: Some(SocketAddr::from(([0, 0, 0, 0], 1935))),
+            chunk_size: 4096,
+            max_message_bytes: 8 << 20,
+        }
+    }
+}
+
+/// HTTP settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct HttpConfig {
+    /// Listen address (default `0.0.0.0:8080`; `None` — `"off"` in the file — turns the
+    /// HTTP listener off; the routes can still be mounted in an application's own server).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::listen"))]
+    pub listen: Option<SocketAddr>,
+    /// Largest request head, bytes (default 16 KiB).
+    pub max_header_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: Some(SocketAddr::from(([0, 0, 0, 0], 8080))),
+            max_header_bytes: 16 << 10,
+        }
+    }
+}
+
+/// RTSP settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct RtspConfig {
+    /// Listen address for play and publish (default `0.0.0.0:8554`; `None` — `"off"` in
+    /// the file — turns RTSP off).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::listen"))]
+    pub listen: Option<SocketAddr>,
+    /// Lowest UDP port of the server port pairs (default 30000).
+    pub udp_port_min: u16,
+    /// Highest UDP port of the server port pairs (default 30999).
+    pub udp_port_max: u16,
+    /// Session timeout announced to clients and enforced (default 60 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "session_timeout_ms", with = "crate::serde_util::millis")
+    )]
+    pub session_timeout: Duration,
+    /// Reordering latency of the publish jitter buffer over UDP (default 150 ms).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "jitter_latency_ms", with = "crate::serde_util::millis")
+    )]
+    pub jitter_latency: Duration,
+    /// Digest authentication per app (`live` → credentials). Apps not listed are open.
+    pub auth: HashMap<String, RtspAppAuth>,
+}
+
+impl Default for RtspConfig {
+    fn default() -> Self {
+        RtspConfig {
+            listen: Some(SocketAddr::from(([0, 0, 0, 0], 8554))),
+            udp_port_min: 30000,
+            udp_port_max: 30999,
+            session_timeout: Duration::from_secs(60),
+            jitter_latency: Duration::from_millis(150),
+            auth: HashMap::new(),
+        }
+    }
+}
+
+/// RTSP Digest credentials of one app.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct RtspAppAuth {
+    /// Accepted `(user, password)` pairs.
+    pub users: Vec<(String, String)>,
+    /// Ask publishers (ANNOUNCE) for credentials (default true).
+    pub publish: bool,
+    /// Ask players (DESCRIBE, SETUP) for credentials (default true).
+    pub play: bool,
+}
+
+impl Default for RtspAppAuth {
+    fn default() -> Self {
+        RtspAppAuth {
+            users: Vec::new(),
+            publish: true,
+            play: true,
+        }
+    }
+}
+
+impl RtspAppAuth {
+    /// One user, asked for both publish and play.
+    pub fn new(user: impl Into<String>, password: impl Into<String>) -> RtspAppAuth {
+        RtspAppAuth {
+            users: vec![(user.into(), password.into())],
+            ..RtspAppAuth::default()
+        }
+    }
+
+    /// Whether players must authenticate.
+    pub fn with_play(mut self, play: bool) -> RtspAppAuth {
+        self.play = play;
+        self
+    }
+
+    /// Whether publishers must authenticate.
+    pub fn with_publish(mut self, publish: bool) -> RtspAppAuth {
+        self.publish = publish;
+        self
+    }
+}

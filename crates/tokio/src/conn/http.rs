@@ -1,0 +1,203 @@
+//! The HTTP front door: routes requests to HTTP-FLV, WebSocket-FLV, HLS and the API, with
+//! CORS for browser players and the authorization hook for media. The routes can run on
+//! the relay's own listener or be mounted in an application's hyper server
+//! ([`HttpRoutes`]).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+use tracing::debug;
+
+use crate::auth::{Access, AuthRequest};
+use crate::control::api;
+use crate::core::HubError;
+use crate::ctx::Ctx;
+use crate::egress::hls::{self, HlsPath, HlsReply};
+use crate::egress::{http_flv, ws_flv};
+use crate::net::http::{cors, empty, flv_headers, full, status, stream_key, Body};
+use crate::net::{accept_loop, tune_socket};
+
+pub(crate) async fn serve(listener: TcpListener, ctx: Arc<Ctx>, shutdown: watch::Receiver<bool>) {
+    let tasks = ctx.tasks.clone();
+    let routes = HttpRoutes { ctx };
+    accept_loop(
+        listener,
+        "http",
+        tasks,
+        shutdown,
+        move |sock, peer, stop| {
+            let routes = routes.clone();
+            async move {
+                tune_socket(
+                    &sock,
+                    routes.ctx.config.tcp_nodelay,
+                    routes.ctx.config.send_buffer_bytes,
+                );
+                routes.serve_connection(sock, peer, stop).await;
+            }
+        },
+    )
+    .await;
+}
+
+/// The relay's HTTP routes (HTTP-FLV, WebSocket-FLV, HLS, the API), to run on an
+/// application's own listener or inside its own hyper server. Cheap to clone.
+#[derive(Clone)]
+pub struct HttpRoutes {
+    pub(crate) ctx: Arc<Ctx>,
+}
+
+impl std::fmt::Debug for HttpRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRoutes").finish_non_exhaustive()
+    }
+}
+
+impl HttpRoutes {
+    /// Serves HTTP/1.1 on one accepted connection until it closes or `shutdown` changes.
+    pub async fn serve_connection<IO>(
+        &self,
+        io: IO,
+        peer: SocketAddr,
+        mut shutdown: watch::Receiver<bool>,
+    ) where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        // Fired by a streaming response whose client stopped reading.
+        let kill = Arc::new(Notify::new());
+        let service = {
+            let routes = self.clone();
+            let kill = kill.clone();
+            service_fn(move |req| {
+                let routes = routes.clone();
+                let kill = kill.clone();
+                async move { Ok::<_, Infallible>(routes.route(req, peer, kill).await) }
+            })
+        };
+        let conn = http1::Builder::new()
+            .max_buf_size(self.ctx.config.http.max_header_bytes.max(8192))
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(Duration::from_secs(10))
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades();
+        tokio::pin!(conn);
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    debug!(%peer, error = %e, "http connection ended");
+                }
+            }
+            _ = kill.notified() => debug!(%peer, "http player stuck: connection closed"),
+            _ = shutdown.changed() => {
+                conn.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
+            }
+        }
+    }
+
+    /// Answers one request from `peer` (for mounting in another hyper server).
+    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        self.route(req, peer, Arc::new(Notify::new())).await
+    }
+
+    async fn route(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        kill: Arc<Notify>,
+    ) -> Response<Body> {
+        let ctx = &self.ctx;
+        if req.method() == Method::OPTIONS {
+            return cors(empty(StatusCode::NO_CONTENT));
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return cors(status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed\n",
+            ));
+        }
+        let path = req.uri().path().to_string();
+        let query = req.uri().query().map(str::to_string);
+        if path == "/api/v1/streams" {
+            return cors(api::streams(ctx));
+        }
+        if let Some(hls_path) = hls::parse_path(&path) {
+            return cors(self.hls(hls_path, query, peer).await);
+        }
+        let Some(key) = stream_key(&path, ".flv") else {
+            return cors(status(StatusCode::NOT_FOUND, "not found\n"));
+        };
+        let websocket = ws_flv::is_upgrade(&req);
+        let protocol = if websocket { "ws-flv" } else { "http-flv" };
+        let auth = AuthRequest::new(protocol, Access::Play, key.clone(), query, peer);
+        if !ctx.auth.check(auth).await {
+            return cors(status(StatusCode::FORBIDDEN, "forbidden\n"));
+        }
+        let sub = match ctx.hub.subscribe(&key, protocol).await {
+            Ok(s) => s,
+            Err(HubError::NotFound(_)) => {
+                return cors(status(StatusCode::NOT_FOUND, "stream not found\n"))
+            }
+            Err(_) => return cors(status(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")),
+        };
+        let stuck = ctx.config.player_stuck_timeout;
+        if websocket {
+            return ws_flv::response(req, sub, stuck);
+        }
+        if req.method() == Method::HEAD {
+            let mut r = empty(StatusCode::OK);
+            flv_headers(&mut r);
+            return cors(r);
+        }
+        cors(http_flv::response(sub, stuck, kill))
+    }
+
+    async fn hls(&self, path: HlsPath, query: Option<String>, peer: SocketAddr) -> Response<Body> {
+        let ctx = &self.ctx;
+        let key = match &path {
+            HlsPath::Playlist(k) | HlsPath::Segment(k, _) => k.clone(),
+        };
+        let auth = AuthRequest::new("hls", Access::Play, key, query, peer);
+        if !ctx.auth.check(auth).await {
+            return status(StatusCode::FORBIDDEN, "forbidden\n");
+        }
+        let reply = match path {
+            HlsPath::Playlist(k) => ctx.hls.playlist(&k).await,
+            HlsPath::Segment(k, n) => ctx.hls.segment(&k, n),
+        };
+        match reply {
+            HlsReply::Playlist(text) => {
+                let mut r = full(
+                    StatusCode::OK,
+                    "application/vnd.apple.mpegurl",
+                    Bytes::from(text),
+                );
+                r.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                r
+            }
+            HlsReply::Segment(data) => {
+                let mut r = full(StatusCode::OK, "video/mp2t", data);
+                // A segment never changes once listed.
+                r.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=60, immutable"),
+                );
+                r
+            }
+            HlsReply::NotFound => status(StatusCode::NOT_FOUND, "not found\n"),
+        }
+    }
+}

@@ -1,0 +1,940 @@
+//! The stream hub: a registry of live streams keyed by `app/stream`.
+//!
+//! * One publisher per name; a second [`Hub::publish`] is refused with [`HubError::Busy`].
+//! * Publishers hand the hub [`TrackInfo`]s and [`Frame`]s (any number of tracks, typed
+//!   timestamps); players get [`Unit`]s. The hub knows no wire format.
+//! * Any number of players ([`Hub::subscribe`]). A player may arrive before the publisher
+//!   and waits up to the configured time for it.
+//! * Fan-out is write-once: units go into one bounded broadcast ring per stream, shared by
+//!   every player (`Arc<Unit>`); a player costs a cursor into that ring. A player that
+//!   falls further behind than the ring holds skips to the next keyframe, counted
+//!   ([`Subscription::dropped`]).
+//! * A GOP cache (from the last keyframe, after the current metadata and configurations)
+//!   lets a late joiner start decoding at once; video of a new publisher session starts
+//!   at its first keyframe.
+//! * A publisher that drops keeps its stream alive for a grace period; one that comes back
+//!   under the same name within it takes over and the players never notice.
+//! * Timestamps are repaired on the way in ([`weir_media::repair`]): monotonic per track,
+//!   discontinuities smoothed; a stream that starts near a counter wrap is rebased.
+//! * Lifetime events ([`HubEvent`]) go to a broadcast channel for logs, hooks and the API.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, Notify};
+use tokio::time::Instant;
+use tracing::{debug, info};
+use weir_media::{Frame, MediaKind, TrackId, TrackInfo};
+
+use super::metadata::StreamMetadata;
+use super::stream::{Refused, Session, StreamShape, StreamState};
+use super::tap::{Tap, TapEntry, TapFactory};
+use super::unit::{Unit, UnitKind};
+
+/// Hub settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct HubConfig {
+    /// Keep the last GOP for late joiners (default true).
+    pub gop_cache: bool,
+    /// Largest GOP cached, in payload bytes (default 32 MiB); a longer GOP is not cached
+    /// and late joiners wait for the next keyframe.
+    pub gop_cache_max_bytes: usize,
+    /// Units each stream's broadcast ring holds (default 1024): how far a player may fall
+    /// behind before it skips to the next keyframe.
+    pub queue_units: usize,
+    /// How long a player waits for a stream that is not published yet (default 5 s).
+    pub play_wait: Duration,
+    /// How long a stream outlives its publisher, waiting for it to come back (default 10 s).
+    pub publisher_grace: Duration,
+    /// How long a new player waits for tracks that have not delivered data yet (default
+    /// 1 s); after [`HubConfig::track_timeout`] of stream time an announced track that never
+    /// delivered is dropped from the stream's description, with a log line.
+    pub track_wait: Duration,
+    /// See [`HubConfig::track_wait`] (default 5 s).
+    pub track_timeout: Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            gop_cache: true,
+            gop_cache_max_bytes: 32 << 20,
+            queue_units: 1024,
+            play_wait: Duration::from_secs(5),
+            publisher_grace: Duration::from_secs(10),
+            track_wait: Duration::from_secs(1),
+            track_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why the hub refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HubError {
+    /// The name already has a live publisher.
+    #[error("stream {0} is already being published")]
+    Busy(String),
+    /// Nothing was published under the name within the wait.
+    #[error("stream {0} not found")]
+    NotFound(String),
+    /// The hub is shutting down.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+/// A stream lifetime event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HubEvent {
+    /// A publisher started (or took over a stream in its grace period).
+    Published {
+        /// `app/stream`.
+        key: String,
+        /// Ingest protocol (`"rtmp"`, …).
+        protocol: &'static str,
+        /// The publisher session's id.
+        session: u64,
+    },
+    /// A publisher left; the stream waits out its grace period.
+    Unpublished {
+        /// `app/stream`.
+        key: String,
+        /// The publisher session's id.
+        session: u64,
+    },
+    /// The stream ended (grace period over, or shutdown).
+    Ended {
+        /// `app/stream`.
+        key: String,
+    },
+    /// A player joined.
+    PlayerJoined {
+        /// `app/stream`.
+        key: String,
+        /// Egress protocol (`"rtmp"`, `"http-flv"`, `"ws-flv"`, …).
+        protocol: &'static str,
+        /// The player's id.
+        session: u64,
+    },
+    /// A player left.
+    PlayerLeft {
+        /// `app/stream`.
+        key: String,
+        /// Egress protocol.
+        protocol: &'static str,
+        /// The player's id.
+        session: u64,
+        /// Units it skipped because it fell behind.
+        dropped: u64,
+    },
+}
+
+/// A snapshot of one stream for the API.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StreamInfo {
+    /// `app/stream`.
+    pub key: String,
+    /// A publisher is connected.
+    pub live: bool,
+    /// The publisher's protocol, while one is connected.
+    pub protocol: Option<&'static str>,
+    /// Connected players.
+    pub players: usize,
+    /// Tracks.
+    pub shape: StreamShape,
+    /// The tracks a player joining now is told about.
+    pub tracks: Vec<Arc<TrackInfo>>,
+    /// Units published so far.
+    pub units: u64,
+    /// Payload bytes published so far.
+    pub bytes_in: u64,
+    /// Timestamps repaired so far.
+    pub repairs: u64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: HubConfig,
+    streams: Mutex<HashMap<String, Arc<Slot>>>,
+    events: broadcast::Sender<HubEvent>,
+    next_id: AtomicU64,
+    shutting_down: AtomicBool,
+}
+
+#[derive(Debug)]
+struct Slot {
+    key: String,
+    tx: broadcast::Sender<Arc<Unit>>,
+    state: Mutex<StreamState>,
+    changed: Notify,
+    players: AtomicUsize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave the state half-updated in a way that
+    // matters more than losing the stream; keep serving.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The registry of live streams. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Hub {
+    shared: Arc<Shared>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new(HubConfig::default())
+    }
+}
+
+/// How a player subscribes (see [`Hub::subscribe_with`]).
+#[derive(Debug, Default)]
+pub struct SubscribeOptions {
+    wait: Option<Duration>,
+    tap: Option<TapFactory>,
+}
+
+impl SubscribeOptions {
+    /// Default options: wait the hub's play wait, no tap.
+    pub fn new() -> SubscribeOptions {
+        SubscribeOptions::default()
+    }
+
+    /// Waits `wait` (instead of the hub's play wait) for the stream to be published.
+    pub fn wait(mut self, wait: Duration) -> SubscribeOptions {
+        self.wait = Some(wait);
+        self
+    }
+
+    /// Runs the stream's tap of type `T` (created on first use) while the subscription
+    /// lives, including while it waits for the stream (see [`Tap`]).
+    pub fn tap<T: Tap + Default>(mut self) -> SubscribeOptions {
+        self.tap = Some(TapFactory::of::<T>());
+        self
+    }
+}
+
+impl Hub {
+    /// An empty hub.
+    pub fn new(config: HubConfig) -> Hub {
+        let (events, _) = broadcast::channel(1024);
+        Hub {
+            shared: Arc::new(Shared {
+                config,
+                streams: Mutex::new(HashMap::new()),
+                events,
+                next_id: AtomicU64::new(1),
+                shutting_down: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &HubConfig {
+        &self.shared.config
+    }
+
+    /// Stream lifetime events from now on.
+    pub fn events(&self) -> broadcast::Receiver<HubEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// A fresh id for a session (publisher, player, connection) of this hub.
+    pub fn next_id(&self) -> u64 {
+        self.shared.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn emit(&self, ev: HubEvent) {
+        let _ = self.shared.events.send(ev);
+    }
+
+    fn slot(&self, key: &str) -> Arc<Slot> {
+        let mut streams = lock(&self.shared.streams);
+        streams
+            .entry(key.to_string())
+            .or_insert_with(|| {
+                let (tx, _) = broadcast::channel(self.shared.config.queue_units.max(16));
+                Arc::new(Slot {
+                    key: key.to_string(),
+                    tx,
+                    state: Mutex::new(StreamState::new()),
+                    changed: Notify::new(),
+                    players: AtomicUsize::new(0),
+                })
+            })
+            .clone()
+    }
+
+    /// Removes `slot` from the registry if nothing uses it any more.
+    fn maybe_remove(&self, slot: &Arc<Slot>) {
+        let mut streams = lock(&self.shared.streams);
+        let mut st = lock(&slot.state);
+        let idle = st.session.is_none()
+            && st.waiters == 0
+            && slot.players.load(Ordering::Acquire) == 0
+            && (st.counters.units == 0 || st.ended);
+        if idle {
+            st.ended = true;
+            if streams.get(&slot.key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+                streams.remove(&slot.key);
+            }
+        }
+    }
+
+    /// Starts publishing `key` (`app/stream`) over `protocol`.
+    ///
+    /// # Errors
+    /// [`HubError::Busy`] if the name has a live publisher, [`HubError::ShuttingDown`].
+    pub fn publish(&self, key: &str, protocol: &'static str) -> Result<Publisher, HubError> {
+        if self.shared.shutting_down.load(Ordering::Acquire) {
+            return Err(HubError::ShuttingDown);
+        }
+        loop {
+            let slot = self.slot(key);
+            let mut st = lock(&slot.state);
+            if st.ended {
+                drop(st);
+                continue;
+            }
+            if st.session.is_some() {
+                return Err(HubError::Busy(key.to_string()));
+            }
+            let id = self.next_id();
+            let resumed = st.counters.units > 0;
+            st.start_session(Session { id, protocol });
+            drop(st);
+            slot.changed.notify_waiters();
+            info!(stream = key, protocol, resumed, "publish started");
+            self.emit(HubEvent::Published {
+                key: key.to_string(),
+                protocol,
+                session: id,
+            });
+            return Ok(Publisher {
+                hub: self.clone(),
+                slot,
+                id,
+            });
+        }
+    }
+
+    fn unpublish(&self, slot: &Arc<Slot>, id: u64) {
+        let generation = {
+            let mut st = lock(&slot.state);
+            if st.session.as_ref().map(|s| s.id) != Some(id) {
+                return;
+            }
+            st.session = None;
+            st.generation += 1;
+            st.generation
+        };
+        info!(stream = %slot.key, "publisher left");
+        self.emit(HubEvent::Unpublished {
+            key: slot.key.clone(),
+            session: id,
+        });
+        let grace = self.shared.config.publisher_grace;
+        let shutting_down = self.shared.shutting_down.load(Ordering::Acquire);
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) if !grace.is_zero() && !shutting_down => {
+                let hub = self.clone();
+                let slot = slot.clone();
+                rt.spawn(async move {
+                    tokio::time::sleep(grace).await;
+                    hub.end_if_unpublished(&slot, generation);
+                });
+            }
+            _ => self.end_if_unpublished(slot, generation),
+        }
+    }
+
+    fn end_if_unpublished(&self, slot: &Arc<Slot>, generation: u64) {
+        {
+            let mut streams = lock(&self.shared.streams);
+            let mut st = lock(&slot.state);
+            if st.generation != generation || st.session.is_some() || st.ended {
+                return;
+            }
+            st.ended = true;
+            if streams.get(&slot.key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+                streams.remove(&slot.key);
+            }
+            let end = Arc::new(Unit::end(st.clock()));
+            let _ = slot.tx.send(end);
+        }
+        slot.changed.notify_waiters();
+        info!(stream = %slot.key, "stream ended");
+        self.emit(HubEvent::Ended {
+            key: slot.key.clone(),
+        });
+    }
+
+    /// Subscribes to `key`, waiting up to the configured play wait for it to be published.
+    ///
+    /// # Errors
+    /// [`HubError::NotFound`] when the wait expires, [`HubError::ShuttingDown`].
+    pub async fn subscribe(
+        &self,
+        key: &str,
+        protocol: &'static str,
+    ) -> Result<Subscription, HubError> {
+        self.subscribe_with(key, protocol, SubscribeOptions::default())
+            .await
+    }
+
+    /// [`Hub::subscribe`] with an explicit wait.
+    ///
+    /// # Errors
+    /// As [`Hub::subscribe`].
+    pub async fn subscribe_within(
+        &self,
+        key: &str,
+        protocol: &'static str,
+        wait: Duration,
+    ) -> Result<Subscription, HubError> {
+        self.subscribe_with(key, protocol, SubscribeOptions::new().wait(wait))
+            .await
+    }
+
+    /// [`Hub::subscribe`] with options (wait, tap).
+    ///
+    /// # Errors
+    /// As [`Hub::subscribe`].
+    pub async fn subscribe_with(
+        &self,
+        key: &str,
+        protocol: &'static str,
+        opts: SubscribeOptions,
+    ) -> Result<Subscription, HubError> {
+        let wait = opts.wait.unwrap_or(self.shared.config.play_wait);
+        let deadline = Instant::now() + wait;
+        let track_wait = self.shared.config.track_wait;
+        // A player that starts waiting before the stream has any data subscribes to the
+        // ring at once, so it receives everything from the first unit however late its
+        // task is scheduled after the publisher starts.
+        let mut early: Option<Early> = None;
+        loop {
+            if self.shared.shutting_down.load(Ordering::Acquire) {
+                return Err(HubError::ShuttingDown);
+            }
+            // An early subscriber stays with the slot it subscribed to: even if that
+            // stream has already ended, what it published is queued in `rx`.
+            let slot = match &early {
+                Some(e) => e.slot.clone(),
+                None => self.slot(key),
+            };
+            let notified = slot.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let until;
+            {
+                let mut st = lock(&slot.state);
+                if st.ended && !(early.is_some() && st.counters.units > 0) {
+                    drop(st);
+                    // (The tap guard locks the state when dropped.)
+                    early = None;
+                    continue;
+                }
+                let live = st.live();
+                let now = Instant::now();
+                // Wait briefly for the other track(s), so the player's container header
+                // describes every track the stream will carry.
+                let ready = live
+                    && ((st.has_data() && st.tracks_settled(now, track_wait))
+                        || now >= deadline
+                        || st.ended);
+                if ready {
+                    let sub = self.join(&slot, &mut st, protocol, early.take(), &opts);
+                    drop(st);
+                    debug!(stream = key, protocol, "player joined");
+                    self.emit(HubEvent::PlayerJoined {
+                        key: key.to_string(),
+                        protocol,
+                        session: sub.id,
+                    });
+                    return Ok(sub);
+                }
+                if st.counters.units == 0 && early.is_none() {
+                    let tap = opts.tap.as_ref().map(|f| TapGuard::new(&slot, &mut st, f));
+                    early = Some(Early {
+                        slot: slot.clone(),
+                        rx: slot.tx.subscribe(),
+                        tap,
+                    });
+                }
+                st.waiters += 1;
+                until = match st.settle_at(track_wait) {
+                    Some(t) if live => t.min(deadline),
+                    _ => deadline,
+                };
+            }
+            let timed_out = tokio::time::timeout_at(until, notified).await.is_err();
+            lock(&slot.state).waiters -= 1;
+            if timed_out && Instant::now() >= deadline && !lock(&slot.state).live() {
+                drop(early);
+                self.maybe_remove(&slot);
+                return Err(HubError::NotFound(key.to_string()));
+            }
+        }
+    }
+
+    /// Builds a subscription (with the stream locked).
+    fn join(
+        &self,
+        slot: &Arc<Slot>,
+        st: &mut StreamState,
+        protocol: &'static str,
+        early: Option<Early>,
+        opts: &SubscribeOptions,
+    ) -> Subscription {
+        let tracks = st.told_tracks();
+        let shape = st.shape();
+        let (initial, rx, need_keyframe, tap) = match early {
+            // Everything since the stream's first unit is queued in `rx`.
+            Some(e) => (Vec::new(), e.rx, false, e.tap),
+            None => {
+                let (initial, starts_key) = st.initial_units(&tracks);
+                let tap = opts.tap.as_ref().map(|f| TapGuard::new(slot, st, f));
+                if let Some(t) = &tap {
+                    // What the player starts from goes through the tap first, in order.
+                    for u in &initial {
+                        t.tap.unit(u);
+                    }
+                }
+                // With video, start at a keyframe: the cached GOP if it has one, else
+                // the next one that arrives.
+                (
+                    initial,
+                    slot.tx.subscribe(),
+                    shape.has_video && !starts_key,
+                    tap,
+                )
+            }
+        };
+        slot.players.fetch_add(1, Ordering::AcqRel);
+        Subscription {
+            hub: self.clone(),
+            slot: slot.clone(),
+            id: self.next_id(),
+            protocol,
+            initial: initial.into(),
+            rx,
+            need_keyframe,
+            dropped: 0,
+            shape,
+            tracks,
+            tap,
+        }
+    }
+
+    /// Players currently waiting for `key` to be published.
+    pub fn waiting_players(&self, key: &str) -> usize {
+        let slot = lock(&self.shared.streams).get(key).cloned();
+        slot.map_or(0, |s| lock(&s.state).waiters)
+    }
+
+    /// All streams, for the API.
+    pub fn streams(&self) -> Vec<StreamInfo> {
+        let slots: Vec<Arc<Slot>> = lock(&self.shared.streams).values().cloned().collect();
+        let mut out: Vec<StreamInfo> = slots
+            .iter()
+            .filter_map(|slot| {
+                let st = lock(&slot.state);
+                st.live().then(|| StreamInfo {
+                    key: slot.key.clone(),
+                    live: st.session.is_some(),
+                    protocol: st.session.as_ref().map(|s| s.protocol),
+                    players: slot.players.load(Ordering::Acquire),
+                    shape: st.shape(),
+                    tracks: st.told_tracks(),
+                    units: st.counters.units,
+                    bytes_in: st.counters.bytes_in,
+                    repairs: st.counters.repairs,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out
+    }
+
+    /// Ends every stream and refuses new publishers and players.
+    pub fn shutdown(&self) {
+        self.shared.shutting_down.store(true, Ordering::Release);
+        let slots: Vec<Arc<Slot>> = lock(&self.shared.streams).drain().map(|(_, s)| s).collect();
+        for slot in slots {
+            {
+                let mut st = lock(&slot.state);
+                st.ended = true;
+                st.session = None;
+                let _ = slot.tx.send(Arc::new(Unit::end(st.clock())));
+            }
+            slot.changed.notify_waiters();
+            self.emit(HubEvent::Ended {
+                key: slot.key.clone(),
+            });
+        }
+    }
+}
+
+/// A player subscribed to a stream's ring before it had data.
+struct Early {
+    slot: Arc<Slot>,
+    rx: broadcast::Receiver<Arc<Unit>>,
+    tap: Option<TapGuard>,
+}
+
+/// Keeps a stream's tap running while a subscription (or a player waiting for the stream)
+/// uses it.
+struct TapGuard {
+    slot: Arc<Slot>,
+    type_id: std::any::TypeId,
+    tap: Arc<dyn Tap>,
+    any: Arc<dyn std::any::Any + Send + Sync>,
+}
+
+impl std::fmt::Debug for TapGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TapGuard").finish_non_exhaustive()
+    }
+}
+
+impl TapGuard {
+    fn new(slot: &Arc<Slot>, st: &mut StreamState, factory: &TapFactory) -> TapGuard {
+        let entry = match st
+            .taps
+            .iter_mut()
+            .position(|t| t.type_id == factory.type_id)
+        {
+            Some(i) => &mut st.taps[i],
+            None => {
+                let (tap, any) = (factory.make)();
+                st.taps.push(TapEntry {
+                    type_id: factory.type_id,
+                    tap,
+                    any,
+                    users: 0,
+                });
+                let last = st.taps.len() - 1;
+                &mut st.taps[last]
+            }
+        };
+        entry.users += 1;
+        TapGuard {
+            slot: slot.clone(),
+            type_id: factory.type_id,
+            tap: entry.tap.clone(),
+            any: entry.any.clone(),
+        }
+    }
+}
+
+impl Drop for TapGuard {
+    fn drop(&mut self) {
+        let mut st = lock(&self.slot.state);
+        if let Some(t) = st.taps.iter_mut().find(|t| t.type_id == self.type_id) {
+            t.users = t.users.saturating_sub(1);
+        }
+    }
+}
+
+/// The right to publish one stream. Dropping it unpublishes (the stream then waits out
+/// its grace period).
+#[derive(Debug)]
+pub struct Publisher {
+    hub: Hub,
+    slot: Arc<Slot>,
+    id: u64,
+}
+
+impl Publisher {
+    /// `app/stream`.
+    pub fn key(&self) -> &str {
+        &self.slot.key
+    }
+
+    /// This publisher session's id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Players currently subscribed.
+    pub fn players(&self) -> usize {
+        self.slot.players.load(Ordering::Acquire)
+    }
+
+    /// Locks the stream if this publisher still owns it.
+    fn state(&self) -> Option<MutexGuard<'_, StreamState>> {
+        let st = lock(&self.slot.state);
+        (st.session.as_ref().map(|s| s.id) == Some(self.id)).then_some(st)
+    }
+
+    /// Announces a track (new, or with changed parameters). Players get it as a
+    /// configuration unit before the track's next frames. Video of a new track starts at
+    /// its first keyframe.
+    pub fn track(&self, info: TrackInfo) {
+        self.track_with(info, |_| {});
+    }
+
+    /// [`Publisher::track`], letting the ingest seed encodings of the configuration unit
+    /// (see [`Unit::seed`]) before anyone sees it.
+    pub fn track_with(&self, info: TrackInfo, seed: impl FnOnce(&Unit)) {
+        let Some(mut st) = self.state() else { return };
+        let unit = st.add_track(info);
+        seed(&unit);
+        self.commit(st, unit, true);
+    }
+
+    /// Publishes a coded frame of a track announced with [`Publisher::track`]. Frames of
+    /// unknown tracks are dropped; video inter frames before the track's first keyframe (or
+    /// the next one after [`Publisher::lost`]) are held back. Timestamps are repaired in
+    /// the frame's timebase.
+    pub fn frame(&self, frame: Frame) {
+        self.frame_with(frame, |_| {});
+    }
+
+    /// [`Publisher::frame`], letting the ingest seed encodings of the unit.
+    pub fn frame_with(&self, frame: Frame, seed: impl FnOnce(&Unit)) {
+        let Some(mut st) = self.state() else { return };
+        let newly_seen = !st
+            .tracks
+            .iter()
+            .any(|t| !t.stale && t.source == frame.track && t.delivering);
+        match st.accept_frame(&self.slot.key, frame, Instant::now()) {
+            Ok(unit) => {
+                seed(&unit);
+                let timeout = self.hub.shared.config.track_timeout;
+                st.track_timeouts(&self.slot.key, timeout);
+                self.commit(st, unit, newly_seen);
+            }
+            Err(Refused::UnknownTrack(t)) => {
+                debug!(stream = %self.slot.key, track = t.0, "frame of an unannounced track dropped");
+            }
+            Err(Refused::AwaitingKeyframe) => {}
+        }
+    }
+
+    /// Data of `track` was lost (a gap the ingest could not repair): its video is held back
+    /// until the next keyframe, so no player gets pictures that reference missing data.
+    pub fn lost(&self, track: TrackId) {
+        if let Some(mut st) = self.state() {
+            st.lost(track);
+        }
+    }
+
+    /// Publishes stream metadata, with the kinds of media it announces (players wait
+    /// briefly for an announced kind that has not delivered data yet).
+    pub fn metadata(&self, metadata: StreamMetadata, announces: &[MediaKind]) {
+        let Some(mut st) = self.state() else { return };
+        let unit = st.set_metadata(Arc::new(metadata), announces);
+        self.commit(st, unit, true);
+    }
+
+    /// Shares `unit` (under the state lock: a player snapshotting the caches in
+    /// `subscribe` then either has it in its snapshot or receives it live, never both).
+    fn commit(&self, mut st: MutexGuard<'_, StreamState>, unit: Arc<Unit>, notify: bool) {
+        let config = &self.hub.shared.config;
+        let keyframe = st.cache(&unit, config.gop_cache, config.gop_cache_max_bytes);
+        st.run_taps(&unit);
+        // (No receivers is fine: nobody is watching.)
+        let _ = self.slot.tx.send(unit);
+        drop(st);
+        if notify || keyframe {
+            self.slot.changed.notify_waiters();
+        }
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.hub.unpublish(&self.slot, self.id);
+    }
+}
+
+/// One player's view of a stream: the initial units (metadata, configurations, cached
+/// GOP) followed by the live units. Dropping it leaves the stream.
+#[derive(Debug)]
+pub struct Subscription {
+    hub: Hub,
+    slot: Arc<Slot>,
+    id: u64,
+    protocol: &'static str,
+    initial: VecDeque<Arc<Unit>>,
+    rx: broadcast::Receiver<Arc<Unit>>,
+    need_keyframe: bool,
+    dropped: u64,
+    shape: StreamShape,
+    tracks: Vec<Arc<TrackInfo>>,
+    tap: Option<TapGuard>,
+}
+
+/// Result of [`Subscription::try_next`].
+#[derive(Debug)]
+pub enum TryNext {
+    /// A unit.
+    Unit(Arc<Unit>),
+    /// Nothing buffered right now.
+    Empty,
+    /// The stream ended.
+    Ended,
+}
+
+impl Subscription {
+    /// `app/stream`.
+    pub fn key(&self) -> &str {
+        &self.slot.key
+    }
+
+    /// This player's id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The egress protocol it subscribed with.
+    pub fn protocol(&self) -> &'static str {
+        self.protocol
+    }
+
+    /// The kinds of track the stream had when the player joined.
+    pub fn shape(&self) -> StreamShape {
+        self.shape
+    }
+
+    /// The stream's tracks (codec, clock rate, configuration) when the player joined,
+    /// video first. Later changes arrive as configuration units ([`Unit::is_config`]).
+    pub fn tracks(&self) -> &[Arc<TrackInfo>] {
+        &self.tracks
+    }
+
+    /// The stream's tap of type `T`, when the subscription asked for it
+    /// ([`SubscribeOptions::tap`]).
+    pub fn tap<T: Tap>(&self) -> Option<Arc<T>> {
+        self.tap
+            .as_ref()
+            .and_then(|t| t.any.clone().downcast::<T>().ok())
+    }
+
+    /// Units skipped because this player fell behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Decides whether to deliver `unit` while catching up to a keyframe.
+    fn filter(&mut self, unit: Arc<Unit>) -> Option<Arc<Unit>> {
+        if !unit.is_frame() {
+            return Some(unit);
+        }
+        if self.need_keyframe {
+            if unit.is_keyframe() {
+                self.need_keyframe = false;
+            } else {
+                self.dropped += 1;
+                return None;
+            }
+        }
+        Some(unit)
+    }
+
+    fn lagged(&mut self, n: u64) {
+        self.dropped += n;
+        let has_video = self.shape.has_video || lock(&self.slot.state).has_video();
+        self.need_keyframe = has_video;
+        debug!(stream = %self.slot.key, protocol = self.protocol, skipped = n, "player fell behind; skipping to the next keyframe");
+    }
+
+    fn pop_initial(&mut self) -> Option<Arc<Unit>> {
+        let u = self.initial.pop_front()?;
+        if self.initial.is_empty() {
+            // The GOP replay is over: give its queue back (per-player memory).
+            self.initial = VecDeque::new();
+        }
+        Some(u)
+    }
+
+    /// The next unit; `None` once the stream has ended.
+    pub async fn next(&mut self) -> Option<Arc<Unit>> {
+        loop {
+            let unit = match self.pop_initial() {
+                Some(u) => u,
+                None => match self.rx.recv().await {
+                    Ok(u) => u,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        self.lagged(n);
+                        continue;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+            };
+            if unit.kind() == UnitKind::End {
+                return None;
+            }
+            if let Some(u) = self.filter(unit) {
+                return Some(u);
+            }
+        }
+    }
+
+    /// The next unit if one is ready, without waiting (for batching writes).
+    pub fn try_next(&mut self) -> TryNext {
+        loop {
+            let unit = match self.pop_initial() {
+                Some(u) => u,
+                None => match self.rx.try_recv() {
+                    Ok(u) => u,
+                    Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                        self.lagged(n);
+                        continue;
+                    }
+                    Err(broadcast::error::TryRecvError::Empty) => return TryNext::Empty,
+                    Err(broadcast::error::TryRecvError::Closed) => return TryNext::Ended,
+                },
+            };
+            if unit.kind() == UnitKind::End {
+                return TryNext::Ended;
+            }
+            if let Some(u) = self.filter(unit) {
+                return TryNext::Unit(u);
+            }
+        }
+    }
+
+    /// Waits for the next unit, then takes whatever else is ready, up to `max` units in
+    /// all, into `out` (cleared first). False once the stream has ended (`out` may still
+    /// hold the units before the end).
+    pub async fn next_batch(&mut self, out: &mut Vec<Arc<Unit>>, max: usize) -> bool {
+        out.clear();
+        match self.next().await {
+            Some(u) => out.push(u),
+            None => return false,
+        }
+        while out.len() < max {
+            match self.try_next() {
+                TryNext::Unit(u) => out.push(u),
+                TryNext::Empty => break,
+                TryNext::Ended => return false,
+            }
+        }
+        true
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.slot.players.fetch_sub(1, Ordering::AcqRel);
+        debug!(stream = %self.slot.key, protocol = self.protocol, dropped = self.dropped, "player left");
+        self.hub.emit(HubEvent::PlayerLeft {
+            key: self.slot.key.clone(),
+            protocol: self.protocol,
+            session: self.id,
+            dropped: self.dropped,
+        });
+        // The tap guard locks the stream: release it before `maybe_remove` locks it too.
+        self.tap = None;
+        self.hub.maybe_remove(&self.slot);
+    }
+}

@@ -1,0 +1,28 @@
+//! The relay's core: the [`Hub`] of live streams and the [`Unit`]s it shares.
+//!
+//! **Owns**: stream lifecycle (publish, grace period, play before publish, end), tracks
+//! and their readiness, the GOP cache, timestamp repair, write-once fan-out with bounded
+//! per-player lag, taps, and per-unit encoding caches.
+//!
+//! **May import**: `weir-media` and the codec crates (for a track's nominal frame
+//! duration) — nothing else of this crate, and no wire format: a core type never knows
+//! FLV, RTP or MPEG-TS. Egresses attach their encodings to units through
+//! [`EncodingKey`]s and [`Tap`]s that they declare themselves.
+
+mod hub;
+mod metadata;
+mod stream;
+mod tap;
+mod timing;
+mod unit;
+
+pub use hub::{
+    Hub, HubConfig, HubError, HubEvent, Publisher, StreamInfo, SubscribeOptions, Subscription,
+    TryNext,
+};
+pub use metadata::{MetaValue, StreamMetadata};
+pub use stream::StreamShape;
+pub use tap::Tap;
+pub use unit::{EncodingKey, Unit, UnitKind};
+
+pub(crate) use timing::video_timing;

@@ -1,0 +1,24 @@
+//! What every connection of a relay shares: settings, the hub, the authorization hook,
+//! the HLS registry, the task counter.
+//!
+//! **May import**: [`crate::config`], [`crate::core`], [`crate::auth`], [`crate::net`],
+//! [`crate::egress`], [`crate::ingest`].
+
+use std::sync::Arc;
+
+use crate::auth::AuthHook;
+use crate::config::RelayConfig;
+use crate::core::Hub;
+use crate::egress::hls::Hls;
+use crate::ingest::Gb28181Stats;
+use crate::net::Tasks;
+
+/// Shared by every connection task.
+pub(crate) struct Ctx {
+    pub(crate) config: RelayConfig,
+    pub(crate) hub: Hub,
+    pub(crate) auth: AuthHook,
+    pub(crate) tasks: Arc<Tasks>,
+    pub(crate) hls: Arc<Hls>,
+    pub(crate) gb28181: Arc<Gb28181Stats>,
+}

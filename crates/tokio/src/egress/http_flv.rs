@@ -1,0 +1,80 @@
+//! HTTP-FLV: `GET /{app}/{stream}.flv` answered with a chunked FLV stream — the file
+//! header for the stream's tracks, then every unit's FLV tag (built once per unit, shared
+//! by every player).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use hyper::Response;
+use tokio::sync::{mpsc, Notify};
+use tracing::debug;
+
+use super::pump::{pump, PumpEnd, Sink};
+use crate::core::{Subscription, Unit};
+use crate::format::flv;
+use crate::net::http::{flv_headers, Body};
+
+/// Units forwarded to hyper per wake-up (each is one chunk of the chunked body).
+const BATCH_UNITS: usize = 64;
+
+/// Feeds the response body.
+struct ChannelSink {
+    tx: mpsc::Sender<Bytes>,
+    queued: Vec<Bytes>,
+}
+
+impl Sink for ChannelSink {
+    fn push(&mut self, unit: &Arc<Unit>) {
+        let tag = flv::tag(unit);
+        if !tag.is_empty() {
+            self.queued.push(tag.clone());
+        }
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        for b in self.queued.drain(..) {
+            self.tx
+                .send(b)
+                .await
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
+        }
+        Ok(())
+    }
+}
+
+/// The streaming response for `sub`; `kill` is fired when the player is stuck (the
+/// connection is then closed).
+pub(crate) fn response(
+    mut sub: Subscription,
+    stuck: Duration,
+    kill: Arc<Notify>,
+) -> Response<Body> {
+    let (tx, rx) = mpsc::channel::<Bytes>(BATCH_UNITS);
+    let header = flv::file_header(sub.shape());
+    tokio::spawn(async move {
+        let mut sink = ChannelSink {
+            tx,
+            queued: vec![header],
+        };
+        match tokio::time::timeout(stuck, sink.flush()).await {
+            Ok(Ok(())) => {}
+            _ => return,
+        }
+        if pump(&mut sub, &mut sink, BATCH_UNITS, stuck).await == PumpEnd::Stuck {
+            debug!(stream = sub.key(), "http-flv player stuck");
+            kill.notify_one();
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+    });
+    let mut r = Response::new(StreamBody::new(stream).boxed_unsync());
+    flv_headers(&mut r);
+    r
+}

@@ -1,0 +1,11 @@
+//! Unit encodings: how a [`Unit`](crate::core::Unit) looks in each wire format, built once
+//! per unit (or per stream, for stateful ones like RTP) and shared by every player of that
+//! format.
+//!
+//! **Owns**: the FLV body/tag/RTMP message of a unit, the write-once RTP stage.
+//!
+//! **May import**: [`crate::core`], [`crate::net`] (randomness) and the format crates.
+//! Ingests use it to seed encodings they already have; egresses to send them.
+
+pub mod flv;
+pub(crate) mod rtp;

@@ -1,0 +1,423 @@
+//! The frame-ingest pipeline shared by every RTP-based ingest (RTSP record, GB28181, RTSP
+//! pull): **reorder** (jitter buffer, UDP only) → **depacketize** → **parameter sets** (a
+//! track announced without them waits for them in band) → **decode timestamps** (RTP
+//! carries only a PTS) → events for the [`Publisher`](crate::core::Publisher).
+//!
+//! Sans-IO: packets and the time come in, [`IngestEvent`]s come out; nothing here touches a
+//! socket or reads the clock, so it is unit-tested without a network. Damage (a lost
+//! packet, an incomplete frame) becomes [`IngestEvent::Lost`], on which the hub holds the
+//! track's video back until the next keyframe — the one keyframe gate of the relay.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tracing::{debug, info};
+use weir_jitter::{Config as JitterConfig, JitterBuffer, Output};
+use weir_media::reorder::{DtsEvent, DtsGenerator};
+use weir_media::{Codec, Frame, MediaKind, Timestamp, TrackId, TrackInfo};
+use weir_ps::{Event as PsEvent, PsDemuxer};
+use weir_rtp_rtcp::payload::ps::PsDepacketizer;
+use weir_rtp_rtcp::payload::{Depacketizer, DepacketizerConfig};
+use weir_rtp_rtcp::{NtpTime, RtpPacket};
+
+use crate::core::video_timing;
+
+/// What the pipeline hands the publisher, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum IngestEvent {
+    /// A track to announce (or re-announce with new parameters).
+    Track(TrackInfo),
+    /// A frame of an announced track.
+    Frame(Frame),
+    /// Data of the track was lost: hold its video back until the next keyframe.
+    Lost(TrackId),
+}
+
+/// Turns the payloads of one RTP stream into events.
+pub(crate) trait PayloadDecoder: Send {
+    /// One packet, in sequence order.
+    fn packet(&mut self, pkt: &RtpPacket, out: &mut VecDeque<IngestEvent>);
+    /// Packets were lost before the next one.
+    fn lost(&mut self, out: &mut VecDeque<IngestEvent>);
+    /// No more packets: emit what is complete.
+    fn flush(&mut self, out: &mut VecDeque<IngestEvent>);
+}
+
+/// One RTP stream's pipeline: optional reordering, then a [`PayloadDecoder`].
+pub(crate) struct RtpIngest<D> {
+    jitter: Option<JitterBuffer<RtpPacket>>,
+    decoder: D,
+    events: VecDeque<IngestEvent>,
+    lost_packets: u64,
+}
+
+impl<D: PayloadDecoder> RtpIngest<D> {
+    /// A pipeline; with `reorder = Some((clock_rate, latency))` packets go through a jitter
+    /// buffer first (UDP), otherwise they are taken in arrival order (TCP).
+    pub(crate) fn new(decoder: D, reorder: Option<(u32, Duration)>) -> RtpIngest<D> {
+        let jitter = reorder.and_then(|(clock, latency)| {
+            JitterBuffer::new(JitterConfig::reorder(clock, latency)).ok()
+        });
+        RtpIngest {
+            jitter,
+            decoder,
+            events: VecDeque::new(),
+            lost_packets: 0,
+        }
+    }
+
+    /// Packets lost so far (reported by the jitter buffer).
+    pub(crate) fn lost_packets(&self) -> u64 {
+        self.lost_packets
+    }
+
+    /// One packet, arrived at `now`.
+    pub(crate) fn push(&mut self, pkt: RtpPacket, now: Instant) {
+        match self.jitter.as_mut() {
+            Some(j) => {
+                let _ = j.push(pkt.sequence_number(), pkt.timestamp(), now, pkt);
+                self.drain();
+            }
+            None => self.decoder.packet(&pkt, &mut self.events),
+        }
+    }
+
+    /// When [`RtpIngest::handle_timeout`] wants to run next.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        self.jitter.as_ref().and_then(JitterBuffer::poll_timeout)
+    }
+
+    /// Lets the jitter buffer give up on late packets.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if let Some(j) = self.jitter.as_mut() {
+            j.handle_timeout(now);
+        }
+        self.drain();
+    }
+
+    /// Everything buffered goes out (the publisher is leaving).
+    pub(crate) fn finish(&mut self, now: Instant) {
+        if let Some(j) = self.jitter.as_mut() {
+            j.handle_timeout(now + Duration::from_secs(3600));
+        }
+        self.drain();
+        self.decoder.flush(&mut self.events);
+    }
+
+    fn drain(&mut self) {
+        while let Some(out) = self.jitter.as_mut().and_then(JitterBuffer::pop) {
+            match out {
+                Output::Packet(p) => self.decoder.packet(&p.payload, &mut self.events),
+                Output::Lost { count, .. } => {
+                    self.lost_packets += u64::from(count);
+                    self.decoder.lost(&mut self.events);
+                }
+                Output::Late(_) => {}
+            }
+        }
+    }
+
+    /// The next event.
+    pub(crate) fn poll_event(&mut self) -> Option<IngestEvent> {
+        self.events.pop_front()
+    }
+}
+
+/// An elementary stream (H.264, H.265, AAC, Opus, G.711, MJPEG…) of one track.
+pub(crate) struct EsDecoder {
+    info: TrackInfo,
+    depack: Box<dyn Depacketizer + Send>,
+    /// The track has been announced (with its parameter sets, for H.264/H.265).
+    announced: bool,
+    /// Video: decode timestamps for frames that arrive in decode order with only a
+    /// presentation time (B-frames make the PTS go back and forth). Restarted when the
+    /// configuration changes.
+    dts: Option<(Bytes, DtsGenerator)>,
+}
+
+impl EsDecoder {
+    /// A decoder for `info` with `depack`. H.264/H.265 without parameter sets in `info`
+    /// (an SDP without `sprop-*`) are announced once a keyframe brings them in band.
+    pub(crate) fn new(info: TrackInfo, depack: Box<dyn Depacketizer + Send>) -> EsDecoder {
+        EsDecoder {
+            info,
+            depack,
+            announced: false,
+            dts: None,
+        }
+    }
+
+    /// The track as known so far.
+    pub(crate) fn info(&self) -> &TrackInfo {
+        &self.info
+    }
+
+    fn needs_parameter_sets(&self) -> bool {
+        self.info.config.is_empty() && matches!(self.info.codec, Codec::H264 | Codec::H265)
+    }
+
+    fn pull(&mut self, out: &mut VecDeque<IngestEvent>) {
+        while let Some(f) = self.depack.pull() {
+            self.frame(f, out);
+        }
+    }
+
+    fn frame(&mut self, mut f: Frame, out: &mut VecDeque<IngestEvent>) {
+        let video = self.info.codec.kind() == MediaKind::Video;
+        if f.incomplete {
+            debug!(track = self.info.id.0, "incomplete frame dropped");
+            out.push_back(IngestEvent::Lost(self.info.id));
+            return;
+        }
+        if !self.announced {
+            if self.needs_parameter_sets() {
+                if !f.keyframe {
+                    return;
+                }
+                let config = config_from_access_unit(self.info.codec, &f.data);
+                let Some(config) = config else { return };
+                info!(codec = %self.info.codec, "parameter sets found in band");
+                self.info = self.info.clone().with_config(config);
+            }
+            self.announced = true;
+            out.push_back(IngestEvent::Track(self.info.clone()));
+        }
+        f.track = self.info.id;
+        if video {
+            self.assign_dts(&mut f);
+        }
+        out.push_back(IngestEvent::Frame(f));
+    }
+
+    fn assign_dts(&mut self, f: &mut Frame) {
+        let stale = self
+            .dts
+            .as_ref()
+            .is_none_or(|(c, _)| *c != self.info.config);
+        if stale {
+            let (depth, fps) = video_timing(&self.info);
+            let frame = Duration::from_secs_f64(
+                1.0 / fps.filter(|f| *f > 1.0 && *f < 1000.0).unwrap_or(25.0),
+            );
+            debug!(depth, "decode timestamps from the picture order");
+            self.dts = Some((self.info.config.clone(), DtsGenerator::new(depth, frame)));
+        }
+        if let Some((_, g)) = self.dts.as_mut() {
+            match g.assign(f) {
+                DtsEvent::None => {}
+                ev => debug!(?ev, "decode timestamp adjusted"),
+            }
+        }
+    }
+}
+
+impl PayloadDecoder for EsDecoder {
+    fn packet(&mut self, pkt: &RtpPacket, out: &mut VecDeque<IngestEvent>) {
+        if let Err(e) = self.depack.push(pkt) {
+            debug!(error = %e, "RTP payload dropped");
+        }
+        self.pull(out);
+    }
+
+    fn lost(&mut self, out: &mut VecDeque<IngestEvent>) {
+        // A whole frame may be gone without any frame being flagged incomplete: finish
+        // what came before, then the hub waits for a keyframe.
+        self.pull(out);
+        out.push_back(IngestEvent::Lost(self.info.id));
+    }
+
+    fn flush(&mut self, out: &mut VecDeque<IngestEvent>) {
+        self.depack.flush();
+        self.pull(out);
+    }
+}
+
+/// An MPEG program stream carried in RTP (GB28181): several tracks, 90 kHz PES clocks.
+pub(crate) struct PsDecoder {
+    depack: PsDepacketizer,
+    demux: PsDemuxer,
+    video: Option<TrackId>,
+}
+
+impl Default for PsDecoder {
+    fn default() -> Self {
+        PsDecoder {
+            depack: PsDepacketizer::new(DepacketizerConfig::new(90_000)),
+            demux: PsDemuxer::new(),
+            video: None,
+        }
+    }
+}
+
+impl PsDecoder {
+    fn pull(&mut self, out: &mut VecDeque<IngestEvent>) {
+        while let Some(ps) = self.depack.pull() {
+            if ps.incomplete {
+                // Lost packets inside this frame: its PS bytes are damaged. Resync the
+                // demuxer; the hub holds video back until the next keyframe.
+                debug!("PS frame incomplete: dropped");
+                self.demux.reset();
+                if let Some(v) = self.video {
+                    out.push_back(IngestEvent::Lost(v));
+                }
+                continue;
+            }
+            self.demux.push_bytes(ps.data);
+            self.demux.frame_end();
+            self.events(out);
+        }
+    }
+
+    fn events(&mut self, out: &mut VecDeque<IngestEvent>) {
+        while let Some(ev) = self.demux.poll_event() {
+            match ev {
+                PsEvent::TrackAdded(t) | PsEvent::TrackUpdated(t) => {
+                    if t.codec.kind() == MediaKind::Video {
+                        self.video = Some(t.id);
+                    }
+                    out.push_back(IngestEvent::Track(t));
+                }
+                PsEvent::Frame(f) => out.push_back(IngestEvent::Frame(f)),
+                PsEvent::Corrupt(e) => debug!(error = %e, "PS damage"),
+                _ => {}
+            }
+        }
+    }
+}
+
+impl PayloadDecoder for PsDecoder {
+    fn packet(&mut self, pkt: &RtpPacket, out: &mut VecDeque<IngestEvent>) {
+        if let Err(e) = self.depack.push(pkt) {
+            debug!(error = %e, "RTP/PS payload dropped");
+        }
+        self.pull(out);
+    }
+
+    fn lost(&mut self, _out: &mut VecDeque<IngestEvent>) {
+        // The depacketizer sees the sequence gap on the next packet and flags the damaged
+        // frame incomplete (handled in `pull`).
+    }
+
+    fn flush(&mut self, out: &mut VecDeque<IngestEvent>) {
+        self.depack.flush();
+        self.pull(out);
+        self.demux.flush();
+        self.events(out);
+    }
+}
+
+/// Puts the frames of several RTP streams on one stream clock: the publisher's RTCP
+/// sender reports map each stream's RTP time to NTP (RFC 3550 §6.4.1), so tracks line up;
+/// without one, a track starts at its first packet's arrival time. Stream time starts at
+/// `lead`, leaving room for decode times of reordered video before the first presentation
+/// time.
+#[derive(Debug)]
+pub(crate) struct Retimer {
+    lead: Duration,
+    /// (NTP of the first frame, its arrival).
+    origin: Option<(Option<NtpTime>, Instant)>,
+    /// Per track: latest sender report (NTP, RTP time) and the offset fixed at its first
+    /// frame (track ticks).
+    tracks: Vec<(TrackId, Option<(NtpTime, u32)>, Option<i64>)>,
+}
+
+impl Retimer {
+    pub(crate) fn new(lead: Duration) -> Retimer {
+        Retimer {
+            lead,
+            origin: None,
+            tracks: Vec::new(),
+        }
+    }
+
+    fn entry(&mut self, track: TrackId) -> &mut (TrackId, Option<(NtpTime, u32)>, Option<i64>) {
+        let i = match self.tracks.iter().position(|t| t.0 == track) {
+            Some(i) => i,
+            None => {
+                self.tracks.push((track, None, None));
+                self.tracks.len() - 1
+            }
+        };
+        &mut self.tracks[i]
+    }
+
+    /// A sender report of `track`'s RTP stream.
+    pub(crate) fn sender_report(&mut self, track: TrackId, ntp: NtpTime, rtp: u32) {
+        self.entry(track).1 = Some((ntp, rtp));
+    }
+
+    /// Moves `f` (of a track with `clock_rate`) onto the stream clock; `now` is when it
+    /// arrived.
+    pub(crate) fn retime(&mut self, mut f: Frame, clock_rate: u32, now: Instant) -> Frame {
+        let clock = i64::from(clock_rate.max(1));
+        let lead = self.lead;
+        let origin = self.origin;
+        let (_, sr, offset) = self.entry(f.track).clone();
+        let offset = match offset {
+            Some(o) => o,
+            None => {
+                let ticks = f.pts.ticks();
+                // Wallclock (NTP) of this frame, when a sender report is known.
+                let ntp = sr.map(|(ntp, rtp)| {
+                    let delta = i64::from((ticks as u32).wrapping_sub(rtp) as i32);
+                    let nanos = delta.saturating_mul(1_000_000_000) / clock;
+                    if nanos >= 0 {
+                        ntp.add_duration(Duration::from_nanos(nanos as u64))
+                    } else {
+                        NtpTime::from_unix(
+                            ntp.to_unix()
+                                .saturating_sub(Duration::from_nanos(nanos.unsigned_abs())),
+                        )
+                    }
+                });
+                let origin = *self.origin.get_or_insert(origin.unwrap_or((ntp, now)));
+                let since_nanos = match (origin.0, ntp) {
+                    (Some(o), Some(n)) => n.nanos_since(o),
+                    _ => now.saturating_duration_since(origin.1).as_nanos() as i128,
+                };
+                let since_nanos = since_nanos.max(0) + lead.as_nanos() as i128;
+                let since =
+                    i64::try_from(since_nanos * i128::from(clock) / 1_000_000_000).unwrap_or(0);
+                let o = since - ticks;
+                self.entry(f.track).2 = Some(o);
+                o
+            }
+        };
+        let tb = f.pts.timebase();
+        f.pts = Timestamp::new(f.pts.ticks().saturating_add(offset), tb);
+        f.dts = Timestamp::new(f.dts.ticks().saturating_add(offset).max(0), tb);
+        if f.pts.ticks() < f.dts.ticks() {
+            f.pts = f.dts;
+        }
+        f
+    }
+}
+
+/// The avcC/hvcC built from the parameter sets in an access unit, if it has them all.
+fn config_from_access_unit(codec: Codec, data: &Bytes) -> Option<Bytes> {
+    let h265 = codec == Codec::H265;
+    let (mut vps, mut sps, mut pps) = (Vec::new(), Vec::new(), Vec::new());
+    let nalus = weir_media::nal::length_prefixed_nalus(data, 4).ok()?;
+    for nal in nalus.flatten() {
+        let Some(&h) = nal.first() else { continue };
+        match (h265, if h265 { (h >> 1) & 0x3f } else { h & 0x1f }) {
+            (false, 7) | (true, 33) => sps.push(nal),
+            (false, 8) | (true, 34) => pps.push(nal),
+            (true, 32) => vps.push(nal),
+            _ => {}
+        }
+    }
+    if pps.is_empty() {
+        return None;
+    }
+    if h265 {
+        weir_h265::HevcConfig::from_parameter_sets(&vps, &sps, &pps)
+            .ok()
+            .map(|c| c.to_bytes())
+    } else {
+        weir_h264::AvcConfig::from_parameter_sets(&sps, &pps)
+            .ok()
+            .map(|c| c.to_bytes())
+    }
+}

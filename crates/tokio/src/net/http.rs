@@ -1,0 +1,127 @@
+//! HTTP response plumbing shared by the HTTP egresses and the API (hyper types).
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::header::{self, HeaderValue};
+use hyper::{Response, StatusCode};
+
+/// The response body type of every HTTP route.
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// Adds the CORS headers browser players need.
+pub(crate) fn cors(mut r: Response<Body>) -> Response<Body> {
+    let h = r.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("*"),
+    );
+    r
+}
+
+/// An empty response with `code`.
+pub(crate) fn empty(code: StatusCode) -> Response<Body> {
+    let mut r = Response::new(Empty::new().boxed_unsync());
+    *r.status_mut() = code;
+    r
+}
+
+/// A response with `body` and a content type.
+pub(crate) fn full(
+    code: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Body> {
+    let mut r = Response::new(Full::new(body.into()).boxed_unsync());
+    *r.status_mut() = code;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// A plain-text status response.
+pub(crate) fn status(code: StatusCode, text: &'static str) -> Response<Body> {
+    full(
+        code,
+        "text/plain; charset=utf-8",
+        Bytes::from_static(text.as_bytes()),
+    )
+}
+
+/// The headers of an FLV stream.
+pub(crate) fn flv_headers(r: &mut Response<Body>) {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("video/x-flv"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store"),
+    );
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// Appends `s` as a JSON string literal.
+pub(crate) fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `/{app}/{stream}{suffix}` → `app/stream` (each part non-empty, no `.`/`..` segments).
+pub(crate) fn stream_key(path: &str, suffix: &str) -> Option<String> {
+    let key = path.strip_prefix('/')?.strip_suffix(suffix)?;
+    let (app, stream) = key.rsplit_once('/')?;
+    let ok =
+        |s: &str| !s.is_empty() && !s.split('/').any(|p| p.is_empty() || p == "." || p == "..");
+    (ok(app) && ok(stream)).then(|| key.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flv_paths() {
+        assert_eq!(
+            stream_key("/live/cam1.flv", ".flv").as_deref(),
+            Some("live/cam1")
+        );
+        assert_eq!(stream_key("/a/b/c.flv", ".flv").as_deref(), Some("a/b/c"));
+        for bad in [
+            "/live.flv",
+            "/live/.flv",
+            "//x.flv",
+            "/live/cam1",
+            "/../x.flv",
+            "/a/../b.flv",
+        ] {
+            assert_eq!(stream_key(bad, ".flv"), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn json_escaping() {
+        let mut s = String::new();
+        json_str(&mut s, "a\"b\\c\n");
+        assert_eq!(s, "\"a\\\"b\\\\c\\u000a\"");
+    }
+}
