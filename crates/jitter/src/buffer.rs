@@ -339,7 +339,9 @@ impl<T> JitterBuffer<T> {
         }
         self.jitter.update(arrival, ext_ts);
         self.update_playout(arrival, ext_ts);
-        self.enforce_capacity();
+        // The latest time the caller has given (never the clock: this crate reads none).
+        let now = self.now.map_or(arrival, |n| n.max(arrival));
+        self.enforce_capacity(now);
     }
 
     fn update_playout(&mut self, arrival: Instant, ext_ts: i64) {
@@ -377,15 +379,16 @@ impl<T> JitterBuffer<T> {
         }
     }
 
-    fn enforce_capacity(&mut self) {
+    fn enforce_capacity(&mut self, now: Instant) {
         while self.present > self.cfg.max_packets {
             let Some(i) = self.ring.iter().position(|s| matches!(s, Slot::Present(_))) else {
                 break;
             };
             if let Some(slot) = self.ring.get_mut(i) {
+                // Dropped, not lost: never NACKed (retries exhausted).
                 *slot = Slot::Missing(Missing {
                     retries: u8::MAX,
-                    next_nack: self.now.unwrap_or_else(Instant::now),
+                    next_nack: now,
                 });
             }
             self.present -= 1;

@@ -8,6 +8,11 @@
 //! [`Output::Lost`]. Time only moves when you say so (`push` arrival times and
 //! [`JitterBuffer::handle_timeout`]); [`JitterBuffer::poll_timeout`] says when to call again.
 //!
+//! **Time and randomness**: the buffer never reads a clock. Its notion of "now" is the
+//! latest instant it was given (a `push` arrival or a `handle_timeout` argument), and every
+//! deadline it reports is computed from those; [`JitterBuffer::pop`] releases what was due at
+//! that instant. It uses no randomness, so the same calls give the same output.
+//!
 //! ```
 //! use std::time::{Duration, Instant};
 //! use weir_jitter::{Config, JitterBuffer, Output};

@@ -196,6 +196,31 @@ fn capacity_drops_oldest_and_reports_it() {
 }
 
 #[test]
+fn capacity_drops_are_timed_from_given_instants_and_never_nacked() {
+    // Far from the real clock on purpose: the buffer must only use the instants it is given.
+    let far = Instant::now() + Duration::from_secs(86_400);
+    let mut cfg = Config::reorder(90_000, Duration::from_secs(10));
+    cfg.max_packets = 3;
+    cfg.nack = Some(NackConfig {
+        initial_delay: 10 * MS,
+        retry_interval: 50 * MS,
+        max_retries: 3,
+    });
+    let mut jb: JitterBuffer<u16> = JitterBuffer::new(cfg).unwrap();
+    for s in [0u16, 2, 3, 4, 5] {
+        jb.push(s, 0, far, s);
+    }
+    assert_eq!(jb.stats().overflow, 2);
+    // 0 and 2 were dropped (not lost in the network): only the real gap, 1, is requested.
+    jb.handle_timeout(far + 20 * MS);
+    assert_eq!(jb.poll_nack(), Some(vec![1]));
+    assert!(jb.poll_timeout().is_some_and(|t| t >= far));
+    jb.handle_timeout(far + 80 * MS);
+    assert_eq!(jb.poll_nack(), Some(vec![1]));
+    assert_eq!(seqs(&drain(&mut jb)), ["L0x3", "3", "4", "5"]);
+}
+
+#[test]
 fn fixed_playout_paces_by_timestamp() {
     let mut cfg = Config::reorder(8000, Duration::ZERO);
     cfg.playout = Playout::Fixed { delay: 40 * MS };
