@@ -9,6 +9,11 @@
 //!   it writes 188-byte packets into your `BytesMut`.
 //! * [`HlsSegmenter`]: cuts a muxed stream at keyframes into standalone segments.
 //!
+//! **Time and randomness**: none. PCR, PTS and DTS come from the frames' timestamps, segment
+//! durations from the timestamps of the frames that make them, never from a clock; PIDs,
+//! continuity counters and table versions are fixed or configured, not random. MPEG audio
+//! frame headers and AAC configurations are read by `weir-aac`.
+//!
 //! ```
 //! use bytes::{Bytes, BytesMut};
 //! use weir_media::{AudioParams, Codec, Frame, Timebase, Timestamp, TrackId, TrackInfo};

@@ -14,6 +14,10 @@
 //! Elementary-stream framing (Annex B ↔ length-prefixed, ADTS, MPEG audio) is shared with
 //! `weir-mpegts`.
 //!
+//! **Time and randomness**: none. SCR, PTS and DTS come from the frames' timestamps (the
+//! audio clock that replaces bogus device PTS is counted in samples), never from a clock;
+//! stream ids and the PSM version are fixed, not random.
+//!
 //! ```
 //! use bytes::{Bytes, BytesMut};
 //! use weir_media::{Codec, Frame, Timebase, Timestamp, TrackId, TrackInfo};
