@@ -1,10 +1,11 @@
 //! The Weir relay server.
 //!
-//! `cargo run --release --example server` serves with embedded defaults:
-//! RTMP on 1935 (publish and play `rtmp://HOST:1935/{app}/{stream}`), HTTP on 8080
-//! (HTTP-FLV and WebSocket-FLV on `/{app}/{stream}.flv`, HLS on
-//! `/{app}/{stream}/index.m3u8`, the stream list on `/api/v1/streams`). `--help` lists every option; `--config FILE` reads a TOML file
-//! (see `examples/weir.toml`), and flags override the file.
+//! `cargo run --release --example server` serves with embedded defaults (no config file):
+//! RTMP on 1935, RTSP on 8554, HTTP on 8080 (HTTP-FLV and WebSocket-FLV on
+//! `/{app}/{stream}.flv`, HLS on `/{app}/{stream}/index.m3u8`, the API on `/api/v1/...`),
+//! GB28181 media on 10000 (UDP and TCP). `--help` lists every option; `--config FILE`
+//! reads a TOML file (see `examples/weir.toml`: one section per protocol), and flags
+//! override the file.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,23 +13,26 @@ use std::time::Duration;
 
 use clap::Parser;
 use serde::Deserialize;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
-use weir_tokio::{Relay, RelayConfig};
+use weir_tokio::config::{Gb28181Config, HlsConfig};
+use weir_tokio::{HttpConfig, Relay, RelayConfig, RtmpConfig, RtspConfig};
 
-/// Weir live-streaming relay: RTMP in; RTMP, HTTP-FLV, WebSocket-FLV and HLS out.
+/// Weir live-streaming relay: publish with RTMP, RTSP (ANNOUNCE/RECORD) or GB28181
+/// (RTP/PS); play with RTMP, RTSP (TCP or UDP), HTTP-FLV, WebSocket-FLV or HLS. Any stream
+/// published with any protocol plays on every one.
 #[derive(Parser, Debug)]
 #[command(name = "weir-server", version)]
 struct Args {
-    /// TOML configuration file (keys as in examples/weir.toml); flags override it.
+    /// TOML configuration file (sections as in examples/weir.toml); flags override it.
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// RTMP listen address [default: 0.0.0.0:1935].
-    #[arg(long, value_name = "ADDR")]
-    rtmp_listen: Option<SocketAddr>,
-    /// HTTP listen address for HTTP-FLV, WebSocket-FLV and the API [default: 0.0.0.0:8080].
-    #[arg(long, value_name = "ADDR")]
-    http_listen: Option<SocketAddr>,
+    /// RTMP listen address, or `off` [default: 0.0.0.0:1935].
+    #[arg(long, value_name = "ADDR|off", value_parser = parse_listen)]
+    rtmp_listen: Option<Listen>,
+    /// HTTP listen address (HTTP-FLV, WebSocket-FLV, HLS, API), or `off` [default: 0.0.0.0:8080].
+    #[arg(long, value_name = "ADDR|off", value_parser = parse_listen)]
+    http_listen: Option<Listen>,
     /// RTSP listen address, or `off` [default: 0.0.0.0:8554].
     #[arg(long, value_name = "ADDR|off", value_parser = parse_listen)]
     rtsp_listen: Option<Listen>,
@@ -53,27 +57,63 @@ struct Args {
     /// How long a stream outlives its publisher waiting for it to return, ms [default: 10000].
     #[arg(long, value_name = "MS")]
     publisher_grace_ms: Option<u64>,
-    /// How long a new player waits for an announced track with no data yet, ms [default: 1000].
+    /// How long a new player waits for a track with no data yet, ms [default: 1000].
     #[arg(long, value_name = "MS")]
     track_wait_ms: Option<u64>,
+    /// Stream time after which an announced track that never arrived is dropped, ms [default: 5000].
+    #[arg(long, value_name = "MS")]
+    track_timeout_ms: Option<u64>,
     /// Set TCP_NODELAY on connections [default: true].
     #[arg(long, value_name = "BOOL")]
     tcp_nodelay: Option<bool>,
     /// SO_SNDBUF for connections, bytes [default: OS default].
     #[arg(long, value_name = "BYTES")]
     send_buffer_bytes: Option<usize>,
+    /// How long shutdown waits for connections to close, ms [default: 3000].
+    #[arg(long, value_name = "MS")]
+    shutdown_timeout_ms: Option<u64>,
     /// RTMP chunk size sent to peers [default: 4096].
     #[arg(long, value_name = "BYTES")]
     rtmp_chunk_size: Option<u32>,
     /// Largest RTMP message accepted, bytes [default: 8388608].
     #[arg(long, value_name = "BYTES")]
     max_message_bytes: Option<u32>,
+    /// Largest HTTP request head, bytes [default: 16384].
+    #[arg(long, value_name = "BYTES")]
+    max_http_header_bytes: Option<usize>,
+    /// Lowest UDP port of RTSP server port pairs [default: 30000].
+    #[arg(long, value_name = "PORT")]
+    rtsp_udp_port_min: Option<u16>,
+    /// Highest UDP port of RTSP server port pairs [default: 30999].
+    #[arg(long, value_name = "PORT")]
+    rtsp_udp_port_max: Option<u16>,
+    /// RTSP session timeout, ms [default: 60000].
+    #[arg(long, value_name = "MS")]
+    rtsp_session_timeout_ms: Option<u64>,
+    /// Reordering latency of the RTSP/UDP publish jitter buffer, ms [default: 150].
+    #[arg(long, value_name = "MS")]
+    rtsp_jitter_latency_ms: Option<u64>,
+    /// A GB28181 stream that receives nothing for this long ends, ms [default: 10000].
+    #[arg(long, value_name = "MS")]
+    gb28181_idle_timeout_ms: Option<u64>,
+    /// Reordering latency of the GB28181/UDP jitter buffer, ms [default: 150].
+    #[arg(long, value_name = "MS")]
+    gb28181_jitter_latency_ms: Option<u64>,
+    /// Most GB28181 streams at once [default: 256].
+    #[arg(long, value_name = "N")]
+    gb28181_max_streams: Option<usize>,
+    /// Most GB28181 streams from one source IP at once [default: 16].
+    #[arg(long, value_name = "N")]
+    gb28181_max_streams_per_source: Option<usize>,
     /// HLS segment target duration, ms [default: 2000].
     #[arg(long, value_name = "MS")]
     hls_target_duration_ms: Option<u64>,
     /// Segments listed in an HLS playlist [default: 6].
     #[arg(long, value_name = "N")]
     hls_window: Option<usize>,
+    /// Stop producing HLS for a stream nobody requested for this long, ms [default: 30000].
+    #[arg(long, value_name = "MS")]
+    hls_idle_timeout_ms: Option<u64>,
     /// Log filter: error, warn, info, debug, trace, or a tracing directive such as
     /// `weir_tokio=debug` [default: info; RUST_LOG also works].
     #[arg(long, value_name = "FILTER")]
@@ -93,81 +133,137 @@ fn parse_listen(s: &str) -> Result<Listen, String> {
         .map_err(|e| format!("{s}: {e}"))
 }
 
+/// The TOML file: the relay-wide settings in `[relay]`, then one section per protocol.
 #[derive(Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 struct FileConfig {
     log_level: Option<String>,
     relay: Option<RelayConfig>,
+    rtmp: Option<RtmpConfig>,
+    http: Option<HttpConfig>,
+    rtsp: Option<RtspConfig>,
+    gb28181: Option<Gb28181Config>,
+    hls: Option<HlsConfig>,
 }
 
-fn load(args: &Args) -> Result<(RelayConfig, String), String> {
-    let file = match &args.config {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            toml::from_str::<FileConfig>(&text).map_err(|e| format!("{}: {e}", path.display()))?
+/// Keys the `[relay]` section had before the per-protocol sections: (old key, section,
+/// new key). Files written for earlier versions keep working (with a warning).
+const LEGACY_KEYS: &[(&str, &str, &str)] = &[
+    ("rtmp_listen", "rtmp", "listen"),
+    ("rtmp_chunk_size", "rtmp", "chunk_size"),
+    ("max_message_bytes", "rtmp", "max_message_bytes"),
+    ("http_listen", "http", "listen"),
+    ("max_http_header_bytes", "http", "max_header_bytes"),
+    ("rtsp_listen", "rtsp", "listen"),
+    ("rtsp_udp_port_min", "rtsp", "udp_port_min"),
+    ("rtsp_udp_port_max", "rtsp", "udp_port_max"),
+    ("rtsp_session_timeout_ms", "rtsp", "session_timeout_ms"),
+    ("rtsp_jitter_latency_ms", "rtsp", "jitter_latency_ms"),
+    ("rtsp_auth", "rtsp", "auth"),
+    ("gb28181_listen", "gb28181", "listen"),
+    ("gb28181_idle_timeout_ms", "gb28181", "idle_timeout_ms"),
+    ("gb28181_jitter_latency_ms", "gb28181", "jitter_latency_ms"),
+    ("hls_target_duration_ms", "hls", "target_duration_ms"),
+    ("hls_window", "hls", "window"),
+    ("hls_idle_timeout_ms", "hls", "idle_timeout_ms"),
+];
+
+/// Moves legacy `[relay]` keys into their sections; returns the keys moved.
+fn migrate_legacy(doc: &mut toml::Table) -> Vec<&'static str> {
+    let mut moved = Vec::new();
+    for (old, section, new) in LEGACY_KEYS {
+        let Some(v) = doc
+            .get_mut("relay")
+            .and_then(toml::Value::as_table_mut)
+            .and_then(|r| r.remove(*old))
+        else {
+            continue;
+        };
+        let sec = doc
+            .entry(section.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let Some(t) = sec.as_table_mut() {
+            t.entry(new.to_string()).or_insert(v);
+            moved.push(*old);
         }
-        None => FileConfig::default(),
+    }
+    moved
+}
+
+fn read_file(path: &PathBuf) -> Result<(FileConfig, Vec<&'static str>), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut doc: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let moved = migrate_legacy(&mut doc);
+    let file = FileConfig::deserialize(toml::Value::Table(doc))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((file, moved))
+}
+
+fn load(args: &Args) -> Result<(RelayConfig, String, Vec<&'static str>), String> {
+    let (file, moved) = match &args.config {
+        Some(path) => read_file(path)?,
+        None => (FileConfig::default(), Vec::new()),
     };
     let mut c = file.relay.unwrap_or_default();
-    let ms = Duration::from_millis;
-    if let Some(v) = args.rtmp_listen {
-        c.rtmp_listen = v;
-    }
-    if let Some(v) = args.http_listen {
-        c.http_listen = v;
-    }
-    if let Some(Listen(v)) = args.rtsp_listen {
-        c.rtsp_listen = v;
-    }
-    if let Some(Listen(v)) = args.gb28181_listen {
-        c.gb28181_listen = v;
-    }
-    if let Some(v) = args.gop_cache {
-        c.gop_cache = v;
-    }
-    if let Some(v) = args.gop_cache_max_bytes {
-        c.gop_cache_max_bytes = v;
-    }
-    if let Some(v) = args.queue_units {
-        c.queue_units = v;
-    }
-    if let Some(v) = args.player_stuck_timeout_ms {
-        c.player_stuck_timeout = ms(v);
-    }
-    if let Some(v) = args.play_wait_ms {
-        c.play_wait = ms(v);
-    }
-    if let Some(v) = args.publisher_grace_ms {
-        c.publisher_grace = ms(v);
-    }
-    if let Some(v) = args.track_wait_ms {
-        c.track_wait = ms(v);
-    }
-    if let Some(v) = args.tcp_nodelay {
-        c.tcp_nodelay = v;
-    }
-    if args.send_buffer_bytes.is_some() {
-        c.send_buffer_bytes = args.send_buffer_bytes;
-    }
-    if let Some(v) = args.rtmp_chunk_size {
-        c.rtmp_chunk_size = v;
-    }
-    if let Some(v) = args.hls_target_duration_ms {
-        c.hls_target_duration = ms(v);
-    }
-    if let Some(v) = args.hls_window {
-        c.hls_window = v;
-    }
-    if let Some(v) = args.max_message_bytes {
-        c.max_message_bytes = v;
-    }
+    c.rtmp = file.rtmp.unwrap_or(c.rtmp);
+    c.http = file.http.unwrap_or(c.http);
+    c.rtsp = file.rtsp.unwrap_or(c.rtsp);
+    c.gb28181 = file.gb28181.unwrap_or(c.gb28181);
+    c.hls = file.hls.unwrap_or(c.hls);
+    apply_flags(args, &mut c);
     let log = args
         .log_level
         .clone()
         .or(file.log_level)
         .unwrap_or_else(|| "info".into());
-    Ok((c, log))
+    Ok((c, log, moved))
+}
+
+fn apply_flags(a: &Args, c: &mut RelayConfig) {
+    let ms = Duration::from_millis;
+    macro_rules! set {
+        ($flag:expr, $field:expr) => {
+            if let Some(v) = $flag {
+                $field = v;
+            }
+        };
+        ($flag:expr, $field:expr, $map:expr) => {
+            if let Some(v) = $flag {
+                $field = $map(v);
+            }
+        };
+    }
+    set!(a.rtmp_listen, c.rtmp.listen, |l: Listen| l.0);
+    set!(a.http_listen, c.http.listen, |l: Listen| l.0);
+    set!(a.rtsp_listen, c.rtsp.listen, |l: Listen| l.0);
+    set!(a.gb28181_listen, c.gb28181.listen, |l: Listen| l.0);
+    set!(a.gop_cache, c.gop_cache);
+    set!(a.gop_cache_max_bytes, c.gop_cache_max_bytes);
+    set!(a.queue_units, c.queue_units);
+    set!(a.player_stuck_timeout_ms, c.player_stuck_timeout, ms);
+    set!(a.play_wait_ms, c.play_wait, ms);
+    set!(a.publisher_grace_ms, c.publisher_grace, ms);
+    set!(a.track_wait_ms, c.track_wait, ms);
+    set!(a.track_timeout_ms, c.track_timeout, ms);
+    set!(a.tcp_nodelay, c.tcp_nodelay);
+    set!(a.send_buffer_bytes, c.send_buffer_bytes, Some);
+    set!(a.shutdown_timeout_ms, c.shutdown_timeout, ms);
+    set!(a.rtmp_chunk_size, c.rtmp.chunk_size);
+    set!(a.max_message_bytes, c.rtmp.max_message_bytes);
+    set!(a.max_http_header_bytes, c.http.max_header_bytes);
+    set!(a.rtsp_udp_port_min, c.rtsp.udp_port_min);
+    set!(a.rtsp_udp_port_max, c.rtsp.udp_port_max);
+    set!(a.rtsp_session_timeout_ms, c.rtsp.session_timeout, ms);
+    set!(a.rtsp_jitter_latency_ms, c.rtsp.jitter_latency, ms);
+    set!(a.gb28181_idle_timeout_ms, c.gb28181.idle_timeout, ms);
+    set!(a.gb28181_jitter_latency_ms, c.gb28181.jitter_latency, ms);
+    set!(a.gb28181_max_streams, c.gb28181.max_streams);
+    set!(a.gb28181_max_streams_per_source, c.gb28181.max_streams_per_source);
+    set!(a.hls_target_duration_ms, c.hls.target_duration, ms);
+    set!(a.hls_window, c.hls.window);
+    set!(a.hls_idle_timeout_ms, c.hls.idle_timeout, ms);
 }
 
 async fn shutdown_signal() {
@@ -195,7 +291,7 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let (config, log) = match load(&args) {
+    let (config, log, moved) = match load(&args) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("weir: configuration error: {e}");
@@ -204,6 +300,9 @@ async fn main() -> std::process::ExitCode {
     };
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(&log));
     tracing_subscriber::fmt().with_env_filter(filter).init();
+    if !moved.is_empty() {
+        warn!(keys = ?moved, "configuration: these [relay] keys moved to per-protocol sections ([rtmp], [http], [rtsp], [gb28181], [hls]); see examples/weir.toml");
+    }
     let relay = match Relay::new(config).bind().await {
         Ok(r) => r,
         Err(e) => {

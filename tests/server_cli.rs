@@ -49,6 +49,18 @@ fn help_documents_every_option() {
         "--max-message-bytes",
         "--hls-target-duration-ms",
         "--hls-window",
+        "--hls-idle-timeout-ms",
+        "--track-timeout-ms",
+        "--shutdown-timeout-ms",
+        "--max-http-header-bytes",
+        "--rtsp-udp-port-min",
+        "--rtsp-udp-port-max",
+        "--rtsp-session-timeout-ms",
+        "--rtsp-jitter-latency-ms",
+        "--gb28181-idle-timeout-ms",
+        "--gb28181-jitter-latency-ms",
+        "--gb28181-max-streams",
+        "--gb28181-max-streams-per-source",
         "--log-level",
     ] {
         assert!(help.contains(opt), "--help lacks {opt}:\n{help}");
@@ -154,9 +166,23 @@ fn serves_from_a_config_file_and_exits_cleanly_on_sigterm() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Waits until `port` on 127.0.0.1 accepts a connection (or panics after 10 s).
+fn wait_listening(port: u16, child: &mut std::process::Child) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "server exited before listening"
+        );
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn the_sample_config_file_is_valid() {
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/weir.toml");
+    let http = free_port();
     let mut child = Command::new(server_bin())
         .arg("--config")
         .arg(&sample)
@@ -164,7 +190,7 @@ fn the_sample_config_file_is_valid() {
             "--rtmp-listen",
             "127.0.0.1:0",
             "--http-listen",
-            "127.0.0.1:0",
+            &format!("127.0.0.1:{http}"),
             "--rtsp-listen",
             "127.0.0.1:0",
             "--gb28181-listen",
@@ -174,15 +200,51 @@ fn the_sample_config_file_is_valid() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "server exited with the sample config"
-    );
+    wait_listening(http, &mut child);
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success());
+}
+
+/// Per-protocol sections, a listener turned off in the file, and a section key unknown.
+#[test]
+fn per_protocol_sections_and_listeners_off() {
+    let dir = std::env::temp_dir().join(format!("weir-cli-sections-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (rtsp, http) = (free_port(), free_port());
+    let cfg = dir.join("weir.toml");
+    std::fs::write(
+        &cfg,
+        format!("[rtmp]\nlisten = \"off\"\n[http]\nlisten = \"127.0.0.1:{http}\"\n[rtsp]\nlisten = \"127.0.0.1:{rtsp}\"\nsession_timeout_ms = 5000\n[gb28181]\nlisten = \"off\"\n[hls]\nwindow = 3\n"),
+    )
+    .unwrap();
+    let mut child = Command::new(server_bin())
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_listening(http, &mut child);
+    wait_listening(rtsp, &mut child);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let mut log = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut log).unwrap();
+    assert!(log.contains(&format!("rtsp://127.0.0.1:{rtsp}/")), "{log}");
+    assert!(!log.contains("rtmp://"), "RTMP is off: {log}");
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[rtsp]\nno_such_rtsp_key = 1\n").unwrap();
+    let out = Command::new(server_bin()).arg("--config").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_rtsp_key"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
