@@ -311,3 +311,107 @@ proptest! {
         });
     }
 }
+
+/// A stream with three tracks (video and two audio languages): a player is told all three
+/// with their configurations and gets every frame of each, in publish order.
+#[tokio::test]
+async fn a_hub_with_three_tracks() {
+    let hub = Hub::new(config());
+    let p = hub.publish("live/three", "test").unwrap();
+    p.video(0, avc_config());
+    p.audio(0, aac_config());
+    p.track(
+        TrackInfo::new(TrackId(7), Codec::Opus, 48_000)
+            .with_config(Bytes::from_static(b"OpusHead")),
+    );
+    for i in 0..10u8 {
+        let t = u32::from(i) * 40;
+        p.video(t, if i == 0 { key(i) } else { inter(i) });
+        p.audio(t, aac(i));
+        let ts = Timestamp::new(i64::from(t) * 48, Timebase::hz(48_000).unwrap());
+        p.frame(Frame::new(TrackId(7), ts, ts, Bytes::from(vec![0xFC, i])).with_keyframe(true));
+    }
+    let mut s = hub.subscribe("live/three", "test").await.unwrap();
+    let tracks: Vec<(TrackId, Codec)> = s.tracks().iter().map(|t| (t.id, t.codec)).collect();
+    assert_eq!(
+        tracks,
+        [(V, Codec::H264), (A, Codec::Aac), (TrackId(7), Codec::Opus)]
+    );
+    let units = drain(&mut s).await;
+    let configs = units.iter().filter(|u| u.is_config()).count();
+    assert_eq!(configs, 3);
+    for id in [V, A, TrackId(7)] {
+        let ids: Vec<u8> = units
+            .iter()
+            .filter(|u| u.is_frame() && u.track().unwrap().id == id)
+            .map(|u| last(u))
+            .collect();
+        assert_eq!(ids, (0..10).collect::<Vec<u8>>(), "track {id:?}");
+    }
+    assert_eq!(hub.streams()[0].tracks.len(), 3);
+}
+
+/// A publisher that reconnects within the grace period with other track ids (an RTSP
+/// camera numbering its media differently from the RTMP encoder before it): players keep
+/// the stream's track ids, so their outputs continue.
+#[tokio::test]
+async fn track_ids_stay_stable_across_a_reconnect() {
+    let mut c = config();
+    c.publisher_grace = Duration::from_secs(5);
+    let hub = Hub::new(c);
+    let p = hub.publish("live/re", "test").unwrap();
+    p.video(0, avc_config());
+    p.video(0, key(1));
+    let mut s = hub.subscribe("live/re", "test").await.unwrap();
+    assert_eq!(drain(&mut s).await.len(), 2);
+    drop(p);
+    let p = hub.publish("live/re", "test").unwrap();
+    p.track(
+        TrackInfo::new(TrackId(42), Codec::H264, 90_000)
+            .with_config(Bytes::from_static(&[1, 0x64, 0, 0x1f, 0xfe])),
+    );
+    let t = Timestamp::new(0, Timebase::MPEG);
+    p.frame(
+        Frame::new(
+            TrackId(42),
+            t,
+            t,
+            Bytes::from_static(&[0, 0, 0, 2, 0x65, 9]),
+        )
+        .with_keyframe(true),
+    );
+    let got = drain(&mut s).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    for u in &got {
+        assert_eq!(
+            u.track().unwrap().id,
+            V,
+            "the new session's track took over id 0"
+        );
+    }
+    assert_eq!(last(&got[1]), 9);
+}
+
+/// A source whose clock starts far from zero (near a counter wrap) is rebased so players
+/// start near zero; one that starts near zero keeps its timestamps.
+#[tokio::test]
+async fn streams_starting_near_a_wrap_are_rebased() {
+    let hub = Hub::new(config());
+    let p = hub.publish("live/far", "test").unwrap();
+    p.video(0, avc_config());
+    let start = u32::MAX - 2000;
+    let mut s = hub
+        .subscribe_within("live/far", "test", Duration::from_millis(10))
+        .await
+        .unwrap();
+    for i in 0..5u32 {
+        p.video(start + i * 40, if i == 0 { key(0) } else { inter(0) });
+    }
+    let ts: Vec<u32> = drain(&mut s)
+        .await
+        .iter()
+        .filter(|u| u.is_frame())
+        .map(|u| ms(u))
+        .collect();
+    assert_eq!(ts, [1000, 1040, 1080, 1120, 1160]);
+}

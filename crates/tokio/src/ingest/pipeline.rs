@@ -421,3 +421,232 @@ fn config_from_access_unit(codec: Codec, data: &Bytes) -> Option<Bytes> {
             .map(|c| c.to_bytes())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::BytesMut;
+    use weir_media::Timebase;
+    use weir_rtp_rtcp::payload::h264::{H264Packetizer, PacketizationMode};
+    use weir_rtp_rtcp::payload::ps::PsPacketizer;
+    use weir_rtp_rtcp::payload::{track_for, Packetizer, PacketizerConfig};
+
+    const SPS: &[u8] = &[
+        0x67, 0x42, 0xc0, 0x0d, 0xd9, 0x01, 0x41, 0xfb, 0x01, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10,
+        0x00, 0x00, 0x03, 0x03, 0x20, 0xf1, 0x42, 0xa4, 0x80,
+    ];
+    const PPS: &[u8] = &[0x68, 0xcb, 0x83, 0xcb, 0x20];
+
+    fn nalus(list: &[&[u8]]) -> Bytes {
+        let mut b = BytesMut::new();
+        for n in list {
+            b.extend_from_slice(&(n.len() as u32).to_be_bytes());
+            b.extend_from_slice(n);
+        }
+        b.freeze()
+    }
+
+    /// Frame `i` of a 25 fps H.264 stream: a keyframe (with SPS/PPS in band) every 10
+    /// frames, slices large enough to be fragmented (FU-A) at a 1200-byte MTU.
+    fn h264_frame(i: u32) -> Frame {
+        let key = i % 10 == 0;
+        let mut slice = vec![if key { 0x65 } else { 0x41 }];
+        slice.extend((0..3000u32).map(|k| (k.wrapping_mul(31) ^ i) as u8 | 1));
+        let data = if key {
+            nalus(&[SPS, PPS, &slice])
+        } else {
+            nalus(&[&slice])
+        };
+        let t = Timestamp::new(i64::from(i) * 3600, Timebase::MPEG);
+        Frame::new(TrackId(0), t, t, data).with_keyframe(key)
+    }
+
+    fn packets(frames: &[Frame]) -> Vec<RtpPacket> {
+        let cfg = PacketizerConfig::new(90_000)
+            .with_mtu(1200)
+            .with_ssrc(7)
+            .with_initial_sequence_number(65_500);
+        let mut p = H264Packetizer::new(cfg, &Bytes::new(), PacketizationMode::NonInterleaved);
+        let mut out = Vec::new();
+        for f in frames {
+            p.packetize(f, &mut out).unwrap();
+        }
+        out.into_iter()
+            .map(|b| RtpPacket::parse(b).unwrap())
+            .collect()
+    }
+
+    fn decoder() -> EsDecoder {
+        let cfg = DepacketizerConfig::new(90_000).with_track(TrackId(3));
+        let (depack, info) = track_for("H264/90000", Some("packetization-mode=1"), cfg).unwrap();
+        assert!(
+            info.config.is_empty(),
+            "no sprop: parameter sets come in band"
+        );
+        EsDecoder::new(info, depack)
+    }
+
+    fn drain<D: PayloadDecoder>(p: &mut RtpIngest<D>) -> Vec<IngestEvent> {
+        std::iter::from_fn(|| p.poll_event()).collect()
+    }
+
+    /// Reordered packets (UDP) come out as the source frames, in order; the track is
+    /// announced with the parameter sets found in the first keyframe; decode timestamps
+    /// are assigned; the sequence numbers wrap on the way.
+    #[test]
+    fn reorders_depacketizes_and_finds_parameter_sets_in_band() {
+        let frames: Vec<Frame> = (0..30).map(h264_frame).collect();
+        let mut pkts = packets(&frames);
+        assert!(pkts.len() > 60, "fragmented");
+        // Swap neighbours: every packet arrives out of order by one.
+        for pair in pkts.chunks_mut(2) {
+            pair.reverse();
+        }
+        let mut p = RtpIngest::new(decoder(), Some((90_000, Duration::from_millis(100))));
+        let t0 = Instant::now();
+        for (i, pkt) in pkts.into_iter().enumerate() {
+            p.push(pkt, t0 + Duration::from_millis(i as u64));
+        }
+        p.finish(t0 + Duration::from_secs(5));
+        let ev = drain(&mut p);
+        let IngestEvent::Track(t) = &ev[0] else {
+            panic!("track first: {:?}", ev[0]);
+        };
+        let want = weir_h264::AvcConfig::from_parameter_sets(
+            &[Bytes::from_static(SPS)],
+            &[Bytes::from_static(PPS)],
+        )
+        .unwrap()
+        .to_bytes();
+        assert_eq!((t.id, &t.config), (TrackId(3), &want));
+        let got: Vec<&Frame> = ev[1..]
+            .iter()
+            .map(|e| match e {
+                IngestEvent::Frame(f) => f,
+                other => panic!("only frames after the track: {other:?}"),
+            })
+            .collect();
+        assert_eq!(got.len(), 30);
+        for (g, w) in got.iter().zip(&frames) {
+            assert_eq!(
+                (&g.data, g.keyframe, g.pts.ticks() & 0xFFFF_FFFF),
+                (&w.data, w.keyframe, w.pts.ticks())
+            );
+            assert!(g.dts.ticks() <= g.pts.ticks());
+        }
+        assert_eq!(p.lost_packets(), 0);
+    }
+
+    /// A lost packet damages one frame: it is not emitted, and `Lost` tells the hub to hold
+    /// the track's video until the next keyframe; frames before the gap are complete.
+    #[test]
+    fn loss_is_reported_and_damaged_frames_dropped() {
+        let frames: Vec<Frame> = (0..20).map(h264_frame).collect();
+        let mut pkts = packets(&frames);
+        // Drop a middle packet of frame 3 (frames are 3 packets each, keyframes 4).
+        let victim = pkts
+            .iter()
+            .position(|p| p.timestamp() == 3 * 3600 && !p.marker())
+            .unwrap();
+        pkts.remove(victim + 1);
+        let mut p = RtpIngest::new(decoder(), Some((90_000, Duration::from_millis(50))));
+        let t0 = Instant::now();
+        for (i, pkt) in pkts.into_iter().enumerate() {
+            p.push(pkt, t0 + Duration::from_millis(10 * i as u64));
+            p.handle_timeout(t0 + Duration::from_millis(10 * i as u64));
+        }
+        p.finish(t0 + Duration::from_secs(10));
+        let ev = drain(&mut p);
+        let lost = ev
+            .iter()
+            .position(|e| matches!(e, IngestEvent::Lost(TrackId(3))))
+            .expect("loss reported");
+        let frame_times: Vec<i64> = ev
+            .iter()
+            .filter_map(|e| match e {
+                IngestEvent::Frame(f) => Some(f.pts.ticks() / 3600),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            !frame_times.contains(&3),
+            "damaged frame dropped: {frame_times:?}"
+        );
+        assert!(frame_times.starts_with(&[0, 1, 2]));
+        assert_eq!(frame_times.len(), 19);
+        // Frames 0..=2 come before the loss report.
+        let before = ev[..lost]
+            .iter()
+            .filter(|e| matches!(e, IngestEvent::Frame(_)))
+            .count();
+        assert_eq!(before, 3);
+        assert_eq!(p.lost_packets(), 1);
+    }
+
+    /// GB28181: a program stream over RTP (TCP, no reordering) becomes tracks and frames.
+    #[test]
+    fn program_stream_over_rtp_becomes_tracks_and_frames() {
+        let video = TrackInfo::new(TrackId(0), Codec::H264, 90_000);
+        let mut mux =
+            weir_ps::PsMuxer::new(std::slice::from_ref(&video), Default::default()).unwrap();
+        let mut pack = PsPacketizer::new(PacketizerConfig::new(90_000).with_ssrc(9));
+        let mut pkts = Vec::new();
+        let frames: Vec<Frame> = (0..12).map(h264_frame).collect();
+        for f in &frames {
+            let mut ps = BytesMut::new();
+            mux.write_frame(f, &mut ps).unwrap();
+            let ps = Frame::new(f.track, f.pts, f.dts, ps.freeze());
+            pack.packetize(&ps, &mut pkts).unwrap();
+        }
+        let mut p = RtpIngest::new(PsDecoder::default(), None);
+        let t0 = Instant::now();
+        for b in pkts {
+            p.push(RtpPacket::parse(b).unwrap(), t0);
+        }
+        p.finish(t0);
+        let ev = drain(&mut p);
+        assert!(matches!(&ev[0], IngestEvent::Track(t) if t.codec == Codec::H264));
+        let got: Vec<&Frame> = ev
+            .iter()
+            .filter_map(|e| match e {
+                IngestEvent::Frame(f) => Some(f),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got.len(), frames.len());
+        for (g, w) in got.iter().zip(&frames) {
+            assert_eq!((&g.data, g.keyframe), (&w.data, w.keyframe));
+        }
+    }
+
+    /// Two RTP streams with unrelated timestamp offsets line up on one clock through their
+    /// sender reports.
+    #[test]
+    fn sender_reports_align_tracks() {
+        let mut r = Retimer::new(Duration::from_secs(1));
+        let ntp = NtpTime::from_unix(Duration::from_secs(1_700_000_000));
+        // Video: RTP 1_000_000 at `ntp`; audio (48 kHz): RTP 5_000 at the same instant.
+        r.sender_report(TrackId(0), ntp, 1_000_000);
+        r.sender_report(TrackId(1), ntp, 5_000);
+        let now = Instant::now();
+        let v = Timestamp::new(1_000_000 + 9_000, Timebase::MPEG); // +100 ms
+        let a = Timestamp::new(5_000 + 4_800, Timebase::hz(48_000).unwrap()); // +100 ms
+        let fv = r.retime(Frame::new(TrackId(0), v, v, Bytes::new()), 90_000, now);
+        let fa = r.retime(
+            Frame::new(TrackId(1), a, a, Bytes::new()),
+            48_000,
+            now + Duration::from_millis(300),
+        );
+        let ms = |t: Timestamp| t.rescale(Timebase::MILLIS).ticks();
+        assert_eq!(
+            ms(fv.pts),
+            1000,
+            "the first frame starts the stream clock at the lead"
+        );
+        assert_eq!(
+            ms(fa.pts),
+            1000,
+            "same instant on the audio clock, whatever its arrival"
+        );
+    }
+}
