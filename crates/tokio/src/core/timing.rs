@@ -8,28 +8,12 @@ use weir_media::{Codec, TrackInfo};
 /// Reorder depth and frame rate of an H.264/H.265 track, from the SPS in its
 /// configuration (depth 0 and no rate for other codecs).
 pub(crate) fn video_timing(info: &TrackInfo) -> (u32, Option<f64>) {
-    use weir_media::reorder::{h264_reorder_depth, h265_reorder_depth, ASSUMED_H264_REORDER_DEPTH};
-    match info.codec {
-        Codec::H264 => match weir_h264::AvcConfig::parse(&info.config).and_then(|c| c.parsed_sps())
-        {
-            Ok(sps) => {
-                let declared = sps
-                    .vui
-                    .as_ref()
-                    .and_then(|v| v.bitstream_restriction.as_ref())
-                    .map(|b| b.max_num_reorder_frames);
-                (h264_reorder_depth(sps.profile_idc, declared), sps.fps())
-            }
-            Err(_) => (ASSUMED_H264_REORDER_DEPTH, None),
-        },
-        Codec::H265 => {
-            match weir_h265::HevcConfig::parse(&info.config).and_then(|c| c.parsed_sps()) {
-                Ok(sps) => (h265_reorder_depth(sps.max_num_reorder_pics()), sps.fps()),
-                Err(_) => (ASSUMED_H264_REORDER_DEPTH, None),
-            }
-        }
-        _ => (0, None),
-    }
+    let t = match info.codec {
+        Codec::H264 => weir_h264::video_timing(&info.config),
+        Codec::H265 => weir_h265::video_timing(&info.config),
+        _ => return (0, None),
+    };
+    (t.reorder_depth, t.fps)
 }
 
 /// A track's nominal frame duration: from the SPS frame rate for H.264/H.265, one AAC

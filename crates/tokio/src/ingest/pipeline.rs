@@ -396,29 +396,10 @@ impl Retimer {
 
 /// The avcC/hvcC built from the parameter sets in an access unit, if it has them all.
 fn config_from_access_unit(codec: Codec, data: &Bytes) -> Option<Bytes> {
-    let h265 = codec == Codec::H265;
-    let (mut vps, mut sps, mut pps) = (Vec::new(), Vec::new(), Vec::new());
-    let nalus = weir_media::nal::length_prefixed_nalus(data, 4).ok()?;
-    for nal in nalus.flatten() {
-        let Some(&h) = nal.first() else { continue };
-        match (h265, if h265 { (h >> 1) & 0x3f } else { h & 0x1f }) {
-            (false, 7) | (true, 33) => sps.push(nal),
-            (false, 8) | (true, 34) => pps.push(nal),
-            (true, 32) => vps.push(nal),
-            _ => {}
-        }
-    }
-    if pps.is_empty() {
-        return None;
-    }
-    if h265 {
-        weir_h265::HevcConfig::from_parameter_sets(&vps, &sps, &pps)
-            .ok()
-            .map(|c| c.to_bytes())
-    } else {
-        weir_h264::AvcConfig::from_parameter_sets(&sps, &pps)
-            .ok()
-            .map(|c| c.to_bytes())
+    match codec {
+        Codec::H264 => weir_h264::AvcConfig::from_access_unit(data).map(|c| c.to_bytes()),
+        Codec::H265 => weir_h265::HevcConfig::from_access_unit(data).map(|c| c.to_bytes()),
+        _ => None,
     }
 }
 
