@@ -235,3 +235,154 @@ fn stream_keys_are_uppercase_hex() {
     );
     assert_eq!(weir_tokio::ingest::gb28181::stream_key(1), "rtp/00000001");
 }
+
+/// Datagrams carrying a live stream's SSRC from another source address (a spoofer, or a
+/// second device misconfigured with the same SSRC) are dropped and counted: the player
+/// gets the first device's pictures, bit-exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gb28181_spoofed_source_packets_are_dropped() {
+    interop_or_skip!();
+    let dir = TempDir::new("gb-spoof");
+    let src = device_stream(&dir, 2);
+    let (relay, udp, _) = relay().await;
+    let key = "rtp/0BEBC201";
+    let out = dir.join("out.flv");
+    let player = play_ffmpeg(&relay.http_url(key), &out);
+    relay.wait_for_players(key, 1).await;
+    let device = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let spoofer = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // The spoofer's packets: same SSRC and sequence numbers, payload garbage.
+    for (i, p) in src.packets.iter().enumerate() {
+        device.send_to(p, udp).await.unwrap();
+        if i > 0 {
+            let mut evil = p.to_vec();
+            for b in &mut evil[12..] {
+                *b ^= 0x5A;
+            }
+            spoofer.send_to(&evil, udp).await.unwrap();
+        }
+        if i % 20 == 19 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    wait_ok(player, "player", Duration::from_secs(30)).await;
+    let want = weir_testutil::decoded_video_md5(&src.h264, &[]);
+    assert_eq!(weir_testutil::decoded_video_md5(&out, &[]), want);
+    assert_eq!(
+        relay.gb_stats.spoofed(),
+        src.packets.len() as u64 - 1,
+        "every spoofed datagram dropped and counted"
+    );
+    relay.stop().await;
+}
+
+/// Every GB28181 stream goes through the authorization hook with its SSRC and source
+/// address: a refused SSRC creates no stream (UDP or TCP), is asked about once — not per
+/// packet — and stays refused while it keeps sending; an allowed one plays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gb28181_refused_by_the_auth_hook() {
+    interop_or_skip!();
+    use std::sync::{Arc, Mutex};
+    use weir_tokio::{Access, AuthHook, AuthRequest};
+    let dir = TempDir::new("gb-auth");
+    let src = device_stream(&dir, 2);
+    let seen: Arc<Mutex<Vec<AuthRequest>>> = Arc::default();
+    let log = seen.clone();
+    let hook = AuthHook::from_async(move |r: AuthRequest| {
+        let log = log.clone();
+        async move {
+            let allow = r.ssrc != Some(SSRC);
+            log.lock().unwrap().push(r);
+            allow
+        }
+    });
+    let mut config = test_config();
+    config.gb28181.idle_timeout = Duration::from_secs(1);
+    config.play_wait = Duration::from_millis(300);
+    let relay = TestRelay::start_with_auth(config, hook).await;
+    let (udp, tcp) = relay.gb28181();
+    let device = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for p in &src.packets {
+        device.send_to(p, udp).await.unwrap();
+    }
+    // The UDP refusal is remembered: the whole stream was dropped after one question.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while relay.gb_stats.dropped() < src.packets.len() as u64 - 1 {
+        assert!(std::time::Instant::now() < deadline, "packets of the refused SSRC not dropped");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(relay.hub.streams().is_empty(), "no stream for a refused SSRC");
+    assert_eq!(relay.gb_stats.refused(), 1);
+    // Over TCP the connection is refused too.
+    let mut s = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    let p = &src.packets[0];
+    s.write_all(&(p.len() as u16).to_be_bytes()).await.unwrap();
+    s.write_all(p).await.unwrap();
+    let mut b = [0u8; 1];
+    let n = tokio::time::timeout(Duration::from_secs(10), tokio::io::AsyncReadExt::read(&mut s, &mut b))
+        .await
+        .expect("refused TCP connection closed")
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+    let (code, _, _) = http_get(relay.http, "/rtp/0BEBC201.flv").await;
+    assert_eq!(code, 404);
+    {
+        let seen: Vec<AuthRequest> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.protocol == "gb28181")
+            .cloned()
+            .collect();
+        assert_eq!(seen.len(), 2, "one question per refused stream: {seen:?}");
+        let udp_req = &seen[0];
+        assert_eq!(
+            (udp_req.protocol, udp_req.access, udp_req.key.as_str(), udp_req.ssrc, udp_req.peer),
+            ("gb28181", Access::Publish, "rtp/0BEBC201", Some(SSRC), device.local_addr().unwrap())
+        );
+    }
+    // Another SSRC is allowed and plays.
+    let other: Vec<Bytes> = src
+        .packets
+        .iter()
+        .map(|p| {
+            let mut v = p.to_vec();
+            v[8..12].copy_from_slice(&0x0000_0042u32.to_be_bytes());
+            Bytes::from(v)
+        })
+        .collect();
+    let out = dir.join("out.flv");
+    let player = play_ffmpeg(&relay.http_url("rtp/00000042"), &out);
+    relay.wait_for_players("rtp/00000042", 1).await;
+    send_udp(udp, &other).await;
+    drop(s);
+    // The stream ends one idle timeout after its last packet; the player with it.
+    wait_ok(player, "player", Duration::from_secs(30)).await;
+    let want = weir_testutil::decoded_video_md5(&src.h264, &[]);
+    assert_eq!(weir_testutil::decoded_video_md5(&out, &[]), want);
+    relay.stop().await;
+}
+
+/// The number of streams one source may open is capped; past it, new SSRCs are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gb28181_streams_per_source_are_capped() {
+    let mut config = test_config();
+    config.gb28181.max_streams_per_source = 2;
+    config.gb28181.idle_timeout = Duration::from_secs(30);
+    let relay = TestRelay::start(config).await;
+    let (udp, _) = relay.gb28181();
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for ssrc in 1..=4u32 {
+        // A bare RTP header with an empty PS payload.
+        let mut p = vec![0x80, 96, 0, 1, 0, 0, 0, 0];
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        sock.send_to(&p, udp).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while relay.gb_stats.refused() < 2 {
+        assert!(std::time::Instant::now() < deadline, "cap not enforced");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(relay.gb_stats.refused(), 2);
+    relay.stop().await;
+}

@@ -24,16 +24,27 @@ pub struct TestRelay {
     pub gb_tcp: Option<SocketAddr>,
     pub rtsp: Option<SocketAddr>,
     pub hub: Hub,
+    pub gb_stats: std::sync::Arc<weir_tokio::ingest::Gb28181Stats>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestRelay {
-    pub async fn start(mut config: RelayConfig) -> TestRelay {
+    pub async fn start(config: RelayConfig) -> TestRelay {
+        TestRelay::start_with_auth(config, weir_tokio::AuthHook::allow_all()).await
+    }
+
+    /// A relay whose authorization hook is `auth`.
+    pub async fn start_with_auth(mut config: RelayConfig, auth: weir_tokio::AuthHook) -> TestRelay {
         let base = RelayConfig::loopback_ephemeral();
         config.rtmp.listen = base.rtmp.listen;
         config.http.listen = base.http.listen;
-        let relay = Relay::new(config).bind().await.expect("bind relay");
+        let relay = Relay::new(config)
+            .with_auth_hook(auth)
+            .bind()
+            .await
+            .expect("bind relay");
+        let gb_stats = relay.gb28181_stats();
         let (rtmp, http, hub) = (
             relay.rtmp_addr().expect("rtmp"),
             relay.http_addr().expect("http"),
@@ -56,6 +67,7 @@ impl TestRelay {
             gb_tcp,
             rtsp,
             hub,
+            gb_stats,
             stop: Some(stop),
             task: Some(task),
         }
