@@ -308,10 +308,16 @@ async fn gb28181_refused_by_the_auth_hook() {
     // The UDP refusal is remembered: the whole stream was dropped after one question.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while relay.gb_stats.dropped() < src.packets.len() as u64 - 1 {
-        assert!(std::time::Instant::now() < deadline, "packets of the refused SSRC not dropped");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "packets of the refused SSRC not dropped"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(relay.hub.streams().is_empty(), "no stream for a refused SSRC");
+    assert!(
+        relay.hub.streams().is_empty(),
+        "no stream for a refused SSRC"
+    );
     assert_eq!(relay.gb_stats.refused(), 1);
     // Over TCP the connection is refused too.
     let mut s = tokio::net::TcpStream::connect(tcp).await.unwrap();
@@ -319,10 +325,13 @@ async fn gb28181_refused_by_the_auth_hook() {
     s.write_all(&(p.len() as u16).to_be_bytes()).await.unwrap();
     s.write_all(p).await.unwrap();
     let mut b = [0u8; 1];
-    let n = tokio::time::timeout(Duration::from_secs(10), tokio::io::AsyncReadExt::read(&mut s, &mut b))
-        .await
-        .expect("refused TCP connection closed")
-        .unwrap_or(0);
+    let n = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::io::AsyncReadExt::read(&mut s, &mut b),
+    )
+    .await
+    .expect("refused TCP connection closed")
+    .unwrap_or(0);
     assert_eq!(n, 0);
     let (code, _, _) = http_get(relay.http, "/rtp/0BEBC201.flv").await;
     assert_eq!(code, 404);
@@ -337,8 +346,20 @@ async fn gb28181_refused_by_the_auth_hook() {
         assert_eq!(seen.len(), 2, "one question per refused stream: {seen:?}");
         let udp_req = &seen[0];
         assert_eq!(
-            (udp_req.protocol, udp_req.access, udp_req.key.as_str(), udp_req.ssrc, udp_req.peer),
-            ("gb28181", Access::Publish, "rtp/0BEBC201", Some(SSRC), device.local_addr().unwrap())
+            (
+                udp_req.protocol,
+                udp_req.access,
+                udp_req.key.as_str(),
+                udp_req.ssrc,
+                udp_req.peer
+            ),
+            (
+                "gb28181",
+                Access::Publish,
+                "rtp/0BEBC201",
+                Some(SSRC),
+                device.local_addr().unwrap()
+            )
         );
     }
     // Another SSRC is allowed and plays.

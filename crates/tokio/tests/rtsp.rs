@@ -1011,3 +1011,108 @@ async fn rtsp_players_share_one_rtp_stream() {
     drop(publisher);
     relay.stop().await;
 }
+
+/// MJPEG published over RTSP (RFC 2435, `ffmpeg -c:v mjpeg -f rtsp`) is relayed to RTSP
+/// players over TCP and UDP, fragmented to the MTU: every picture they decode is the
+/// source's, and they get the whole clip from its first frame (every JPEG is a keyframe).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_mjpeg_publish_is_relayed_to_rtsp_players_over_tcp_and_udp() {
+    interop_or_skip!();
+    let dir = TempDir::new("rtsp-mjpeg");
+    let src = dir.join("src.mkv");
+    weir_testutil::ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-t",
+        "3",
+        "-c:v",
+        "mjpeg",
+        // RFC 2435 carries only the standard Huffman tables (ffmpeg's RTP muxer refuses
+        // the optimal ones its encoder picks by default).
+        "-huffman",
+        "default",
+        "-pix_fmt",
+        "yuvj420p",
+        "-q:v",
+        "4",
+        "-fflags",
+        "+bitexact",
+        "-flags:v",
+        "+bitexact",
+        src.to_str().unwrap(),
+    ]);
+    let relay = TestRelay::start(test_config()).await;
+    let key = "live/mjpeg";
+    let want = weir_testutil::decoded_video_md5(&src, &[]);
+    let mut players = Vec::new();
+    let mut outs = Vec::new();
+    let publisher = rtsp_push(&src, &relay.rtsp_url(key), "tcp");
+    // Players start once the stream is live (DESCRIBE needs its tracks).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !relay
+        .hub
+        .streams()
+        .iter()
+        .any(|s| s.key == key && !s.tracks.is_empty())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "MJPEG stream never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for transport in ["tcp", "udp"] {
+        let out = dir.join(&format!("out-{transport}.mkv"));
+        players.push(ffmpeg_child(&[
+            "-rtsp_transport".into(),
+            transport.into(),
+            "-i".into(),
+            relay.rtsp_url(key),
+            "-c".into(),
+            "copy".into(),
+            out.display().to_string(),
+        ]));
+        outs.push(out);
+    }
+    wait_ok(publisher, "publisher", Duration::from_secs(30)).await;
+    for p in players {
+        wait_ok(p, "player", Duration::from_secs(30)).await;
+    }
+    for (out, tcp) in outs.iter().zip([true, false]) {
+        let got = weir_testutil::decoded_video_md5(out, &[]);
+        assert!(got.len() >= 10, "{}: {} pictures", out.display(), got.len());
+        let start = want
+            .iter()
+            .position(|m| *m == got[0])
+            .unwrap_or_else(|| panic!("{}: first picture not in the source", out.display()));
+        if tcp {
+            assert_eq!(
+                got[..],
+                want[start..start + got.len()],
+                "{}: pictures bit-exact",
+                out.display()
+            );
+        } else {
+            // UDP on a loaded machine may lose a datagram (the player then drops that
+            // JPEG): what arrives is the source's pictures, in order.
+            let mut rest = want[start..].iter();
+            for m in &got {
+                assert!(
+                    rest.any(|w| w == m),
+                    "{}: a picture not from the source, or out of order",
+                    out.display()
+                );
+            }
+            assert!(
+                got.len() * 10 >= (want.len() - start) * 8,
+                "{}: {} of {} pictures",
+                out.display(),
+                got.len(),
+                want.len() - start
+            );
+        }
+    }
+    relay.stop().await;
+}

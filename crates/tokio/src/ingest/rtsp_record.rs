@@ -86,7 +86,12 @@ impl RtspRecorder {
     ) -> RtspRecorder {
         for (_, d) in &tracks {
             let info = d.info();
-            if info.config.is_empty() && info.codec.kind() == MediaKind::Video {
+            if info.config.is_empty()
+                && matches!(
+                    info.codec,
+                    weir_media::Codec::H264 | weir_media::Codec::H265
+                )
+            {
                 info!(stream = publisher.key(), codec = %info.codec, "RTSP ANNOUNCE without parameter sets: waiting for them in band");
             }
         }
