@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::core::HubConfig;
-pub use crate::egress::hls::HlsConfig;
+pub use crate::egress::HlsConfig;
 pub use crate::ingest::Gb28181Config;
 
 /// Relay settings. See [`RelayConfig::default`].
@@ -124,15 +124,15 @@ impl RelayConfig {
 
     /// The hub's part.
     pub fn hub_config(&self) -> HubConfig {
-        let mut h = HubConfig::default();
-        h.gop_cache = self.gop_cache;
-        h.gop_cache_max_bytes = self.gop_cache_max_bytes;
-        h.queue_units = self.queue_units;
-        h.play_wait = self.play_wait;
-        h.publisher_grace = self.publisher_grace;
-        h.track_wait = self.track_wait;
-        h.track_timeout = self.track_timeout;
-        h
+        HubConfig {
+            gop_cache: self.gop_cache,
+            gop_cache_max_bytes: self.gop_cache_max_bytes,
+            queue_units: self.queue_units,
+            play_wait: self.play_wait,
+            publisher_grace: self.publisher_grace,
+            track_wait: self.track_wait,
+            track_timeout: self.track_timeout,
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::auth::AuthHook;
 use crate::config::RelayConfig;
 use crate::core::Hub;
+#[cfg(feature = "http")]
 use crate::egress::hls::Hls;
 use crate::ingest::Gb28181Stats;
 use crate::net::Tasks;
@@ -19,6 +20,7 @@ pub(crate) struct Ctx {
     pub(crate) hub: Hub,
     pub(crate) auth: AuthHook,
     pub(crate) tasks: Arc<Tasks>,
+    #[cfg(feature = "http")]
     pub(crate) hls: Arc<Hls>,
     pub(crate) gb28181: Arc<Gb28181Stats>,
 }

@@ -19,6 +19,13 @@
 //!   and egress; `control` — the API.
 //! * [`Relay`] — composes them; nothing imports it.
 //!
+//! Cargo features choose the protocols (all on by default): `rtmp` (RTMP publish/play
+//! and the RTMP client), `http` (HTTP-FLV, WebSocket-FLV, HLS, the API), `rtsp` (RTSP
+//! publish/play), `gb28181` (GB28181 ingest); `serde` makes the configuration
+//! deserializable. An embedder can also run only some listeners
+//! ([`Listeners`], [`RelayConfig`] `listen = None`) or mount the HTTP routes in its own
+//! server (`BoundRelay::http_routes`).
+//!
 //! ```no_run
 //! use weir_tokio::{Relay, RelayConfig};
 //!
@@ -58,11 +65,23 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// A build with some protocols left out leaves some shared plumbing unused.
+#![cfg_attr(
+    not(all(
+        feature = "rtmp",
+        feature = "http",
+        feature = "rtsp",
+        feature = "gb28181"
+    )),
+    allow(dead_code, unused_imports, unused_variables, unused_mut)
+)]
 
 pub mod auth;
+#[cfg(feature = "rtmp")]
 pub mod client;
 pub mod config;
 mod conn;
+#[cfg(feature = "http")]
 mod control;
 pub mod core;
 mod ctx;
@@ -76,11 +95,13 @@ mod server;
 
 pub use auth::{Access, AuthHook, AuthRequest, Authorize};
 pub use config::{HttpConfig, RelayConfig, RtmpConfig, RtspAppAuth, RtspConfig};
+#[cfg(feature = "http")]
 pub use conn::HttpRoutes;
 pub use core::{
     Hub, HubConfig, HubError, HubEvent, Publisher, StreamInfo, StreamShape, Subscription, TryNext,
     Unit, UnitKind,
 };
+#[cfg(feature = "http")]
 pub use net::http::Body as HttpBody;
 pub use net::write_all_bufs;
 pub use server::{BoundRelay, Listeners, Relay};

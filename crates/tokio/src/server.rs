@@ -11,10 +11,13 @@ use tracing::info;
 
 use crate::auth::{AuthHook, AuthRequest};
 use crate::config::RelayConfig;
+#[cfg(feature = "http")]
 use crate::conn::HttpRoutes;
 use crate::core::Hub;
 use crate::ctx::Ctx;
+#[cfg(feature = "http")]
 use crate::egress::hls::Hls;
+#[cfg(feature = "gb28181")]
 use crate::ingest::gb28181::{self, GbCtx};
 use crate::ingest::Gb28181Stats;
 use crate::net::Tasks;
@@ -88,6 +91,14 @@ impl Relay {
     /// Any bind error (address in use, permission).
     pub async fn bind(self) -> std::io::Result<BoundRelay> {
         let c = &self.config;
+        // A protocol left out at build time is not listened for (said once in the log).
+        let on = |a: Option<SocketAddr>, built: bool, name: &str| match (a, built) {
+            (Some(_), false) => {
+                tracing::warn!("{name} is configured but this build leaves it out (Cargo feature)");
+                None
+            }
+            (a, _) => a,
+        };
         let tcp = |a: Option<SocketAddr>| async move {
             match a {
                 Some(a) => TcpListener::bind(a).await.map(Some),
@@ -95,12 +106,12 @@ impl Relay {
             }
         };
         let mut l = Listeners {
-            rtmp: tcp(c.rtmp.listen).await?,
-            http: tcp(c.http.listen).await?,
-            rtsp: tcp(c.rtsp.listen).await?,
+            rtmp: tcp(on(c.rtmp.listen, cfg!(feature = "rtmp"), "RTMP")).await?,
+            http: tcp(on(c.http.listen, cfg!(feature = "http"), "HTTP")).await?,
+            rtsp: tcp(on(c.rtsp.listen, cfg!(feature = "rtsp"), "RTSP")).await?,
             ..Listeners::default()
         };
-        if let Some(addr) = c.gb28181.listen {
+        if let Some(addr) = on(c.gb28181.listen, cfg!(feature = "gb28181"), "GB28181") {
             let tcp = TcpListener::bind(addr).await?;
             // The same port number for UDP (an ephemeral TCP port is usually free in UDP
             // too; if not, take another).
@@ -124,11 +135,15 @@ impl Relay {
     /// Uses the application's listeners instead of binding.
     pub fn bind_with(self, listeners: Listeners) -> BoundRelay {
         let hub = Hub::new(self.config.hub_config());
-        let mut hls_config = self.config.hls.clone();
-        hls_config.window = hls_config.window.max(1);
-        let hls = Arc::new(Hls::new(hub.clone(), hls_config, self.config.play_wait));
+        #[cfg(feature = "http")]
+        let hls = {
+            let mut hls_config = self.config.hls.clone();
+            hls_config.window = hls_config.window.max(1);
+            Arc::new(Hls::new(hub.clone(), hls_config, self.config.play_wait))
+        };
         BoundRelay {
             ctx: Arc::new(Ctx {
+                #[cfg(feature = "http")]
                 hls,
                 config: self.config,
                 hub,
@@ -191,6 +206,7 @@ impl BoundRelay {
     }
 
     /// The HTTP routes, to mount in an application's own server.
+    #[cfg(feature = "http")]
     pub fn http_routes(&self) -> HttpRoutes {
         HttpRoutes {
             ctx: self.ctx.clone(),
@@ -206,7 +222,8 @@ impl BoundRelay {
         let (stop_tx, stop_rx) = watch::channel(false);
         self.log_urls();
         let ctx = self.ctx;
-        let mut tasks = Vec::new();
+        let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+        #[cfg(feature = "rtmp")]
         if let Some(l) = self.l.rtmp {
             tasks.push(tokio::spawn(crate::conn::rtmp::serve(
                 l,
@@ -214,6 +231,7 @@ impl BoundRelay {
                 stop_rx.clone(),
             )));
         }
+        #[cfg(feature = "http")]
         if let Some(l) = self.l.http {
             tasks.push(tokio::spawn(crate::conn::http::serve(
                 l,
@@ -221,6 +239,7 @@ impl BoundRelay {
                 stop_rx.clone(),
             )));
         }
+        #[cfg(feature = "rtsp")]
         if let Some(l) = self.l.rtsp {
             tasks.push(tokio::spawn(crate::conn::rtsp::serve(
                 l,
@@ -228,22 +247,25 @@ impl BoundRelay {
                 stop_rx.clone(),
             )));
         }
-        let gb = GbCtx {
-            hub: ctx.hub.clone(),
-            auth: ctx.auth.clone(),
-            config: ctx.config.gb28181.clone(),
-            stats: ctx.gb28181.clone(),
-            tasks: ctx.tasks.clone(),
-        };
-        if let Some(s) = self.l.gb28181_udp {
-            tasks.push(tokio::spawn(gb28181::serve_udp(
-                s,
-                gb.clone(),
-                stop_rx.clone(),
-            )));
-        }
-        if let Some(l) = self.l.gb28181_tcp {
-            tasks.push(tokio::spawn(gb28181::serve_tcp(l, gb, stop_rx.clone())));
+        #[cfg(feature = "gb28181")]
+        {
+            let gb = GbCtx {
+                hub: ctx.hub.clone(),
+                auth: ctx.auth.clone(),
+                config: ctx.config.gb28181.clone(),
+                stats: ctx.gb28181.clone(),
+                tasks: ctx.tasks.clone(),
+            };
+            if let Some(s) = self.l.gb28181_udp {
+                tasks.push(tokio::spawn(gb28181::serve_udp(
+                    s,
+                    gb.clone(),
+                    stop_rx.clone(),
+                )));
+            }
+            if let Some(l) = self.l.gb28181_tcp {
+                tasks.push(tokio::spawn(gb28181::serve_tcp(l, gb, stop_rx.clone())));
+            }
         }
         shutdown.await;
         info!("shutting down: no new connections, ending streams");

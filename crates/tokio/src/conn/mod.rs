@@ -6,8 +6,12 @@
 //! [`crate::auth`], [`crate::format`], [`crate::ingest`], [`crate::egress`],
 //! [`crate::control`], [`crate::ctx`], [`crate::config`] — never the server.
 
+#[cfg(feature = "http")]
 pub(crate) mod http;
+#[cfg(feature = "rtmp")]
 pub(crate) mod rtmp;
+#[cfg(feature = "rtsp")]
 pub(crate) mod rtsp;
 
+#[cfg(feature = "http")]
 pub use http::HttpRoutes;

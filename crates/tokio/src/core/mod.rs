@@ -25,4 +25,5 @@ pub use stream::StreamShape;
 pub use tap::Tap;
 pub use unit::{EncodingKey, Unit, UnitKind};
 
+#[cfg(feature = "rtp")]
 pub(crate) use timing::video_timing;

@@ -7,15 +7,22 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use weir_amf::Amf0Value;
-use weir_flv::{FlvHeader, FlvMuxer, Metadata, MuxConfig, TagType};
+#[cfg(feature = "http")]
+use weir_flv::FlvHeader;
+use weir_flv::{FlvMuxer, Metadata, MuxConfig, TagType};
 use weir_media::{MediaKind, Timebase};
+#[cfg(feature = "rtmp")]
 use weir_rtmp_chunk::message::{csid, type_id};
+#[cfg(feature = "rtmp")]
 use weir_rtmp_chunk::PreparedMessage;
 
-use crate::core::{EncodingKey, MetaValue, StreamMetadata, StreamShape, Unit, UnitKind};
+#[cfg(feature = "http")]
+use crate::core::StreamShape;
+use crate::core::{EncodingKey, MetaValue, StreamMetadata, Unit, UnitKind};
 
 static BODY: EncodingKey<Bytes> = EncodingKey::new();
 static TAG: EncodingKey<Bytes> = EncodingKey::new();
+#[cfg(feature = "rtmp")]
 static RTMP: EncodingKey<Option<PreparedMessage>> = EncodingKey::new();
 
 fn mux() -> FlvMuxer {
@@ -108,6 +115,7 @@ pub fn tag(unit: &Unit) -> &Bytes {
     })
 }
 
+#[cfg(feature = "rtmp")]
 /// The unit as an RTMP message pre-split into chunks of `chunk_size`, built once per unit
 /// for the first chunk size asked for (the relay uses one chunk size for every player;
 /// another size is built uncached). `None` when the unit has no FLV form.
@@ -134,6 +142,7 @@ pub(crate) fn rtmp_message(unit: &Unit, chunk_size: u32) -> Option<PreparedMessa
 
 /// FLV file header + PreviousTagSize0 for the tracks of `shape` (both flags set when the
 /// stream's tracks are not known yet).
+#[cfg(feature = "http")]
 pub(crate) fn file_header(shape: StreamShape) -> Bytes {
     let (has_audio, has_video) = if !shape.has_audio && !shape.has_video {
         (true, true)

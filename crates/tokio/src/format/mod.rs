@@ -7,5 +7,7 @@
 //! **May import**: [`crate::core`], [`crate::net`] (randomness) and the format crates.
 //! Ingests use it to seed encodings they already have; egresses to send them.
 
+#[cfg(feature = "flv")]
 pub mod flv;
+#[cfg(feature = "rtsp")]
 pub(crate) mod rtp;

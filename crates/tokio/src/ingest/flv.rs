@@ -148,9 +148,10 @@ mod tests {
     /// not relayed and is never a keyframe. The publisher's bytes are what players get.
     #[tokio::test]
     async fn flv_bodies_become_configs_and_frames_with_their_own_bytes() {
-        let mut c = HubConfig::default();
-        c.track_wait = Duration::from_millis(1);
-        let hub = Hub::new(c);
+        let hub = Hub::new(HubConfig {
+            track_wait: Duration::from_millis(1),
+            ..HubConfig::default()
+        });
         let mut p = FlvPublisher::new(hub.publish("live/f", "rtmp").unwrap());
         p.video(0, avc_config());
         p.video(0, picture(true, 1));

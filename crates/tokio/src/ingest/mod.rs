@@ -7,19 +7,24 @@
 //! **May import**: [`crate::core`], [`crate::format`] (to seed encodings it already has),
 //! [`crate::net`], [`crate::auth`]. Never an egress.
 
+#[cfg(feature = "flv")]
 pub(crate) mod flv;
+#[cfg(feature = "gb28181")]
 pub mod gb28181;
+#[cfg(feature = "rtp")]
 pub(crate) mod pipeline;
+#[cfg(feature = "rtsp")]
 pub(crate) mod rtsp_record;
+mod settings;
 
+#[cfg(feature = "flv")]
 pub use flv::FlvPublisher;
-pub use gb28181::{Gb28181Config, Gb28181Stats};
-
-use crate::core::Publisher;
-use pipeline::IngestEvent;
+pub use settings::{Gb28181Config, Gb28181Stats};
 
 /// Hands one pipeline event to the publisher.
-pub(crate) fn publish_event(publisher: &Publisher, ev: IngestEvent) {
+#[cfg(feature = "rtp")]
+pub(crate) fn publish_event(publisher: &crate::core::Publisher, ev: pipeline::IngestEvent) {
+    use pipeline::IngestEvent;
     match ev {
         IngestEvent::Track(t) => publisher.track(t),
         IngestEvent::Frame(f) => publisher.frame(f),

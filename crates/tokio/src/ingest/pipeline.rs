@@ -16,7 +16,9 @@ use tracing::{debug, info};
 use weir_jitter::{Config as JitterConfig, JitterBuffer, Output};
 use weir_media::reorder::{DtsEvent, DtsGenerator};
 use weir_media::{Codec, Frame, MediaKind, Timestamp, TrackId, TrackInfo};
+#[cfg(feature = "gb28181")]
 use weir_ps::{Event as PsEvent, PsDemuxer};
+#[cfg(feature = "gb28181")]
 use weir_rtp_rtcp::payload::ps::PsDepacketizer;
 use weir_rtp_rtcp::payload::{Depacketizer, DepacketizerConfig};
 use weir_rtp_rtcp::{NtpTime, RtpPacket};
@@ -233,6 +235,7 @@ impl PayloadDecoder for EsDecoder {
     }
 }
 
+#[cfg(feature = "gb28181")]
 /// An MPEG program stream carried in RTP (GB28181): several tracks, 90 kHz PES clocks.
 pub(crate) struct PsDecoder {
     depack: PsDepacketizer,
@@ -240,6 +243,7 @@ pub(crate) struct PsDecoder {
     video: Option<TrackId>,
 }
 
+#[cfg(feature = "gb28181")]
 impl Default for PsDecoder {
     fn default() -> Self {
         PsDecoder {
@@ -250,6 +254,7 @@ impl Default for PsDecoder {
     }
 }
 
+#[cfg(feature = "gb28181")]
 impl PsDecoder {
     fn pull(&mut self, out: &mut VecDeque<IngestEvent>) {
         while let Some(ps) = self.depack.pull() {
@@ -286,6 +291,7 @@ impl PsDecoder {
     }
 }
 
+#[cfg(feature = "gb28181")]
 impl PayloadDecoder for PsDecoder {
     fn packet(&mut self, pkt: &RtpPacket, out: &mut VecDeque<IngestEvent>) {
         if let Err(e) = self.depack.push(pkt) {
@@ -317,9 +323,17 @@ pub(crate) struct Retimer {
     lead: Duration,
     /// (NTP of the first frame, its arrival).
     origin: Option<(Option<NtpTime>, Instant)>,
-    /// Per track: latest sender report (NTP, RTP time) and the offset fixed at its first
-    /// frame (track ticks).
-    tracks: Vec<(TrackId, Option<(NtpTime, u32)>, Option<i64>)>,
+    tracks: Vec<RetimedTrack>,
+}
+
+/// One track of a [`Retimer`].
+#[derive(Debug, Clone, Copy)]
+struct RetimedTrack {
+    id: TrackId,
+    /// Latest sender report: (NTP, RTP time).
+    sr: Option<(NtpTime, u32)>,
+    /// Added to the track's timestamps (track ticks), fixed at its first frame.
+    offset: Option<i64>,
 }
 
 impl Retimer {
@@ -331,11 +345,15 @@ impl Retimer {
         }
     }
 
-    fn entry(&mut self, track: TrackId) -> &mut (TrackId, Option<(NtpTime, u32)>, Option<i64>) {
-        let i = match self.tracks.iter().position(|t| t.0 == track) {
+    fn entry(&mut self, track: TrackId) -> &mut RetimedTrack {
+        let i = match self.tracks.iter().position(|t| t.id == track) {
             Some(i) => i,
             None => {
-                self.tracks.push((track, None, None));
+                self.tracks.push(RetimedTrack {
+                    id: track,
+                    sr: None,
+                    offset: None,
+                });
                 self.tracks.len() - 1
             }
         };
@@ -344,7 +362,7 @@ impl Retimer {
 
     /// A sender report of `track`'s RTP stream.
     pub(crate) fn sender_report(&mut self, track: TrackId, ntp: NtpTime, rtp: u32) {
-        self.entry(track).1 = Some((ntp, rtp));
+        self.entry(track).sr = Some((ntp, rtp));
     }
 
     /// Moves `f` (of a track with `clock_rate`) onto the stream clock; `now` is when it
@@ -353,7 +371,7 @@ impl Retimer {
         let clock = i64::from(clock_rate.max(1));
         let lead = self.lead;
         let origin = self.origin;
-        let (_, sr, offset) = self.entry(f.track).clone();
+        let RetimedTrack { sr, offset, .. } = *self.entry(f.track);
         let offset = match offset {
             Some(o) => o,
             None => {
@@ -380,7 +398,7 @@ impl Retimer {
                 let since =
                     i64::try_from(since_nanos * i128::from(clock) / 1_000_000_000).unwrap_or(0);
                 let o = since - ticks;
-                self.entry(f.track).2 = Some(o);
+                self.entry(f.track).offset = Some(o);
                 o
             }
         };
@@ -409,6 +427,7 @@ mod tests {
     use bytes::BytesMut;
     use weir_media::Timebase;
     use weir_rtp_rtcp::payload::h264::{H264Packetizer, PacketizationMode};
+    #[cfg(feature = "gb28181")]
     use weir_rtp_rtcp::payload::ps::PsPacketizer;
     use weir_rtp_rtcp::payload::{track_for, Packetizer, PacketizerConfig};
 
@@ -565,6 +584,7 @@ mod tests {
     }
 
     /// GB28181: a program stream over RTP (TCP, no reordering) becomes tracks and frames.
+    #[cfg(feature = "gb28181")]
     #[test]
     fn program_stream_over_rtp_becomes_tracks_and_frames() {
         let video = TrackInfo::new(TrackId(0), Codec::H264, 90_000);

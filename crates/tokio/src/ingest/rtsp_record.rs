@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tracing::{debug, info};
-use weir_media::{MediaKind, TrackId};
+use weir_media::TrackId;
 use weir_rtp_rtcp::payload::{track_for, DepacketizerConfig};
 use weir_rtp_rtcp::{Compound, RtcpLimits, RtcpPacket, RtpPacket};
 

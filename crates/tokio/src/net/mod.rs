@@ -5,17 +5,36 @@
 //!
 //! **May import**: tokio, hyper, socket2, nix — nothing else of this crate.
 
+#[cfg(any(
+    feature = "rtmp",
+    feature = "http",
+    feature = "rtsp",
+    feature = "gb28181"
+))]
 mod accept;
+#[cfg(feature = "http")]
 pub mod http;
 mod io;
+#[cfg(feature = "rtsp")]
 mod random;
+#[cfg(feature = "rtsp")]
 pub(crate) mod rtp_transport;
 mod tasks;
+#[cfg(feature = "rtsp")]
 mod udp;
 
+#[cfg(any(
+    feature = "rtmp",
+    feature = "http",
+    feature = "rtsp",
+    feature = "gb28181"
+))]
 pub(crate) use accept::accept_loop;
+#[cfg(any(feature = "rtmp", feature = "http", feature = "rtsp"))]
 pub(crate) use io::tune_socket;
 pub use io::write_all_bufs;
+#[cfg(feature = "rtsp")]
 pub(crate) use random::random_u64;
 pub(crate) use tasks::Tasks;
+#[cfg(feature = "rtsp")]
 pub(crate) use udp::UdpBatch;
