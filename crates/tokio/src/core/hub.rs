@@ -18,7 +18,7 @@
 //!   discontinuities smoothed; a stream that starts near a counter wrap is rebased.
 //! * Lifetime events ([`HubEvent`]) go to a broadcast channel for logs, hooks and the API.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -26,12 +26,13 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 use tokio::time::Instant;
 use tracing::{debug, info};
-use weir_media::{Frame, MediaKind, TrackId, TrackInfo};
+use weir_media::TrackInfo;
 
-use super::metadata::StreamMetadata;
-use super::stream::{Refused, Session, StreamShape, StreamState};
+use super::publisher::Publisher;
+use super::stream::{Session, StreamShape, StreamState};
+use super::subscription::Subscription;
 use super::tap::{Tap, TapEntry, TapFactory};
-use super::unit::{Unit, UnitKind};
+use super::unit::Unit;
 
 /// Hub settings.
 #[derive(Clone, Debug)]
@@ -158,24 +159,24 @@ pub struct StreamInfo {
 }
 
 #[derive(Debug)]
-struct Shared {
-    config: HubConfig,
-    streams: Mutex<HashMap<String, Arc<Slot>>>,
-    events: broadcast::Sender<HubEvent>,
-    next_id: AtomicU64,
-    shutting_down: AtomicBool,
+pub(super) struct Shared {
+    pub(super) config: HubConfig,
+    pub(super) streams: Mutex<HashMap<String, Arc<Slot>>>,
+    pub(super) events: broadcast::Sender<HubEvent>,
+    pub(super) next_id: AtomicU64,
+    pub(super) shutting_down: AtomicBool,
 }
 
 #[derive(Debug)]
-struct Slot {
-    key: String,
-    tx: broadcast::Sender<Arc<Unit>>,
-    state: Mutex<StreamState>,
-    changed: Notify,
-    players: AtomicUsize,
+pub(super) struct Slot {
+    pub(super) key: String,
+    pub(super) tx: broadcast::Sender<Arc<Unit>>,
+    pub(super) state: Mutex<StreamState>,
+    pub(super) changed: Notify,
+    pub(super) players: AtomicUsize,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave the state half-updated in a way that
     // matters more than losing the stream; keep serving.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -184,7 +185,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The registry of live streams. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Hub {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
 }
 
 impl Default for Hub {
@@ -250,7 +251,7 @@ impl Hub {
         self.shared.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn emit(&self, ev: HubEvent) {
+    pub(super) fn emit(&self, ev: HubEvent) {
         let _ = self.shared.events.send(ev);
     }
 
@@ -272,7 +273,7 @@ impl Hub {
     }
 
     /// Removes `slot` from the registry if nothing uses it any more.
-    fn maybe_remove(&self, slot: &Arc<Slot>) {
+    pub(super) fn maybe_remove(&self, slot: &Arc<Slot>) {
         let mut streams = lock(&self.shared.streams);
         let mut st = lock(&slot.state);
         let idle = st.session.is_none()
@@ -324,7 +325,7 @@ impl Hub {
         }
     }
 
-    fn unpublish(&self, slot: &Arc<Slot>, id: u64) {
+    pub(super) fn unpublish(&self, slot: &Arc<Slot>, id: u64) {
         let generation = {
             let mut st = lock(&slot.state);
             if st.session.as_ref().map(|s| s.id) != Some(id) {
@@ -591,11 +592,11 @@ struct Early {
 
 /// Keeps a stream's tap running while a subscription (or a player waiting for the stream)
 /// uses it.
-struct TapGuard {
+pub(super) struct TapGuard {
     slot: Arc<Slot>,
     type_id: std::any::TypeId,
-    tap: Arc<dyn Tap>,
-    any: Arc<dyn std::any::Any + Send + Sync>,
+    pub(super) tap: Arc<dyn Tap>,
+    pub(super) any: Arc<dyn std::any::Any + Send + Sync>,
 }
 
 impl std::fmt::Debug for TapGuard {
@@ -640,301 +641,5 @@ impl Drop for TapGuard {
         if let Some(t) = st.taps.iter_mut().find(|t| t.type_id == self.type_id) {
             t.users = t.users.saturating_sub(1);
         }
-    }
-}
-
-/// The right to publish one stream. Dropping it unpublishes (the stream then waits out
-/// its grace period).
-#[derive(Debug)]
-pub struct Publisher {
-    hub: Hub,
-    slot: Arc<Slot>,
-    id: u64,
-}
-
-impl Publisher {
-    /// `app/stream`.
-    pub fn key(&self) -> &str {
-        &self.slot.key
-    }
-
-    /// This publisher session's id.
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
-    /// Players currently subscribed.
-    pub fn players(&self) -> usize {
-        self.slot.players.load(Ordering::Acquire)
-    }
-
-    /// Locks the stream if this publisher still owns it.
-    fn state(&self) -> Option<MutexGuard<'_, StreamState>> {
-        let st = lock(&self.slot.state);
-        (st.session.as_ref().map(|s| s.id) == Some(self.id)).then_some(st)
-    }
-
-    /// Announces a track (new, or with changed parameters). Players get it as a
-    /// configuration unit before the track's next frames. Video of a new track starts at
-    /// its first keyframe.
-    pub fn track(&self, info: TrackInfo) {
-        self.track_with(info, |_| {});
-    }
-
-    /// [`Publisher::track`], letting the ingest seed encodings of the configuration unit
-    /// (see [`Unit::seed`]) before anyone sees it.
-    pub fn track_with(&self, info: TrackInfo, seed: impl FnOnce(&Unit)) {
-        let Some(mut st) = self.state() else { return };
-        let unit = st.add_track(info);
-        seed(&unit);
-        self.commit(st, unit, true);
-    }
-
-    /// Publishes a coded frame of a track announced with [`Publisher::track`]. Frames of
-    /// unknown tracks are dropped; video inter frames before the track's first keyframe (or
-    /// the next one after [`Publisher::lost`]) are held back. Timestamps are repaired in
-    /// the frame's timebase.
-    pub fn frame(&self, frame: Frame) {
-        self.frame_with(frame, |_| {});
-    }
-
-    /// [`Publisher::frame`], letting the ingest seed encodings of the unit.
-    pub fn frame_with(&self, frame: Frame, seed: impl FnOnce(&Unit)) {
-        let Some(mut st) = self.state() else { return };
-        let newly_seen = !st
-            .tracks
-            .iter()
-            .any(|t| !t.stale && t.source == frame.track && t.delivering);
-        match st.accept_frame(&self.slot.key, frame, Instant::now()) {
-            Ok(unit) => {
-                seed(&unit);
-                let timeout = self.hub.shared.config.track_timeout;
-                st.track_timeouts(&self.slot.key, timeout);
-                self.commit(st, unit, newly_seen);
-            }
-            Err(Refused::UnknownTrack(t)) => {
-                debug!(stream = %self.slot.key, track = t.0, "frame of an unannounced track dropped");
-            }
-            Err(Refused::AwaitingKeyframe) => {}
-        }
-    }
-
-    /// Data of `track` was lost (a gap the ingest could not repair): its video is held back
-    /// until the next keyframe, so no player gets pictures that reference missing data.
-    pub fn lost(&self, track: TrackId) {
-        if let Some(mut st) = self.state() {
-            st.lost(track);
-        }
-    }
-
-    /// Publishes stream metadata, with the kinds of media it announces (players wait
-    /// briefly for an announced kind that has not delivered data yet).
-    pub fn metadata(&self, metadata: StreamMetadata, announces: &[MediaKind]) {
-        let Some(mut st) = self.state() else { return };
-        let unit = st.set_metadata(Arc::new(metadata), announces);
-        self.commit(st, unit, true);
-    }
-
-    /// Shares `unit` (under the state lock: a player snapshotting the caches in
-    /// `subscribe` then either has it in its snapshot or receives it live, never both).
-    fn commit(&self, mut st: MutexGuard<'_, StreamState>, unit: Arc<Unit>, notify: bool) {
-        let config = &self.hub.shared.config;
-        let keyframe = st.cache(&unit, config.gop_cache, config.gop_cache_max_bytes);
-        st.run_taps(&unit);
-        // (No receivers is fine: nobody is watching.)
-        let _ = self.slot.tx.send(unit);
-        drop(st);
-        if notify || keyframe {
-            self.slot.changed.notify_waiters();
-        }
-    }
-}
-
-impl Drop for Publisher {
-    fn drop(&mut self) {
-        self.hub.unpublish(&self.slot, self.id);
-    }
-}
-
-/// One player's view of a stream: the initial units (metadata, configurations, cached
-/// GOP) followed by the live units. Dropping it leaves the stream.
-#[derive(Debug)]
-pub struct Subscription {
-    hub: Hub,
-    slot: Arc<Slot>,
-    id: u64,
-    protocol: &'static str,
-    initial: VecDeque<Arc<Unit>>,
-    rx: broadcast::Receiver<Arc<Unit>>,
-    need_keyframe: bool,
-    dropped: u64,
-    shape: StreamShape,
-    tracks: Vec<Arc<TrackInfo>>,
-    tap: Option<TapGuard>,
-}
-
-/// Result of [`Subscription::try_next`].
-#[derive(Debug)]
-pub enum TryNext {
-    /// A unit.
-    Unit(Arc<Unit>),
-    /// Nothing buffered right now.
-    Empty,
-    /// The stream ended.
-    Ended,
-}
-
-impl Subscription {
-    /// `app/stream`.
-    pub fn key(&self) -> &str {
-        &self.slot.key
-    }
-
-    /// This player's id.
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
-    /// The egress protocol it subscribed with.
-    pub fn protocol(&self) -> &'static str {
-        self.protocol
-    }
-
-    /// The kinds of track the stream had when the player joined.
-    pub fn shape(&self) -> StreamShape {
-        self.shape
-    }
-
-    /// The stream's tracks (codec, clock rate, configuration) when the player joined,
-    /// video first. Later changes arrive as configuration units ([`Unit::is_config`]).
-    pub fn tracks(&self) -> &[Arc<TrackInfo>] {
-        &self.tracks
-    }
-
-    /// The stream's tap of type `T`, when the subscription asked for it
-    /// ([`SubscribeOptions::tap`]).
-    pub fn tap<T: Tap>(&self) -> Option<Arc<T>> {
-        self.tap
-            .as_ref()
-            .and_then(|t| t.any.clone().downcast::<T>().ok())
-    }
-
-    /// Units skipped because this player fell behind.
-    pub fn dropped(&self) -> u64 {
-        self.dropped
-    }
-
-    /// Decides whether to deliver `unit` while catching up to a keyframe.
-    fn filter(&mut self, unit: Arc<Unit>) -> Option<Arc<Unit>> {
-        if !unit.is_frame() {
-            return Some(unit);
-        }
-        if self.need_keyframe {
-            if unit.is_keyframe() {
-                self.need_keyframe = false;
-            } else {
-                self.dropped += 1;
-                return None;
-            }
-        }
-        Some(unit)
-    }
-
-    fn lagged(&mut self, n: u64) {
-        self.dropped += n;
-        let has_video = self.shape.has_video || lock(&self.slot.state).has_video();
-        self.need_keyframe = has_video;
-        debug!(stream = %self.slot.key, protocol = self.protocol, skipped = n, "player fell behind; skipping to the next keyframe");
-    }
-
-    fn pop_initial(&mut self) -> Option<Arc<Unit>> {
-        let u = self.initial.pop_front()?;
-        if self.initial.is_empty() {
-            // The GOP replay is over: give its queue back (per-player memory).
-            self.initial = VecDeque::new();
-        }
-        Some(u)
-    }
-
-    /// The next unit; `None` once the stream has ended.
-    pub async fn next(&mut self) -> Option<Arc<Unit>> {
-        loop {
-            let unit = match self.pop_initial() {
-                Some(u) => u,
-                None => match self.rx.recv().await {
-                    Ok(u) => u,
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        self.lagged(n);
-                        continue;
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
-            };
-            if unit.kind() == UnitKind::End {
-                return None;
-            }
-            if let Some(u) = self.filter(unit) {
-                return Some(u);
-            }
-        }
-    }
-
-    /// The next unit if one is ready, without waiting (for batching writes).
-    pub fn try_next(&mut self) -> TryNext {
-        loop {
-            let unit = match self.pop_initial() {
-                Some(u) => u,
-                None => match self.rx.try_recv() {
-                    Ok(u) => u,
-                    Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                        self.lagged(n);
-                        continue;
-                    }
-                    Err(broadcast::error::TryRecvError::Empty) => return TryNext::Empty,
-                    Err(broadcast::error::TryRecvError::Closed) => return TryNext::Ended,
-                },
-            };
-            if unit.kind() == UnitKind::End {
-                return TryNext::Ended;
-            }
-            if let Some(u) = self.filter(unit) {
-                return TryNext::Unit(u);
-            }
-        }
-    }
-
-    /// Waits for the next unit, then takes whatever else is ready, up to `max` units in
-    /// all, into `out` (cleared first). False once the stream has ended (`out` may still
-    /// hold the units before the end).
-    pub async fn next_batch(&mut self, out: &mut Vec<Arc<Unit>>, max: usize) -> bool {
-        out.clear();
-        match self.next().await {
-            Some(u) => out.push(u),
-            None => return false,
-        }
-        while out.len() < max {
-            match self.try_next() {
-                TryNext::Unit(u) => out.push(u),
-                TryNext::Empty => break,
-                TryNext::Ended => return false,
-            }
-        }
-        true
-    }
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        self.slot.players.fetch_sub(1, Ordering::AcqRel);
-        debug!(stream = %self.slot.key, protocol = self.protocol, dropped = self.dropped, "player left");
-        self.hub.emit(HubEvent::PlayerLeft {
-            key: self.slot.key.clone(),
-            protocol: self.protocol,
-            session: self.id,
-            dropped: self.dropped,
-        });
-        // The tap guard locks the stream: release it before `maybe_remove` locks it too.
-        self.tap = None;
-        self.hub.maybe_remove(&self.slot);
     }
 }

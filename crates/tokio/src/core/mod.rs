@@ -11,17 +11,18 @@
 
 mod hub;
 mod metadata;
+mod publisher;
 mod stream;
+mod subscription;
 mod tap;
 mod timing;
 mod unit;
 
-pub use hub::{
-    Hub, HubConfig, HubError, HubEvent, Publisher, StreamInfo, SubscribeOptions, Subscription,
-    TryNext,
-};
+pub use hub::{Hub, HubConfig, HubError, HubEvent, StreamInfo, SubscribeOptions};
 pub use metadata::{MetaValue, StreamMetadata};
+pub use publisher::Publisher;
 pub use stream::StreamShape;
+pub use subscription::{Subscription, TryNext};
 pub use tap::Tap;
 pub use unit::{EncodingKey, Unit, UnitKind};
 
