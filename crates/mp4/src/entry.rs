@@ -442,10 +442,8 @@ pub(crate) fn parse_stsd(
                     codec = Some(Codec::H265);
                     config = Bytes::copy_from_slice(child.body);
                 }
-                (kind::MP4V, kind::ESDS) => {
-                    if parse_esds(&Cursor::of(&child))?.0 == OTI_JPEG {
-                        codec = Some(Codec::Mjpeg);
-                    }
+                (kind::MP4V, kind::ESDS) if parse_esds(&Cursor::of(&child))?.0 == OTI_JPEG => {
+                    codec = Some(Codec::Mjpeg);
                 }
                 _ => {}
             }

@@ -155,8 +155,7 @@ fn seek_lands_on_keyframe_at_or_before() {
             let want = keys
                 .iter()
                 .copied()
-                .filter(|&k| k <= target + 1e-9)
-                .last()
+                .rfind(|&k| k <= target + 1e-9)
                 .unwrap_or(keys[0]);
             assert!(
                 (pos.time.as_secs_f64() - want).abs() < 1e-6,

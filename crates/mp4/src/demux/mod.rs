@@ -146,6 +146,8 @@ pub struct Demuxer {
     skip_to: Option<(u64, i64)>,
     last_seek: Option<SeekPosition>,
     ready: VecDeque<Frame>,
+    /// The next sample to read in `State::Samples` (kept by `settle`).
+    cur: Option<(usize, Sample)>,
 }
 
 impl Default for Demuxer {
@@ -175,6 +177,7 @@ impl Demuxer {
             skip_to: None,
             last_seek: None,
             ready: VecDeque::new(),
+            cur: None,
         }
     }
 
@@ -224,8 +227,7 @@ impl Demuxer {
                 len: usize::try_from(*size).unwrap_or(usize::MAX),
             }),
             State::Samples => {
-                let (ti, s) = self.peek_sample()?;
-                let _ = ti;
+                let (_, s) = self.cur?;
                 Some(ReadRequest {
                     offset: s.offset,
                     len: s.size as usize,
@@ -435,7 +437,11 @@ impl Demuxer {
 
     /// In `Samples` with nothing left to read: resume the walk (or end).
     fn settle(&mut self) {
-        if self.state == State::Samples && self.peek_sample().is_none() {
+        if self.state != State::Samples {
+            return;
+        }
+        self.cur = self.peek_sample();
+        if self.cur.is_none() {
             self.state = if self.walk_done {
                 State::Done
             } else {
@@ -466,7 +472,7 @@ impl Demuxer {
     }
 
     fn on_sample(&mut self, data: Bytes) -> Result<()> {
-        let Some((ti, s)) = self.peek_sample() else {
+        let Some((ti, s)) = self.cur else {
             self.settle();
             return Ok(());
         };

@@ -267,15 +267,7 @@ impl FragmentedMuxer {
                 value: frame.data.len() as i128,
             });
         }
-        let tb = t.mux.info.timebase();
-        let dts = frame.dts.rescale(tb).ticks();
-        if dts < 0 {
-            return Err(Error::NegativeDecodeTime {
-                track: frame.track,
-                dts,
-            });
-        }
-        let timing = t.timing(&frame)?;
+        let timing = t.timing(&frame, false)?;
         let key = frame.keyframe || !t.is_video();
         self.pending[i].push_back(Pending {
             dts: timing.dts,
@@ -425,13 +417,14 @@ impl FragmentedMuxer {
             w.u32(run.len() as u32);
             offset_fields.push(w.pos());
             w.u32(0); // data_offset, patched below
+            let entry = if any_cto { 16 } else { 12 };
             for (s, dur) in run {
-                w.u32(*dur);
-                w.u32(s.data.len() as u32);
-                w.u32(sample_flags(s.key));
-                if any_cto {
-                    w.i32(s.cto as i32); // range checked on push
-                }
+                let mut e = [0u8; 16];
+                e[..4].copy_from_slice(&dur.to_be_bytes());
+                e[4..8].copy_from_slice(&(s.data.len() as u32).to_be_bytes());
+                e[8..12].copy_from_slice(&sample_flags(s.key).to_be_bytes());
+                e[12..].copy_from_slice(&(s.cto as i32).to_be_bytes()); // range checked on push
+                w.bytes(&e[..entry]);
             }
             w.close(m);
             w.close(traf);

@@ -33,35 +33,61 @@ pub(crate) struct TrackState {
 }
 
 impl TrackState {
-    /// The timing of `frame` in this track's timescale, checking DTS order.
-    pub(crate) fn timing(&mut self, frame: &Frame) -> Result<Timing> {
+    /// The timing of `frame` in this track's timescale. Checks (before changing any
+    /// state) that the DTS does not go back, that the step from the previous DTS and the
+    /// composition offset fit their 32-bit fields, and — unless `allow_negative` — that
+    /// the DTS is not negative.
+    pub(crate) fn timing(&mut self, frame: &Frame, allow_negative: bool) -> Result<Timing> {
         let tb = self.mux.info.timebase();
-        let dts = frame.dts.rescale(tb).ticks();
-        let pts = frame.pts.rescale(tb).ticks();
-        if let Some(prev) = self.last_dts {
-            if dts < prev {
-                return Err(Error::NonMonotonicDts {
-                    track: self.mux.info.id,
-                    previous: prev,
-                    dts,
-                });
+        let ticks = |t: weir_media::Timestamp| {
+            if t.timebase() == tb {
+                t.ticks()
+            } else {
+                t.rescale(tb).ticks()
             }
-            self.last_delta = Some(dts - prev);
+        };
+        let (dts, pts) = (ticks(frame.dts), ticks(frame.pts));
+        let track = self.mux.info.id;
+        if dts < 0 && !allow_negative {
+            return Err(Error::NegativeDecodeTime { track, dts });
         }
-        self.last_dts = Some(dts);
-        let cto = pts.checked_sub(dts).ok_or(Error::Overflow {
-            track: self.mux.info.id,
-            field: "composition offset",
-            value: i128::from(pts) - i128::from(dts),
-        })?;
+        let delta = match self.last_dts {
+            Some(previous) if dts < previous => {
+                return Err(Error::NonMonotonicDts {
+                    track,
+                    previous,
+                    dts,
+                })
+            }
+            Some(previous) => {
+                let d = i128::from(dts) - i128::from(previous);
+                if u32::try_from(d).is_err() {
+                    return Err(Error::Overflow {
+                        track,
+                        field: "sample duration",
+                        value: d,
+                    });
+                }
+                Some(d as i64)
+            }
+            None => None,
+        };
+        let cto = i128::from(pts) - i128::from(dts);
         if i32::try_from(cto).is_err() {
             return Err(Error::Overflow {
-                track: self.mux.info.id,
+                track,
                 field: "composition offset",
-                value: i128::from(cto),
+                value: cto,
             });
         }
-        Ok(Timing { dts, cto })
+        if delta.is_some() {
+            self.last_delta = delta;
+        }
+        self.last_dts = Some(dts);
+        Ok(Timing {
+            dts,
+            cto: cto as i64,
+        })
     }
 
     /// The duration to give `frame` when no later frame of the track is known: the codec's

@@ -202,17 +202,7 @@ impl ProgressiveMuxer {
             field: "sample size",
             value: frame.data.len() as i128,
         })?;
-        let previous = t.last_dts;
-        let timing = t.timing(&frame)?;
-        if let Some(p) = previous {
-            if u32::try_from(timing.dts - p).is_err() {
-                return Err(Error::Overflow {
-                    track: frame.track,
-                    field: "sample duration",
-                    value: i128::from(timing.dts) - i128::from(p),
-                });
-            }
-        }
+        let timing = t.timing(&frame, true)?;
         let key = frame.keyframe || !t.is_video();
         let idx = &mut self.index[i];
         idx.last_duration = t.fallback_duration(&frame.data);
@@ -310,14 +300,14 @@ impl ProgressiveMuxer {
         for (t, idx) in self.tracks.iter().zip(&self.index) {
             plans.push(plan(t, idx, movie_ts));
         }
-        let tables: Vec<Box<dyn Fn(&mut BoxWriter<'_>) + '_>> = self
+        let tables: Vec<TablesWriter<'_>> = self
             .tracks
             .iter()
             .zip(&self.index)
             .map(|(t, idx)| {
                 let video = t.is_video();
                 Box::new(move |w: &mut BoxWriter<'_>| write_tables(w, idx, video, shift))
-                    as Box<dyn Fn(&mut BoxWriter<'_>) + '_>
+                    as TablesWriter<'_>
             })
             .collect();
         let specs: Vec<TrakSpec<'_>> = self
@@ -351,6 +341,9 @@ impl ProgressiveMuxer {
         buf.freeze()
     }
 }
+
+/// Writes one track's sample tables.
+type TablesWriter<'a> = Box<dyn Fn(&mut BoxWriter<'_>) + 'a>;
 
 struct Plan {
     media_duration: u64,
