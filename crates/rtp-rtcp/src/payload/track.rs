@@ -38,7 +38,10 @@ pub fn track_for(
 ) -> Result<(Box<dyn Depacketizer + Send>, TrackInfo), Error> {
     let mut parts = rtpmap.trim().split('/');
     let name = parts.next().unwrap_or("").to_ascii_uppercase();
-    let clock: u32 = parts.next().and_then(|c| c.trim().parse().ok()).unwrap_or(0);
+    let clock: u32 = parts
+        .next()
+        .and_then(|c| c.trim().parse().ok())
+        .unwrap_or(0);
     let channels: Option<u8> = parts.next().and_then(|c| c.trim().parse().ok());
     let id = cfg.track;
     let mut cfg = cfg;
