@@ -34,6 +34,9 @@
 //! assert_eq!(values[2].get_str("tcUrl"), Some("rtmp://127.0.0.1/live"));
 //! assert_eq!(CommandMessage::parse(&body).unwrap(), connect);
 //! ```
+//!
+//! **Time and randomness**: none — encoding and decoding are pure functions of their input
+//! (AMF dates are carried as given, never read from a clock).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

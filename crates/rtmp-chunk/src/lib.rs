@@ -30,6 +30,11 @@
 //! assert_eq!((video.header, video.payload.len()), (header, 5000));
 //! assert!(wire.is_empty());
 //! ```
+//!
+//! **Time and randomness**: the crate reads no clock and no OS randomness. The handshake's
+//! random bytes come from [`HandshakeConfig::seed`](handshake::HandshakeConfig) (the
+//! caller picks it; tests fix it for reproducible transcripts), and nothing else needs
+//! time or chance.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

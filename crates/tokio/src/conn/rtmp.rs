@@ -19,7 +19,7 @@ use crate::core::HubError;
 use crate::ctx::Ctx;
 use crate::egress::rtmp::RtmpPlayer;
 use crate::ingest::FlvPublisher;
-use crate::net::{accept_loop, tune_socket, write_all_bufs};
+use crate::net::{accept_loop, random_u64, tune_socket, write_all_bufs};
 
 /// Read buffer per connection: players send little after the handshake.
 const READ_BUF: usize = 2048;
@@ -79,6 +79,8 @@ async fn connection(
         ..SessionConfig::default()
     };
     session_config.limits.max_message_size = ctx.config.rtmp.max_message_bytes;
+    // The handshake's random bytes (the session is sans-IO: randomness comes from here).
+    session_config.handshake.seed = random_u64();
     let mut c = Conn {
         session: ServerSession::new(session_config),
         ctx: ctx.clone(),

@@ -15,7 +15,7 @@ mod accept;
 #[cfg(feature = "http")]
 pub mod http;
 mod io;
-#[cfg(feature = "rtsp")]
+#[cfg(any(feature = "rtsp", feature = "rtmp"))]
 mod random;
 #[cfg(feature = "rtsp")]
 pub(crate) mod rtp_transport;
@@ -33,7 +33,7 @@ pub(crate) use accept::accept_loop;
 #[cfg(any(feature = "rtmp", feature = "http", feature = "rtsp"))]
 pub(crate) use io::tune_socket;
 pub use io::write_all_bufs;
-#[cfg(feature = "rtsp")]
+#[cfg(any(feature = "rtsp", feature = "rtmp"))]
 pub(crate) use random::random_u64;
 pub(crate) use tasks::Tasks;
 #[cfg(feature = "rtsp")]
