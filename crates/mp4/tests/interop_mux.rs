@@ -77,6 +77,21 @@ fn check(name: &str, ffmpeg_args: &str, expect: &[(&str, &str)], audio_md5: bool
                 "{layout:?}: stream {idx} {key}"
             );
         }
+        if matches!(layout, Layout::MoovAtEnd | Layout::FastStart) {
+            // Each track lasts as long as its media: first DTS to last DTS plus one frame.
+            for (i, t) in tracks.iter().enumerate() {
+                let mine = frames_of(&frames, t.id);
+                let first = mine.first().unwrap().dts.as_secs_f64();
+                let last = mine.last().unwrap().dts.as_secs_f64();
+                let step = last - mine[mine.len() - 2].dts.as_secs_f64();
+                let got: f64 = stream(&out, i, "duration")["duration"].parse().unwrap();
+                let want = last - first + step;
+                assert!(
+                    (got - want).abs() <= step * 1.01,
+                    "{layout:?} stream {i}: duration {got}, media {want}"
+                );
+            }
+        }
         if let Some(want) = &src_video {
             assert_eq!(
                 &decoded_video_md5(&out, &[]),
