@@ -22,7 +22,7 @@ use tracing::debug;
 
 use crate::auth::{Access, AuthRequest};
 use crate::control::api;
-use crate::core::HubError;
+use crate::core::{HubError, Link, Peer, SubscribeOptions};
 use crate::ctx::Ctx;
 use crate::egress::hls::{self, HlsPath, HlsReply};
 use crate::egress::{http_flv, ws_flv};
@@ -77,13 +77,17 @@ impl HttpRoutes {
     {
         // Fired by a streaming response whose client stopped reading.
         let kill = Arc::new(Notify::new());
+        // Kicked through the API; counts the connection's traffic.
+        let link = Link::new();
         let service = {
             let routes = self.clone();
             let kill = kill.clone();
+            let link = link.clone();
             service_fn(move |req| {
                 let routes = routes.clone();
                 let kill = kill.clone();
-                async move { Ok::<_, Infallible>(routes.route(req, peer, kill).await) }
+                let link = link.clone();
+                async move { Ok::<_, Infallible>(routes.route(req, peer, kill, link).await) }
             })
         };
         let conn = http1::Builder::new()
@@ -100,6 +104,7 @@ impl HttpRoutes {
                 }
             }
             _ = kill.notified() => debug!(%peer, "http player stuck: connection closed"),
+            () = link.kicked() => debug!(%peer, "http connection kicked"),
             _ = shutdown.changed() => {
                 conn.as_mut().graceful_shutdown();
                 let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
@@ -109,7 +114,8 @@ impl HttpRoutes {
 
     /// Answers one request from `peer` (for mounting in another hyper server).
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
-        self.route(req, peer, Arc::new(Notify::new())).await
+        self.route(req, peer, Arc::new(Notify::new()), Link::new())
+            .await
     }
 
     async fn route(
@@ -117,6 +123,7 @@ impl HttpRoutes {
         req: Request<Incoming>,
         peer: SocketAddr,
         kill: Arc<Notify>,
+        link: Arc<Link>,
     ) -> Response<Body> {
         let ctx = &self.ctx;
         if req.method() == Method::OPTIONS {
@@ -141,11 +148,12 @@ impl HttpRoutes {
         };
         let websocket = ws_flv::is_upgrade(&req);
         let protocol = if websocket { "ws-flv" } else { "http-flv" };
-        let auth = AuthRequest::new(protocol, Access::Play, key.clone(), query, peer);
+        let auth = AuthRequest::new(protocol, Access::Play, key.clone(), query.clone(), peer);
         if !ctx.auth.check(auth).await {
             return cors(status(StatusCode::FORBIDDEN, "forbidden\n"));
         }
-        let sub = match ctx.hub.subscribe(&key, protocol).await {
+        let opts = SubscribeOptions::new().peer(Peer::new(peer, link).with_query(query));
+        let sub = match ctx.hub.subscribe_with(&key, protocol, opts).await {
             Ok(s) => s,
             Err(HubError::NotFound(_)) => {
                 return cors(status(StatusCode::NOT_FOUND, "stream not found\n"))

@@ -15,7 +15,7 @@ use weir_flv::Metadata;
 use weir_rtmp_chunk::{RequestId, ServerEvent, ServerSession, SessionConfig};
 
 use crate::auth::{Access, AuthRequest};
-use crate::core::HubError;
+use crate::core::{HubError, Link, Peer, SubscribeOptions};
 use crate::ctx::Ctx;
 use crate::egress::rtmp::RtmpPlayer;
 use crate::ingest::FlvPublisher;
@@ -54,6 +54,8 @@ struct Conn {
     publishers: Vec<(u32, FlvPublisher)>,
     player: Option<RtmpPlayer>,
     out: Vec<Bytes>,
+    /// The connection's kick signal and byte counters, shared by its sessions.
+    link: Arc<Link>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +91,7 @@ async fn connection(
         publishers: Vec::new(),
         player: None,
         out: Vec::with_capacity(8),
+        link: Link::new(),
     };
     let mut rbuf = BytesMut::with_capacity(READ_BUF);
     let stuck = ctx.config.player_stuck_timeout;
@@ -99,6 +102,7 @@ async fn connection(
             c.out.push(b);
         }
         if !c.out.is_empty() {
+            c.link.add_out(c.out.iter().map(Bytes::len).sum());
             match tokio::time::timeout(stuck, write_all_bufs(&mut wr, &mut c.out)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => break Err(e.into()),
@@ -119,7 +123,8 @@ async fn connection(
                         Box::pin(c.events()).await;
                         break Ok(());
                     }
-                    Ok(_) => {
+                    Ok(n) => {
+                        c.link.add_in(n);
                         if let Err(e) = c.session.handle_input(&mut rbuf) {
                             break Err(e.into());
                         }
@@ -143,6 +148,10 @@ async fn connection(
                     }
                 }
             }
+            () = kicked(&c.link) => {
+                info!(peer = %c.peer, "rtmp connection kicked");
+                break Ok(());
+            }
             _ = shutdown.changed() => {
                 if let Some(p) = c.player.as_ref() {
                     let _ = c.session.send_stream_eof(p.stream_id);
@@ -159,6 +168,13 @@ async fn connection(
         debug!(peer = %c.peer, error = %e, "rtmp connection error");
     }
     result
+}
+
+/// The connection's kick, boxed: a rare event should not grow every connection's future.
+fn kicked(
+    link: &Arc<Link>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+    Box::pin(link.kicked())
 }
 
 async fn ready(player: &mut Option<RtmpPlayer>) {
@@ -282,7 +298,13 @@ impl Conn {
         publish_type: String,
     ) -> Result<(), weir_rtmp_chunk::Error> {
         let key = format!("{}/{}", self.app, name);
-        let req = AuthRequest::new("rtmp", Access::Publish, key.clone(), query, self.peer);
+        let req = AuthRequest::new(
+            "rtmp",
+            Access::Publish,
+            key.clone(),
+            query.clone(),
+            self.peer,
+        );
         if name.is_empty() || !self.ctx.auth.check(req).await {
             return self.session.reject_publish(
                 request,
@@ -296,7 +318,8 @@ impl Conn {
                 publish_type, "non-live publish type served as live"
             );
         }
-        match self.ctx.hub.publish(&key, "rtmp") {
+        let peer = Peer::new(self.peer, self.link.clone()).with_query(query);
+        match self.ctx.hub.publish_with(&key, "rtmp", peer) {
             Ok(p) => {
                 self.publishers.retain(|(id, _)| *id != stream_id);
                 self.publishers.push((stream_id, FlvPublisher::new(p)));
@@ -325,13 +348,15 @@ impl Conn {
         query: Option<String>,
     ) -> Result<(), weir_rtmp_chunk::Error> {
         let key = format!("{}/{}", self.app, name);
-        let req = AuthRequest::new("rtmp", Access::Play, key.clone(), query, self.peer);
+        let req = AuthRequest::new("rtmp", Access::Play, key.clone(), query.clone(), self.peer);
         if !self.ctx.auth.check(req).await {
             return self
                 .session
                 .reject_play(request, "NetStream.Play.Failed", "playing refused");
         }
-        match self.ctx.hub.subscribe(&key, "rtmp").await {
+        let opts =
+            SubscribeOptions::new().peer(Peer::new(self.peer, self.link.clone()).with_query(query));
+        match self.ctx.hub.subscribe_with(&key, "rtmp", opts).await {
             Ok(sub) => {
                 self.session.accept_play(request)?;
                 self.player = Some(RtmpPlayer::new(stream_id, sub));

@@ -19,7 +19,7 @@ use weir_rtsp_proto::headers::{Pair, RangeSpec, TransportSpec};
 use weir_rtsp_proto::{Request, RequestId, RtspUrl, ServerConfig, ServerEvent, ServerSession};
 
 use crate::auth::{Access, AuthRequest};
-use crate::core::HubError;
+use crate::core::{HubError, Link, Peer};
 use crate::ctx::Ctx;
 use crate::egress::rtsp_play::RtspPlayer;
 use crate::ingest::rtsp_record::{parse_announce, RtspRecorder};
@@ -71,6 +71,8 @@ struct Conn {
     idle_since: Instant,
     /// Digest verifiers (nonce bookkeeping) per app with RTSP credentials.
     authenticators: HashMap<String, Authenticator>,
+    /// The connection's kick signal and byte counters, shared by its sessions.
+    link: Arc<Link>,
 }
 
 async fn connection(
@@ -101,6 +103,7 @@ async fn connection(
         recorder: None,
         authenticators: HashMap::new(),
         idle_since: now,
+        link: Link::new(),
     };
     let mut rbuf = BytesMut::with_capacity(READ_BUF);
     let stuck = ctx.config.player_stuck_timeout;
@@ -110,6 +113,7 @@ async fn connection(
             c.out.push(b);
         }
         if !c.out.is_empty() {
+            c.link.add_out(c.out.iter().map(Bytes::len).sum());
             match tokio::time::timeout(stuck, write_all_bufs(&mut wr, &mut c.out)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => break Err(e.into()),
@@ -145,7 +149,8 @@ async fn connection(
             read = rd.read_buf(&mut rbuf) => {
                 match read {
                     Ok(0) => break Ok(()),
-                    Ok(_) => {
+                    Ok(n) => {
+                        c.link.add_in(n);
                         c.idle_since = Instant::now();
                         let r = c.session.handle_input(&mut rbuf, c.idle_since);
                         c.events().await;
@@ -161,7 +166,8 @@ async fn connection(
                 }
             }
             more = c.player.ready(), if playing => {
-                c.player.send(&mut c.session).await;
+                let udp = c.player.send(&mut c.session).await;
+                c.link.add_out(udp);
                 if !more {
                     info!(peer = %c.peer, "rtsp: stream ended; closing player");
                     break Ok(());
@@ -175,9 +181,14 @@ async fn connection(
                     r.handle_timeout(now);
                 }
                 if c.player.next_report().is_some_and(|d| d <= tokio::time::Instant::now()) {
-                    c.player.send_reports(&mut c.session).await;
+                    let udp = c.player.send_reports(&mut c.session).await;
+                    c.link.add_out(udp);
                 }
                 c.events().await;
+            }
+            () = c.link.kicked() => {
+                info!(peer = %c.peer, "rtsp connection kicked");
+                break Ok(());
             }
             _ = shutdown.changed() => break Ok(()),
         }
@@ -233,6 +244,11 @@ impl Conn {
         if let Some(mut rec) = self.recorder.take() {
             rec.finish(Instant::now());
         }
+    }
+
+    /// The client as the session list shows it.
+    fn peer_info(&self, uri: &str) -> Peer {
+        Peer::new(self.peer, self.link.clone()).with_query(key_of(uri).and_then(|k| k.1))
     }
 
     /// Asks the authorization hook (borrowing nothing of the connection across the wait).
@@ -356,7 +372,8 @@ impl Conn {
         if !self.digest_ok(id, req, &key, Access::Play) {
             return Ok(());
         }
-        match self.player.subscribe(&self.ctx.hub, &key).await {
+        let peer = self.peer_info(&req.uri);
+        match self.player.subscribe(&self.ctx.hub, &key, peer).await {
             Ok(()) if self.player.track_count() > 0 => {
                 let sdp = self.player.sdp(self.local_ip);
                 debug!(peer = %self.peer, stream = key, "rtsp DESCRIBE");
@@ -398,7 +415,13 @@ impl Conn {
             if !self.digest_ok(id, req, &key, Access::Play) {
                 return Ok(());
             }
-            if self.player.subscribe(&self.ctx.hub, &key).await.is_err() {
+            let peer = self.peer_info(&req.uri);
+            if self
+                .player
+                .subscribe(&self.ctx.hub, &key, peer)
+                .await
+                .is_err()
+            {
                 return self.session.reject(id, 404);
             }
         }
@@ -487,7 +510,8 @@ impl Conn {
         }
         let base = format!("{}/", req.uri.trim_end_matches('/'));
         let wait = self.ctx.config.track_wait;
-        match self.player.play(&self.ctx.hub, &base, wait).await {
+        let peer = self.peer_info(&req.uri);
+        match self.player.play(&self.ctx.hub, &base, wait, peer).await {
             Ok(info) => {
                 let range = RangeSpec::parse("npt=now-").ok();
                 self.session.accept_play(id, range.as_ref(), &info)
@@ -521,7 +545,8 @@ impl Conn {
                 return self.session.reject(id, 415);
             }
         };
-        match self.ctx.hub.publish(&key, "rtsp") {
+        let peer = self.peer_info(&req.uri);
+        match self.ctx.hub.publish_with(&key, "rtsp", peer) {
             Ok(p) => {
                 info!(peer = %self.peer, stream = key, tracks = tracks.len(), "RTSP publisher");
                 self.recorder = Some(RtspRecorder::new(

@@ -29,6 +29,7 @@ use tracing::{debug, info};
 use weir_media::TrackInfo;
 
 use super::publisher::Publisher;
+use super::sessions::{Peer, Role, SessionHandle, SessionInfo, Sessions};
 use super::stream::{Session, StreamShape, StreamState};
 use super::subscription::Subscription;
 use super::tap::{Tap, TapEntry, TapFactory};
@@ -121,6 +122,14 @@ pub enum HubEvent {
         /// The player's id.
         session: u64,
     },
+    /// A player asked for a stream that is not published (emitted when the first such
+    /// player starts waiting).
+    StreamNotFound {
+        /// `app/stream`.
+        key: String,
+        /// The player's protocol.
+        protocol: &'static str,
+    },
     /// A player left.
     PlayerLeft {
         /// `app/stream`.
@@ -165,6 +174,7 @@ pub(super) struct Shared {
     pub(super) events: broadcast::Sender<HubEvent>,
     pub(super) next_id: AtomicU64,
     pub(super) shutting_down: AtomicBool,
+    pub(super) sessions: Arc<Sessions>,
 }
 
 #[derive(Debug)]
@@ -199,6 +209,7 @@ impl Default for Hub {
 pub struct SubscribeOptions {
     wait: Option<Duration>,
     tap: Option<TapFactory>,
+    peer: Peer,
 }
 
 impl SubscribeOptions {
@@ -210,6 +221,12 @@ impl SubscribeOptions {
     /// Waits `wait` (instead of the hub's play wait) for the stream to be published.
     pub fn wait(mut self, wait: Duration) -> SubscribeOptions {
         self.wait = Some(wait);
+        self
+    }
+
+    /// Who the player is (address, query, connection link), for the session list.
+    pub fn peer(mut self, peer: Peer) -> SubscribeOptions {
+        self.peer = peer;
         self
     }
 
@@ -232,6 +249,7 @@ impl Hub {
                 events,
                 next_id: AtomicU64::new(1),
                 shutting_down: AtomicBool::new(false),
+                sessions: Arc::default(),
             }),
         }
     }
@@ -293,6 +311,20 @@ impl Hub {
     /// # Errors
     /// [`HubError::Busy`] if the name has a live publisher, [`HubError::ShuttingDown`].
     pub fn publish(&self, key: &str, protocol: &'static str) -> Result<Publisher, HubError> {
+        self.publish_with(key, protocol, Peer::default())
+    }
+
+    /// [`Hub::publish`] for a known client (listed in [`Hub::sessions`] with its address,
+    /// query and connection counters; [`Hub::kick`] kicks its connection's link).
+    ///
+    /// # Errors
+    /// As [`Hub::publish`].
+    pub fn publish_with(
+        &self,
+        key: &str,
+        protocol: &'static str,
+        peer: Peer,
+    ) -> Result<Publisher, HubError> {
         if self.shared.shutting_down.load(Ordering::Acquire) {
             return Err(HubError::ShuttingDown);
         }
@@ -317,10 +349,15 @@ impl Hub {
                 protocol,
                 session: id,
             });
+            let session = self
+                .shared
+                .sessions
+                .register(id, protocol, Role::Publisher, key, peer);
             return Ok(Publisher {
                 hub: self.clone(),
                 slot,
                 id,
+                session,
             });
         }
     }
@@ -469,6 +506,13 @@ impl Hub {
                         tap,
                     });
                 }
+                if st.waiters == 0 && !live {
+                    // Someone asked for a stream nobody publishes (a hook may start a pull).
+                    self.emit(HubEvent::StreamNotFound {
+                        key: key.to_string(),
+                        protocol,
+                    });
+                }
                 st.waiters += 1;
                 until = match st.settle_at(track_wait) {
                     Some(t) if live => t.min(deadline),
@@ -519,10 +563,16 @@ impl Hub {
             }
         };
         slot.players.fetch_add(1, Ordering::AcqRel);
+        let id = self.next_id();
+        let session =
+            self.shared
+                .sessions
+                .register(id, protocol, Role::Player, &slot.key, opts.peer.clone());
         Subscription {
             hub: self.clone(),
             slot: slot.clone(),
-            id: self.next_id(),
+            id,
+            session,
             protocol,
             initial: initial.into(),
             rx,
@@ -532,6 +582,29 @@ impl Hub {
             tracks,
             tap,
         }
+    }
+
+    /// Every publisher and player of every protocol.
+    pub fn sessions(&self) -> Vec<SessionInfo> {
+        self.shared.sessions.list()
+    }
+
+    /// Ends session `id` (its whole connection); false when there is none.
+    pub fn kick(&self, id: u64) -> bool {
+        self.shared.sessions.kick(id)
+    }
+
+    /// Registers a session the hub does not see as a publisher or subscription (an HLS
+    /// client of a shared segmenter). It is listed until the handle drops.
+    pub fn register_session(
+        &self,
+        protocol: &'static str,
+        role: Role,
+        key: &str,
+        peer: Peer,
+    ) -> SessionHandle {
+        let id = self.next_id();
+        self.shared.sessions.register(id, protocol, role, key, peer)
     }
 
     /// Players currently waiting for `key` to be published.

@@ -12,6 +12,7 @@
 mod hub;
 mod metadata;
 mod publisher;
+mod sessions;
 mod stream;
 mod subscription;
 mod tap;
@@ -21,6 +22,7 @@ mod unit;
 pub use hub::{Hub, HubConfig, HubError, HubEvent, StreamInfo, SubscribeOptions};
 pub use metadata::{MetaValue, StreamMetadata};
 pub use publisher::Publisher;
+pub use sessions::{Link, Peer, Role, SessionHandle, SessionInfo};
 pub use stream::StreamShape;
 pub use subscription::{Subscription, TryNext};
 pub use tap::Tap;

@@ -9,6 +9,7 @@ use weir_media::{Frame, MediaKind, TrackId, TrackInfo};
 
 use super::hub::{lock, Hub, Slot};
 use super::metadata::StreamMetadata;
+use super::sessions::SessionHandle;
 use super::stream::{Refused, StreamState};
 use super::unit::Unit;
 
@@ -19,6 +20,7 @@ pub struct Publisher {
     pub(super) hub: Hub,
     pub(super) slot: Arc<Slot>,
     pub(super) id: u64,
+    pub(super) session: SessionHandle,
 }
 
 impl Publisher {
@@ -30,6 +32,11 @@ impl Publisher {
     /// This publisher session's id.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// Its session (link: kick signal and byte counters).
+    pub fn session(&self) -> &SessionHandle {
+        &self.session
     }
 
     /// Players currently subscribed.

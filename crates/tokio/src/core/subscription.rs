@@ -9,6 +9,7 @@ use tracing::debug;
 use weir_media::TrackInfo;
 
 use super::hub::{lock, Hub, HubEvent, Slot, TapGuard};
+use super::sessions::SessionHandle;
 use super::stream::StreamShape;
 use super::tap::Tap;
 use super::unit::{Unit, UnitKind};
@@ -20,6 +21,7 @@ pub struct Subscription {
     pub(super) hub: Hub,
     pub(super) slot: Arc<Slot>,
     pub(super) id: u64,
+    pub(super) session: SessionHandle,
     pub(super) protocol: &'static str,
     pub(super) initial: VecDeque<Arc<Unit>>,
     pub(super) rx: broadcast::Receiver<Arc<Unit>>,
@@ -50,6 +52,11 @@ impl Subscription {
     /// This player's id.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// Its session (link: kick signal and byte counters).
+    pub fn session(&self) -> &SessionHandle {
+        &self.session
     }
 
     /// The egress protocol it subscribed with.

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, Notify};
 use tracing::debug;
 
 use super::pump::{pump, PumpEnd, Sink};
-use crate::core::{Subscription, Unit};
+use crate::core::{Link, Subscription, Unit};
 use crate::format::flv;
 use crate::net::http::{flv_headers, Body};
 
@@ -25,6 +25,7 @@ const BATCH_UNITS: usize = 64;
 struct ChannelSink {
     tx: mpsc::Sender<Bytes>,
     queued: Vec<Bytes>,
+    link: Arc<Link>,
 }
 
 impl Sink for ChannelSink {
@@ -37,6 +38,7 @@ impl Sink for ChannelSink {
 
     async fn flush(&mut self) -> std::io::Result<()> {
         for b in self.queued.drain(..) {
+            self.link.add_out(b.len());
             self.tx
                 .send(b)
                 .await
@@ -59,14 +61,21 @@ pub(crate) fn response(
         let mut sink = ChannelSink {
             tx,
             queued: vec![header],
+            link: sub.session().link().clone(),
         };
         match tokio::time::timeout(stuck, sink.flush()).await {
             Ok(Ok(())) => {}
             _ => return,
         }
-        if pump(&mut sub, &mut sink, BATCH_UNITS, stuck).await == PumpEnd::Stuck {
-            debug!(stream = sub.key(), "http-flv player stuck");
-            kill.notify_one();
+        let link = sink.link.clone();
+        tokio::select! {
+            end = pump(&mut sub, &mut sink, BATCH_UNITS, stuck) => {
+                if end == PumpEnd::Stuck {
+                    debug!(stream = sub.key(), "http-flv player stuck");
+                    kill.notify_one();
+                }
+            }
+            () = link.kicked() => kill.notify_one(),
         }
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {

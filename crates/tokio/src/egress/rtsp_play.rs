@@ -9,13 +9,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use tracing::info;
-use weir_media::{MediaKind, Timestamp, TrackId};
+use weir_media::{MediaKind, Timebase, Timestamp, TrackId};
 use weir_rtp_rtcp::rtcp::{SenderReport, SourceDescription};
 use weir_rtp_rtcp::{Compound, NtpTime, RtcpPacket};
 use weir_rtsp_proto::headers::RtpInfo;
 use weir_rtsp_proto::ServerSession;
 
-use crate::core::{Hub, HubError, SubscribeOptions, Subscription, TryNext, Unit};
+use crate::core::{Hub, HubError, Peer, SubscribeOptions, Subscription, TryNext, Unit};
 use crate::format::rtp::{self, RtpPackets, RtpStage, RtpTrack};
 use crate::net::random_u64;
 use crate::net::rtp_transport::RtpTransport;
@@ -33,8 +33,6 @@ struct OutTrack {
     /// Packets and payload octets sent to this player (its sender reports).
     packets: u32,
     octets: u32,
-    /// RTP timestamp of the last frame sent and when it was sent (for SRs).
-    last: Option<(u32, Instant)>,
     /// Sequence number of the last packet sent.
     sent_seq: Option<u16>,
     /// Resumed after PAUSE: video waits for a keyframe it has not sent yet.
@@ -52,15 +50,15 @@ impl OutTrack {
         newer && (!self.await_key || keyframe)
     }
 
-    fn sender_report(&self, now: Instant) -> Option<Bytes> {
-        let (rtp, at) = self.last?;
-        let elapsed = now.saturating_duration_since(at);
-        let adv = (elapsed.as_secs_f64() * f64::from(self.rtp.info.clock_rate)) as u32;
+    /// The track's sender report for wallclock `ntp`, when the stream time is `time`;
+    /// none before anything was sent.
+    fn sender_report(&self, ntp: NtpTime, time: Timestamp) -> Option<Bytes> {
+        self.sent_seq?;
         let ssrc = self.rtp.ssrc;
         let sr = SenderReport {
             ssrc,
-            ntp_time: NtpTime::from_system_time(SystemTime::now()),
-            rtp_time: rtp.wrapping_add(adv),
+            ntp_time: ntp,
+            rtp_time: self.rtp.rtp_time_of(time),
             packet_count: self.packets,
             octet_count: self.octets,
             ..SenderReport::default()
@@ -72,6 +70,33 @@ impl OutTrack {
         ])
         .to_bytes()
         .ok()
+    }
+}
+
+/// What the sender reports map the wallclock to: the stream time (decode time) of the
+/// latest unit sent before the first report, at the instant it went out (past the burst of
+/// the cached GOP a player starts with); a live stream advances with the wallclock from
+/// there. One mapping for all tracks, fixed for the session, so that receivers line the
+/// tracks up by it (RFC 3550 §6.4.1) and never see their timestamps move when a report
+/// arrives — as they would with a mapping taken from each track's latest packet (video
+/// RTP timestamps are presentation times, sent in decode order).
+#[derive(Clone, Copy, Debug)]
+struct ReportClock {
+    stream: Timestamp,
+    at: Instant,
+    wall: SystemTime,
+}
+
+impl ReportClock {
+    /// (wallclock, stream time) at `now`.
+    fn at(&self, now: Instant) -> (NtpTime, Timestamp) {
+        let elapsed = now.saturating_duration_since(self.at);
+        let ns = self.stream.rescale(Timebase::NANOS).ticks();
+        let since = i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX);
+        (
+            NtpTime::from_system_time(self.wall.checked_add(elapsed).unwrap_or(self.wall)),
+            Timestamp::new(ns.saturating_add(since), Timebase::NANOS),
+        )
     }
 }
 
@@ -87,6 +112,10 @@ pub(crate) struct RtspPlayer {
     /// First unit taken to anchor RTP-Info, sent first after PLAY.
     pending: Option<Arc<Unit>>,
     next_sr: Option<tokio::time::Instant>,
+    /// Stream time of the latest unit sent, and when.
+    last_sent: Option<(Timestamp, Instant)>,
+    /// Fixed at the first sender report.
+    report_clock: Option<ReportClock>,
     units: Vec<Arc<Unit>>,
 }
 
@@ -113,10 +142,14 @@ impl RtspPlayer {
 
     /// Subscribes to `key` with the stream's RTP stage; keeps the transports set up when
     /// it is the same stream with the same RTP tracks (PLAY after PAUSE).
-    pub(crate) async fn subscribe(&mut self, hub: &Hub, key: &str) -> Result<(), HubError> {
-        let sub = hub
-            .subscribe_with(key, "rtsp", SubscribeOptions::new().tap::<RtpStage>())
-            .await?;
+    pub(crate) async fn subscribe(
+        &mut self,
+        hub: &Hub,
+        key: &str,
+        peer: Peer,
+    ) -> Result<(), HubError> {
+        let opts = SubscribeOptions::new().tap::<RtpStage>().peer(peer);
+        let sub = hub.subscribe_with(key, "rtsp", opts).await?;
         let rtp: Vec<Arc<RtpTrack>> = match sub.tap::<RtpStage>() {
             Some(stage) => sub
                 .tracks()
@@ -141,7 +174,6 @@ impl RtspPlayer {
                     transport: None,
                     packets: 0,
                     octets: 0,
-                    last: None,
                     sent_seq: None,
                     await_key: false,
                 })
@@ -193,6 +225,7 @@ impl RtspPlayer {
         hub: &Hub,
         base: &str,
         wait: Duration,
+        peer: Peer,
     ) -> Result<Vec<RtpInfo>, HubError> {
         if self.sub.is_none() {
             // After PAUSE: start again at a keyframe.
@@ -200,7 +233,7 @@ impl RtspPlayer {
                 .key
                 .clone()
                 .ok_or_else(|| HubError::NotFound(String::new()))?;
-            self.subscribe(hub, &key).await?;
+            self.subscribe(hub, &key, peer).await?;
             for t in &mut self.tracks {
                 t.await_key = t.rtp.info.codec.kind() == MediaKind::Video && t.sent_seq.is_some();
             }
@@ -309,15 +342,15 @@ impl RtspPlayer {
     }
 
     /// Sends the units [`RtspPlayer::ready`] took: interleaved frames are queued on the
-    /// session, UDP datagrams go out in batches.
-    pub(crate) async fn send(&mut self, session: &mut ServerSession) {
+    /// session, UDP datagrams go out in batches. Returns the bytes sent over UDP.
+    pub(crate) async fn send(&mut self, session: &mut ServerSession) -> usize {
         let units = std::mem::take(&mut self.units);
         for u in &units {
             self.send_unit(session, u);
         }
         self.units = units;
         self.units.clear();
-        self.udp_out.flush().await;
+        self.udp_out.flush().await
     }
 
     /// Queues the unit's shared RTP packets for this player.
@@ -339,7 +372,7 @@ impl RtspPlayer {
             return;
         }
         t.await_key = false;
-        t.last = Some((rtp.timestamp, Instant::now()));
+        self.last_sent = Some((unit.time(), Instant::now()));
         let n = u16::try_from(rtp.packets.len()).unwrap_or(u16::MAX);
         t.sent_seq = Some(rtp.first_seq.wrapping_add(n).wrapping_sub(1));
         for p in &rtp.packets {
@@ -362,14 +395,25 @@ impl RtspPlayer {
 
     /// Sends a sender report per track (not while paused: nothing sent, nothing to report,
     /// RFC 3550 §6.4).
-    pub(crate) async fn send_reports(&mut self, session: &mut ServerSession) {
+    pub(crate) async fn send_reports(&mut self, session: &mut ServerSession) -> usize {
         self.next_sr = Some(tokio::time::Instant::now() + SR_INTERVAL);
         if !self.playing {
-            return;
+            return 0;
         }
-        let now = Instant::now();
+        let Some(clock) = self.report_clock.or_else(|| {
+            let (stream, at) = self.last_sent?;
+            let now = SystemTime::now();
+            let wall = now
+                .checked_sub(Instant::now().saturating_duration_since(at))
+                .unwrap_or(now);
+            Some(ReportClock { stream, at, wall })
+        }) else {
+            return 0;
+        };
+        self.report_clock = Some(clock);
+        let (ntp, time) = clock.at(Instant::now());
         for t in &self.tracks {
-            let Some(sr) = t.sender_report(now) else {
+            let Some(sr) = t.sender_report(ntp, time) else {
                 continue;
             };
             match &t.transport {
@@ -384,10 +428,34 @@ impl RtspPlayer {
                 _ => {}
             }
         }
-        self.udp_out.flush().await;
+        self.udp_out.flush().await
     }
 }
 
 fn next_seq(a: &RtpPackets, id: TrackId) -> Option<u16> {
     a.next_seq.iter().find(|(t, _)| *t == id).map(|(_, s)| *s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The report clock advances stream time and wallclock together from where it was
+    /// fixed, whatever the tracks sent since: reports never move a receiver's timestamps.
+    #[test]
+    fn report_clock_runs_with_the_wallclock() {
+        let at = Instant::now();
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let clock = ReportClock {
+            stream: Timestamp::new(1_040, Timebase::MILLIS),
+            at,
+            wall,
+        };
+        let (ntp0, t0) = clock.at(at);
+        assert_eq!(ntp0, NtpTime::from_system_time(wall));
+        assert_eq!(t0.rescale(Timebase::MILLIS).ticks(), 1_040);
+        let (ntp1, t1) = clock.at(at + Duration::from_millis(2_500));
+        assert_eq!(ntp1.nanos_since(ntp0) / 1_000_000, 2_500);
+        assert_eq!(t1.rescale(Timebase::MILLIS).ticks(), 3_540);
+    }
 }

@@ -17,7 +17,7 @@ use tokio_tungstenite::WebSocketStream;
 use tracing::debug;
 
 use super::pump::{pump, Sink};
-use crate::core::{Subscription, Unit};
+use crate::core::{Link, Subscription, Unit};
 use crate::format::flv;
 use crate::net::http::{empty, status, Body};
 
@@ -29,6 +29,7 @@ type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 struct WsSink {
     sink: SplitSink<Ws, Message>,
     queued: Vec<bytes::Bytes>,
+    link: Arc<Link>,
 }
 
 impl Sink for WsSink {
@@ -41,6 +42,7 @@ impl Sink for WsSink {
 
     async fn flush(&mut self) -> std::io::Result<()> {
         for b in self.queued.drain(..) {
+            self.link.add_out(b.len());
             self.sink
                 .feed(Message::Binary(b))
                 .await
@@ -94,9 +96,11 @@ pub(crate) fn response(
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
                 .await;
         let (sink, incoming) = ws.split();
+        let link = sub.session().link().clone();
         let mut sink = WsSink {
             sink,
             queued: vec![flv::file_header(sub.shape())],
+            link: link.clone(),
         };
         if !matches!(tokio::time::timeout(stuck, sink.flush()).await, Ok(Ok(()))) {
             return;
@@ -106,6 +110,7 @@ pub(crate) fn response(
                 debug!(stream = sub.key(), ?end, "ws-flv player done");
             }
             () = client_gone(incoming) => {}
+            () = link.kicked() => debug!(stream = sub.key(), "ws-flv player kicked"),
         }
     });
     let mut r = empty(StatusCode::SWITCHING_PROTOCOLS);

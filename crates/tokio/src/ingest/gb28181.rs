@@ -34,7 +34,7 @@ use super::pipeline::{PsDecoder, RtpIngest};
 use super::publish_event;
 use super::settings::{Gb28181Config, Gb28181Stats};
 use crate::auth::{Access, AuthHook, AuthRequest};
-use crate::core::{Hub, HubError, Publisher};
+use crate::core::{Hub, HubError, Link, Peer, Publisher};
 use crate::net::{accept_loop, Tasks};
 
 /// The stream key of an SSRC.
@@ -73,6 +73,7 @@ impl GbStream {
 
     fn packet(&mut self, pkt: RtpPacket, now: Instant) {
         self.last_packet = now;
+        self.publisher.session().link().add_in(pkt.as_bytes().len());
         self.ingest.push(pkt, now.into_std());
         self.publish();
     }
@@ -112,16 +113,19 @@ async fn admit(
     ctx: &GbCtx,
     ssrc: u32,
     from: SocketAddr,
-    protocol: &'static str,
+    transport: &'static str,
 ) -> Result<Publisher, String> {
     let key = stream_key(ssrc);
     let req = AuthRequest::new("gb28181", Access::Publish, key.clone(), None, from).with_ssrc(ssrc);
     if !ctx.auth.check(req).await {
         return Err("refused by the authorization hook".into());
     }
-    match ctx.hub.publish(&key, protocol) {
+    match ctx
+        .hub
+        .publish_with(&key, "gb28181", Peer::new(from, Link::new()))
+    {
         Ok(p) => {
-            info!(stream = key, %from, protocol, "GB28181 stream started");
+            info!(stream = key, %from, transport, "GB28181 stream started");
             Ok(p)
         }
         Err(HubError::Busy(_)) => Err("stream name busy".into()),
@@ -244,7 +248,7 @@ impl UdpIngest {
         let ctx = self.ctx.clone();
         let tx = self.decisions.clone();
         tokio::spawn(async move {
-            let r = admit(&ctx, ssrc, from, "gb28181-udp").await;
+            let r = admit(&ctx, ssrc, from, "udp").await;
             let _ = tx.send((ssrc, r));
         });
     }
@@ -287,7 +291,17 @@ impl UdpIngest {
         self.entries.retain(|_, e| match e {
             Entry::Live { stream, source } => {
                 stream.handle_timeout(now, &stats);
-                if now.duration_since(stream.last_packet) > idle {
+                if stream.publisher.session().link().is_kicked() {
+                    // Kicked: the stream ends, and the device's packets are dropped until
+                    // it has been quiet for the idle timeout.
+                    stream.finish();
+                    released.push(*source);
+                    *e = Entry::Refused {
+                        source: *source,
+                        last: now,
+                    };
+                    true
+                } else if now.duration_since(stream.last_packet) > idle {
                     stream.finish();
                     released.push(*source);
                     false
@@ -361,6 +375,13 @@ pub(crate) async fn serve_udp(sock: UdpSocket, ctx: GbCtx, mut shutdown: watch::
     ingest.finish();
 }
 
+async fn kicked(link: Option<&Link>) {
+    match link {
+        Some(l) => l.kicked().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Accepts RFC 4571 TCP connections (one device stream each) until shutdown.
 pub(crate) async fn serve_tcp(listener: TcpListener, ctx: GbCtx, shutdown: watch::Receiver<bool>) {
     let tasks = ctx.tasks.clone();
@@ -397,7 +418,7 @@ async fn tcp_connection(
                 continue;
             };
             if stream.is_none() {
-                match admit(&ctx, pkt.ssrc(), peer, "gb28181-tcp").await {
+                match admit(&ctx, pkt.ssrc(), peer, "tcp").await {
                     Ok(p) => stream = Some(GbStream::new(p, &ctx, false)),
                     Err(why) => {
                         ctx.stats.refused.fetch_add(1, Ordering::Relaxed);
@@ -413,7 +434,11 @@ async fn tcp_connection(
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(64 << 10);
         }
+        let link = stream
+            .as_ref()
+            .map(|s| s.publisher.session().link().clone());
         tokio::select! {
+            () = kicked(link.as_deref()) => break,
             r = tokio::time::timeout(idle, sock.read_buf(&mut buf)) => match r {
                 Ok(Ok(0)) | Ok(Err(_)) => break,
                 Ok(Ok(_)) => {}

@@ -43,9 +43,10 @@ impl UdpBatch {
         }
     }
 
-    /// Sends everything queued. A datagram the kernel refuses (e.g. the peer's port is
-    /// closed) is dropped with a debug line; the rest still go out.
-    pub(crate) async fn flush(&mut self) {
+    /// Sends everything queued; returns the bytes sent. A datagram the kernel refuses (e.g.
+    /// the peer's port is closed) is dropped with a debug line; the rest still go out.
+    pub(crate) async fn flush(&mut self) -> usize {
+        let total = self.packets.iter().map(Bytes::len).sum();
         let mut start = 0;
         for run in &self.runs {
             let mut sent = start;
@@ -72,6 +73,7 @@ impl UdpBatch {
         }
         self.runs.clear();
         self.packets.clear();
+        total
     }
 }
 

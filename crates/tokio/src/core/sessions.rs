@@ -1,0 +1,294 @@
+//! Sessions: every publisher and player of every protocol, for the API, hooks and
+//! metrics — who it is (protocol, role, stream, address), what it moved (bytes in/out),
+//! and how to end it ([`Kick`]).
+//!
+//! A publisher or player registers when the hub accepts it and unregisters when it goes
+//! away; protocols whose players hold no hub subscription of their own (HLS clients
+//! reading a shared segmenter) register through [`Hub::register_session`]. A connection
+//! passes its [`Link`] (kick signal and byte counters) to the sessions it opens, so a kick
+//! ends the whole connection and its traffic is counted once.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// A session's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Role {
+    /// Publishes a stream.
+    Publisher,
+    /// Plays a stream.
+    Player,
+}
+
+impl Role {
+    /// `publisher` or `player`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Publisher => "publisher",
+            Role::Player => "player",
+        }
+    }
+}
+
+/// A connection's (or a virtual session's) kick signal and traffic counters, shared by
+/// the sessions it opens.
+#[derive(Debug, Default)]
+pub struct Link {
+    kicked: AtomicBool,
+    notify: Notify,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+}
+
+impl Link {
+    /// A fresh link.
+    pub fn new() -> Arc<Link> {
+        Arc::new(Link::default())
+    }
+
+    /// Asks whoever serves the connection to close it.
+    pub fn kick(&self) {
+        self.kicked.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+
+    /// Whether [`Link::kick`] was called.
+    pub fn is_kicked(&self) -> bool {
+        self.kicked.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the link is kicked (at once if it already was).
+    pub async fn kicked(&self) {
+        loop {
+            let n = self.notify.notified();
+            tokio::pin!(n);
+            n.as_mut().enable();
+            if self.is_kicked() {
+                return;
+            }
+            n.await;
+        }
+    }
+
+    /// Counts bytes received.
+    pub fn add_in(&self, n: usize) {
+        self.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Counts bytes sent.
+    pub fn add_out(&self, n: usize) {
+        self.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Bytes received so far.
+    pub fn bytes_in(&self) -> u64 {
+        self.bytes_in.load(Ordering::Relaxed)
+    }
+
+    /// Bytes sent so far.
+    pub fn bytes_out(&self) -> u64 {
+        self.bytes_out.load(Ordering::Relaxed)
+    }
+}
+
+/// Who a session is, given when it registers.
+#[derive(Debug, Clone, Default)]
+pub struct Peer {
+    /// The client's address.
+    pub addr: Option<SocketAddr>,
+    /// The query string the client sent (`?token=…`).
+    pub query: Option<String>,
+    /// The connection's link (a fresh one when `None`).
+    pub link: Option<Arc<Link>>,
+}
+
+impl Peer {
+    /// A peer at `addr` on `link`.
+    pub fn new(addr: SocketAddr, link: Arc<Link>) -> Peer {
+        Peer {
+            addr: Some(addr),
+            query: None,
+            link: Some(link),
+        }
+    }
+
+    /// With the client's query string.
+    pub fn with_query(mut self, query: Option<String>) -> Peer {
+        self.query = query;
+        self
+    }
+}
+
+/// A snapshot of one session.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// Stable id (unique in this server's lifetime).
+    pub id: u64,
+    /// `rtmp`, `rtsp`, `http-flv`, `ws-flv`, `hls`, `gb28181`, …
+    pub protocol: &'static str,
+    /// Publisher or player.
+    pub role: Role,
+    /// `app/stream`.
+    pub key: String,
+    /// The client's address.
+    pub remote_addr: Option<SocketAddr>,
+    /// The query string it sent.
+    pub query: Option<String>,
+    /// Bytes received from it (its connection's, shared with other sessions on it).
+    pub bytes_in: u64,
+    /// Bytes sent to it.
+    pub bytes_out: u64,
+    /// How long it has been connected.
+    pub uptime: Duration,
+    /// When it started (wall clock).
+    pub started: SystemTime,
+}
+
+#[derive(Debug)]
+struct Entry {
+    id: u64,
+    protocol: &'static str,
+    role: Role,
+    key: String,
+    peer: Peer,
+    link: Arc<Link>,
+    since: Instant,
+    started: SystemTime,
+}
+
+/// The registry of sessions.
+#[derive(Debug, Default)]
+pub(crate) struct Sessions {
+    entries: Mutex<BTreeMap<u64, Entry>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Sessions {
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        id: u64,
+        protocol: &'static str,
+        role: Role,
+        key: &str,
+        peer: Peer,
+    ) -> SessionHandle {
+        let link = peer.link.clone().unwrap_or_else(Link::new);
+        lock(&self.entries).insert(
+            id,
+            Entry {
+                id,
+                protocol,
+                role,
+                key: key.to_string(),
+                peer,
+                link: link.clone(),
+                since: Instant::now(),
+                started: SystemTime::now(),
+            },
+        );
+        SessionHandle {
+            sessions: self.clone(),
+            id,
+            link,
+        }
+    }
+
+    pub(crate) fn list(&self) -> Vec<SessionInfo> {
+        lock(&self.entries)
+            .values()
+            .map(|e| SessionInfo {
+                id: e.id,
+                protocol: e.protocol,
+                role: e.role,
+                key: e.key.clone(),
+                remote_addr: e.peer.addr,
+                query: e.peer.query.clone(),
+                bytes_in: e.link.bytes_in(),
+                bytes_out: e.link.bytes_out(),
+                uptime: e.since.elapsed(),
+                started: e.started,
+            })
+            .collect()
+    }
+
+    /// Kicks session `id`; false when there is none.
+    pub(crate) fn kick(&self, id: u64) -> bool {
+        match lock(&self.entries).get(&id) {
+            Some(e) => {
+                e.link.kick();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn remove(&self, id: u64) {
+        lock(&self.entries).remove(&id);
+    }
+}
+
+/// A registered session; dropping it unregisters.
+#[derive(Debug)]
+pub struct SessionHandle {
+    sessions: Arc<Sessions>,
+    id: u64,
+    link: Arc<Link>,
+}
+
+impl SessionHandle {
+    /// The session's id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Its link (kick signal, counters).
+    pub fn link(&self) -> &Arc<Link> {
+        &self.link
+    }
+}
+
+impl Drop for SessionHandle {
+    fn drop(&mut self) {
+        self.sessions.remove(self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn register_list_kick_unregister() {
+        let s = Arc::new(Sessions::default());
+        let link = Link::new();
+        let addr: SocketAddr = "127.0.0.1:5".parse().unwrap();
+        let h = s.register(
+            7,
+            "rtmp",
+            Role::Player,
+            "live/a",
+            Peer::new(addr, link.clone()),
+        );
+        link.add_out(100);
+        let l = s.list();
+        assert_eq!((l[0].id, l[0].protocol, l[0].bytes_out), (7, "rtmp", 100));
+        assert!(s.kick(7));
+        tokio::time::timeout(Duration::from_secs(1), h.link().kicked())
+            .await
+            .unwrap();
+        assert!(!s.kick(8));
+        drop(h);
+        assert!(s.list().is_empty());
+    }
+}
