@@ -339,6 +339,13 @@ fn demux(c: &mut Criterion) {
     let file = Bytes::from(weir_fragmented(&tracks, &frames));
     let mut g = c.benchmark_group("demux_fragmented");
     g.throughput(Throughput::Bytes(file.len() as u64));
+    g.bench_function("weir-mp4 (index only)", |b| {
+        b.iter(|| {
+            // Seeking past the end reads every moof (not the samples) to index fragments.
+            let mut d = MemoryDemuxer::new(file.clone(), DemuxConfig::default()).unwrap();
+            black_box(d.seek(Duration::from_secs(3600)).unwrap())
+        })
+    });
     g.bench_function("weir-mp4", |b| {
         b.iter(|| {
             let mut d = MemoryDemuxer::new(file.clone(), DemuxConfig::default()).unwrap();
