@@ -41,6 +41,8 @@ pub struct AuthRequest {
     pub peer: SocketAddr,
     /// GB28181: the RTP SSRC of the stream.
     pub ssrc: Option<u32>,
+    /// The id the session will have if allowed (as the API lists it).
+    pub session: Option<u64>,
 }
 
 impl AuthRequest {
@@ -59,7 +61,14 @@ impl AuthRequest {
             query,
             peer,
             ssrc: None,
+            session: None,
         }
+    }
+
+    /// With the id the session will have.
+    pub fn with_session(mut self, id: u64) -> AuthRequest {
+        self.session = Some(id);
+        self
     }
 
     /// With a GB28181 SSRC.

@@ -85,6 +85,12 @@ pub struct RelayConfig {
     /// HLS output.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub hls: HlsConfig,
+    /// The HTTP API.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub api: ApiConfig,
+    /// Webhooks.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub hooks: HooksConfig,
 }
 
 impl Default for RelayConfig {
@@ -106,6 +112,8 @@ impl Default for RelayConfig {
             rtsp: RtspConfig::default(),
             gb28181: Gb28181Config::default(),
             hls: HlsConfig::default(),
+            api: ApiConfig::default(),
+            hooks: HooksConfig::default(),
         }
     }
 }
@@ -283,5 +291,83 @@ impl RtspAppAuth {
     pub fn with_publish(mut self, publish: bool) -> RtspAppAuth {
         self.publish = publish;
         self
+    }
+}
+
+/// HTTP API settings (`/api/v1/...`).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct ApiConfig {
+    /// With a token, every API request needs `Authorization: Bearer TOKEN` (401
+    /// otherwise). Without one, read-only requests are open and mutating ones are
+    /// accepted from loopback clients only (403 otherwise).
+    pub token: Option<String>,
+}
+
+/// Webhooks: HTTP POSTs with a JSON body on stream and session events. `on_publish` and
+/// `on_play` decide (allowed on a 2xx answer with an empty body, a body of `0`, or a JSON
+/// object whose `code` is 0); the others are notifications, queued and never blocking media.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct HooksConfig {
+    /// Asked before a publish is accepted.
+    pub on_publish: Option<String>,
+    /// Asked before a play is accepted.
+    pub on_play: Option<String>,
+    /// A publisher left.
+    pub on_unpublish: Option<String>,
+    /// A player left.
+    pub on_play_stop: Option<String>,
+    /// A stream had no player for [`HooksConfig::none_reader`].
+    pub on_stream_none_reader: Option<String>,
+    /// A player asked for a stream that is not live.
+    pub on_stream_not_found: Option<String>,
+    /// A recording file was finished.
+    pub on_record_done: Option<String>,
+    /// How long a hook may take; a deciding hook that does not answer in time denies
+    /// (unless [`HooksConfig::fail_open`]) (default 3 s).
+    #[cfg_attr(feature = "serde", serde(rename = "timeout_ms", with = "crate::serde_util::millis"))]
+    pub timeout: Duration,
+    /// Allow when a deciding hook fails or times out (default false: deny).
+    pub fail_open: bool,
+    /// See [`HooksConfig::on_stream_none_reader`] (default 10 s).
+    #[cfg_attr(feature = "serde", serde(rename = "none_reader_ms", with = "crate::serde_util::millis"))]
+    pub none_reader: Duration,
+    /// Cache deciding answers per (event, stream, query, address) this long (default 0: off).
+    #[cfg_attr(feature = "serde", serde(rename = "cache_ttl_ms", with = "crate::serde_util::millis"))]
+    pub cache_ttl: Duration,
+    /// Notifications waiting to be sent at most (default 1024); more are dropped and counted.
+    pub queue: usize,
+    /// This server's name in hook bodies (default `weir`).
+    pub server_id: String,
+}
+
+impl Default for HooksConfig {
+    fn default() -> Self {
+        HooksConfig {
+            on_publish: None,
+            on_play: None,
+            on_unpublish: None,
+            on_play_stop: None,
+            on_stream_none_reader: None,
+            on_stream_not_found: None,
+            on_record_done: None,
+            timeout: Duration::from_secs(3),
+            fail_open: false,
+            none_reader: Duration::from_secs(10),
+            cache_ttl: Duration::ZERO,
+            queue: 1024,
+            server_id: "weir".to_string(),
+        }
     }
 }

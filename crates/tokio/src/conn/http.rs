@@ -148,11 +148,13 @@ impl HttpRoutes {
         };
         let websocket = ws_flv::is_upgrade(&req);
         let protocol = if websocket { "ws-flv" } else { "http-flv" };
-        let auth = AuthRequest::new(protocol, Access::Play, key.clone(), query.clone(), peer);
+        let id = ctx.hub.next_id();
+        let auth =
+            AuthRequest::new(protocol, Access::Play, key.clone(), query.clone(), peer).with_session(id);
         if !ctx.auth.check(auth).await {
             return cors(status(StatusCode::FORBIDDEN, "forbidden\n"));
         }
-        let opts = SubscribeOptions::new().peer(Peer::new(peer, link).with_query(query));
+        let opts = SubscribeOptions::new().peer(Peer::new(peer, link).with_query(query).with_id(id));
         let sub = match ctx.hub.subscribe_with(&key, protocol, opts).await {
             Ok(s) => s,
             Err(HubError::NotFound(_)) => {

@@ -298,13 +298,9 @@ impl Conn {
         publish_type: String,
     ) -> Result<(), weir_rtmp_chunk::Error> {
         let key = format!("{}/{}", self.app, name);
-        let req = AuthRequest::new(
-            "rtmp",
-            Access::Publish,
-            key.clone(),
-            query.clone(),
-            self.peer,
-        );
+        let id = self.ctx.hub.next_id();
+        let req = AuthRequest::new("rtmp", Access::Publish, key.clone(), query.clone(), self.peer)
+            .with_session(id);
         if name.is_empty() || !self.ctx.auth.check(req).await {
             return self.session.reject_publish(
                 request,
@@ -318,7 +314,9 @@ impl Conn {
                 publish_type, "non-live publish type served as live"
             );
         }
-        let peer = Peer::new(self.peer, self.link.clone()).with_query(query);
+        let peer = Peer::new(self.peer, self.link.clone())
+            .with_query(query)
+            .with_id(id);
         match self.ctx.hub.publish_with(&key, "rtmp", peer) {
             Ok(p) => {
                 self.publishers.retain(|(id, _)| *id != stream_id);
@@ -348,7 +346,9 @@ impl Conn {
         query: Option<String>,
     ) -> Result<(), weir_rtmp_chunk::Error> {
         let key = format!("{}/{}", self.app, name);
-        let req = AuthRequest::new("rtmp", Access::Play, key.clone(), query.clone(), self.peer);
+        let id = self.ctx.hub.next_id();
+        let req = AuthRequest::new("rtmp", Access::Play, key.clone(), query.clone(), self.peer)
+            .with_session(id);
         if !self.ctx.auth.check(req).await {
             return self
                 .session

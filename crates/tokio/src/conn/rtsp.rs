@@ -73,6 +73,8 @@ struct Conn {
     authenticators: HashMap<String, Authenticator>,
     /// The connection's kick signal and byte counters, shared by its sessions.
     link: Arc<Link>,
+    /// The session id the authorization hook was last told (used by the session it allows).
+    pending_id: Option<u64>,
 }
 
 async fn connection(
@@ -104,6 +106,7 @@ async fn connection(
         authenticators: HashMap::new(),
         idle_since: now,
         link: Link::new(),
+        pending_id: None,
     };
     let mut rbuf = BytesMut::with_capacity(READ_BUF);
     let stuck = ctx.config.player_stuck_timeout;
@@ -246,19 +249,26 @@ impl Conn {
         }
     }
 
-    /// The client as the session list shows it.
-    fn peer_info(&self, uri: &str) -> Peer {
-        Peer::new(self.peer, self.link.clone()).with_query(key_of(uri).and_then(|k| k.1))
+    /// The client as the session list shows it (with the session id the authorization
+    /// hook was told, when it was asked).
+    fn peer_info(&mut self, uri: &str) -> Peer {
+        let peer = Peer::new(self.peer, self.link.clone()).with_query(key_of(uri).and_then(|k| k.1));
+        match self.pending_id.take() {
+            Some(id) => peer.with_id(id),
+            None => peer,
+        }
     }
 
     /// Asks the authorization hook (borrowing nothing of the connection across the wait).
     fn authorized(
-        &self,
+        &mut self,
         access: Access,
         key: &str,
         query: Option<String>,
     ) -> impl std::future::Future<Output = bool> + Send + 'static {
-        let req = AuthRequest::new("rtsp", access, key, query, self.peer);
+        let id = self.ctx.hub.next_id();
+        self.pending_id = Some(id);
+        let req = AuthRequest::new("rtsp", access, key, query, self.peer).with_session(id);
         let hook = self.ctx.auth.clone();
         async move { hook.check(req).await }
     }

@@ -338,7 +338,7 @@ impl Hub {
             if st.session.is_some() {
                 return Err(HubError::Busy(key.to_string()));
             }
-            let id = self.next_id();
+            let id = peer.id.unwrap_or_else(|| self.next_id());
             let resumed = st.counters.units > 0;
             st.start_session(Session { id, protocol });
             drop(st);

@@ -4,7 +4,10 @@
 //!
 //! A publisher or player registers when the hub accepts it and unregisters when it goes
 //! away; protocols whose players hold no hub subscription of their own (HLS clients
-//! reading a shared segmenter) register through [`Hub::register_session`]. A connection
+//! reading a shared segmenter) register through [`Hub::register_session`].
+//!
+//! [`Hub::register_session`]: super::Hub::register_session
+//! [`Hub::next_id`]: super::Hub::next_id A connection
 //! passes its [`Link`] (kick signal and byte counters) to the sessions it opens, so a kick
 //! ends the whole connection and its traffic is counted once.
 
@@ -107,6 +110,9 @@ pub struct Peer {
     pub query: Option<String>,
     /// The connection's link (a fresh one when `None`).
     pub link: Option<Arc<Link>>,
+    /// The session id to use (one the authorization hook was told); a fresh one when
+    /// `None`.
+    pub id: Option<u64>,
 }
 
 impl Peer {
@@ -116,7 +122,14 @@ impl Peer {
             addr: Some(addr),
             query: None,
             link: Some(link),
+            id: None,
         }
+    }
+
+    /// With a session id allocated beforehand ([`Hub::next_id`](super::Hub::next_id)).
+    pub fn with_id(mut self, id: u64) -> Peer {
+        self.id = Some(id);
+        self
     }
 
     /// With the client's query string.

@@ -116,7 +116,10 @@ async fn admit(
     transport: &'static str,
 ) -> Result<Publisher, String> {
     let key = stream_key(ssrc);
-    let req = AuthRequest::new("gb28181", Access::Publish, key.clone(), None, from).with_ssrc(ssrc);
+    let id = ctx.hub.next_id();
+    let req = AuthRequest::new("gb28181", Access::Publish, key.clone(), None, from)
+        .with_ssrc(ssrc)
+        .with_session(id);
     if !ctx.auth.check(req).await {
         return Err("refused by the authorization hook".into());
     }
