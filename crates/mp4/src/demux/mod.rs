@@ -297,7 +297,11 @@ impl Demuxer {
             return self.end_of_walk(offset);
         };
         let next = h.size.and_then(|s| offset.checked_add(s));
-        let wanted = h.fourcc == kind::MOOV || (h.fourcc == kind::MOOF && self.movie.is_some());
+        let wanted = if self.movie.is_none() {
+            h.fourcc == kind::MOOV
+        } else {
+            h.fourcc == kind::MOOF
+        };
         if wanted {
             let Some(size) = h.size else {
                 return Err(Error::BadBoxSize {

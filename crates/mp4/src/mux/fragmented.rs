@@ -386,7 +386,12 @@ impl FragmentedMuxer {
         let end = Timestamp::new(first.dts.saturating_add(lead_duration as i64), tb);
         let has_video = self.tracks[self.primary].is_video();
         let independent = !has_video || (lead.0 == self.primary && first.key);
-        let earliest_pts = lead.1.iter().map(|(s, _)| s.dts + s.cto).min().unwrap_or(0);
+        let earliest_pts = lead
+            .1
+            .iter()
+            .map(|(s, _)| s.dts.saturating_add(s.cto))
+            .min()
+            .unwrap_or(0);
 
         let mut moof_buf =
             BytesMut::with_capacity(256 + runs.iter().map(|r| r.1.len() * 16).sum::<usize>());

@@ -360,17 +360,21 @@ fn plan(t: &TrackState, idx: &Index, movie_ts: u32) -> Plan {
             edits: Vec::new(),
         };
     };
-    let media_duration =
-        u64::try_from(last.dts - first.dts).unwrap_or(0) + u64::from(idx.last_duration);
+    let media_duration = u64::try_from(last.dts.saturating_sub(first.dts))
+        .unwrap_or(0)
+        .saturating_add(u64::from(idx.last_duration));
     let min_pts = idx
         .samples
         .iter()
-        .map(|s| s.dts + i64::from(s.cto))
+        .map(|s| s.dts.saturating_add(i64::from(s.cto)))
         .min()
         .unwrap_or(first.dts);
     // empty - media_time = first DTS, both ≥ 0, media_time at the first presented sample.
-    let media_time = (min_pts - first.dts).max(-first.dts).max(0);
-    let empty = first.dts + media_time;
+    let media_time = min_pts
+        .saturating_sub(first.dts)
+        .max(first.dts.saturating_neg())
+        .max(0);
+    let empty = first.dts.saturating_add(media_time);
     let ts = Timebase::hz(t.mux.timescale).unwrap_or(Timebase::MILLIS);
     let mts = Timebase::hz(movie_ts).unwrap_or(Timebase::MILLIS);
     let to_movie =
@@ -385,10 +389,12 @@ fn plan(t: &TrackState, idx: &Index, movie_ts: u32) -> Plan {
     let max_pts = idx
         .samples
         .iter()
-        .map(|s| s.dts + i64::from(s.cto))
+        .map(|s| s.dts.saturating_add(i64::from(s.cto)))
         .max()
         .unwrap_or(last.dts);
-    let end = u64::try_from(max_pts - first.dts).unwrap_or(0) + u64::from(idx.last_duration);
+    let end = u64::try_from(max_pts.saturating_sub(first.dts))
+        .unwrap_or(0)
+        .saturating_add(u64::from(idx.last_duration));
     let presented = end
         .max(media_duration)
         .saturating_sub(u64::try_from(media_time).unwrap_or(0));
