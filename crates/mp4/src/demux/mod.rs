@@ -21,7 +21,10 @@ pub struct DemuxConfig {
     /// Largest `moov` or `moof` read into memory (default 128 MiB: the index of a day of
     /// video and audio fits in about 40 MiB).
     pub max_box_size: u64,
-    /// Most samples across the `moov` sample tables (default 16 M; 32 bytes of index each).
+    /// Most samples across the `moov` sample tables (default 4 Mi: about 15 hours of
+    /// 25 fps video with 48 kHz AAC; 32 bytes of index each, so at most 128 MiB — a
+    /// constant-size `stsz` can declare that many samples in a few bytes). Raise it for
+    /// longer files.
     pub max_samples: usize,
     /// Most samples in one `moof` (default 256 Ki).
     pub max_fragment_samples: usize,
@@ -37,7 +40,7 @@ impl Default for DemuxConfig {
     fn default() -> DemuxConfig {
         DemuxConfig {
             max_box_size: 128 << 20,
-            max_samples: 16 << 20,
+            max_samples: 4 << 20,
             max_fragment_samples: 256 << 10,
             max_tracks: 32,
             max_sample_size: 64 << 20,
