@@ -250,3 +250,107 @@ async fn hls_unknown_stream_is_404() {
     assert_eq!(code, 404);
     relay.stop().await;
 }
+
+/// A track that appears after segments were served (audio starting late, as from OBS or
+/// a camera) re-creates the segmenter: its segments continue the numbering (never reusing
+/// a name a player may have fetched already) and the first one is a discontinuity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hls_late_track_continues_the_segment_numbering() {
+    use bytes::{Bytes, BytesMut};
+    use weir_media::{AudioParams, Codec, Frame, Timebase, Timestamp, TrackId, TrackInfo};
+    const SPS: &[u8] = &[
+        0x67, 0x42, 0xc0, 0x0d, 0xd9, 0x01, 0x41, 0xfb, 0x01, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10,
+        0x00, 0x00, 0x03, 0x03, 0x20, 0xf1, 0x42, 0xa4, 0x80,
+    ];
+    const PPS: &[u8] = &[0x68, 0xcb, 0x83, 0xcb, 0x20];
+    let mut config = test_config();
+    config.hls.target_duration = Duration::from_secs(1);
+    config.hls.window = 10;
+    config.publisher_grace = Duration::ZERO;
+    let relay = TestRelay::start(config).await;
+    let key = "live/late";
+    let p = relay.hub.publish(key, "test").unwrap();
+    let avcc = weir_h264::AvcConfig::from_parameter_sets(
+        &[Bytes::from_static(SPS)],
+        &[Bytes::from_static(PPS)],
+    )
+    .unwrap()
+    .to_bytes();
+    p.track(TrackInfo::new(TrackId(0), Codec::H264, 90_000).with_config(avcc));
+    let video = |i: i64| {
+        let mut d = BytesMut::new();
+        let nal: &[u8] = if i % 25 == 0 {
+            &[0x65, 0x88, 0x84]
+        } else {
+            &[0x41, 0x9a, 0x02]
+        };
+        d.extend_from_slice(&(nal.len() as u32).to_be_bytes());
+        d.extend_from_slice(nal);
+        let t = Timestamp::new(i * 3600, Timebase::MPEG);
+        Frame::new(TrackId(0), t, t, d.freeze()).with_keyframe(i % 25 == 0)
+    };
+    for i in 0..50 {
+        p.frame(video(i));
+    }
+    // A player asks: the segmenter starts (from the cached GOP) and answers once the
+    // first segment is cut.
+    let http = relay.http;
+    let first = tokio::spawn(async move { http_get(http, &format!("/{key}/index.m3u8")).await });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while relay.hub.streams().iter().all(|s| s.players == 0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the segmenter never subscribed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for i in 50..100 {
+        p.frame(video(i));
+    }
+    let (code, _, _) = first.await.unwrap();
+    assert_eq!(code, 200);
+    // Audio starts late.
+    p.track(
+        TrackInfo::new(TrackId(1), Codec::Aac, 90_000)
+            .with_config(Bytes::from_static(&[0x12, 0x08]))
+            .with_audio(AudioParams {
+                sample_rate: 44_100,
+                channels: 1,
+            }),
+    );
+    for i in 100..200i64 {
+        p.frame(video(i));
+        let t = Timestamp::new(i * 3600, Timebase::MPEG);
+        p.frame(
+            Frame::new(TrackId(1), t, t, Bytes::from_static(&[0x21, 0x10, 0x04]))
+                .with_keyframe(true),
+        );
+    }
+    drop(p);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let playlist = loop {
+        let (_, _, body) = http_get(relay.http, &format!("/{key}/index.m3u8")).await;
+        let pl = parse_playlist(&String::from_utf8_lossy(&body));
+        if pl.ended {
+            break pl;
+        }
+        assert!(std::time::Instant::now() < deadline, "stream never ended");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let seqs: Vec<u64> = playlist
+        .entries
+        .iter()
+        .map(|(_, uri, _)| uri.trim_end_matches(".ts").parse().unwrap())
+        .collect();
+    assert!(seqs.len() >= 5, "{seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "unique, increasing: {seqs:?}"
+    );
+    let discontinuities = playlist.entries.iter().filter(|(_, _, d)| *d).count();
+    assert_eq!(
+        discontinuities, 1,
+        "the re-created segmenter's first segment is marked"
+    );
+    relay.stop().await;
+}

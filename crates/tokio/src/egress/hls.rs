@@ -18,7 +18,7 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
-use weir_media::{Codec, TrackInfo};
+use weir_media::{Codec, Frame, TrackInfo};
 use weir_mpegts::hls::{media_playlist, HlsSegmenter, Segment, SegmenterConfig};
 
 use super::settings::HlsConfig;
@@ -187,27 +187,15 @@ impl Hls {
             }
         };
         info!(stream = key, "hls: segmenting");
-        let mut tracks: Vec<TrackInfo> = Vec::new();
-        let mut segmenter: Option<HlsSegmenter> = None;
-        let mut restart = false;
-        // Frames taken by the segmenter before its first segment: a track that shows up
-        // after the first frames (audio whose configuration arrives with its first frame,
-        // as from GB28181 or RTSP) makes a new segmenter, which gets these again instead
-        // of starting at the next keyframe and losing the first GOP. Bounded.
-        let mut replay: Vec<weir_media::Frame> = Vec::new();
-        let mut replay_on = true;
-        let keep = self.config.window + 3;
+        let mut seg = Segmenting::new(key, stream, &self.config);
         let mut check_idle = tokio::time::interval(Duration::from_secs(1));
         loop {
             let unit = tokio::select! {
                 u = sub.next() => u,
                 ev = events.recv() => {
                     if let Ok(HubEvent::Published { key: k, .. }) = ev {
-                        // (The event of the publish this task started with can arrive
-                        // after its first frames: before the first segment there is
-                        // nothing to mark, and resetting would lose the first GOP.)
-                        if k == key && segmenter.is_some() && !replay_on {
-                            restart = true;
+                        if k == key {
+                            seg.republished();
                         }
                     }
                     continue;
@@ -223,130 +211,191 @@ impl Hls {
                 }
             };
             let Some(unit) = unit else { break };
-            if unit.is_config() {
-                let Some(track) = unit.track() else { continue };
-                if !hls_playable(track.codec) {
-                    let mut st = lock(&stream.state);
-                    if !st.info.dropped_tracks.contains(&track.codec) {
-                        warn!(stream = key, codec = %track.codec, "hls: MPEG-TS players cannot decode this track; left out of HLS");
-                        st.info.dropped_tracks.push(track.codec);
-                    }
-                    continue;
-                }
-                let track = (**track).clone();
-                if track.config.is_empty()
-                    && matches!(track.codec, Codec::H264 | Codec::H265 | Codec::Aac)
-                {
-                    // Announced before its configuration is known (RTSP without sprop,
-                    // GB28181): wait for the sequence header that has it.
-                    continue;
-                }
-                match tracks
-                    .iter_mut()
-                    .find(|t| t.codec.kind() == track.codec.kind())
-                {
-                    Some(t) if *t == track => {}
-                    Some(t) => {
-                        *t = track;
-                        if replay_on {
-                            // Nothing served yet: start over with the frames taken so far.
-                            segmenter = None;
-                        } else {
-                            restart = true;
-                        }
-                    }
-                    None => {
-                        tracks.push(track);
-                        segmenter = None;
-                    }
-                }
-                continue;
-            }
-            let Some(frame) = unit.frame_data() else {
-                continue;
-            };
-            if !tracks.iter().any(|t| t.id == frame.track) {
-                // A track without a usable configuration (or one HLS leaves out).
-                if let Some(t) = unit.track() {
-                    if !hls_playable(t.codec) {
-                        let mut st = lock(&stream.state);
-                        if !st.info.dropped_tracks.contains(&t.codec) {
-                            warn!(stream = key, codec = %t.codec, "hls: MPEG-TS players cannot decode this track; left out of HLS");
-                            st.info.dropped_tracks.push(t.codec);
-                        }
-                    }
-                }
-                continue;
-            }
-            if restart {
-                restart = false;
-                replay_on = false;
-                replay.clear();
-                if let Some(seg) = segmenter.as_mut() {
-                    for t in &tracks {
-                        let _ = seg.muxer_mut().update_track(t.clone());
-                    }
-                    seg.reset();
-                }
-            }
-            if segmenter.is_none() {
-                match HlsSegmenter::new(
-                    &tracks,
-                    SegmenterConfig::with_target(self.config.target_duration),
-                ) {
-                    Ok(mut s) => {
-                        for f in replay
-                            .iter()
-                            .filter(|f| tracks.iter().any(|t| t.id == f.track))
-                        {
-                            if let Err(e) = s.push(f) {
-                                debug!(stream = key, error = %e, "hls: frame not muxed");
-                            }
-                        }
-                        segmenter = Some(s);
-                    }
-                    Err(e) => {
-                        warn!(stream = key, error = %e, "hls: cannot mux these tracks");
-                        continue;
-                    }
-                }
-            }
-            let Some(seg) = segmenter.as_mut() else {
-                continue;
-            };
-            // (weir-mpegts puts the track's parameter sets before keyframes that lack them,
-            // so every segment decodes on its own.)
-            if let Err(e) = seg.push(frame) {
-                debug!(stream = key, error = %e, "hls: frame not muxed");
-            }
-            if replay_on {
-                replay.push(frame.clone());
-                if replay.len() > MAX_REPLAY_FRAMES {
-                    replay_on = false;
-                    replay.clear();
-                }
-            }
-            let mut produced = false;
-            while let Some(segment) = seg.poll_segment() {
-                let mut st = lock(&stream.state);
-                st.info.segments += 1;
-                st.segments.push_back(segment);
-                while st.segments.len() > keep {
-                    st.segments.pop_front();
-                }
-                produced = true;
-                replay_on = false;
-                replay.clear();
-            }
-            if produced {
-                stream.changed.notify_waiters();
+            match (unit.track(), unit.frame_data()) {
+                (Some(track), None) if unit.is_config() => seg.config(track),
+                (Some(track), Some(frame)) => seg.frame(track, frame),
+                _ => {}
             }
         }
-        // The stream ended: flush the last segment and close the playlist.
-        if let Some(mut seg) = segmenter {
-            let rest = seg.finish();
-            let mut st = lock(&stream.state);
-            for segment in rest {
+        seg.finish();
+        info!(stream = key, "hls: stream ended");
+    }
+}
+
+/// One stream's segmenting: tracks, the segmenter, and the bookkeeping that keeps segment
+/// numbers unique across segmenter re-creations.
+struct Segmenting<'a> {
+    key: &'a str,
+    stream: &'a HlsStream,
+    config: &'a HlsConfig,
+    tracks: Vec<TrackInfo>,
+    segmenter: Option<HlsSegmenter>,
+    /// A publisher took over or a track changed: the next frame resets the segmenter (a
+    /// discontinuity).
+    restart: bool,
+    /// Frames taken before the first segment: a track that shows up after the first
+    /// frames (audio whose configuration arrives with its first frame, as from GB28181 or
+    /// RTSP) makes a new segmenter, which gets these again instead of starting at the next
+    /// keyframe and losing the first GOP. Bounded.
+    replay: Vec<Frame>,
+    replay_on: bool,
+    /// A re-created segmenter numbers from 0: its segments continue from `seq_base`, the
+    /// first one marked as a discontinuity (`recreated`).
+    seq_base: u64,
+    next_seq: u64,
+    recreated: bool,
+}
+
+impl<'a> Segmenting<'a> {
+    fn new(key: &'a str, stream: &'a HlsStream, config: &'a HlsConfig) -> Segmenting<'a> {
+        Segmenting {
+            key,
+            stream,
+            config,
+            tracks: Vec::new(),
+            segmenter: None,
+            restart: false,
+            replay: Vec::new(),
+            replay_on: true,
+            seq_base: 0,
+            next_seq: 0,
+            recreated: false,
+        }
+    }
+
+    /// A publisher took over the stream. (The event of the publish this task started with
+    /// can arrive after its first frames: before the first segment there is nothing to
+    /// mark, and resetting would lose the first GOP.)
+    fn republished(&mut self) {
+        if self.segmenter.is_some() && !self.replay_on {
+            self.restart = true;
+        }
+    }
+
+    fn dropped(&self, codec: Codec) {
+        let mut st = lock(&self.stream.state);
+        if !st.info.dropped_tracks.contains(&codec) {
+            warn!(stream = self.key, codec = %codec, "hls: MPEG-TS players cannot decode this track; left out of HLS");
+            st.info.dropped_tracks.push(codec);
+        }
+    }
+
+    /// The segmenter is thrown away (a new set of tracks); the next one continues the
+    /// numbering.
+    fn drop_segmenter(&mut self) {
+        if self.segmenter.take().is_some() && !self.replay_on {
+            self.seq_base = self.next_seq;
+            self.recreated = true;
+        }
+    }
+
+    fn config(&mut self, track: &TrackInfo) {
+        if !hls_playable(track.codec) {
+            self.dropped(track.codec);
+            return;
+        }
+        if track.config.is_empty() && matches!(track.codec, Codec::H264 | Codec::H265 | Codec::Aac)
+        {
+            // Announced before its configuration is known: wait for the one that has it.
+            return;
+        }
+        match self.tracks.iter_mut().find(|t| t.id == track.id) {
+            Some(t) if t == track => {}
+            Some(t) => {
+                *t = track.clone();
+                if self.replay_on {
+                    // Nothing served yet: start over with the frames taken so far.
+                    self.segmenter = None;
+                } else {
+                    self.restart = true;
+                }
+            }
+            None => {
+                self.tracks.push(track.clone());
+                self.drop_segmenter();
+            }
+        }
+    }
+
+    fn frame(&mut self, track: &TrackInfo, frame: &Frame) {
+        if !self.tracks.iter().any(|t| t.id == frame.track) {
+            // A track without a usable configuration (or one HLS leaves out).
+            if !hls_playable(track.codec) {
+                self.dropped(track.codec);
+            }
+            return;
+        }
+        if std::mem::take(&mut self.restart) {
+            self.replay_on = false;
+            self.replay.clear();
+            if let Some(seg) = self.segmenter.as_mut() {
+                for t in &self.tracks {
+                    let _ = seg.muxer_mut().update_track(t.clone());
+                }
+                seg.reset();
+            }
+        }
+        if self.segmenter.is_none() && !self.create_segmenter() {
+            return;
+        }
+        let Some(seg) = self.segmenter.as_mut() else {
+            return;
+        };
+        // (weir-mpegts puts the track's parameter sets before keyframes that lack them, so
+        // every segment decodes on its own.)
+        if let Err(e) = seg.push(frame) {
+            debug!(stream = self.key, error = %e, "hls: frame not muxed");
+        }
+        if self.replay_on {
+            self.replay.push(frame.clone());
+            if self.replay.len() > MAX_REPLAY_FRAMES {
+                self.replay_on = false;
+                self.replay.clear();
+            }
+        }
+        let mut produced = Vec::new();
+        while let Some(segment) = seg.poll_segment() {
+            produced.push(segment);
+        }
+        if !produced.is_empty() {
+            self.replay_on = false;
+            self.replay.clear();
+            self.store(produced);
+        }
+    }
+
+    fn create_segmenter(&mut self) -> bool {
+        let cfg = SegmenterConfig::with_target(self.config.target_duration);
+        match HlsSegmenter::new(&self.tracks, cfg) {
+            Ok(mut s) => {
+                for f in self
+                    .replay
+                    .iter()
+                    .filter(|f| self.tracks.iter().any(|t| t.id == f.track))
+                {
+                    if let Err(e) = s.push(f) {
+                        debug!(stream = self.key, error = %e, "hls: frame not muxed");
+                    }
+                }
+                self.segmenter = Some(s);
+                true
+            }
+            Err(e) => {
+                warn!(stream = self.key, error = %e, "hls: cannot mux these tracks");
+                false
+            }
+        }
+    }
+
+    /// Lists new segments (numbered on from the last one) and wakes waiting requests.
+    fn store(&mut self, segments: Vec<Segment>) {
+        let keep = self.config.window + 3;
+        {
+            let mut st = lock(&self.stream.state);
+            for mut segment in segments {
+                segment.sequence += self.seq_base;
+                segment.discontinuity |= std::mem::take(&mut self.recreated);
+                self.next_seq = segment.sequence + 1;
                 st.info.segments += 1;
                 st.segments.push_back(segment);
             }
@@ -354,8 +403,16 @@ impl Hls {
                 st.segments.pop_front();
             }
         }
-        lock(&stream.state).ended = true;
-        info!(stream = key, "hls: stream ended");
+        self.stream.changed.notify_waiters();
+    }
+
+    /// The stream ended: flush the last segment and close the playlist.
+    fn finish(&mut self) {
+        if let Some(mut seg) = self.segmenter.take() {
+            let rest = seg.finish();
+            self.store(rest);
+        }
+        lock(&self.stream.state).ended = true;
     }
 }
 
