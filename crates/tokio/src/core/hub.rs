@@ -165,6 +165,12 @@ pub struct StreamInfo {
     pub bytes_in: u64,
     /// Timestamps repaired so far.
     pub repairs: u64,
+    /// The publisher's session id, while one is connected.
+    pub publisher: Option<u64>,
+    /// Inbound payload bitrate over the last few seconds, bits per second.
+    pub bitrate: u64,
+    /// Since the stream was first published.
+    pub uptime: Duration,
 }
 
 #[derive(Debug)]
@@ -613,6 +619,11 @@ impl Hub {
         slot.map_or(0, |s| lock(&s.state).waiters)
     }
 
+    /// One stream, for the API.
+    pub fn stream(&self, key: &str) -> Option<StreamInfo> {
+        self.streams().into_iter().find(|s| s.key == key)
+    }
+
     /// All streams, for the API.
     pub fn streams(&self) -> Vec<StreamInfo> {
         let slots: Vec<Arc<Slot>> = lock(&self.shared.streams).values().cloned().collect();
@@ -630,6 +641,9 @@ impl Hub {
                     units: st.counters.units,
                     bytes_in: st.counters.bytes_in,
                     repairs: st.counters.repairs,
+                    publisher: st.session.as_ref().map(|s| s.id),
+                    bitrate: st.rate.bits_per_second(st.second(Instant::now())),
+                    uptime: st.created.elapsed(),
                 })
             })
             .collect();

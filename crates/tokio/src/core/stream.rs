@@ -113,6 +113,43 @@ pub(crate) struct StreamState {
     pub(crate) first_data_at: Option<Instant>,
     pub(crate) counters: Counters,
     pub(crate) taps: Vec<TapEntry>,
+    /// When the stream was first published.
+    pub(crate) created: Instant,
+    /// Inbound payload rate.
+    pub(crate) rate: RateMeter,
+}
+
+/// Bytes per second over the last few seconds (one bucket per second).
+#[derive(Debug, Default)]
+pub(crate) struct RateMeter {
+    /// (second, bytes), the current second last.
+    buckets: [(u64, u64); RATE_SECONDS],
+}
+
+/// Seconds [`RateMeter`] averages over.
+const RATE_SECONDS: usize = 5;
+
+impl RateMeter {
+    fn add(&mut self, second: u64, bytes: u64) {
+        let i = (second % RATE_SECONDS as u64) as usize;
+        match self.buckets.get_mut(i) {
+            Some(b) if b.0 == second => b.1 += bytes,
+            Some(b) => *b = (second, bytes),
+            None => {}
+        }
+    }
+
+    /// Average bits per second over the complete seconds before `second`.
+    pub(crate) fn bits_per_second(&self, second: u64) -> u64 {
+        let from = second.saturating_sub(RATE_SECONDS as u64 - 1);
+        let bytes: u64 = self
+            .buckets
+            .iter()
+            .filter(|(s, _)| *s >= from && *s < second)
+            .map(|(_, b)| b)
+            .sum();
+        bytes * 8 / (RATE_SECONDS as u64 - 1)
+    }
 }
 
 fn ns_of(t: Timestamp) -> i128 {
@@ -145,7 +182,14 @@ impl StreamState {
             first_data_at: None,
             counters: Counters::default(),
             taps: Vec::new(),
+            created: Instant::now(),
+            rate: RateMeter::default(),
         }
+    }
+
+    /// Seconds since the stream was created (the rate meter's clock).
+    pub(crate) fn second(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.created).as_secs()
     }
 
     /// Something was ever published here (or is being published).
@@ -326,6 +370,8 @@ impl StreamState {
         self.first_data_at.get_or_insert(now);
         self.counters.frames += 1;
         self.counters.bytes_in += frame.data.len() as u64;
+        let second = self.second(now);
+        self.rate.add(second, frame.data.len() as u64);
         let index = self.next_index();
         Ok(Arc::new(Unit::frame(info, frame).with_index(index)))
     }
@@ -525,5 +571,21 @@ fn report_repair(key: &str, r: &Repair) {
             );
         }
         r => warn!(stream = key, ?r, "timestamp repaired"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_meter_averages_complete_seconds() {
+        let mut m = RateMeter::default();
+        for s in 0..10 {
+            m.add(s, 1000);
+        }
+        m.add(10, 5000); // the current, incomplete second does not count
+        assert_eq!(m.bits_per_second(10), 8000);
+        assert_eq!(m.bits_per_second(30), 0, "nothing recent");
     }
 }
