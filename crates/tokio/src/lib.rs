@@ -77,7 +77,7 @@
 )]
 
 pub mod auth;
-#[cfg(feature = "rtmp")]
+#[cfg(any(feature = "rtmp", feature = "rtsp"))]
 pub mod client;
 pub mod config;
 mod conn;

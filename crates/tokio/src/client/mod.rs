@@ -3,6 +3,8 @@
 //! * [`RtmpClient`] (`rtmp`) — RTMP publish and play over a sans-IO
 //!   [`weir_rtmp_chunk::ClientSession`].
 
+#[cfg(feature = "rtmp")]
 mod rtmp;
 
+#[cfg(feature = "rtmp")]
 pub use rtmp::{ClientError, RtmpClient, RtmpUrl};
