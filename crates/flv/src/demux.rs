@@ -62,7 +62,10 @@ struct TrackState {
 ///   (7/8, 8 kHz), Opus (`Opus`);
 /// * script: `onMetaData` (also behind `@setDataFrame`) and other script data.
 ///
-/// Timestamps are extended past the 32-bit wrap and come out in milliseconds.
+/// Timestamps come out in milliseconds, extended past the wrap of the publisher's clock:
+/// RTMP's 32-bit clock wraps at 2³² ms (49.7 days), and ffmpeg's and OBS's FLV muxers
+/// (FLV timestamps are signed 32-bit) keep 31 bits and go back to 0 after 2³¹ − 1 ms
+/// (24.8 days). Both continue where they were.
 #[derive(Clone, Debug)]
 pub struct FlvDemuxer {
     /// Video tracks by E-RTMP track number (0 outside multitrack streams).
@@ -70,7 +73,10 @@ pub struct FlvDemuxer {
     /// Audio tracks by E-RTMP track number.
     audio: Vec<(u8, TrackState)>,
     max_tracks: usize,
+    /// The low 31 bits of the clock, extended (see [`FlvDemuxer::dts`]).
     clock: WrapExtender,
+    /// Bit 31 of the first timestamp, added back to every extended one.
+    clock_base: Option<i64>,
     events: VecDeque<FlvEvent>,
     amf_limits: DecodeLimits,
     video_id: TrackId,
@@ -90,7 +96,8 @@ impl FlvDemuxer {
             video: Vec::new(),
             audio: Vec::new(),
             max_tracks: DEFAULT_MAX_TRACKS,
-            clock: WrapExtender::new(32),
+            clock: WrapExtender::new(31),
+            clock_base: None,
             events: VecDeque::with_capacity(4),
             amf_limits: DecodeLimits::default(),
             video_id: VIDEO_TRACK,
@@ -207,8 +214,17 @@ impl FlvDemuxer {
         Ok(true)
     }
 
+    /// The extended time of a tag. Only the low 31 bits are extended: a 31-bit clock
+    /// going from 2³¹ − 1 back to 0 and a 32-bit clock going past 2³¹ − 1 (or past
+    /// 2³² − 1 back to 0) look the same there — a small step forward — so both continue
+    /// where they were; bit 31 of the first timestamp is kept so that a 32-bit clock keeps
+    /// its absolute value.
     fn dts(&mut self, timestamp: u32) -> Timestamp {
-        Timestamp::new(self.clock.extend(u64::from(timestamp)), Timebase::MILLIS)
+        let base = *self
+            .clock_base
+            .get_or_insert(i64::from(timestamp & 0x8000_0000));
+        let ticks = self.clock.extend(u64::from(timestamp)).saturating_add(base);
+        Timestamp::new(ticks, Timebase::MILLIS)
     }
 
     fn video_tag(&mut self, timestamp: u32, body: &Bytes) -> Result<()> {
@@ -801,6 +817,46 @@ mod tests {
             })
             .collect();
         assert_eq!(dts, vec![i64::from(u32::MAX) - 20, (1i64 << 32) + 5]);
+    }
+
+    fn audio_dts(timestamps: &[u32]) -> Vec<i64> {
+        let mut d = FlvDemuxer::new();
+        for &ts in timestamps {
+            d.push(TagType::Audio, ts, &Bytes::from_static(&[0x72, 0xD5]))
+                .unwrap();
+        }
+        events(&mut d)
+            .into_iter()
+            .filter_map(|e| match e {
+                FlvEvent::Frame(f) => Some(f.dts.ticks()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// ffmpeg's and OBS's FLV muxers write 31 bits: after 2³¹ − 1 ms the clock goes back to
+    /// 0, and the stream goes on where it was.
+    #[test]
+    fn a_31_bit_clock_going_back_to_0_continues() {
+        let top = 1i64 << 31;
+        let dts = audio_dts(&[(1 << 31) - 46, (1 << 31) - 23, 0, 23, 46]);
+        assert_eq!(dts, vec![top - 46, top - 23, top, top + 23, top + 46]);
+    }
+
+    /// A 32-bit clock passing 2³¹ (and later 2³²) keeps its absolute value.
+    #[test]
+    fn a_32_bit_clock_keeps_its_value_across_2_pow_31_and_2_pow_32() {
+        let top = 1i64 << 31;
+        let dts = audio_dts(&[(1 << 31) - 23, 1 << 31, (1 << 31) + 23]);
+        assert_eq!(dts, vec![top - 23, top, top + 23]);
+        let dts = audio_dts(&[u32::MAX - 22, 0, 23]);
+        assert_eq!(dts, vec![(1i64 << 32) - 23, 1 << 32, (1i64 << 32) + 23]);
+    }
+
+    /// A publisher that restarts its clock still goes back (repair is the hub's job).
+    #[test]
+    fn a_clock_restart_still_steps_back() {
+        assert_eq!(audio_dts(&[90_000, 0, 23]), vec![90_000, 0, 23]);
     }
 
     #[test]

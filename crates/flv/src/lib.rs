@@ -14,7 +14,7 @@
 //! * [`ScriptData`] / [`Metadata`] — `onMetaData` (also behind `@setDataFrame`) via weir-amf.
 //!
 //! **Time and randomness**: none. Tag timestamps come from the frames' own timestamps and
-//! go back into them (32-bit wraps extended from the stream, not from a clock); nothing is
+//! go back into them (32- and 31-bit wraps extended from the stream, not from a clock); nothing is
 //! random. Codec configurations and MP3 headers are read by the codec crates (`weir-h264`,
 //! `weir-h265`, `weir-aac` including `weir_aac::mpa`).
 //!

@@ -1,7 +1,8 @@
 //! FLV-tag ingest: what an RTMP publisher (or an HTTP-FLV source) sends — FLV video and
 //! audio tag bodies with a 32-bit millisecond clock, and `onMetaData` — demuxed once into
-//! tracks and frames for the hub ([`weir_flv::FlvDemuxer`]: 32-bit wrap extended, NAL units
-//! re-framed to the canonical layout zero-copy).
+//! tracks and frames for the hub ([`weir_flv::FlvDemuxer`]: the clock extended past its
+//! wrap — RTMP's at 2³² ms, and ffmpeg's and OBS's, which keep 31 bits, at 2³¹ ms — NAL
+//! units re-framed to the canonical layout zero-copy).
 //!
 //! The publisher's own tag bodies are seeded as the units' FLV encoding, so FLV and RTMP
 //! players receive exactly the bytes the publisher sent (legacy HEVC codec id 12 included)
