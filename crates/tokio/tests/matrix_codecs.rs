@@ -22,13 +22,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bytes::Bytes;
 use common::*;
-use weir_flv::{FlvMuxer, MuxConfig, TagType};
-use weir_media::{AudioParams, Codec, Frame, Timebase, Timestamp, TrackId, TrackInfo};
+use weir_flv::TagType;
+use weir_media::{Codec, TrackId, TrackInfo};
 use weir_testutil::{interop_or_skip, TempDir};
 
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -43,414 +41,13 @@ enum Ingest {
 const SSRC: u32 = 0x0000_C0DE;
 const GOP: usize = 25;
 
-/// A source: video elementary stream, canonical frames of both tracks, the reference
-/// audio payloads, and a Matroska file of the same media for ffmpeg's RTSP push.
-struct Source {
-    video: TrackInfo,
-    audio: TrackInfo,
-    es: PathBuf,
-    frames: Vec<Frame>,
-    audio_units: Vec<Bytes>,
-    mkv: PathBuf,
-    /// (dts, pts) of each picture in ms, in decode order (B-frames: pts ≠ dts).
-    video_times: Vec<(i64, i64)>,
-    bframes: bool,
-    /// Presentation time of the first audio frame, ms.
-    audio_shift: i64,
-}
-
 fn ff(args: &[&str]) {
     weir_testutil::ffmpeg(args);
 }
 
-fn source(dir: &TempDir, vcodec: Codec, acodec: Codec, bframes: bool) -> Source {
-    let (es, fmt) = match vcodec {
-        Codec::H264 => (dir.join("src.h264"), "h264"),
-        _ => (dir.join("src.hevc"), "hevc"),
-    };
-    let mut args = vec![
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x240:rate=25",
-        "-t",
-        "2",
-        "-pix_fmt",
-        "yuv420p",
-        "-flags:v",
-        "+bitexact",
-    ];
-    match vcodec {
-        Codec::H264 => args.extend([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "25",
-            "-bf",
-            if bframes { "2" } else { "0" },
-            "-x264-params",
-            if bframes {
-                "bframes=2:b-adapt=0"
-            } else {
-                "bframes=0"
-            },
-        ]),
-        _ => args.extend([
-            "-c:v",
-            "libx265",
-            "-preset",
-            "ultrafast",
-            "-x265-params",
-            if bframes {
-                "bframes=2:b-adapt=0:keyint=25:min-keyint=25:log-level=none"
-            } else {
-                "bframes=0:keyint=25:min-keyint=25:log-level=none"
-            },
-        ]),
-    }
-    // With B-frames the timestamps come from a Matroska encode (a raw elementary stream
-    // has none); the elementary stream is extracted from it.
-    let vmkv = dir.join("src-video.mkv");
-    args.extend(["-f", "matroska", vmkv.to_str().unwrap()]);
-    ff(&args);
-    ff(&[
-        "-i",
-        vmkv.to_str().unwrap(),
-        "-c",
-        "copy",
-        "-f",
-        fmt,
-        es.to_str().unwrap(),
-    ]);
-    let aus = es_access_units(&es);
-    assert_eq!(aus.len(), 50);
-    let mut video_times: Vec<(i64, i64)> = packets(&vmkv, "0:v")
-        .iter()
-        .map(|p| (p.dts, p.pts))
-        .collect();
-    let shift = -video_times.iter().map(|t| t.0).min().unwrap_or(0);
-    for t in &mut video_times {
-        *t = (t.0 + shift, t.1 + shift);
-    }
-    assert_eq!(video_times.len(), 50);
-    assert_eq!(
-        video_times.iter().any(|t| t.0 != t.1),
-        bframes,
-        "B-frames in the source"
-    );
-    let video =
-        TrackInfo::new(TrackId(0), vcodec, 90_000).with_config(video_config(vcodec, &aus[0]));
-    let mut frames = video_frames(vcodec, video.id, &aus);
-    for (f, (dts, pts)) in frames.iter_mut().zip(&video_times) {
-        f.dts = Timestamp::new(dts * 90, Timebase::MPEG);
-        f.pts = Timestamp::new(pts * 90, Timebase::MPEG);
-    }
-
-    // Audio moves with the video's shift, keeping the encode's A/V relation (both start
-    // at presentation time 0 in the Matroska file ffmpeg pushes).
-    let at = |ticks: i64| Timestamp::new(ticks + shift * 90, Timebase::MPEG);
-    let (audio, audio_units, afile, ain): (TrackInfo, Vec<Bytes>, PathBuf, Vec<&str>) = match acodec
-    {
-        Codec::Aac => {
-            let f = dir.join("src.aac");
-            ff(&[
-                "-f",
-                "lavfi",
-                "-i",
-                "sine=frequency=440:sample_rate=44100",
-                "-t",
-                "2",
-                "-c:a",
-                "aac",
-                "-b:a",
-                "64k",
-                "-f",
-                "adts",
-                f.to_str().unwrap(),
-            ]);
-            let adts = Bytes::from(std::fs::read(&f).unwrap());
-            let raw: Vec<(weir_aac::AdtsHeader, Bytes)> =
-                weir_aac::adts_frames(&adts).map(|r| r.unwrap()).collect();
-            let t = TrackInfo::new(TrackId(1), Codec::Aac, 90_000)
-                .with_config(raw[0].0.to_config().to_bytes())
-                .with_audio(AudioParams {
-                    sample_rate: 44_100,
-                    channels: 1,
-                });
-            for (i, (_, p)) in raw.iter().enumerate() {
-                let ts = at(i as i64 * 1024 * 90_000 / 44_100);
-                frames.push(Frame::new(t.id, ts, ts, p.clone()).with_keyframe(true));
-            }
-            (t, raw.into_iter().map(|(_, p)| p).collect(), f, vec![])
-        }
-        Codec::Opus => {
-            let f = dir.join("src.ogg");
-            ff(&[
-                "-f",
-                "lavfi",
-                "-i",
-                "sine=frequency=440:sample_rate=48000",
-                "-t",
-                "2",
-                "-c:a",
-                "libopus",
-                "-b:a",
-                "32k",
-                "-ac",
-                "1",
-                "-fflags",
-                "+bitexact",
-                "-f",
-                "ogg",
-                f.to_str().unwrap(),
-            ]);
-            let pk = ogg_packets(&std::fs::read(&f).unwrap());
-            assert!(pk[0].starts_with(b"OpusHead"));
-            let t = TrackInfo::new(TrackId(1), Codec::Opus, 90_000)
-                .with_config(pk[0].clone())
-                .with_audio(AudioParams {
-                    sample_rate: 48_000,
-                    channels: 1,
-                });
-            let units: Vec<Bytes> = pk[2..].to_vec();
-            for (i, p) in units.iter().enumerate() {
-                let ts = at(i as i64 * 1800);
-                frames.push(Frame::new(t.id, ts, ts, p.clone()).with_keyframe(true));
-            }
-            (t, units, f, vec![])
-        }
-        _ => {
-            let (f, enc, raw) = if acodec == Codec::G711A {
-                (dir.join("src.al"), "pcm_alaw", "alaw")
-            } else {
-                (dir.join("src.ul"), "pcm_mulaw", "mulaw")
-            };
-            // A chirp: G.711 of a steady tone repeats every few hundred bytes, which
-            // would let a gap pass the contiguity check.
-            ff(&[
-                "-f",
-                "lavfi",
-                "-i",
-                "aevalsrc=0.5*sin(2*PI*(200+300*t)*t):s=8000:d=2",
-                "-c:a",
-                enc,
-                "-ar",
-                "8000",
-                "-ac",
-                "1",
-                "-f",
-                raw,
-                f.to_str().unwrap(),
-            ]);
-            let bytes = Bytes::from(std::fs::read(&f).unwrap());
-            let t = TrackInfo::new(TrackId(1), acodec, 90_000).with_audio(AudioParams {
-                sample_rate: 8000,
-                channels: 1,
-            });
-            // 40 ms (320 samples) per frame, as many cameras send.
-            let units: Vec<Bytes> = (0..bytes.len())
-                .step_by(320)
-                .map(|i| bytes.slice(i..(i + 320).min(bytes.len())))
-                .collect();
-            for (i, p) in units.iter().enumerate() {
-                let ts = at(i as i64 * 3600);
-                frames.push(Frame::new(t.id, ts, ts, p.clone()).with_keyframe(true));
-            }
-            (t, units, f, vec!["-f", raw, "-ar", "8000", "-ac", "1"])
-        }
-    };
-    frames.sort_by_key(|f| (f.dts.ticks(), f.track));
-    let mkv = dir.join("src.mkv");
-    let mut args = vec!["-i", vmkv.to_str().unwrap()];
-    args.extend(ain);
-    args.extend([
-        "-i",
-        afile.to_str().unwrap(),
-        "-c",
-        "copy",
-        "-f",
-        "matroska",
-        mkv.to_str().unwrap(),
-    ]);
-    ff(&args);
-    Source {
-        video,
-        audio,
-        es,
-        frames,
-        audio_units,
-        mkv,
-        video_times,
-        bframes,
-        audio_shift: shift,
-    }
-}
-
-/// Publishes the source over (enhanced) RTMP with weir's client, paced in real time.
-async fn rtmp_publish(relay: &TestRelay, key: &str, src: &Source) {
-    let (app, name) = key.split_once('/').unwrap();
-    let mux = FlvMuxer::new(MuxConfig::default());
-    let mut p = rtmp_connect(relay.rtmp, app)
-        .await
-        .publish(name)
-        .await
-        .unwrap();
-    for t in [&src.video, &src.audio] {
-        if let Some(tag) = mux.sequence_header(t, 0).unwrap() {
-            match tag.tag_type {
-                TagType::Video => p.session().send_video(0, tag.body).unwrap(),
-                _ => p.session().send_audio(0, tag.body).unwrap(),
-            }
-        }
-    }
-    let start = tokio::time::Instant::now();
-    for f in &src.frames {
-        let track = if f.track == src.video.id {
-            &src.video
-        } else {
-            &src.audio
-        };
-        let tag = mux.frame(track, f).unwrap();
-        let due = start + Duration::from_millis(tag.timestamp.into());
-        tokio::time::sleep_until(due).await;
-        match tag.tag_type {
-            TagType::Video => p.session().send_video(tag.timestamp, tag.body).unwrap(),
-            _ => p.session().send_audio(tag.timestamp, tag.body).unwrap(),
-        }
-        p.flush().await.unwrap();
-    }
-    p.close().await.unwrap();
-}
-
-/// Plays `url` with ffmpeg's RTSP client: video into an elementary stream, audio into a
-/// file of its own kind.
-fn rtsp_play(
-    url: &str,
-    transport: &str,
-    vfmt: &str,
-    afmt: &str,
-    v: &Path,
-    a: &Path,
-) -> tokio::process::Child {
-    ffmpeg_child(&[
-        "-rtsp_transport".into(),
-        transport.into(),
-        "-i".into(),
-        url.into(),
-        "-map".into(),
-        "0:v".into(),
-        "-c".into(),
-        "copy".into(),
-        "-f".into(),
-        vfmt.into(),
-        v.display().to_string(),
-        "-map".into(),
-        "0:a".into(),
-        "-c".into(),
-        "copy".into(),
-        "-f".into(),
-        afmt.into(),
-        a.display().to_string(),
-    ])
-}
-
-fn video_fmt(c: Codec) -> &'static str {
-    if c == Codec::H264 {
-        "h264"
-    } else {
-        "hevc"
-    }
-}
-
-fn audio_fmt(c: Codec) -> &'static str {
-    match c {
-        Codec::Aac => "adts",
-        Codec::Opus => "ogg",
-        Codec::G711A => "alaw",
-        _ => "mulaw",
-    }
-}
-
-/// The audio payloads of a file written in [`audio_fmt`].
-fn audio_units_of(c: Codec, file: &Path) -> Vec<Bytes> {
-    let data = Bytes::from(std::fs::read(file).unwrap_or_default());
-    match c {
-        Codec::Aac => weir_aac::adts_frames(&data).map(|r| r.unwrap().1).collect(),
-        Codec::Opus => ogg_packets(&data).into_iter().skip(2).collect(),
-        _ => vec![data],
-    }
-}
-
-/// Asserts the audio that came out is the source's, bit for bit, contiguous, and enough.
-fn check_audio(src: &Source, got: &[Bytes], what: &str) {
-    match src.audio.codec {
-        Codec::G711A | Codec::G711U => {
-            let want: Vec<u8> = src.audio_units.concat();
-            let got: Vec<u8> = got.concat();
-            assert!(got.len() >= 9600, "{what}: {} G.711 bytes", got.len());
-            assert!(
-                want.windows(got.len()).any(|w| w == got.as_slice()),
-                "{what}: G.711 bytes are not a contiguous run of the source"
-            );
-        }
-        _ => {
-            let min = src.audio_units.len() * 6 / 10;
-            assert!(
-                got.len() >= min,
-                "{what}: {} of {} audio packets",
-                got.len(),
-                src.audio_units.len()
-            );
-            assert!(
-                src.audio_units.windows(got.len()).any(|w| w == got),
-                "{what}: audio packets are not a contiguous run of the source"
-            );
-        }
-    }
-}
-
-/// Source time (ms) of the first audio a player got.
-fn audio_start_ms(src: &Source, got: &[Bytes]) -> f64 {
-    match src.audio.codec {
-        Codec::G711A | Codec::G711U => {
-            let want: Vec<u8> = src.audio_units.concat();
-            let got: Vec<u8> = got.concat();
-            let head = &got[..got.len().min(800)];
-            let at = want.windows(head.len()).position(|w| w == head).unwrap();
-            at as f64 / 8.0
-        }
-        codec => {
-            let at = src
-                .audio_units
-                .windows(got.len())
-                .position(|w| w == got)
-                .unwrap();
-            let ms = if codec == Codec::Aac {
-                1024.0 * 1000.0 / 44_100.0
-            } else {
-                20.0
-            };
-            at as f64 * ms
-        }
-    }
-}
-
-/// A/V sync: the first picture and the first audio are as far apart as in the source
-/// (within 50 ms: millisecond rounding, packet granularity).
-fn check_sync(src: &Source, video_pts: f64, audio_ts: f64, audio: &[Bytes], what: &str) {
-    let want = src.video_times[0].1 as f64 - (audio_start_ms(src, audio) + src.audio_shift as f64);
-    let got = video_pts - audio_ts;
-    assert!(
-        (got - want).abs() <= 50.0,
-        "{what}: video − audio = {got:.1} ms, source {want:.1} ms"
-    );
-}
-
 /// The FLV a player got: pictures bit-exact, audio bit-exact, G.711 signalled as legacy
 /// sound format 7/8 at 8 kHz.
-fn check_flv(src: &Source, dir: &TempDir, tags: &[weir_flv::Tag], what: &str) {
+fn check_flv(src: &MediaSource, dir: &TempDir, tags: &[weir_flv::Tag], what: &str) {
     let m = flv_media(tags);
     assert_eq!(m.video_codec, Some(src.video.codec), "{what}: video codec");
     let es = dir.join(&format!(
@@ -488,7 +85,7 @@ fn check_flv(src: &Source, dir: &TempDir, tags: &[weir_flv::Tag], what: &str) {
 
 /// With B-frames: every picture keeps its presentation time (relative to the first) and
 /// decode times increase and never pass the presentation time. `scale`: ticks per ms.
-fn check_times(src: &Source, got: &[(i64, i64)], scale: i64, what: &str) {
+fn check_times(src: &MediaSource, got: &[(i64, i64)], scale: i64, what: &str) {
     let (g0, s0) = (got[0].1, src.video_times[0].1);
     for (i, ((gd, gp), (_, sp))) in got.iter().zip(&src.video_times).enumerate() {
         assert_eq!((gp - g0) / scale, sp - s0, "{what}: picture {i} pts");
@@ -521,7 +118,7 @@ async fn cell(ingest: Ingest, vcodec: Codec, acodec: Codec, bframes: bool) {
     let b = if bframes { "-bframes" } else { "" };
     let name = format!("{ingest:?}-{vcodec}{b}-{acodec}");
     let dir = TempDir::new(&format!("mcodec-{name}"));
-    let src = source(&dir, vcodec, acodec, bframes);
+    let src = media_source(&dir, vcodec, acodec, bframes, 2);
     let mut config = test_config();
     config.hls.target_duration = Duration::from_secs(1);
     config.gb28181.idle_timeout = Duration::from_millis(600);
@@ -531,24 +128,9 @@ async fn cell(ingest: Ingest, vcodec: Codec, acodec: Codec, bframes: bool) {
         _ => "live/codecs".to_string(),
     };
     let p = |n: &str| dir.join(n);
-    let (vf, af) = (video_fmt(vcodec), audio_fmt(acodec));
+    let af = audio_fmt(acodec);
     // Every egress waits for the stream.
-    let rtmp = tokio::spawn({
-        let (addr, key) = (relay.rtmp, key.clone());
-        async move { rtmp_play_tags(addr, &key).await }
-    });
-    let http = tokio::spawn({
-        let (addr, path) = (relay.http, format!("/{key}.flv"));
-        async move { http_get(addr, &path).await }
-    });
-    let ws = tokio::spawn(ws_record(relay.ws_url(&key)));
-    let (tv, ta) = (p(&format!("rtsp-tcp.{vf}")), p(&format!("rtsp-tcp.{af}")));
-    let (uv, ua) = (p(&format!("rtsp-udp.{vf}")), p(&format!("rtsp-udp.{af}")));
-    let rtsp_tcp = rtsp_play(&relay.rtsp_url(&key), "tcp", vf, af, &tv, &ta);
-    let rtsp_udp = rtsp_play(&relay.rtsp_url(&key), "udp", vf, af, &uv, &ua);
-    relay.wait_for_players(&key, 3).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let hls = tokio::spawn(hls_record(relay.http, key.clone()));
+    let players = Egresses::start(&relay, &key, &dir, vcodec, acodec, 0).await;
     let g711 = matches!(acodec, Codec::G711A | Codec::G711U);
     let flag = g711.then(|| tokio::spawn(hls_dropped_flag(relay.http, key.clone(), acodec)));
     match ingest {
@@ -580,13 +162,9 @@ async fn cell(ingest: Ingest, vcodec: Codec, acodec: Codec, bframes: bool) {
         }
     }
     let limit = Duration::from_secs(20);
-    wait_ok(rtsp_tcp, "rtsp/tcp player", limit).await;
-    wait_ok(rtsp_udp, "rtsp/udp player", limit).await;
-    let rtmp_tags = tokio::time::timeout(limit, rtmp).await.unwrap().unwrap();
-    let (code, _, http_body) = tokio::time::timeout(limit, http).await.unwrap().unwrap();
-    assert_eq!(code, 200);
-    let ws_body = tokio::time::timeout(limit, ws).await.unwrap().unwrap();
-    let ts = tokio::time::timeout(limit, hls).await.unwrap().unwrap();
+    let played = players.finish(limit).await;
+    let (rtmp_tags, http_body, ws_body, ts) =
+        (played.rtmp, played.http_flv, played.ws_flv, played.hls);
     let dropped_flag = match flag {
         Some(f) => Some(tokio::time::timeout(limit, f).await.unwrap().unwrap()),
         None => None,
@@ -624,11 +202,11 @@ async fn cell(ingest: Ingest, vcodec: Codec, acodec: Codec, bframes: bool) {
             "{name}: {a:?}"
         );
     }
-    for (t, v, a) in [("RTSP/TCP", &tv, &ta), ("RTSP/UDP", &uv, &ua)] {
-        let what = format!("{name} → {t}");
-        let start = assert_pictures(&src.es, v, &[], GOP, &what);
+    for r in &played.rtsp {
+        let what = format!("{name} → {}", r.name);
+        let start = assert_pictures(&src.es, &r.video, &[], GOP, &what);
         assert_eq!(start, 0, "{what}: a waiting player gets every picture");
-        check_audio(&src, &audio_units_of(acodec, a), &what);
+        check_audio(&src, &audio_units_of(acodec, &r.audio), &what);
     }
     let hls_file = p("hls.ts");
     std::fs::write(&hls_file, &ts).unwrap();

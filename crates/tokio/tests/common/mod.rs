@@ -12,6 +12,8 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
+use weir_flv::{FlvMuxer, MuxConfig, TagType};
+use weir_media::{AudioParams, Codec, Frame, Timebase, Timestamp, TrackId, TrackInfo};
 use weir_rtmp_chunk::{ClientConfig, ClientEvent};
 use weir_testutil::TempDir;
 pub use weir_tokio::client::{ClientError, RtmpClient};
@@ -495,6 +497,16 @@ pub fn gb_rtp_packets(
 ) -> Vec<Bytes> {
     let mut frames = frames.to_vec();
     frames.sort_by_key(|f| (f.dts.ticks(), f.track));
+    gb_rtp_packets_in_order(tracks, &frames, ssrc)
+}
+
+/// Like [`gb_rtp_packets`] for frames already in sending order (a device whose clock wraps
+/// sends frames whose timestamps do not sort).
+pub fn gb_rtp_packets_in_order(
+    tracks: &[weir_media::TrackInfo],
+    frames: &[weir_media::Frame],
+    ssrc: u32,
+) -> Vec<Bytes> {
     let mut mux = weir_ps::PsMuxer::new(tracks, weir_ps::PsMuxConfig::default()).unwrap();
     let ps: Vec<(weir_media::Frame, Bytes)> = frames
         .iter()
@@ -749,4 +761,800 @@ pub fn ogg_packets(data: &[u8]) -> Vec<Bytes> {
         at = body;
     }
     out
+}
+
+// ---------------------------------------------------------------------------------------
+// One ingest played through all six egresses at once (matrix_codecs.rs,
+// timestamp_wraps.rs): sources as canonical frames, weir's RTMP publisher, a scripted RTSP
+// publisher, ffmpeg RTSP players, and the six players together.
+
+/// A source: video elementary stream, canonical frames of both tracks (90 kHz, sorted by
+/// DTS), the reference audio payloads, and a Matroska file of the same media for ffmpeg's
+/// RTSP push.
+pub struct MediaSource {
+    pub video: TrackInfo,
+    pub audio: TrackInfo,
+    pub es: PathBuf,
+    pub frames: Vec<Frame>,
+    pub audio_units: Vec<Bytes>,
+    pub mkv: PathBuf,
+    /// (dts, pts) of each picture in ms, in decode order (B-frames: pts ≠ dts).
+    pub video_times: Vec<(i64, i64)>,
+    pub bframes: bool,
+    /// Presentation time of the first audio frame, ms.
+    pub audio_shift: i64,
+}
+
+fn ff(args: &[&str]) {
+    weir_testutil::ffmpeg(args);
+}
+
+/// `seconds` of `testsrc2` (320x240, 25 fps, GOP 25; with or without B-frames) in `vcodec`
+/// and of a tone (a chirp for G.711) in `acodec`, made deterministically with ffmpeg.
+pub fn media_source(
+    dir: &TempDir,
+    vcodec: Codec,
+    acodec: Codec,
+    bframes: bool,
+    seconds: u32,
+) -> MediaSource {
+    let secs = seconds.to_string();
+    let pictures = 25 * seconds as usize;
+    let (es, fmt) = match vcodec {
+        Codec::H264 => (dir.join("src.h264"), "h264"),
+        _ => (dir.join("src.hevc"), "hevc"),
+    };
+    let mut args = vec![
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-t",
+        &secs,
+        "-pix_fmt",
+        "yuv420p",
+        "-flags:v",
+        "+bitexact",
+    ];
+    match vcodec {
+        Codec::H264 => args.extend([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-bf",
+            if bframes { "2" } else { "0" },
+            "-x264-params",
+            if bframes {
+                "bframes=2:b-adapt=0"
+            } else {
+                "bframes=0"
+            },
+        ]),
+        _ => args.extend([
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+            "-x265-params",
+            if bframes {
+                "bframes=2:b-adapt=0:keyint=25:min-keyint=25:log-level=none"
+            } else {
+                "bframes=0:keyint=25:min-keyint=25:log-level=none"
+            },
+        ]),
+    }
+    // With B-frames the timestamps come from a Matroska encode (a raw elementary stream
+    // has none); the elementary stream is extracted from it.
+    let vmkv = dir.join("src-video.mkv");
+    args.extend(["-f", "matroska", vmkv.to_str().unwrap()]);
+    ff(&args);
+    ff(&[
+        "-i",
+        vmkv.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-f",
+        fmt,
+        es.to_str().unwrap(),
+    ]);
+    let aus = es_access_units(&es);
+    assert_eq!(aus.len(), pictures);
+    let mut video_times: Vec<(i64, i64)> = packets(&vmkv, "0:v")
+        .iter()
+        .map(|p| (p.dts, p.pts))
+        .collect();
+    let shift = -video_times.iter().map(|t| t.0).min().unwrap_or(0);
+    for t in &mut video_times {
+        *t = (t.0 + shift, t.1 + shift);
+    }
+    assert_eq!(video_times.len(), pictures);
+    assert_eq!(
+        video_times.iter().any(|t| t.0 != t.1),
+        bframes,
+        "B-frames in the source"
+    );
+    let video =
+        TrackInfo::new(TrackId(0), vcodec, 90_000).with_config(video_config(vcodec, &aus[0]));
+    let mut frames = video_frames(vcodec, video.id, &aus);
+    for (f, (dts, pts)) in frames.iter_mut().zip(&video_times) {
+        f.dts = Timestamp::new(dts * 90, Timebase::MPEG);
+        f.pts = Timestamp::new(pts * 90, Timebase::MPEG);
+    }
+
+    // Audio moves with the video's shift, keeping the encode's A/V relation (both start
+    // at presentation time 0 in the Matroska file ffmpeg pushes).
+    let at = |ticks: i64| Timestamp::new(ticks + shift * 90, Timebase::MPEG);
+    let (audio, audio_units, afile, ain): (TrackInfo, Vec<Bytes>, PathBuf, Vec<&str>) = match acodec
+    {
+        Codec::Aac => {
+            let f = dir.join("src.aac");
+            ff(&[
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=440:sample_rate=44100",
+                "-t",
+                &secs,
+                "-c:a",
+                "aac",
+                "-b:a",
+                "64k",
+                "-f",
+                "adts",
+                f.to_str().unwrap(),
+            ]);
+            let adts = Bytes::from(std::fs::read(&f).unwrap());
+            let raw: Vec<(weir_aac::AdtsHeader, Bytes)> =
+                weir_aac::adts_frames(&adts).map(|r| r.unwrap()).collect();
+            let t = TrackInfo::new(TrackId(1), Codec::Aac, 90_000)
+                .with_config(raw[0].0.to_config().to_bytes())
+                .with_audio(AudioParams {
+                    sample_rate: 44_100,
+                    channels: 1,
+                });
+            for (i, (_, p)) in raw.iter().enumerate() {
+                let ts = at(i as i64 * 1024 * 90_000 / 44_100);
+                frames.push(Frame::new(t.id, ts, ts, p.clone()).with_keyframe(true));
+            }
+            (t, raw.into_iter().map(|(_, p)| p).collect(), f, vec![])
+        }
+        Codec::Opus => {
+            let f = dir.join("src.ogg");
+            ff(&[
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=440:sample_rate=48000",
+                "-t",
+                &secs,
+                "-c:a",
+                "libopus",
+                "-b:a",
+                "32k",
+                "-ac",
+                "1",
+                "-fflags",
+                "+bitexact",
+                "-f",
+                "ogg",
+                f.to_str().unwrap(),
+            ]);
+            let pk = ogg_packets(&std::fs::read(&f).unwrap());
+            assert!(pk[0].starts_with(b"OpusHead"));
+            let t = TrackInfo::new(TrackId(1), Codec::Opus, 90_000)
+                .with_config(pk[0].clone())
+                .with_audio(AudioParams {
+                    sample_rate: 48_000,
+                    channels: 1,
+                });
+            let units: Vec<Bytes> = pk[2..].to_vec();
+            for (i, p) in units.iter().enumerate() {
+                let ts = at(i as i64 * 1800);
+                frames.push(Frame::new(t.id, ts, ts, p.clone()).with_keyframe(true));
+            }
+            (t, units, f, vec![])
+        }
+        _ => {
+            let (f, enc, raw) = if acodec == Codec::G711A {
+                (dir.join("src.al"), "pcm_alaw", "alaw")
+            } else {
+                (dir.join("src.ul"), "pcm_mulaw", "mulaw")
+            };
+            // A chirp: G.711 of a steady tone repeats every few hundred bytes, which
+            // would let a gap pass the contiguity check.
+            let chirp = format!("aevalsrc=0.5*sin(2*PI*(200+300*t)*t):s=8000:d={seconds}");
+            ff(&[
+                "-f",
+                "lavfi",
+                "-i",
+                &chirp,
+                "-c:a",
+                enc,
+                "-ar",
+                "8000",
+                "-ac",
+                "1",
+                "-f",
+                raw,
+                f.to_str().unwrap(),
+            ]);
+            let bytes = Bytes::from(std::fs::read(&f).unwrap());
+            let t = TrackInfo::new(TrackId(1), acodec, 90_000).with_audio(AudioParams {
+                sample_rate: 8000,
+                channels: 1,
+            });
+            // 40 ms (320 samples) per frame, as many cameras send.
+            let units: Vec<Bytes> = (0..bytes.len())
+                .step_by(320)
+                .map(|i| bytes.slice(i..(i + 320).min(bytes.len())))
+                .collect();
+            for (i, p) in units.iter().enumerate() {
+                let ts = at(i as i64 * 3600);
+                frames.push(Frame::new(t.id, ts, ts, p.clone()).with_keyframe(true));
+            }
+            (t, units, f, vec!["-f", raw, "-ar", "8000", "-ac", "1"])
+        }
+    };
+    frames.sort_by_key(|f| (f.dts.ticks(), f.track));
+    let mkv = dir.join("src.mkv");
+    let mut args = vec!["-i", vmkv.to_str().unwrap()];
+    args.extend(ain);
+    args.extend([
+        "-i",
+        afile.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-f",
+        "matroska",
+        mkv.to_str().unwrap(),
+    ]);
+    ff(&args);
+    MediaSource {
+        video,
+        audio,
+        es,
+        frames,
+        audio_units,
+        mkv,
+        video_times,
+        bframes,
+        audio_shift: shift,
+    }
+}
+
+/// Publishes the source over (enhanced) RTMP with weir's client, paced in real time.
+pub async fn rtmp_publish(relay: &TestRelay, key: &str, src: &MediaSource) {
+    rtmp_publish_clock(relay, key, src, |t| t).await
+}
+
+/// Like [`rtmp_publish`], each message stamped `wire(t)` for its media time `t` (ms): a
+/// publisher whose clock does not start at 0 or wraps.
+pub async fn rtmp_publish_clock(
+    relay: &TestRelay,
+    key: &str,
+    src: &MediaSource,
+    wire: impl Fn(u32) -> u32,
+) {
+    let (app, name) = key.split_once('/').unwrap();
+    let mux = FlvMuxer::new(MuxConfig::default());
+    let mut p = rtmp_connect(relay.rtmp, app)
+        .await
+        .publish(name)
+        .await
+        .unwrap();
+    for t in [&src.video, &src.audio] {
+        if let Some(tag) = mux.sequence_header(t, 0).unwrap() {
+            match tag.tag_type {
+                TagType::Video => p.session().send_video(wire(0), tag.body).unwrap(),
+                _ => p.session().send_audio(wire(0), tag.body).unwrap(),
+            }
+        }
+    }
+    let start = tokio::time::Instant::now();
+    for f in &src.frames {
+        let track = if f.track == src.video.id {
+            &src.video
+        } else {
+            &src.audio
+        };
+        let tag = mux.frame(track, f).unwrap();
+        let due = start + Duration::from_millis(tag.timestamp.into());
+        tokio::time::sleep_until(due).await;
+        match tag.tag_type {
+            TagType::Video => p
+                .session()
+                .send_video(wire(tag.timestamp), tag.body)
+                .unwrap(),
+            _ => p
+                .session()
+                .send_audio(wire(tag.timestamp), tag.body)
+                .unwrap(),
+        }
+        p.flush().await.unwrap();
+    }
+    p.close().await.unwrap();
+}
+
+pub fn video_fmt(c: Codec) -> &'static str {
+    if c == Codec::H264 {
+        "h264"
+    } else {
+        "hevc"
+    }
+}
+
+pub fn audio_fmt(c: Codec) -> &'static str {
+    match c {
+        Codec::Aac => "adts",
+        Codec::Opus => "ogg",
+        Codec::G711A => "alaw",
+        _ => "mulaw",
+    }
+}
+
+/// The audio payloads of a file written in [`audio_fmt`].
+pub fn audio_units_of(c: Codec, file: &Path) -> Vec<Bytes> {
+    let data = Bytes::from(std::fs::read(file).unwrap_or_default());
+    match c {
+        Codec::Aac => weir_aac::adts_frames(&data).map(|r| r.unwrap().1).collect(),
+        Codec::Opus => ogg_packets(&data).into_iter().skip(2).collect(),
+        _ => vec![data],
+    }
+}
+
+/// Asserts the audio that came out is the source's, bit for bit, contiguous, and enough.
+pub fn check_audio(src: &MediaSource, got: &[Bytes], what: &str) {
+    match src.audio.codec {
+        Codec::G711A | Codec::G711U => {
+            let want: Vec<u8> = src.audio_units.concat();
+            let got: Vec<u8> = got.concat();
+            assert!(got.len() >= 9600, "{what}: {} G.711 bytes", got.len());
+            assert!(
+                want.windows(got.len()).any(|w| w == got.as_slice()),
+                "{what}: G.711 bytes are not a contiguous run of the source"
+            );
+        }
+        _ => {
+            let min = src.audio_units.len() * 6 / 10;
+            assert!(
+                got.len() >= min,
+                "{what}: {} of {} audio packets",
+                got.len(),
+                src.audio_units.len()
+            );
+            assert!(
+                src.audio_units.windows(got.len()).any(|w| w == got),
+                "{what}: audio packets are not a contiguous run of the source"
+            );
+        }
+    }
+}
+
+/// Source time (ms) of the first audio a player got.
+pub fn audio_start_ms(src: &MediaSource, got: &[Bytes]) -> f64 {
+    match src.audio.codec {
+        Codec::G711A | Codec::G711U => {
+            let want: Vec<u8> = src.audio_units.concat();
+            let got: Vec<u8> = got.concat();
+            let head = &got[..got.len().min(800)];
+            let at = want.windows(head.len()).position(|w| w == head).unwrap();
+            at as f64 / 8.0
+        }
+        codec => {
+            let at = src
+                .audio_units
+                .windows(got.len())
+                .position(|w| w == got)
+                .unwrap();
+            let ms = if codec == Codec::Aac {
+                1024.0 * 1000.0 / 44_100.0
+            } else {
+                20.0
+            };
+            at as f64 * ms
+        }
+    }
+}
+
+/// A/V sync: the first picture and the first audio are as far apart as in the source
+/// (within 50 ms: millisecond rounding, packet granularity).
+pub fn check_sync(src: &MediaSource, video_pts: f64, audio_ts: f64, audio: &[Bytes], what: &str) {
+    let want = src.video_times[0].1 as f64 - (audio_start_ms(src, audio) + src.audio_shift as f64);
+    let got = video_pts - audio_ts;
+    assert!(
+        (got - want).abs() <= 50.0,
+        "{what}: video − audio = {got:.1} ms, source {want:.1} ms"
+    );
+}
+
+/// An ffmpeg RTSP player of one stream: video into an elementary stream, audio into a file
+/// of its own kind, and the packets of both as received (`framemd5`: stream 0 video, 1
+/// audio) for their timestamps.
+pub struct RtspCapture {
+    /// `RTSP/TCP` or `RTSP/UDP`.
+    pub name: &'static str,
+    pub video: PathBuf,
+    pub audio: PathBuf,
+    pub packets: PathBuf,
+    child: Option<Child>,
+}
+
+impl RtspCapture {
+    /// Starts playing `url` over TCP (interleaved) or UDP.
+    pub fn start(
+        url: &str,
+        tcp: bool,
+        vcodec: weir_media::Codec,
+        acodec: weir_media::Codec,
+        dir: &TempDir,
+    ) -> RtspCapture {
+        let (name, transport) = if tcp {
+            ("RTSP/TCP", "tcp")
+        } else {
+            ("RTSP/UDP", "udp")
+        };
+        let (vf, af) = (video_fmt(vcodec), audio_fmt(acodec));
+        let video = dir.join(&format!("rtsp-{transport}.{vf}"));
+        let audio = dir.join(&format!("rtsp-{transport}.{af}"));
+        let packets = dir.join(&format!("rtsp-{transport}.framemd5"));
+        let out = |map: &[&str], fmt: &str, file: &Path| -> Vec<String> {
+            let mut a: Vec<String> = map
+                .iter()
+                .flat_map(|m| ["-map".to_string(), m.to_string()])
+                .collect();
+            a.extend(["-c", "copy", "-f", fmt].map(String::from));
+            a.push(file.display().to_string());
+            a
+        };
+        let mut args: Vec<String> = ["-rtsp_transport", transport, "-i", url]
+            .map(String::from)
+            .to_vec();
+        args.extend(out(&["0:v"], vf, &video));
+        args.extend(out(&["0:a"], af, &audio));
+        args.extend(out(&["0:v", "0:a"], "framemd5", &packets));
+        RtspCapture {
+            name,
+            video,
+            audio,
+            packets,
+            child: Some(ffmpeg_child(&args)),
+        }
+    }
+
+    /// Waits for the player to end (the stream ended); panics if it fails.
+    pub async fn finish(&mut self, limit: Duration) {
+        if let Some(c) = self.child.take() {
+            wait_ok(c, &format!("{} player", self.name), limit).await;
+        }
+    }
+}
+
+/// A player on every egress of one stream — RTMP (weir's client), HTTP-FLV, WebSocket-FLV,
+/// RTSP over TCP and over UDP (ffmpeg), HLS (a playlist poller) — all waiting for the
+/// stream before it is published.
+pub struct Egresses {
+    rtmp: tokio::task::JoinHandle<Vec<weir_flv::Tag>>,
+    http: tokio::task::JoinHandle<(u16, String, Bytes)>,
+    ws: tokio::task::JoinHandle<Bytes>,
+    rtsp: Vec<RtspCapture>,
+    hls: tokio::task::JoinHandle<Bytes>,
+}
+
+/// What the players of [`Egresses`] got, once the stream ended.
+pub struct Played {
+    /// RTMP messages as FLV tags.
+    pub rtmp: Vec<weir_flv::Tag>,
+    /// The HTTP-FLV body (status 200 checked).
+    pub http_flv: Bytes,
+    pub ws_flv: Bytes,
+    /// RTSP over TCP, then over UDP.
+    pub rtsp: Vec<RtspCapture>,
+    /// The HLS segments concatenated (MPEG-TS).
+    pub hls: Bytes,
+}
+
+impl Egresses {
+    /// Starts the six players of `key` and returns once all of them — and `others`
+    /// players the caller started — wait for the stream.
+    pub async fn start(
+        relay: &TestRelay,
+        key: &str,
+        dir: &TempDir,
+        vcodec: weir_media::Codec,
+        acodec: weir_media::Codec,
+        others: usize,
+    ) -> Egresses {
+        let rtmp = tokio::spawn({
+            let (addr, key) = (relay.rtmp, key.to_string());
+            async move { rtmp_play_tags(addr, &key).await }
+        });
+        let http = tokio::spawn({
+            let (addr, path) = (relay.http, format!("/{key}.flv"));
+            async move { http_get(addr, &path).await }
+        });
+        let ws = tokio::spawn(ws_record(relay.ws_url(key)));
+        let rtsp = [true, false]
+            .into_iter()
+            .map(|tcp| RtspCapture::start(&relay.rtsp_url(key), tcp, vcodec, acodec, dir))
+            .collect();
+        relay.wait_for_players(key, others + 5).await;
+        // The first playlist request starts the stream's segmenter, which waits for the
+        // stream like any player.
+        let hls = tokio::spawn(hls_record(relay.http, key.to_string()));
+        relay.wait_for_players(key, others + 6).await;
+        Egresses {
+            rtmp,
+            http,
+            ws,
+            rtsp,
+            hls,
+        }
+    }
+
+    /// Waits (up to `limit` each) for every player to end.
+    pub async fn finish(self, limit: Duration) -> Played {
+        let mut rtsp = self.rtsp;
+        for r in &mut rtsp {
+            r.finish(limit).await;
+        }
+        let rtmp = join(limit, self.rtmp, "RTMP").await;
+        let (code, _, http_flv) = join(limit, self.http, "HTTP-FLV").await;
+        assert_eq!(code, 200, "HTTP-FLV status");
+        let ws_flv = join(limit, self.ws, "WS-FLV").await;
+        let hls = join(limit, self.hls, "HLS").await;
+        Played {
+            rtmp,
+            http_flv,
+            ws_flv,
+            rtsp,
+            hls,
+        }
+    }
+}
+
+/// The result of a player task that must end within `limit`.
+async fn join<T>(limit: Duration, task: tokio::task::JoinHandle<T>, what: &str) -> T {
+    match tokio::time::timeout(limit, task).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => panic!("{what} player: {e}"),
+        Err(_) => panic!("{what} player did not end within {limit:?}"),
+    }
+}
+
+/// Packet timestamps `(dts, pts)` in ms, per stream, of a `framemd5` listing (its `#tb`
+/// lines give each stream's timebase). A missing timestamp is NaN.
+pub fn framemd5_times(listing: &str) -> Vec<Vec<(f64, f64)>> {
+    let mut tb: Vec<f64> = Vec::new();
+    let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
+    for line in listing.lines() {
+        if let Some(rest) = line.strip_prefix("#tb ") {
+            let (idx, frac) = rest.split_once(':').expect("#tb line");
+            let idx: usize = idx.trim().parse().unwrap();
+            let (num, den) = frac.trim().split_once('/').expect("timebase");
+            let ms = num.parse::<f64>().unwrap() * 1000.0 / den.parse::<f64>().unwrap();
+            if tb.len() <= idx {
+                tb.resize(idx + 1, 0.0);
+            }
+            tb[idx] = ms;
+            continue;
+        }
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        let idx: usize = f[0].parse().unwrap();
+        // AV_NOPTS_VALUE (i64::MIN) is printed for an unknown timestamp.
+        let t = |s: &str| match s.parse::<i64>() {
+            Ok(v) if v != i64::MIN => v as f64 * tb[idx],
+            _ => f64::NAN,
+        };
+        if out.len() <= idx {
+            out.resize(idx + 1, Vec::new());
+        }
+        out[idx].push((t(f[1]), t(f[2])));
+    }
+    out
+}
+
+/// Packet timestamps (ms) of the streams `maps` select in `file`, one list per map.
+pub fn file_times(file: &Path, maps: &[&str]) -> Vec<Vec<(f64, f64)>> {
+    let mut args: Vec<String> = vec!["-i".into(), file.display().to_string()];
+    for m in maps {
+        args.extend(["-map".to_string(), m.to_string()]);
+    }
+    args.extend(["-c", "copy", "-f", "framemd5", "-"].map(String::from));
+    let out = weir_testutil::ffmpeg(&args);
+    framemd5_times(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Where an [`RtspPublisher`] sends a track's RTP and RTCP.
+enum RtpTarget {
+    Interleaved(u8, u8),
+    Udp(SocketAddr, SocketAddr),
+}
+
+/// A scripted RTSP publisher (ANNOUNCE, SETUP of each track over TCP interleaved or over
+/// UDP, RECORD) driving weir-rtsp-proto's client session, so that its RTP and RTCP can be
+/// anything.
+pub struct RtspPublisher {
+    sock: TcpStream,
+    buf: bytes::BytesMut,
+    session: weir_rtsp_proto::ClientSession,
+    /// RTP and RTCP sockets (UDP).
+    udp: Option<(tokio::net::UdpSocket, tokio::net::UdpSocket)>,
+    targets: Vec<RtpTarget>,
+}
+
+impl RtspPublisher {
+    /// ANNOUNCE `sdp` for `key`, SETUP each of `controls` (track `i` on interleaved
+    /// channels `2i`, `2i + 1`, or on two UDP ports), RECORD.
+    pub async fn publish(
+        relay: &TestRelay,
+        key: &str,
+        sdp: &str,
+        controls: &[&str],
+        tcp: bool,
+    ) -> RtspPublisher {
+        use weir_rtsp_proto::headers::{TransportMode, TransportSpec};
+        use weir_rtsp_proto::{ClientConfig, ClientEvent, ClientSession};
+        let url = relay.rtsp_url(key);
+        let now = std::time::Instant::now();
+        let session =
+            ClientSession::new(ClientConfig::new(url.clone()), Box::new(|| 0x5EED), now).unwrap();
+        let udp = if tcp {
+            None
+        } else {
+            let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let rtcp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            Some((rtp, rtcp))
+        };
+        let mut p = RtspPublisher {
+            sock: TcpStream::connect(relay.rtsp.expect("rtsp enabled"))
+                .await
+                .unwrap(),
+            buf: bytes::BytesMut::new(),
+            session,
+            udp,
+            targets: Vec::new(),
+        };
+        p.session
+            .announce(Bytes::from(sdp.to_string()), std::time::Instant::now())
+            .unwrap();
+        p.until(|e| matches!(e, ClientEvent::Announced)).await;
+        for (i, c) in controls.iter().enumerate() {
+            let mut spec = match &p.udp {
+                None => {
+                    let ch = u8::try_from(2 * i).unwrap();
+                    TransportSpec::tcp_interleaved(ch, ch + 1)
+                }
+                Some((rtp, rtcp)) => TransportSpec::udp_unicast(
+                    rtp.local_addr().unwrap().port(),
+                    rtcp.local_addr().unwrap().port(),
+                ),
+            };
+            spec.mode = vec![TransportMode::Record];
+            p.session
+                .setup(&format!("{url}/{c}"), &spec, std::time::Instant::now())
+                .unwrap();
+            let ClientEvent::SetupDone { transport, .. } = p
+                .until(|e| matches!(e, ClientEvent::SetupDone { .. }))
+                .await
+            else {
+                unreachable!()
+            };
+            p.targets.push(match (&p.udp, transport.interleaved) {
+                (None, Some(ch)) => RtpTarget::Interleaved(ch.rtp, ch.rtcp.unwrap_or(ch.rtp + 1)),
+                (None, None) => panic!("SETUP answered without interleaved channels"),
+                (Some(_), _) => {
+                    let sp = transport.server_port.expect("server_port");
+                    let ip = relay.rtsp.unwrap().ip();
+                    RtpTarget::Udp(
+                        SocketAddr::new(ip, sp.rtp),
+                        SocketAddr::new(ip, sp.rtcp.unwrap_or(sp.rtp + 1)),
+                    )
+                }
+            });
+        }
+        p.session.record(None, std::time::Instant::now()).unwrap();
+        p.until(|e| matches!(e, ClientEvent::Recording)).await;
+        p
+    }
+
+    /// Writes what the session has to send, then reads until an event `want` accepts
+    /// (panics on a failed request, a closed connection or after 10 s).
+    async fn until(
+        &mut self,
+        want: impl Fn(&weir_rtsp_proto::ClientEvent) -> bool,
+    ) -> weir_rtsp_proto::ClientEvent {
+        use tokio::io::AsyncWriteExt;
+        use weir_rtsp_proto::ClientEvent;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            while let Some(b) = self.session.poll_transmit() {
+                self.sock.write_all(&b).await.unwrap();
+            }
+            while let Some(ev) = self.session.poll_event() {
+                if want(&ev) {
+                    return ev;
+                }
+                match ev {
+                    ClientEvent::Failed { .. }
+                    | ClientEvent::InvalidResponse { .. }
+                    | ClientEvent::TimedOut { .. } => panic!("RTSP publisher: {ev:?}"),
+                    _ => {}
+                }
+            }
+            let n = tokio::time::timeout_at(deadline, self.sock.read_buf(&mut self.buf))
+                .await
+                .expect("RTSP response within 10 s")
+                .unwrap();
+            assert!(n > 0, "RTSP connection closed");
+            self.session
+                .handle_input(&mut self.buf, std::time::Instant::now())
+                .unwrap();
+        }
+    }
+
+    async fn send(&mut self, track: usize, rtcp: bool, packet: Bytes) {
+        use tokio::io::AsyncWriteExt;
+        match (&self.targets[track], &self.udp) {
+            (RtpTarget::Interleaved(rtp, rtcp_ch), _) => {
+                let ch = if rtcp { *rtcp_ch } else { *rtp };
+                self.session.send_interleaved(ch, packet).unwrap();
+                while let Some(b) = self.session.poll_transmit() {
+                    self.sock.write_all(&b).await.unwrap();
+                }
+            }
+            (RtpTarget::Udp(rtp_to, rtcp_to), Some((rtp_sock, rtcp_sock))) => {
+                let (sock, to) = if rtcp {
+                    (rtcp_sock, rtcp_to)
+                } else {
+                    (rtp_sock, rtp_to)
+                };
+                sock.send_to(&packet, to).await.unwrap();
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    /// An RTP packet of track `track`.
+    pub async fn send_rtp(&mut self, track: usize, packet: Bytes) {
+        self.send(track, false, packet).await
+    }
+
+    /// An RTCP packet of track `track`.
+    pub async fn send_rtcp(&mut self, track: usize, packet: Bytes) {
+        self.send(track, true, packet).await
+    }
+
+    /// TEARDOWN, and waits for its answer (or the connection closing).
+    pub async fn teardown(mut self) {
+        use tokio::io::AsyncWriteExt;
+        self.session.teardown(std::time::Instant::now()).unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            while let Some(b) = self.session.poll_transmit() {
+                if self.sock.write_all(&b).await.is_err() {
+                    return;
+                }
+            }
+            while let Some(ev) = self.session.poll_event() {
+                if matches!(ev, weir_rtsp_proto::ClientEvent::TornDown) {
+                    return;
+                }
+            }
+            match tokio::time::timeout_at(deadline, self.sock.read_buf(&mut self.buf)).await {
+                Ok(Ok(n)) if n > 0 => {
+                    let _ = self
+                        .session
+                        .handle_input(&mut self.buf, std::time::Instant::now());
+                }
+                Ok(_) => return,
+                Err(_) => panic!("no answer to TEARDOWN within 10 s"),
+            }
+        }
+    }
 }
