@@ -15,7 +15,7 @@ use clap::Parser;
 use serde::Deserialize;
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
-use weir_tokio::config::{Gb28181Config, HlsConfig};
+use weir_tokio::config::{ApiConfig, Gb28181Config, HlsConfig, HooksConfig};
 use weir_tokio::{HttpConfig, Relay, RelayConfig, RtmpConfig, RtspConfig};
 
 /// Weir live-streaming relay: publish with RTMP, RTSP (ANNOUNCE/RECORD) or GB28181
@@ -114,6 +114,46 @@ struct Args {
     /// Stop producing HLS for a stream nobody requested for this long, ms [default: 30000].
     #[arg(long, value_name = "MS")]
     hls_idle_timeout_ms: Option<u64>,
+    /// API bearer token: with one, every /api/v1 request needs `Authorization: Bearer TOKEN`;
+    /// without, reads are open and changes accepted from loopback only [default: none].
+    #[arg(long, value_name = "TOKEN")]
+    api_token: Option<String>,
+    /// Webhook asked before a publish is accepted (POST, JSON) [default: none].
+    #[arg(long, value_name = "URL")]
+    hooks_on_publish: Option<String>,
+    /// Webhook asked before a play is accepted [default: none].
+    #[arg(long, value_name = "URL")]
+    hooks_on_play: Option<String>,
+    /// Webhook told when a publisher leaves [default: none].
+    #[arg(long, value_name = "URL")]
+    hooks_on_unpublish: Option<String>,
+    /// Webhook told when a player leaves [default: none].
+    #[arg(long, value_name = "URL")]
+    hooks_on_play_stop: Option<String>,
+    /// Webhook told when a stream has had no player for --hooks-none-reader-ms [default: none].
+    #[arg(long, value_name = "URL")]
+    hooks_on_stream_none_reader: Option<String>,
+    /// Webhook told when a player asks for a stream that is not live [default: none].
+    #[arg(long, value_name = "URL")]
+    hooks_on_stream_not_found: Option<String>,
+    /// Webhook told when a recording file is finished [default: none].
+    #[arg(long, value_name = "URL")]
+    hooks_on_record_done: Option<String>,
+    /// How long a webhook may take, ms; a deciding hook that times out denies [default: 3000].
+    #[arg(long, value_name = "MS")]
+    hooks_timeout_ms: Option<u64>,
+    /// Allow when a deciding webhook fails or times out [default: false].
+    #[arg(long, value_name = "BOOL")]
+    hooks_fail_open: Option<bool>,
+    /// No-player time before on_stream_none_reader, ms [default: 10000].
+    #[arg(long, value_name = "MS")]
+    hooks_none_reader_ms: Option<u64>,
+    /// Cache deciding webhook answers this long, ms (0: off) [default: 0].
+    #[arg(long, value_name = "MS")]
+    hooks_cache_ttl_ms: Option<u64>,
+    /// This server's name in webhook bodies and the API [default: weir].
+    #[arg(long, value_name = "NAME")]
+    server_id: Option<String>,
     /// Log filter: error, warn, info, debug, trace, or a tracing directive such as
     /// `weir_tokio=debug` [default: info; RUST_LOG also works].
     #[arg(long, value_name = "FILTER")]
@@ -144,6 +184,8 @@ struct FileConfig {
     rtsp: Option<RtspConfig>,
     gb28181: Option<Gb28181Config>,
     hls: Option<HlsConfig>,
+    api: Option<ApiConfig>,
+    hooks: Option<HooksConfig>,
 }
 
 /// Keys the `[relay]` section had before the per-protocol sections: (old key, section,
@@ -212,6 +254,8 @@ fn load(args: &Args) -> Result<(RelayConfig, String, Vec<&'static str>), String>
     c.rtsp = file.rtsp.unwrap_or(c.rtsp);
     c.gb28181 = file.gb28181.unwrap_or(c.gb28181);
     c.hls = file.hls.unwrap_or(c.hls);
+    c.api = file.api.unwrap_or(c.api);
+    c.hooks = file.hooks.unwrap_or(c.hooks);
     apply_flags(args, &mut c);
     let log = args
         .log_level
@@ -264,6 +308,20 @@ fn apply_flags(a: &Args, c: &mut RelayConfig) {
     set!(a.hls_target_duration_ms, c.hls.target_duration, ms);
     set!(a.hls_window, c.hls.window);
     set!(a.hls_idle_timeout_ms, c.hls.idle_timeout, ms);
+    set!(a.api_token.clone(), c.api.token, Some);
+    let h = &mut c.hooks;
+    set!(a.hooks_on_publish.clone(), h.on_publish, Some);
+    set!(a.hooks_on_play.clone(), h.on_play, Some);
+    set!(a.hooks_on_unpublish.clone(), h.on_unpublish, Some);
+    set!(a.hooks_on_play_stop.clone(), h.on_play_stop, Some);
+    set!(a.hooks_on_stream_none_reader.clone(), h.on_stream_none_reader, Some);
+    set!(a.hooks_on_stream_not_found.clone(), h.on_stream_not_found, Some);
+    set!(a.hooks_on_record_done.clone(), h.on_record_done, Some);
+    set!(a.hooks_timeout_ms, h.timeout, ms);
+    set!(a.hooks_fail_open, h.fail_open);
+    set!(a.hooks_none_reader_ms, h.none_reader, ms);
+    set!(a.hooks_cache_ttl_ms, h.cache_ttl, ms);
+    set!(a.server_id.clone(), h.server_id);
 }
 
 async fn shutdown_signal() {

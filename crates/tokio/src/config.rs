@@ -336,15 +336,24 @@ pub struct HooksConfig {
     pub on_record_done: Option<String>,
     /// How long a hook may take; a deciding hook that does not answer in time denies
     /// (unless [`HooksConfig::fail_open`]) (default 3 s).
-    #[cfg_attr(feature = "serde", serde(rename = "timeout_ms", with = "crate::serde_util::millis"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "timeout_ms", with = "crate::serde_util::millis")
+    )]
     pub timeout: Duration,
     /// Allow when a deciding hook fails or times out (default false: deny).
     pub fail_open: bool,
     /// See [`HooksConfig::on_stream_none_reader`] (default 10 s).
-    #[cfg_attr(feature = "serde", serde(rename = "none_reader_ms", with = "crate::serde_util::millis"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "none_reader_ms", with = "crate::serde_util::millis")
+    )]
     pub none_reader: Duration,
     /// Cache deciding answers per (event, stream, query, address) this long (default 0: off).
-    #[cfg_attr(feature = "serde", serde(rename = "cache_ttl_ms", with = "crate::serde_util::millis"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "cache_ttl_ms", with = "crate::serde_util::millis")
+    )]
     pub cache_ttl: Duration,
     /// Notifications waiting to be sent at most (default 1024); more are dropped and counted.
     pub queue: usize,

@@ -14,13 +14,26 @@ use crate::egress::hls::Hls;
 use crate::ingest::Gb28181Stats;
 use crate::net::Tasks;
 
+/// Where the relay listens (for the API).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ListenAddrs {
+    pub(crate) rtmp: Option<std::net::SocketAddr>,
+    pub(crate) http: Option<std::net::SocketAddr>,
+    pub(crate) rtsp: Option<std::net::SocketAddr>,
+    pub(crate) gb28181: Option<std::net::SocketAddr>,
+}
+
 /// Shared by every connection task.
 pub(crate) struct Ctx {
+    pub(crate) started: tokio::time::Instant,
+    pub(crate) listeners: ListenAddrs,
     pub(crate) config: RelayConfig,
     pub(crate) hub: Hub,
     pub(crate) auth: AuthHook,
     pub(crate) tasks: Arc<Tasks>,
     #[cfg(feature = "http")]
     pub(crate) hls: Arc<Hls>,
+    #[cfg(feature = "http")]
+    pub(crate) hooks: Arc<crate::control::hooks::Hooks>,
     pub(crate) gb28181: Arc<Gb28181Stats>,
 }

@@ -14,7 +14,7 @@ use crate::config::RelayConfig;
 #[cfg(feature = "http")]
 use crate::conn::HttpRoutes;
 use crate::core::Hub;
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, ListenAddrs};
 #[cfg(feature = "http")]
 use crate::egress::hls::Hls;
 #[cfg(feature = "gb28181")]
@@ -141,13 +141,42 @@ impl Relay {
             hls_config.window = hls_config.window.max(1);
             Arc::new(Hls::new(hub.clone(), hls_config, self.config.play_wait))
         };
+        let local = |l: &Option<TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());
+        let addrs = ListenAddrs {
+            rtmp: local(&listeners.rtmp),
+            http: local(&listeners.http),
+            rtsp: local(&listeners.rtsp),
+            gb28181: listeners
+                .gb28181_udp
+                .as_ref()
+                .and_then(|s| s.local_addr().ok())
+                .or_else(|| local(&listeners.gb28181_tcp)),
+        };
+        #[cfg(feature = "http")]
+        let hooks = crate::control::hooks::Hooks::new(self.config.hooks.clone());
+        #[cfg(feature = "http")]
+        let auth = if self.config.hooks.on_publish.is_some() || self.config.hooks.on_play.is_some()
+        {
+            AuthHook::new(crate::control::hooks::WithHooks {
+                inner: self.auth,
+                hooks: hooks.clone(),
+            })
+        } else {
+            self.auth
+        };
+        #[cfg(not(feature = "http"))]
+        let auth = self.auth;
         BoundRelay {
             ctx: Arc::new(Ctx {
+                started: tokio::time::Instant::now(),
+                #[cfg(feature = "http")]
+                hooks,
+                listeners: addrs,
                 #[cfg(feature = "http")]
                 hls,
                 config: self.config,
                 hub,
-                auth: self.auth,
+                auth,
                 tasks: Arc::new(Tasks::default()),
                 gb28181: Arc::new(Gb28181Stats::default()),
             }),
@@ -267,12 +296,18 @@ impl BoundRelay {
                 tasks.push(tokio::spawn(gb28181::serve_tcp(l, gb, stop_rx.clone())));
             }
         }
+        #[cfg(feature = "http")]
+        let hook_tasks = ctx.hooks.start(ctx.hub.clone());
         shutdown.await;
         info!("shutting down: no new connections, ending streams");
         let _ = stop_tx.send(true);
         ctx.hub.shutdown();
         for t in tasks {
             let _ = t.await;
+        }
+        #[cfg(feature = "http")]
+        for t in hook_tasks {
+            t.abort();
         }
         if tokio::time::timeout(ctx.config.shutdown_timeout, ctx.tasks.wait_idle())
             .await

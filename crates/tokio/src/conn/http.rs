@@ -21,7 +21,7 @@ use tokio::sync::{watch, Notify};
 use tracing::debug;
 
 use crate::auth::{Access, AuthRequest};
-use crate::control::api;
+use crate::control::{api, metrics};
 use crate::core::{HubError, Link, Peer, SubscribeOptions};
 use crate::ctx::Ctx;
 use crate::egress::hls::{self, HlsPath, HlsReply};
@@ -129,17 +129,30 @@ impl HttpRoutes {
         if req.method() == Method::OPTIONS {
             return cors(empty(StatusCode::NO_CONTENT));
         }
+        let path = req.uri().path().to_string();
+        if let Some(rest) = path.strip_prefix("/api/v1") {
+            let authorization = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            let api_req = api::ApiRequest {
+                method: req.method(),
+                path: rest,
+                authorization,
+                peer,
+            };
+            return cors(api::handle(ctx, &api_req));
+        }
+        if path == "/metrics" && req.method() == Method::GET {
+            return metrics::response(ctx);
+        }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return cors(status(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method not allowed\n",
             ));
         }
-        let path = req.uri().path().to_string();
         let query = req.uri().query().map(str::to_string);
-        if path == "/api/v1/streams" {
-            return cors(api::streams(ctx));
-        }
         if let Some(hls_path) = hls::parse_path(&path) {
             return cors(self.hls(hls_path, query, peer).await);
         }
@@ -149,12 +162,13 @@ impl HttpRoutes {
         let websocket = ws_flv::is_upgrade(&req);
         let protocol = if websocket { "ws-flv" } else { "http-flv" };
         let id = ctx.hub.next_id();
-        let auth =
-            AuthRequest::new(protocol, Access::Play, key.clone(), query.clone(), peer).with_session(id);
+        let auth = AuthRequest::new(protocol, Access::Play, key.clone(), query.clone(), peer)
+            .with_session(id);
         if !ctx.auth.check(auth).await {
             return cors(status(StatusCode::FORBIDDEN, "forbidden\n"));
         }
-        let opts = SubscribeOptions::new().peer(Peer::new(peer, link).with_query(query).with_id(id));
+        let opts =
+            SubscribeOptions::new().peer(Peer::new(peer, link).with_query(query).with_id(id));
         let sub = match ctx.hub.subscribe_with(&key, protocol, opts).await {
             Ok(s) => s,
             Err(HubError::NotFound(_)) => {

@@ -106,7 +106,13 @@ async fn connection(
             match tokio::time::timeout(stuck, write_all_bufs(&mut wr, &mut c.out)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => break Err(e.into()),
-                Err(_) => break Err(ConnError::Stuck(stuck)),
+                Err(_) => {
+                    ctx.hub
+                        .counters()
+                        .players_stuck
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    break Err(ConnError::Stuck(stuck));
+                }
             }
             // Keep an idle player small after a burst (GOP replay).
             c.out.shrink_to(16);
@@ -299,8 +305,14 @@ impl Conn {
     ) -> Result<(), weir_rtmp_chunk::Error> {
         let key = format!("{}/{}", self.app, name);
         let id = self.ctx.hub.next_id();
-        let req = AuthRequest::new("rtmp", Access::Publish, key.clone(), query.clone(), self.peer)
-            .with_session(id);
+        let req = AuthRequest::new(
+            "rtmp",
+            Access::Publish,
+            key.clone(),
+            query.clone(),
+            self.peer,
+        )
+        .with_session(id);
         if name.is_empty() || !self.ctx.auth.check(req).await {
             return self.session.reject_publish(
                 request,

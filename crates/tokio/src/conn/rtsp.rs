@@ -120,7 +120,13 @@ async fn connection(
             match tokio::time::timeout(stuck, write_all_bufs(&mut wr, &mut c.out)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => break Err(e.into()),
-                Err(_) => break Err(ConnError::Stuck(stuck)),
+                Err(_) => {
+                    ctx.hub
+                        .counters()
+                        .players_stuck
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    break Err(ConnError::Stuck(stuck));
+                }
             }
             c.out.shrink_to(256);
         }
@@ -252,7 +258,8 @@ impl Conn {
     /// The client as the session list shows it (with the session id the authorization
     /// hook was told, when it was asked).
     fn peer_info(&mut self, uri: &str) -> Peer {
-        let peer = Peer::new(self.peer, self.link.clone()).with_query(key_of(uri).and_then(|k| k.1));
+        let peer =
+            Peer::new(self.peer, self.link.clone()).with_query(key_of(uri).and_then(|k| k.1));
         match self.pending_id.take() {
             Some(id) => peer.with_id(id),
             None => peer,

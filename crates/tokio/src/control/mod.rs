@@ -6,3 +6,5 @@
 //! [`crate::ingest`] — never [`crate::conn`] or the server.
 
 pub(crate) mod api;
+pub(crate) mod hooks;
+pub(crate) mod metrics;

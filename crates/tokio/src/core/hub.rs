@@ -107,6 +107,12 @@ pub enum HubEvent {
         key: String,
         /// The publisher session's id.
         session: u64,
+        /// Its protocol.
+        protocol: &'static str,
+        /// Its address.
+        peer: Option<std::net::SocketAddr>,
+        /// The query string it published with.
+        query: Option<String>,
     },
     /// The stream ended (grace period over, or shutdown).
     Ended {
@@ -140,7 +146,24 @@ pub enum HubEvent {
         session: u64,
         /// Units it skipped because it fell behind.
         dropped: u64,
+        /// Its address.
+        peer: Option<std::net::SocketAddr>,
+        /// The query string it played with.
+        query: Option<String>,
     },
+}
+
+/// Hub-wide counters (since the hub was created), for metrics.
+#[derive(Debug, Default)]
+pub struct HubCounters {
+    /// Units players skipped because they fell behind (slow players jump to a keyframe).
+    pub units_skipped: AtomicU64,
+    /// Players disconnected because their socket accepted nothing for the stuck timeout.
+    pub players_stuck: AtomicU64,
+    /// Frame timestamps the hub repaired.
+    pub repairs: AtomicU64,
+    /// Streams published since start.
+    pub publishes: AtomicU64,
 }
 
 /// A snapshot of one stream for the API.
@@ -181,6 +204,7 @@ pub(super) struct Shared {
     pub(super) next_id: AtomicU64,
     pub(super) shutting_down: AtomicBool,
     pub(super) sessions: Arc<Sessions>,
+    pub(super) counters: HubCounters,
 }
 
 #[derive(Debug)]
@@ -256,6 +280,7 @@ impl Hub {
                 next_id: AtomicU64::new(1),
                 shutting_down: AtomicBool::new(false),
                 sessions: Arc::default(),
+                counters: HubCounters::default(),
             }),
         }
     }
@@ -346,7 +371,16 @@ impl Hub {
             }
             let id = peer.id.unwrap_or_else(|| self.next_id());
             let resumed = st.counters.units > 0;
-            st.start_session(Session { id, protocol });
+            st.start_session(Session {
+                id,
+                protocol,
+                peer: peer.addr,
+                query: peer.query.clone(),
+            });
+            self.shared
+                .counters
+                .publishes
+                .fetch_add(1, Ordering::Relaxed);
             drop(st);
             slot.changed.notify_waiters();
             info!(stream = key, protocol, resumed, "publish started");
@@ -369,20 +403,25 @@ impl Hub {
     }
 
     pub(super) fn unpublish(&self, slot: &Arc<Slot>, id: u64) {
-        let generation = {
+        let (generation, session) = {
             let mut st = lock(&slot.state);
             if st.session.as_ref().map(|s| s.id) != Some(id) {
                 return;
             }
-            st.session = None;
+            let session = st.session.take();
             st.generation += 1;
-            st.generation
+            (st.generation, session)
         };
         info!(stream = %slot.key, "publisher left");
-        self.emit(HubEvent::Unpublished {
-            key: slot.key.clone(),
-            session: id,
-        });
+        if let Some(s) = session {
+            self.emit(HubEvent::Unpublished {
+                key: slot.key.clone(),
+                session: id,
+                protocol: s.protocol,
+                peer: s.peer,
+                query: s.query,
+            });
+        }
         let grace = self.shared.config.publisher_grace;
         let shutting_down = self.shared.shutting_down.load(Ordering::Acquire);
         match tokio::runtime::Handle::try_current() {
@@ -569,7 +608,8 @@ impl Hub {
             }
         };
         slot.players.fetch_add(1, Ordering::AcqRel);
-        let id = self.next_id();
+        let id = opts.peer.id.unwrap_or_else(|| self.next_id());
+        let (peer_addr, peer_query) = (opts.peer.addr, opts.peer.query.clone());
         let session =
             self.shared
                 .sessions
@@ -579,6 +619,8 @@ impl Hub {
             slot: slot.clone(),
             id,
             session,
+            peer: peer_addr,
+            query: peer_query,
             protocol,
             initial: initial.into(),
             rx,
@@ -588,6 +630,16 @@ impl Hub {
             tracks,
             tap,
         }
+    }
+
+    /// Hub-wide counters.
+    pub fn counters(&self) -> &HubCounters {
+        &self.shared.counters
+    }
+
+    /// Bytes received and sent by sessions that have ended, per protocol.
+    pub fn closed_session_bytes(&self) -> Vec<(&'static str, u64, u64)> {
+        self.shared.sessions.closed_totals()
     }
 
     /// Every publisher and player of every protocol.

@@ -19,7 +19,7 @@ mod tap;
 mod timing;
 mod unit;
 
-pub use hub::{Hub, HubConfig, HubError, HubEvent, StreamInfo, SubscribeOptions};
+pub use hub::{Hub, HubConfig, HubCounters, HubError, HubEvent, StreamInfo, SubscribeOptions};
 pub use metadata::{MetaValue, StreamMetadata};
 pub use publisher::Publisher;
 pub use sessions::{Link, Peer, Role, SessionHandle, SessionInfo};

@@ -81,8 +81,16 @@ impl Publisher {
             .tracks
             .iter()
             .any(|t| !t.stale && t.source == frame.track && t.delivering);
+        let repairs = st.counters.repairs;
         match st.accept_frame(&self.slot.key, frame, Instant::now()) {
             Ok(unit) => {
+                let repaired = st.counters.repairs - repairs;
+                if repaired > 0 {
+                    self.hub
+                        .counters()
+                        .repairs
+                        .fetch_add(repaired, Ordering::Relaxed);
+                }
                 seed(&unit);
                 let timeout = self.hub.shared.config.track_timeout;
                 st.track_timeouts(&self.slot.key, timeout);

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::Notify;
@@ -48,6 +48,24 @@ pub struct Link {
     notify: Notify,
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
+    /// Where its traffic is added when it closes (set by its first session).
+    totals: OnceLock<(Weak<Totals>, &'static str)>,
+}
+
+/// Bytes (in, out) of closed links, per protocol.
+type Totals = Mutex<BTreeMap<&'static str, (u64, u64)>>;
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        if let Some((totals, protocol)) = self.totals.get() {
+            if let Some(totals) = totals.upgrade() {
+                let mut t = lock(&totals);
+                let e = t.entry(protocol).or_insert((0, 0));
+                e.0 += self.bytes_in();
+                e.1 += self.bytes_out();
+            }
+        }
+    }
 }
 
 impl Link {
@@ -181,6 +199,8 @@ struct Entry {
 #[derive(Debug, Default)]
 pub(crate) struct Sessions {
     entries: Mutex<BTreeMap<u64, Entry>>,
+    /// Bytes (in, out) of connections that have closed, per protocol.
+    closed: Arc<Totals>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -196,7 +216,8 @@ impl Sessions {
         key: &str,
         peer: Peer,
     ) -> SessionHandle {
-        let link = peer.link.clone().unwrap_or_else(Link::new);
+        let link = peer.link.clone().unwrap_or_default();
+        let _ = link.totals.set((Arc::downgrade(&self.closed), protocol));
         lock(&self.entries).insert(
             id,
             Entry {
@@ -248,6 +269,13 @@ impl Sessions {
 
     fn remove(&self, id: u64) {
         lock(&self.entries).remove(&id);
+    }
+
+    pub(crate) fn closed_totals(&self) -> Vec<(&'static str, u64, u64)> {
+        lock(&self.closed)
+            .iter()
+            .map(|(p, (i, o))| (*p, *i, *o))
+            .collect()
     }
 }
 

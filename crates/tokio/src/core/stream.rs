@@ -29,6 +29,8 @@ const AUDIO_TAIL: usize = 64;
 pub(crate) struct Session {
     pub(crate) id: u64,
     pub(crate) protocol: &'static str,
+    pub(crate) peer: Option<std::net::SocketAddr>,
+    pub(crate) query: Option<String>,
 }
 
 /// One track of the stream.

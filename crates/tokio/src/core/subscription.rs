@@ -22,6 +22,8 @@ pub struct Subscription {
     pub(super) slot: Arc<Slot>,
     pub(super) id: u64,
     pub(super) session: SessionHandle,
+    pub(super) peer: Option<std::net::SocketAddr>,
+    pub(super) query: Option<String>,
     pub(super) protocol: &'static str,
     pub(super) initial: VecDeque<Arc<Unit>>,
     pub(super) rx: broadcast::Receiver<Arc<Unit>>,
@@ -83,6 +85,11 @@ impl Subscription {
             .and_then(|t| t.any.clone().downcast::<T>().ok())
     }
 
+    /// The hub's counters (egresses count stuck players there).
+    pub fn counters(&self) -> &super::HubCounters {
+        self.hub.counters()
+    }
+
     /// Units skipped because this player fell behind.
     pub fn dropped(&self) -> u64 {
         self.dropped
@@ -106,6 +113,10 @@ impl Subscription {
 
     fn lagged(&mut self, n: u64) {
         self.dropped += n;
+        self.hub
+            .counters()
+            .units_skipped
+            .fetch_add(n, Ordering::Relaxed);
         let has_video = self.shape.has_video || lock(&self.slot.state).has_video();
         self.need_keyframe = has_video;
         debug!(stream = %self.slot.key, protocol = self.protocol, skipped = n, "player fell behind; skipping to the next keyframe");
@@ -196,6 +207,8 @@ impl Drop for Subscription {
             protocol: self.protocol,
             session: self.id,
             dropped: self.dropped,
+            peer: self.peer,
+            query: self.query.take(),
         });
         // The tap guard locks the stream: release it before `maybe_remove` locks it too.
         self.tap = None;

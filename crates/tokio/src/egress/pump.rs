@@ -47,7 +47,12 @@ pub(crate) async fn pump(
             match tokio::time::timeout(stuck, sink.flush()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return PumpEnd::ClientGone,
-                Err(_) => return PumpEnd::Stuck,
+                Err(_) => {
+                    sub.counters()
+                        .players_stuck
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return PumpEnd::Stuck;
+                }
             }
         }
         units.clear();

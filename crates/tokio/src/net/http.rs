@@ -72,20 +72,6 @@ pub(crate) fn flv_headers(r: &mut Response<Body>) {
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
-/// Appends `s` as a JSON string literal.
-pub(crate) fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 /// `/{app}/{stream}{suffix}` → `app/stream` (each part non-empty, no `.`/`..` segments).
 pub(crate) fn stream_key(path: &str, suffix: &str) -> Option<String> {
     let key = path.strip_prefix('/')?.strip_suffix(suffix)?;
@@ -116,12 +102,5 @@ mod tests {
         ] {
             assert_eq!(stream_key(bad, ".flv"), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn json_escaping() {
-        let mut s = String::new();
-        json_str(&mut s, "a\"b\\c\n");
-        assert_eq!(s, "\"a\\\"b\\\\c\\u000a\"");
     }
 }
