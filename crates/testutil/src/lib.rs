@@ -5,10 +5,43 @@
 //! * ffmpeg and ffprobe on `PATH` → the test runs;
 //! * missing and `WEIR_INTEROP` unset → the test prints a loud `SKIPPED` line and returns;
 //! * missing and `WEIR_INTEROP` set (as `.ci/run` and `scripts/test.sh` do) → the test fails.
+//!
+//! Tests that start processes or wait for something use [`process`]: every child is a
+//! [`ChildGuard`] (killed and reaped when the test ends, pass or fail), and waits are on the
+//! condition itself with a deadline ([`wait_until`], [`wait_for`],
+//! [`ChildGuard::wait_tcp_listening`], …), never a fixed sleep. [`ffmpeg`] and [`ffprobe`]
+//! run their child under a guard too, bounded by [`TOOL_TIMEOUT`].
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub mod process;
+pub use process::{
+    free_tcp_port, spawn_tcp_listener, udp_rx_queue, wait_for, wait_until, ChildGuard, Finished,
+    NotReady,
+};
+
+/// How long [`ffmpeg`] and [`ffprobe`] may run before they are killed and the test fails: a
+/// bound against a hung tool, far above what any test's command takes on a loaded machine.
+pub const TOOL_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// `ffmpeg -hide_banner -loglevel error -nostdin -y ARGS` with stdin and stdout null and stderr
+/// piped (a [`ChildGuard`] drains it), ready for [`ChildGuard::spawn`].
+pub fn ffmpeg_command<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
 
 /// Returns true when ffmpeg and ffprobe can run. Panics when they cannot and
 /// `WEIR_INTEROP` is set; prints a loud skip notice otherwise.
@@ -38,17 +71,19 @@ macro_rules! interop_or_skip {
 }
 
 fn tool_works(name: &str) -> bool {
-    Command::new(name)
-        .arg("-version")
+    let mut cmd = Command::new(name);
+    cmd.arg("-version")
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+        .stderr(Stdio::null());
+    ChildGuard::try_spawn(&mut cmd)
+        .ok()
+        .and_then(|mut c| c.wait_timeout(Duration::from_secs(60)))
+        .is_some_and(|s| s.success())
 }
 
 /// Runs ffmpeg with `-hide_banner -loglevel error -nostdin -y` prepended; panics with its
-/// stderr if it fails.
+/// stderr if it fails or runs longer than [`TOOL_TIMEOUT`] (it is killed then).
 pub fn ffmpeg<I, S>(args: I) -> Output
 where
     I: IntoIterator<Item = S>,
@@ -61,7 +96,8 @@ where
     )
 }
 
-/// Runs ffprobe with `-v error` prepended; panics with its stderr if it fails. Returns stdout.
+/// Runs ffprobe with `-v error` prepended; panics with its stderr if it fails or runs longer
+/// than [`TOOL_TIMEOUT`]. Returns stdout.
 pub fn ffprobe<I, S>(args: I) -> String
 where
     I: IntoIterator<Item = S>,
@@ -77,20 +113,12 @@ where
     S: AsRef<std::ffi::OsStr>,
 {
     let mut cmd = Command::new(tool);
-    cmd.args(pre);
-    cmd.args(args);
-    cmd.stdin(Stdio::null());
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-    if !out.status.success() {
-        panic!(
-            "{cmd:?} failed ({}):\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    out
+    cmd.args(pre)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    ChildGuard::spawn(&mut cmd).output_checked(TOOL_TIMEOUT)
 }
 
 /// `ffprobe -show_entries stream=KEYS -of default=nw=1` for one stream, as `(key, value)` pairs.
