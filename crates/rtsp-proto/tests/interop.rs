@@ -4,7 +4,6 @@
 mod common;
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -278,25 +277,23 @@ fn ffmpeg_pushes_h264_and_sprop_parameter_sets_match_source() {
 fn client_push_to_ffmpeg(tcp: bool) {
     let dir = TempDir::new("rtsp-client");
     let src = make_mulaw(dir.path());
-    let (l, port) = listener();
-    drop(l); // ffmpeg binds it
     let out_path = dir.join("out.ul");
-    let url = format!("rtsp://127.0.0.1:{port}/x");
-    let mut args = vec!["-rtsp_flags", "listen"];
-    if !tcp {
-        args.extend(["-rtsp_transport", "udp"]);
-    }
     let out_s = out_path.to_str().unwrap().to_string();
-    args.extend(["-i", &url, "-c", "copy", "-f", "mulaw", &out_s]);
-    let child = spawn_ffmpeg(&args);
-    let deadline = Instant::now() + DEADLINE;
-    let mut sock = loop {
-        match TcpStream::connect(("127.0.0.1", port)) {
-            Ok(s) => break s,
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => panic!("connect: {e}"),
+    // ffmpeg cannot listen on port 0: it gets a free port, and we connect once ffmpeg itself
+    // listens there (not on the first connect that happens to succeed). The guard kills it
+    // if anything below fails: a listening ffmpeg never exits on its own.
+    let (child, port, mut sock) = spawn_ffmpeg_listener(|port| {
+        let mut args = vec!["-rtsp_flags".to_string(), "listen".into()];
+        if !tcp {
+            args.extend(["-rtsp_transport".into(), "udp".into()]);
         }
-    };
+        let url = format!("rtsp://127.0.0.1:{port}/x");
+        args.extend(["-i".into(), url, "-c".into(), "copy".into()]);
+        args.extend(["-f".into(), "mulaw".into(), out_s.clone()]);
+        args
+    });
+    let url = format!("rtsp://127.0.0.1:{port}/x");
+    let deadline = Instant::now() + DEADLINE;
     sock.set_read_timeout(Some(Duration::from_millis(20)))
         .unwrap();
     let now = Instant::now();
@@ -385,7 +382,7 @@ fn client_push_to_ffmpeg(tcp: bool) {
         }
     }
     drop(sock);
-    let (ok, err) = wait_child(child, Duration::from_secs(10));
+    let (ok, err) = wait_child(child, DEADLINE);
     assert!(sent_media, "never reached RECORD: {err}");
     assert!(ok, "ffmpeg failed: {err}");
     let got = std::fs::read(&out_path).unwrap();

@@ -47,7 +47,7 @@ fn ffmpeg_rtp(dir: &TempDir, src: &Path) -> (SessionDescription, Vec<Vec<Bytes>>
         .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
         .collect();
     for s in &socks {
-        s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
     }
     let ports: Vec<u16> = socks
         .iter()
@@ -75,36 +75,32 @@ fn ffmpeg_rtp(dir: &TempDir, src: &Path) -> (SessionDescription, Vec<Vec<Bytes>>
         "-sdp_file",
         sdp_path.to_str().unwrap(),
     ]);
-    let mut packets = vec![Vec::new(), Vec::new()];
-    let reader = std::thread::spawn(move || {
-        let mut packets: Vec<Vec<Bytes>> = vec![Vec::new(), Vec::new()];
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let mut idle = 0;
-        while Instant::now() < deadline && idle < 40 {
-            let mut got = false;
-            for (i, s) in socks.iter().enumerate() {
-                let mut b = [0u8; 4096];
-                while let Ok(n) = s.recv(&mut b) {
-                    // RTCP (PT 200–204) is sent to port+1; anything else here is RTP.
-                    if n >= 12 && !(200..=204).contains(&b[1]) {
-                        packets[i].push(Bytes::copy_from_slice(&b[..n]));
-                    }
-                    got = true;
+    // Collect until ffmpeg has exited and the sockets are empty (everything it sent is in
+    // their queues by then) — not until some silence, which a slow start under load breaks.
+    let mut child = child;
+    let mut packets: Vec<Vec<Bytes>> = vec![Vec::new(), Vec::new()];
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let exited = child.try_wait().is_some();
+        for (i, s) in socks.iter().enumerate() {
+            let mut b = [0u8; 4096];
+            while let Ok(n) = s.recv(&mut b) {
+                // RTCP (PT 200–204) is sent to port+1; anything else here is RTP.
+                if n >= 12 && !(200..=204).contains(&b[1]) {
+                    packets[i].push(Bytes::copy_from_slice(&b[..n]));
                 }
             }
-            idle = if got { 0 } else { idle + 1 };
         }
-        packets
-    });
-    let (ok, err) = wait_child(child, Duration::from_secs(20));
+        if exited {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ffmpeg RTP muxer still running after {DEADLINE:?}"
+        );
+    }
+    let (ok, err) = wait_child(child, DEADLINE);
     assert!(ok, "ffmpeg RTP muxer failed: {err}");
-    packets = reader
-        .join()
-        .unwrap()
-        .into_iter()
-        .zip(packets)
-        .map(|(a, _)| a)
-        .collect();
     let sdp = SessionDescription::parse(&std::fs::read(&sdp_path).unwrap()).unwrap();
     assert_eq!(sdp.media.len(), 2);
     (sdp, packets)
@@ -139,7 +135,7 @@ fn serve_to_ffmpeg(src: &Path, dir: &TempDir, transport: &str, vformat: &str) {
         "copy",
         out.to_str().unwrap(),
     ]);
-    let (ok, err) = wait_child(child, Duration::from_secs(30));
+    let (ok, err) = wait_child(child, DEADLINE);
     let outcome = server.join().unwrap();
     assert!(ok, "ffmpeg RTSP client failed: {err}");
     assert!(
@@ -301,7 +297,7 @@ fn ffmpeg_pushes(src: &Path, dir: &TempDir, transport: &str, what: &str) {
         transport,
         &url,
     ]);
-    let (ok, err) = wait_child(child, Duration::from_secs(30));
+    let (ok, err) = wait_child(child, DEADLINE);
     let outcome = server.join().unwrap();
     assert!(ok, "ffmpeg push failed: {err}");
     let sdp = outcome.announced.expect("ANNOUNCE");
@@ -419,7 +415,7 @@ fn client_session_pulls_h264_and_h265_bit_exact() {
         let mut described: Option<SessionDescription> = None;
         let mut setups = Vec::new();
         let mut received: Vec<Vec<Bytes>> = vec![Vec::new(), Vec::new()];
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + DEADLINE;
         let mut done = false;
         while Instant::now() < deadline && !done {
             while let Some(b) = c.poll_transmit() {

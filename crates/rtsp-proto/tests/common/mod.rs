@@ -4,7 +4,6 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -12,8 +11,11 @@ use weir_rtsp_proto::auth::AuthConfig;
 use weir_rtsp_proto::headers::{Pair, RtpInfo, TransportSpec};
 use weir_rtsp_proto::{RandomSource, ServerConfig, ServerEvent, ServerSession};
 use weir_sdp::{MediaDescription, SessionDescription};
+use weir_testutil::ChildGuard;
 
-pub const DEADLINE: Duration = Duration::from_secs(25);
+/// Bound on one interop session. Only a failing test gets near it; every wait before it is
+/// on a condition.
+pub const DEADLINE: Duration = Duration::from_secs(60);
 
 pub fn rng(seed: u64) -> Box<dyn RandomSource + Send> {
     let mut s = seed | 1;
@@ -83,40 +85,28 @@ pub fn payloads_in_order(packets: &[Bytes]) -> Vec<u8> {
     v.into_iter().flat_map(|(_, p)| p.to_vec()).collect()
 }
 
-pub fn spawn_ffmpeg(args: &[&str]) -> Child {
-    Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ffmpeg")
+/// Starts ffmpeg under a guard: it is killed when the test ends, pass or fail.
+pub fn spawn_ffmpeg(args: &[&str]) -> ChildGuard {
+    ChildGuard::spawn(&mut weir_testutil::ffmpeg_command(args))
+}
+
+/// Starts an ffmpeg that listens on a fresh 127.0.0.1 port (`args(port)`), and connects to it
+/// once ffmpeg itself listens there. A port taken by another process before ffmpeg bound it
+/// is replaced by a new one.
+pub fn spawn_ffmpeg_listener(args: impl Fn(u16) -> Vec<String>) -> (ChildGuard, u16, TcpStream) {
+    let (mut child, port) = weir_testutil::spawn_tcp_listener(DEADLINE, |port| {
+        weir_testutil::ffmpeg_command(args(port))
+    });
+    let sock = child.connect_when_listening(port, DEADLINE);
+    (child, port, sock)
 }
 
 /// Waits for the child to exit (killing it after `limit`); returns (success, stderr).
-pub fn wait_child(mut child: Child, limit: Duration) -> (bool, String) {
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                return (status.success(), err);
-            }
-            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                return (false, format!("killed after {limit:?}\n{err}"));
-            }
-        }
+pub fn wait_child(child: ChildGuard, limit: Duration) -> (bool, String) {
+    let f = child.finish(limit);
+    match f.status {
+        Some(status) => (status.success(), f.stderr),
+        None => (false, format!("killed after {limit:?}\n{}", f.stderr)),
     }
 }
 
@@ -214,6 +204,19 @@ enum Sink {
 }
 
 impl Sink {
+    /// True once the peer has read everything sent to it: always for TCP (ordered with the
+    /// BYE on the same connection); for UDP, when the client's RTP socket queue is empty
+    /// (`/proc/net/udp`). Where that cannot be read, 800 ms after the last packet.
+    fn drained(&self, since_last: Duration) -> bool {
+        match self {
+            Sink::Tcp(_) => true,
+            Sink::Udp { client, .. } => match weir_testutil::udp_rx_queue(client.0.port()) {
+                Some(queued) => queued == 0,
+                None => since_last > Duration::from_millis(800),
+            },
+        }
+    }
+
     fn send(&self, s: &mut ServerSession, rtcp: bool, pkt: Bytes) {
         match self {
             Sink::Tcp(ch) => s
@@ -506,11 +509,11 @@ pub fn serve_one_with(
             if !more && last_media.is_none() {
                 last_media = Some(Instant::now());
             }
-            // Over UDP, RTCP travels on its own socket and ffmpeg stops at BYE even when RTP
-            // packets are still unread in the other socket: give them time to be read.
-            let all_tcp = sinks.iter().all(|k| matches!(k, Sink::Tcp(_)));
-            let settled =
-                last_media.is_some_and(|t| all_tcp || t.elapsed() > Duration::from_millis(800));
+            // Over UDP, RTCP travels on its own socket and ffmpeg reads RTCP before RTP when
+            // both are pending, so a BYE that arrives while RTP packets are still unread
+            // ends its input without them. Send BYE once ffmpeg has read every RTP packet
+            // (its socket's receive queue is empty), however long a loaded machine takes.
+            let settled = last_media.is_some_and(|t| sinks.iter().all(|k| k.drained(t.elapsed())));
             if settled && !bye_sent {
                 for (sink, &track) in sinks.iter().zip(&sink_track) {
                     if let Some(rt) = rtp_tracks.get(track) {
@@ -542,12 +545,20 @@ pub fn serve_one_with(
             std::thread::sleep(Duration::from_millis(2));
         }
     }
-    // Late UDP packets.
-    let until = Instant::now() + Duration::from_millis(200);
-    while Instant::now() < until {
+    // Late UDP packets (Record): sent before the TEARDOWN, but on other sockets. Drain until
+    // the sockets stay empty for a while; each packet that still arrives extends the wait.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut quiet_since = Instant::now();
+    let mut seen = out.packets.iter().map(Vec::len).sum::<usize>();
+    weir_testutil::wait_until(deadline, || {
         drain_udp(&sinks, &mut out.packets);
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        let now_seen = out.packets.iter().map(Vec::len).sum::<usize>();
+        if now_seen != seen {
+            seen = now_seen;
+            quiet_since = Instant::now();
+        }
+        quiet_since.elapsed() >= Duration::from_millis(200)
+    });
     out
 }
 
