@@ -13,7 +13,8 @@ use weir_rtmp_chunk::{
     ClientConfig, ClientEvent, ClientSession, ServerEvent, ServerSession, SessionConfig,
 };
 
-const T: Duration = Duration::from_secs(20);
+/// Bound on each step; only a failing test gets near it (every wait is on a condition).
+const T: Duration = Duration::from_secs(60);
 
 struct Published {
     tags: Vec<Tag>,
@@ -31,8 +32,8 @@ fn publish_from_ffmpeg(src: &std::path::Path, pre_input: &[&str]) -> Published {
     let url = format!("rtmp://127.0.0.1:{port}/live/test?token=abc");
     let mut args: Vec<&str> = pre_input.to_vec();
     args.extend(["-i", src.to_str().unwrap(), "-c", "copy", "-f", "flv", &url]);
-    let child = Child::spawn(&args);
-    let mut sock = accept_timeout(&listener, T);
+    let mut child = Child::spawn(&args);
+    let mut sock = accept_from(&listener, &mut child, T);
     let mut server = ServerSession::new(SessionConfig::default());
     let mut buf = BytesMut::new();
     let mut p = Published {
@@ -187,21 +188,14 @@ fn client_session_publishes_to_ffmpeg() {
     let dir = weir_testutil::TempDir::new("rtmp-b");
     let src = make_source(dir.path());
     let tags = read_flv(&src);
-    let port = free_port();
     let out = dir.join("out.flv");
-    let url = format!("rtmp://127.0.0.1:{port}/live/x");
-    let child = Child::spawn(&[
-        "-listen",
-        "1",
-        "-f",
-        "flv",
-        "-i",
-        &url,
-        "-c",
-        "copy",
-        out.to_str().unwrap(),
-    ]);
-    let mut sock = connect_retry(port, T);
+    let (child, port, mut sock) = spawn_ffmpeg_listener(T, |port| {
+        let url = format!("rtmp://127.0.0.1:{port}/live/x");
+        let out = out.display().to_string();
+        ["-listen", "1", "-f", "flv", "-i", &url, "-c", "copy", &out]
+            .map(String::from)
+            .to_vec()
+    });
     sock.set_nodelay(true).unwrap();
     let mut client = ClientSession::new(ClientConfig::new(
         "live",
@@ -246,20 +240,13 @@ fn client_session_plays_from_ffmpeg() {
     weir_testutil::interop_or_skip!();
     let dir = weir_testutil::TempDir::new("rtmp-c");
     let src = make_source(dir.path());
-    let port = free_port();
-    let url = format!("rtmp://127.0.0.1:{port}/live/x");
-    let child = Child::spawn(&[
-        "-i",
-        src.to_str().unwrap(),
-        "-c",
-        "copy",
-        "-f",
-        "flv",
-        "-listen",
-        "1",
-        &url,
-    ]);
-    let mut sock = connect_retry(port, T);
+    let (child, port, mut sock) = spawn_ffmpeg_listener(T, |port| {
+        let url = format!("rtmp://127.0.0.1:{port}/live/x");
+        let src = src.display().to_string();
+        ["-i", &src, "-c", "copy", "-f", "flv", "-listen", "1", &url]
+            .map(String::from)
+            .to_vec()
+    });
     let mut client = ClientSession::new(ClientConfig::new(
         "live",
         format!("rtmp://127.0.0.1:{port}/live"),
@@ -308,7 +295,7 @@ fn serve_ffmpeg_player(
     let port = listener.local_addr().unwrap().port();
     let out = dir.join("out.flv");
     let url = format!("rtmp://127.0.0.1:{port}/live/x?token=t");
-    let child = Child::spawn(&[
+    let mut child = Child::spawn(&[
         "-copyts",
         "-i",
         &url,
@@ -318,7 +305,7 @@ fn serve_ffmpeg_player(
         "flv",
         out.to_str().unwrap(),
     ]);
-    let mut sock = accept_timeout(&listener, T);
+    let mut sock = accept_from(&listener, &mut child, T);
     sock.set_nodelay(true).unwrap();
     let mut server = ServerSession::new(cfg);
     let mut buf = BytesMut::new();

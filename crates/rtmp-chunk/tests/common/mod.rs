@@ -108,46 +108,45 @@ pub fn metadata_of_tag(t: &Tag) -> Amf0Value {
     v.into_iter().nth(1).unwrap()
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Starts an ffmpeg that listens on a fresh 127.0.0.1 port (`args(port)`), and connects to it
+/// once ffmpeg itself listens there — never to whoever else may have taken the port. A port
+/// taken before ffmpeg bound it is replaced by a new one.
+pub fn spawn_ffmpeg_listener(
+    timeout: Duration,
+    args: impl Fn(u16) -> Vec<String>,
+) -> (Child, u16, TcpStream) {
+    let (mut child, port) = weir_testutil::spawn_tcp_listener(timeout, |port| {
+        weir_testutil::ffmpeg_command(args(port))
+    });
+    let sock = child.connect_when_listening(port, timeout);
+    (Child(child), port, sock)
 }
 
-pub fn connect_retry(port: u16, timeout: Duration) -> TcpStream {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match TcpStream::connect(("127.0.0.1", port)) {
-            Ok(s) => return s,
-            Err(e) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "cannot connect to ffmpeg on {port}: {e}"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-}
-
-pub fn accept_timeout(listener: &TcpListener, timeout: Duration) -> TcpStream {
+/// Accepts ffmpeg's connection; fails at once (with its stderr) if ffmpeg exits first.
+pub fn accept_from(listener: &TcpListener, child: &mut Child, timeout: Duration) -> TcpStream {
     listener.set_nonblocking(true).unwrap();
     let deadline = Instant::now() + timeout;
-    loop {
-        match listener.accept() {
-            Ok((s, _)) => {
-                s.set_nonblocking(false).unwrap();
-                return s;
+    let sock = weir_testutil::wait_for(deadline, || match listener.accept() {
+        Ok((s, _)) => Some(s),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            if let Some(st) = child.0.try_wait() {
+                panic!(
+                    "ffmpeg exited ({st}) before connecting: {}",
+                    child.0.stderr_text()
+                );
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                assert!(Instant::now() < deadline, "ffmpeg never connected");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("accept: {e}"),
+            None
         }
-    }
+        Err(e) => panic!("accept: {e}"),
+    });
+    let sock = sock.unwrap_or_else(|| {
+        panic!(
+            "ffmpeg never connected in {timeout:?}: {}",
+            child.0.stderr_text()
+        )
+    });
+    sock.set_nonblocking(false).unwrap();
+    sock
 }
 
 /// Reads what is available (up to a short timeout). `None` on EOF.
@@ -180,47 +179,22 @@ pub fn write_all(sock: &mut TcpStream, mut next: impl FnMut() -> Option<Bytes>) 
     }
 }
 
-pub struct Child(pub std::process::Child);
+/// An ffmpeg child, killed when it drops (pass or fail).
+pub struct Child(pub weir_testutil::ChildGuard);
 
 impl Child {
     pub fn spawn(args: &[&str]) -> Child {
-        let c = std::process::Command::new("ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        Child(c)
+        Child(weir_testutil::ChildGuard::spawn(
+            &mut weir_testutil::ffmpeg_command(args),
+        ))
     }
 
     /// Waits for exit (bounded); returns stderr text. Kills the child on timeout.
-    pub fn wait(mut self, timeout: Duration) -> (bool, String) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                let mut err = String::new();
-                if let Some(mut e) = self.0.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                return (status.success(), err);
-            }
-            if Instant::now() > deadline {
-                let _ = self.0.kill();
-                let _ = self.0.wait();
-                return (false, "timeout".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
+    pub fn wait(self, timeout: Duration) -> (bool, String) {
+        let f = self.0.finish(timeout);
+        match f.status {
+            Some(st) => (st.success(), f.stderr),
+            None => (false, format!("timeout after {timeout:?}\n{}", f.stderr)),
         }
     }
 }
