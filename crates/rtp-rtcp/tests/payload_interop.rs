@@ -9,7 +9,7 @@
 use std::io::Write as _;
 use std::net::UdpSocket;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -29,7 +29,18 @@ use weir_rtp_rtcp::payload::{
     Depacketizer, DepacketizerConfig, Packetizer, PacketizerConfig, SdpFormat,
 };
 use weir_rtp_rtcp::RtpPacket;
-use weir_testutil::{decoded_video_md5, ffmpeg, framemd5, interop_or_skip, TempDir};
+use weir_testutil::{
+    decoded_video_md5, ffmpeg, framemd5, interop_or_skip, udp_rx_queue, wait_until, ChildGuard,
+    TempDir,
+};
+
+/// Bound on each ffmpeg run; only a failing test gets near it (every wait is on a condition).
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// Bytes queued in ffmpeg's RTP socket above which the sender waits for ffmpeg to catch up,
+/// so a stalled ffmpeg never loses packets to a full socket buffer (at least 425 984 bytes:
+/// ffmpeg asks for more, Linux grants twice `rmem_max`, 212 992 by default).
+const MAX_QUEUED: u64 = 128 * 1024;
 
 /// An RTP socket on an even port with its RTCP neighbour bound too (so ffmpeg's RTCP
 /// does not hit a closed port).
@@ -47,67 +58,49 @@ fn bind_pair() -> (UdpSocket, UdpSocket, u16) {
     panic!("no free even UDP port pair");
 }
 
-fn spawn_ffmpeg(args: &[String]) -> Child {
-    Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "warning", "-nostdin", "-y"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ffmpeg")
+fn spawn_ffmpeg(args: &[String]) -> ChildGuard {
+    ChildGuard::spawn(
+        Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "warning", "-nostdin", "-y"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    )
 }
 
-fn wait_child(mut child: Child, limit: Duration, wake_port: Option<u16>) {
-    let start = Instant::now();
-    // Drain stderr in the background so ffmpeg never blocks on a full pipe; print it so a
-    // failing test shows what ffmpeg said.
-    let stderr = child.stderr.take();
-    let log = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(mut e) = stderr {
-            let _ = std::io::Read::read_to_string(&mut e, &mut s);
-        }
-        eprintln!("ffmpeg receiver log:\n{s}");
+/// Ends an ffmpeg RTP receiver once it has read every packet sent to RTP `port`, and checks
+/// that it succeeded.
+///
+/// ffmpeg ends an SDP input when every stream has sent an RTCP BYE, but it reads RTCP before
+/// RTP when both are pending, so the BYE goes out only once its RTP socket's queue is empty.
+fn end_receiver(mut child: ChildGuard, port: u16) {
+    let deadline = Instant::now() + DEADLINE;
+    let read_all = wait_until(deadline, || {
+        child.try_wait().is_some() || udp_rx_queue(port).is_none_or(|q| q == 0)
     });
-    wait_child_inner(child, limit, start, wake_port);
-    let _ = log.join();
-}
-
-fn wait_child_inner(mut child: Child, limit: Duration, start: Instant, wake_port: Option<u16>) {
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            assert!(status.success(), "ffmpeg failed: {status}");
-            return;
+    assert!(
+        read_all,
+        "ffmpeg did not read its RTP: {}",
+        child.stderr_text()
+    );
+    // An empty receiver report + BYE, for SSRC 1 (ffmpeg does not check the SSRC of a BYE).
+    let bye = [
+        0x80, 201, 0, 1, 0, 0, 0, 1, // RR
+        0x81, 203, 0, 1, 0, 0, 0, 1, // BYE
+    ];
+    let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let exited = wait_until(deadline, || {
+        if child.try_wait().is_some() {
+            return true;
         }
-        if start.elapsed() > limit {
-            // Ask ffmpeg to finish: the first SIGTERM only ends its main loop once the
-            // blocking RTP read returns, so wake that read with an RTCP receiver report.
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            if let Some(port) = wake_port {
-                if let Ok(tx) = UdpSocket::bind("127.0.0.1:0") {
-                    let rr = [0x80, 0xc9, 0, 1, 0, 0, 0, 1];
-                    for _ in 0..5 {
-                        let _ = tx.send_to(&rr, ("127.0.0.1", port));
-                        std::thread::sleep(Duration::from_millis(100));
-                    }
-                }
-            }
-            let t = Instant::now();
-            while t.elapsed() < Duration::from_secs(3) {
-                if child.try_wait().expect("wait").is_some() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("ffmpeg did not stop");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        let _ = tx.send_to(&bye, ("127.0.0.1", port + 1));
+        child.wait_timeout(Duration::from_millis(100)).is_some()
+    });
+    let f = child.finish(Duration::ZERO);
+    eprintln!("ffmpeg receiver log:\n{}", f.stderr);
+    assert!(exited, "ffmpeg did not end on RTCP BYE");
+    assert!(f.success(), "ffmpeg failed: {:?}", f.status);
 }
 
 /// Runs an ffmpeg RTP sender (`args` = inputs + codec options + muxer) and collects what it
@@ -152,19 +145,12 @@ fn ffmpeg_send_sized(
             Err(_) => {}
         }
         if !exited {
-            exited = child.try_wait().expect("wait").is_some();
+            exited = child.try_wait().is_some();
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "ffmpeg sender hangs"
-        );
+        assert!(start.elapsed() < DEADLINE, "ffmpeg sender hangs");
     }
-    let out = child.wait_with_output().expect("output");
-    assert!(
-        out.status.success(),
-        "ffmpeg sender failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = child.finish(Duration::ZERO);
+    assert!(out.success(), "ffmpeg sender failed: {}", out.stderr);
     let sdp_text = std::fs::read_to_string(&sdp).unwrap_or_default();
     (packets, sdp_text)
 }
@@ -226,6 +212,7 @@ fn ffmpeg_receive_with(
     out: &Path,
     pace: Option<Duration>,
 ) {
+    // A free even port pair, released for ffmpeg to bind.
     let (a, b, port) = bind_pair();
     drop((a, b));
     let sdp = format!(
@@ -268,26 +255,32 @@ fn ffmpeg_receive_with(
         std::fs::write(format!("{d}/packets.bin"), all).expect("dump");
         std::fs::write(format!("{d}/stream.sdp"), &sdp).expect("dump");
     }
-    let child = spawn_ffmpeg(&args);
-    // Wait until ffmpeg has bound the RTP port (our own bind then fails), so no packet is
-    // sent into the void.
-    let t = Instant::now();
-    while UdpSocket::bind(("127.0.0.1", port)).is_ok() && t.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(100));
-    let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    for (i, p) in packets.iter().enumerate() {
-        tx.send_to(p, ("127.0.0.1", port)).expect("send");
-        if let Some(d) = pace {
-            std::thread::sleep(d);
-        } else if i % 8 == 7 {
-            std::thread::sleep(Duration::from_millis(1));
+    let mut child = spawn_ffmpeg(&args);
+    // Send only once ffmpeg has bound its RTP and RTCP ports, so no packet goes into the void.
+    for p in [port, port + 1] {
+        if let Err(e) = child.wait_udp_bound(p, DEADLINE) {
+            panic!("ffmpeg never bound UDP port {p}: {e}");
         }
     }
-    // ffmpeg keeps waiting for more RTP; give it time to drain, then ask it to finish.
-    std::thread::sleep(Duration::from_millis(300));
-    wait_child(child, Duration::from_secs(6), Some(port + 1));
+    let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let deadline = Instant::now() + DEADLINE;
+    for p in packets {
+        // Flow control: never more queued than ffmpeg's socket holds; with pacing, one packet
+        // at a time (ffmpeg's MP2T input loses data when packets arrive in a burst).
+        let limit = if pace.is_some() { 0 } else { MAX_QUEUED };
+        let caught_up = wait_until(deadline, || {
+            child.try_wait().is_some() || udp_rx_queue(port).is_none_or(|q| q <= limit)
+        });
+        assert!(caught_up, "ffmpeg stopped reading: {}", child.stderr_text());
+        if child.try_wait().is_some() {
+            break; // it had all it wanted (e.g. `-frames:v N`)
+        }
+        tx.send_to(p, ("127.0.0.1", port)).expect("send");
+        if let Some(d) = pace {
+            std::thread::sleep(d); // pacing a sender at the media rate
+        }
+    }
+    end_receiver(child, port);
 }
 
 #[track_caller]

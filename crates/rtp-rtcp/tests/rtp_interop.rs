@@ -3,7 +3,7 @@
 //! demuxer. Bytes are compared exactly.
 
 use std::net::UdpSocket;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -12,7 +12,10 @@ use weir_rtp_rtcp::stats::{ReceiverStats, SenderStats};
 use weir_rtp_rtcp::{
     Compound, HeaderExtension, NtpTime, RtcpLimits, RtcpPacket, RtpHeader, RtpPacket,
 };
-use weir_testutil::{ffmpeg, TempDir};
+use weir_testutil::{ffmpeg, udp_rx_queue, wait_until, ChildGuard, TempDir};
+
+/// Bound on each ffmpeg run; only a failing test gets near it (every wait is on a condition).
+const DEADLINE: Duration = Duration::from_secs(60);
 
 /// Two consecutive free UDP ports on 127.0.0.1 (RTP, RTCP = RTP + 1), both bound.
 fn bind_pair() -> (UdpSocket, UdpSocket) {
@@ -48,14 +51,6 @@ fn make_mulaw(dir: &TempDir, seconds: u32) -> (std::path::PathBuf, Vec<u8>) {
     (path, bytes)
 }
 
-struct KillOnDrop(Child);
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn ffmpeg_rtp_sender_parsed_bit_exact_and_sr_mapping_consistent() {
     weir_testutil::interop_or_skip!();
@@ -68,17 +63,17 @@ fn ffmpeg_rtp_sender_parsed_bit_exact_and_sr_mapping_consistent() {
         .expect("timeout");
     rtcp_sock.set_nonblocking(true).expect("nonblocking");
 
-    let child = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
-        .args(["-f", "mulaw", "-ar", "8000", "-ac", "1", "-i"])
-        .arg(&src_path)
-        .args(["-c:a", "copy", "-f", "rtp"])
-        .arg(format!("rtp://127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ffmpeg");
-    let mut child = KillOnDrop(child);
+    let mut child = ChildGuard::spawn(
+        Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
+            .args(["-f", "mulaw", "-ar", "8000", "-ac", "1", "-i"])
+            .arg(&src_path)
+            .args(["-c:a", "copy", "-f", "rtp"])
+            .arg(format!("rtp://127.0.0.1:{port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
 
     let t0 = Instant::now();
     let wall0 = SystemTime::now();
@@ -86,17 +81,22 @@ fn ffmpeg_rtp_sender_parsed_bit_exact_and_sr_mapping_consistent() {
     let mut srs: Vec<(SenderReport, Instant)> = Vec::new();
     let mut buf = vec![0u8; 2048];
     let mut exited_at: Option<Instant> = None;
-    let deadline = t0 + Duration::from_secs(15);
+    let deadline = t0 + DEADLINE;
     loop {
         let now = Instant::now();
         assert!(now < deadline, "ffmpeg did not finish in time");
         if exited_at.is_none() {
-            if let Some(status) = child.0.try_wait().expect("try_wait") {
+            if let Some(status) = child.try_wait() {
                 assert!(status.success(), "ffmpeg failed: {status}");
                 exited_at = Some(now);
             }
         }
-        if exited_at.is_some_and(|t| now - t > Duration::from_millis(200)) {
+        // Once ffmpeg has exited, everything it sent is queued in our sockets: read on
+        // until both are empty (the RTP read below times out after 20 ms).
+        if exited_at.is_some_and(|t| now > t)
+            && udp_rx_queue(port).is_none_or(|q| q == 0)
+            && udp_rx_queue(port + 1).is_none_or(|q| q == 0)
+        {
             break;
         }
         if let Ok(n) = rtp_sock.recv(&mut buf) {
@@ -194,29 +194,6 @@ fn ffmpeg_rtp_sender_parsed_bit_exact_and_sr_mapping_consistent() {
     assert!(block.jitter < 320, "jitter {}", block.jitter);
 }
 
-/// Waits until something has bound UDP `port` on 127.0.0.1 (Linux /proc/net/udp); returns
-/// false after the timeout (the caller then just proceeds).
-fn wait_udp_bound(port: u16, timeout: Duration) -> bool {
-    let needle = format!(":{port:04X} ");
-    let end = Instant::now() + timeout;
-    while Instant::now() < end {
-        if let Ok(t) = std::fs::read_to_string("/proc/net/udp") {
-            if t.lines().any(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .is_some_and(|a| format!("{a} ").contains(&needle))
-            }) {
-                return true;
-            }
-        } else {
-            std::thread::sleep(Duration::from_millis(500));
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
 #[test]
 fn our_rtp_and_rtcp_consumed_by_ffmpeg_bit_exact() {
     weir_testutil::interop_or_skip!();
@@ -245,21 +222,22 @@ fn send_pcmu_to_ffmpeg(decorated: bool) {
     let sdp_path = dir.join("in.sdp");
     std::fs::write(&sdp_path, sdp).expect("write sdp");
     let out_path = dir.join("out.ulaw");
-    let child = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
-        .args(["-protocol_whitelist", "file,udp,rtp", "-i"])
-        .arg(&sdp_path)
-        .args(["-c", "copy", "-f", "mulaw"])
-        .arg(&out_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ffmpeg");
-    let mut child = KillOnDrop(child);
-    let bound = wait_udp_bound(port, Duration::from_secs(5))
-        && wait_udp_bound(port + 1, Duration::from_secs(1));
-    if !bound {
-        std::thread::sleep(Duration::from_millis(800));
+    let mut child = ChildGuard::spawn(
+        Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+            .args(["-protocol_whitelist", "file,udp,rtp", "-i"])
+            .arg(&sdp_path)
+            .args(["-c", "copy", "-f", "mulaw"])
+            .arg(&out_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    // Send only once ffmpeg has bound both ports, so no packet goes into the void.
+    for p in [port, port + 1] {
+        if let Err(e) = child.wait_udp_bound(p, DEADLINE) {
+            panic!("ffmpeg never bound UDP port {p}: {e}");
+        }
     }
 
     let tx = UdpSocket::bind("127.0.0.1:0").expect("bind tx");
@@ -308,8 +286,13 @@ fn send_pcmu_to_ffmpeg(decorated: bool) {
         hdr.timestamp = hdr.timestamp.wrapping_add(chunk.len() as u32);
         std::thread::sleep(Duration::from_millis(2));
     }
-    // Let ffmpeg drain, then say goodbye: ffmpeg ends the input on a BYE for every stream.
-    std::thread::sleep(Duration::from_millis(400));
+    // Say goodbye once ffmpeg has read every RTP packet (its RTP socket's queue is empty):
+    // it ends the input on a BYE for every stream, and reads RTCP before RTP when both are
+    // pending, so an early BYE would cut the stream short.
+    let read_all = wait_until(Instant::now() + DEADLINE, || {
+        child.try_wait().is_some() || udp_rx_queue(port).is_none_or(|q| q == 0)
+    });
+    assert!(read_all, "ffmpeg stopped reading: {}", child.stderr_text());
     let bye = Compound::new(vec![
         RtcpPacket::SenderReport(sender.sender_report(
             Instant::now(),
@@ -329,23 +312,18 @@ fn send_pcmu_to_ffmpeg(decorated: bool) {
         bye
     );
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
+    let ended = wait_until(Instant::now() + DEADLINE, || {
+        if child.try_wait().is_some() {
+            return true;
+        }
         tx_rtcp
             .send_to(&bye_bytes, ("127.0.0.1", port + 1))
             .expect("send bye");
-        if let Some(s) = child.0.try_wait().expect("try_wait") {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "ffmpeg did not end on RTCP BYE");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let mut stderr = String::new();
-    if let Some(mut e) = child.0.stderr.take() {
-        use std::io::Read;
-        let _ = e.read_to_string(&mut stderr);
-    }
-    assert!(status.success(), "ffmpeg failed: {status}\n{stderr}");
+        child.wait_timeout(Duration::from_millis(100)).is_some()
+    });
+    assert!(ended, "ffmpeg did not end on RTCP BYE");
+    let f = child.finish(Duration::ZERO);
+    assert!(f.success(), "ffmpeg failed: {:?}\n{}", f.status, f.stderr);
     let got = std::fs::read(&out_path).expect("ffmpeg output");
     assert_eq!(
         got.len(),
