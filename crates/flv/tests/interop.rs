@@ -469,14 +469,18 @@ fn hevc_flv_from_ffmpeg_or_named_refusal() {
     let dir = TempDir::new("flv-hevc-ff");
     let (_, src) = hevc_annexb(&dir);
     let flv = dir.join("hevc.flv");
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i"])
-        .arg(&src)
-        .args(["-c", "copy", "-f", "flv"])
-        .arg(&flv)
-        .output()
-        .unwrap();
-    if out.status.success() {
+    let out = weir_testutil::ChildGuard::spawn(
+        std::process::Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i"])
+            .arg(&src)
+            .args(["-c", "copy", "-f", "flv"])
+            .arg(&flv)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped()),
+    )
+    .finish(weir_testutil::TOOL_TIMEOUT);
+    if out.success() {
         let d = demux_file(&flv, 999);
         assert_eq!(d.tracks[0].codec, Codec::H265);
         assert_eq!(
@@ -484,7 +488,8 @@ fn hevc_flv_from_ffmpeg_or_named_refusal() {
             drop_duration(&framemd5_copyts(&flv, "0:v"))
         );
     } else {
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = &out.stderr;
+        assert!(out.status.is_some(), "ffmpeg hung: {err}");
         assert!(
             err.contains("not compatible with flv"),
             "unexpected ffmpeg error: {err}"
@@ -750,40 +755,43 @@ fn http_flv_stream_from_ffmpeg_over_loopback() {
     let src = make_avc_aac(&dir);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/live/stream.flv", listener.local_addr().unwrap());
-    let mut child = std::process::Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-nostdin",
-            "-copyts",
-            "-i",
-        ])
-        .arg(&src)
-        .args(["-c", "copy", "-f", "flv", &url])
-        .stdin(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Bounded wait for ffmpeg to connect, so a failing ffmpeg cannot hang the test.
+    // Under a guard: killed when the test ends, pass or fail.
+    let mut child = weir_testutil::ChildGuard::spawn(
+        std::process::Command::new("ffmpeg")
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-nostdin",
+                "-copyts",
+                "-i",
+            ])
+            .arg(&src)
+            .args(["-c", "copy", "-f", "flv", &url])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped()),
+    );
+    // Wait for ffmpeg to connect (bounded); fail at once if it exits instead.
     listener.set_nonblocking(true).unwrap();
-    let accept_deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mut sock = loop {
-        match listener.accept() {
-            Ok((s, _)) => break s,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    && std::time::Instant::now() < accept_deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(10));
+    let accept_deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let sock = weir_testutil::wait_for(accept_deadline, || match listener.accept() {
+        Ok((s, _)) => Some(s),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            if let Some(st) = child.try_wait() {
+                panic!(
+                    "ffmpeg exited ({st}) before connecting: {}",
+                    child.stderr_text()
+                );
             }
-            Err(e) => {
-                let _ = child.kill();
-                panic!("ffmpeg did not connect: {e}");
-            }
+            None
         }
-    };
+        Err(e) => panic!("accept: {e}"),
+    });
+    let mut sock =
+        sock.unwrap_or_else(|| panic!("ffmpeg did not connect: {}", child.stderr_text()));
     sock.set_nonblocking(false).unwrap();
-    sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(60)))
         .unwrap();
 
     let mut raw = Vec::new(); // undecoded HTTP bytes
@@ -796,7 +804,7 @@ fn http_flv_stream_from_ffmpeg_over_loopback() {
     let mut frames: std::collections::BTreeMap<TrackId, Vec<Frame>> = Default::default();
     let mut pieces = 0;
     let mut buf = vec![0u8; 8192];
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !finished && std::time::Instant::now() < deadline {
         let n = sock.read(&mut buf).unwrap();
         if n == 0 {
@@ -852,8 +860,8 @@ fn http_flv_stream_from_ffmpeg_over_loopback() {
             }
         }
     }
-    let _ = child.wait();
-    assert!(finished, "chunked body did not end");
+    let done = child.finish(std::time::Duration::from_secs(60));
+    assert!(finished, "chunked body did not end: {}", done.stderr);
     assert!(pieces > 3, "stream arrived in {pieces} reads");
     reader.finish(&input).unwrap();
     assert_eq!(
