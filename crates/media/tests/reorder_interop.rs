@@ -181,11 +181,18 @@ fn libx264_b_pyramid_dts_match_ffmpeg() {
 #[test]
 fn libx265_b_pyramid_dts_match_ffmpeg() {
     weir_testutil::interop_or_skip!();
-    let probe = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-h", "encoder=libx265"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("libx265"))
-        .unwrap_or(false);
+    let probe = {
+        let mut c = std::process::Command::new("ffmpeg");
+        c.args(["-hide_banner", "-h", "encoder=libx265"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let mut g = weir_testutil::ChildGuard::spawn(&mut c);
+        g.capture_stdout();
+        g.finish(weir_testutil::TOOL_TIMEOUT)
+            .stdout
+            .contains("libx265")
+    };
     if !probe {
         eprintln!("SKIPPED: ffmpeg has no libx265");
         return;
