@@ -9,7 +9,9 @@
 //!   `on_record_done`) **notify**: queued (bounded), sent by one worker, retried once; a
 //!   full queue or a failure is logged and counted. They never block media.
 //!
-//! Body: `{event, server_id, session_id, protocol, app, stream, query, remote_addr}`.
+//! Body: `{event, server_id, session_id, protocol, app, stream, query, remote_addr}`, plus
+//! the event's own fields (`on_record_done`: `file`, `url`, `start`, `duration_s`, `bytes`,
+//! `codecs`, `format`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -54,6 +56,10 @@ pub(crate) struct HookBody {
     pub(crate) remote_addr: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) user: Option<String>,
+    /// Event-specific fields, flattened into the body (`on_record_done`: the file, its
+    /// start, duration, size and codecs).
+    #[serde(flatten)]
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -150,6 +156,7 @@ impl Hooks {
             query,
             remote_addr: addr.map(|a| a.to_string()),
             user: None,
+            extra: serde_json::Map::new(),
         }
     }
 
