@@ -3,6 +3,7 @@
 //! (`framemd5`) with the source.
 
 mod common;
+mod wait;
 
 use std::time::{Duration, Instant};
 
@@ -90,8 +91,8 @@ async fn late_joiner_starts_on_a_keyframe_within_500ms() {
     let src = make_source(&dir, "src.flv", 5, &[]);
     let relay = TestRelay::start(test_config()).await;
     let publisher = push(&src, &relay.rtmp_url("live/late"));
-    // Join mid-GOP, well after the first keyframe.
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    // Join mid-GOP, well after the first keyframe: 2 s into the live stream.
+    wait::stream_live(&relay.hub, "live/late", Duration::from_secs(2)).await;
     let t0 = Instant::now();
     let mut player = rtmp_connect(relay.rtmp, "live")
         .await
@@ -131,7 +132,7 @@ async fn second_publisher_is_refused_with_bad_name() {
     let src = make_source(&dir, "src.flv", 4, &[]);
     let relay = TestRelay::start(test_config()).await;
     let first = push(&src, &relay.rtmp_url("live/busy"));
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    wait::stream_live(&relay.hub, "live/busy", Duration::ZERO).await;
     let code = match rtmp_connect(relay.rtmp, "live").await.publish("busy").await {
         Err(ClientError::Rejected { code, .. }) => code,
         other => panic!("second publisher not refused: {other:?}"),
@@ -190,7 +191,8 @@ async fn publisher_reconnecting_within_grace_keeps_its_players() {
         Duration::from_secs(20),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Reconnect once the relay has seen the first session leave (within the 3 s grace).
+    wait::publisher_gone(&relay.hub, "live/re").await;
     wait_ok(
         push(&src, &relay.rtmp_url("live/re")),
         "second session",
@@ -225,12 +227,14 @@ async fn publisher_reconnecting_within_grace_keeps_its_players() {
             HubEvent::Ended { .. } => "ended",
             HubEvent::PlayerJoined { .. } => "joined",
             HubEvent::PlayerLeft { .. } => "left",
+            // The player waited for the stream before the publisher came.
+            HubEvent::StreamNotFound { .. } => "not-found",
             _ => "other",
         });
     }
     let stream_events: Vec<_> = kinds
         .iter()
-        .filter(|k| **k != "joined" && **k != "left")
+        .filter(|k| **k != "joined" && **k != "left" && **k != "not-found")
         .copied()
         .collect();
     assert_eq!(
@@ -257,7 +261,14 @@ async fn shutdown_ends_players_and_publishers_promptly() {
     let player = play_ffmpeg(&relay.http_url(key), &out);
     relay.wait_for_players(key, 1).await;
     let mut publisher = push(&src, &relay.rtmp_url(key));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Shut down mid-stream, once the player has been sent media.
+    wait::stream_live(&relay.hub, key, Duration::from_secs(1)).await;
+    wait::until("player got media", || {
+        relay.hub.sessions().iter().any(|s| {
+            s.key == key && s.role == weir_tokio::core::Role::Player && s.bytes_out > 50_000
+        })
+    })
+    .await;
     let t0 = Instant::now();
     relay.stop().await;
     assert!(
@@ -287,7 +298,7 @@ async fn ffmpeg_player_with_duration_limit_stops_on_time() {
     let src = make_source(&dir, "src.flv", 8, &[]);
     let relay = TestRelay::start(test_config()).await;
     let publisher = push(&src, &relay.rtmp_url("live/t"));
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    wait::stream_live(&relay.hub, "live/t", Duration::ZERO).await;
     let out = dir.join("out.flv");
     let player = ffmpeg_child(&[
         "-i".into(),
