@@ -34,6 +34,14 @@ pub(crate) struct Ctx {
     #[cfg(feature = "http")]
     pub(crate) hls: Arc<Hls>,
     #[cfg(feature = "http")]
+    pub(crate) hls_clients: Arc<crate::egress::hls_clients::HlsClients>,
+    #[cfg(feature = "http")]
     pub(crate) hooks: Arc<crate::control::hooks::Hooks>,
     pub(crate) gb28181: Arc<Gb28181Stats>,
+    /// Recorders (streams written to files).
+    #[cfg(feature = "record")]
+    pub(crate) recorders: Arc<crate::egress::record::Recorders>,
+    /// File playback roots.
+    #[cfg(feature = "record")]
+    pub(crate) vod: Arc<crate::egress::vod::Vod>,
 }

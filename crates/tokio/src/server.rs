@@ -166,9 +166,30 @@ impl Relay {
         };
         #[cfg(not(feature = "http"))]
         let auth = self.auth;
+        let tasks = Arc::new(Tasks::default());
+        #[cfg(feature = "record")]
+        let recorders = crate::egress::record::Recorders::new(
+            self.config.record.clone(),
+            hub.clone(),
+            tasks.clone(),
+            self.config.play_wait,
+        );
+        #[cfg(feature = "record")]
+        let vod = Arc::new(crate::egress::vod::Vod::new(
+            &self.config.vod,
+            &self.config.record,
+            recorders.in_use.clone(),
+        ));
+        #[cfg(feature = "http")]
+        let hls_clients = Arc::new(crate::egress::hls_clients::HlsClients::new(
+            hub.clone(),
+            (self.config.hls.target_duration * 3).max(std::time::Duration::from_secs(10)),
+        ));
         BoundRelay {
             ctx: Arc::new(Ctx {
                 started: tokio::time::Instant::now(),
+                #[cfg(feature = "http")]
+                hls_clients,
                 #[cfg(feature = "http")]
                 hooks,
                 listeners: addrs,
@@ -177,8 +198,12 @@ impl Relay {
                 config: self.config,
                 hub,
                 auth,
-                tasks: Arc::new(Tasks::default()),
+                tasks,
                 gb28181: Arc::new(Gb28181Stats::default()),
+                #[cfg(feature = "record")]
+                recorders,
+                #[cfg(feature = "record")]
+                vod,
             }),
             l: listeners,
         }
@@ -298,6 +323,16 @@ impl BoundRelay {
         }
         #[cfg(feature = "http")]
         let hook_tasks = ctx.hooks.start(ctx.hub.clone());
+        #[cfg(feature = "record")]
+        let record_tasks = [
+            tokio::spawn(ctx.recorders.clone().run()),
+            tokio::spawn(ctx.recorders.clone().run_retention()),
+            #[cfg(feature = "http")]
+            tokio::spawn(crate::control::recordings::notify_done(
+                ctx.recorders.clone(),
+                ctx.hooks.clone(),
+            )),
+        ];
         shutdown.await;
         info!("shutting down: no new connections, ending streams");
         let _ = stop_tx.send(true);
@@ -307,6 +342,10 @@ impl BoundRelay {
         }
         #[cfg(feature = "http")]
         for t in hook_tasks {
+            t.abort();
+        }
+        #[cfg(feature = "record")]
+        for t in record_tasks {
             t.abort();
         }
         if tokio::time::timeout(ctx.config.shutdown_timeout, ctx.tasks.wait_idle())

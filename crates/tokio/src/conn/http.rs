@@ -25,6 +25,7 @@ use crate::control::{api, metrics};
 use crate::core::{HubError, Link, Peer, SubscribeOptions};
 use crate::ctx::Ctx;
 use crate::egress::hls::{self, HlsPath, HlsReply};
+use crate::egress::hls_clients::{split_query, Lookup, SESSION_PARAM};
 use crate::egress::{http_flv, ws_flv};
 use crate::net::http::{cors, empty, flv_headers, full, status, stream_key, Body};
 use crate::net::{accept_loop, tune_socket};
@@ -141,6 +142,10 @@ impl HttpRoutes {
                 authorization,
                 peer,
             };
+            #[cfg(feature = "record")]
+            if rest == "/recordings" || rest.starts_with("/recordings/") {
+                return cors(crate::control::recordings::handle(ctx, &api_req).await);
+            }
             return cors(api::handle(ctx, &api_req));
         }
         if path == "/metrics" && req.method() == Method::GET {
@@ -153,6 +158,22 @@ impl HttpRoutes {
             ));
         }
         let query = req.uri().query().map(str::to_string);
+        #[cfg(feature = "record")]
+        if let Some(rest) = path.strip_prefix("/vod/") {
+            let vreq = crate::egress::vod::http::VodRequest {
+                path: rest,
+                query,
+                head: req.method() == Method::HEAD,
+                range: req
+                    .headers()
+                    .get(header::RANGE)
+                    .and_then(|v| v.to_str().ok()),
+                peer,
+                session: ctx.hub.next_id(),
+            };
+            let r = crate::egress::vod::http::handle(&ctx.vod, &ctx.recorders, &ctx.auth, vreq);
+            return cors(r.await);
+        }
         if let Some(hls_path) = hls::parse_path(&path) {
             return cors(self.hls(hls_path, query, peer).await);
         }
@@ -193,14 +214,39 @@ impl HttpRoutes {
         let key = match &path {
             HlsPath::Playlist(k) | HlsPath::Segment(k, _) => k.clone(),
         };
-        let auth = AuthRequest::new("hls", Access::Play, key, query, peer);
-        if !ctx.auth.check(auth).await {
-            return status(StatusCode::FORBIDDEN, "forbidden\n");
-        }
+        // HLS players are sessions (see `egress::hls_clients`): asked of the hook once.
+        let (sid, client_query) = split_query(query.as_deref());
+        let mut opened = false;
+        let (id, link) = match ctx.hls_clients.lookup(&key, peer, sid) {
+            Lookup::Kicked => return status(StatusCode::FORBIDDEN, "session ended\n"),
+            Lookup::Known(id, link) => (id, link),
+            Lookup::New => {
+                let id = ctx.hub.next_id();
+                let auth =
+                    AuthRequest::new("hls", Access::Play, key.clone(), client_query.clone(), peer)
+                        .with_session(id);
+                if !ctx.auth.check(auth).await {
+                    return status(StatusCode::FORBIDDEN, "forbidden\n");
+                }
+                opened = true;
+                ctx.hls_clients.open(&key, peer, client_query.clone(), id)
+            }
+        };
+        let suffix = match &client_query {
+            Some(q) => format!("?{q}&{SESSION_PARAM}={id}"),
+            None => format!("?{SESSION_PARAM}={id}"),
+        };
         let reply = match path {
-            HlsPath::Playlist(k) => ctx.hls.playlist(&k).await,
+            HlsPath::Playlist(k) => ctx.hls.playlist(&k, &suffix).await,
             HlsPath::Segment(k, n) => ctx.hls.segment(&k, n),
         };
+        match &reply {
+            HlsReply::Playlist(text) => link.add_out(text.len()),
+            HlsReply::Segment(data) => link.add_out(data.len()),
+            // Nothing to play: a session opened for this request ends with it.
+            HlsReply::NotFound if opened => ctx.hls_clients.close(id),
+            HlsReply::NotFound => {}
+        }
         match reply {
             HlsReply::Playlist(text) => {
                 let mut r = full(

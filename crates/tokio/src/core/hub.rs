@@ -176,7 +176,8 @@ pub struct StreamInfo {
     pub live: bool,
     /// The publisher's protocol, while one is connected.
     pub protocol: Option<&'static str>,
-    /// Connected players.
+    /// Connected players (sessions of every protocol, HLS clients included; internal
+    /// consumers such as segmenters and recorders are not players).
     pub players: usize,
     /// Tracks.
     pub shape: StreamShape,
@@ -240,6 +241,7 @@ pub struct SubscribeOptions {
     wait: Option<Duration>,
     tap: Option<TapFactory>,
     peer: Peer,
+    internal: bool,
 }
 
 impl SubscribeOptions {
@@ -251,6 +253,13 @@ impl SubscribeOptions {
     /// Waits `wait` (instead of the hub's play wait) for the stream to be published.
     pub fn wait(mut self, wait: Duration) -> SubscribeOptions {
         self.wait = Some(wait);
+        self
+    }
+
+    /// A consumer inside the relay (a segmenter, a recorder), not a player: not listed in
+    /// [`Hub::sessions`] nor counted in [`StreamInfo::players`].
+    pub fn internal(mut self) -> SubscribeOptions {
+        self.internal = true;
         self
     }
 
@@ -610,10 +619,13 @@ impl Hub {
         slot.players.fetch_add(1, Ordering::AcqRel);
         let id = opts.peer.id.unwrap_or_else(|| self.next_id());
         let (peer_addr, peer_query) = (opts.peer.addr, opts.peer.query.clone());
-        let session =
+        let session = if opts.internal {
+            SessionHandle::detached(id)
+        } else {
             self.shared
                 .sessions
-                .register(id, protocol, Role::Player, &slot.key, opts.peer.clone());
+                .register(id, protocol, Role::Player, &slot.key, opts.peer.clone())
+        };
         Subscription {
             hub: self.clone(),
             slot: slot.clone(),
@@ -661,7 +673,7 @@ impl Hub {
         key: &str,
         peer: Peer,
     ) -> SessionHandle {
-        let id = self.next_id();
+        let id = peer.id.unwrap_or_else(|| self.next_id());
         self.shared.sessions.register(id, protocol, role, key, peer)
     }
 
@@ -679,6 +691,7 @@ impl Hub {
     /// All streams, for the API.
     pub fn streams(&self) -> Vec<StreamInfo> {
         let slots: Vec<Arc<Slot>> = lock(&self.shared.streams).values().cloned().collect();
+        let players = self.shared.sessions.players_by_stream();
         let mut out: Vec<StreamInfo> = slots
             .iter()
             .filter_map(|slot| {
@@ -687,7 +700,7 @@ impl Hub {
                     key: slot.key.clone(),
                     live: st.session.is_some(),
                     protocol: st.session.as_ref().map(|s| s.protocol),
-                    players: slot.players.load(Ordering::Acquire),
+                    players: players.get(&slot.key).copied().unwrap_or(0),
                     shape: st.shape(),
                     tracks: st.told_tracks(),
                     units: st.counters.units,

@@ -238,6 +238,18 @@ impl Sessions {
         }
     }
 
+    /// Player sessions per stream.
+    pub(crate) fn players_by_stream(&self) -> std::collections::HashMap<String, usize> {
+        let mut m = std::collections::HashMap::new();
+        for e in lock(&self.entries)
+            .values()
+            .filter(|e| e.role == Role::Player)
+        {
+            *m.entry(e.key.clone()).or_insert(0) += 1;
+        }
+        m
+    }
+
     pub(crate) fn list(&self) -> Vec<SessionInfo> {
         lock(&self.entries)
             .values()
@@ -288,6 +300,15 @@ pub struct SessionHandle {
 }
 
 impl SessionHandle {
+    /// A handle listed nowhere (an internal consumer's).
+    pub(crate) fn detached(id: u64) -> SessionHandle {
+        SessionHandle {
+            sessions: Arc::default(),
+            id,
+            link: Link::new(),
+        }
+    }
+
     /// The session's id.
     pub fn id(&self) -> u64 {
         self.id

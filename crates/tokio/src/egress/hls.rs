@@ -130,7 +130,8 @@ impl Hls {
 
     /// The playlist of `key`, waiting (up to the play wait plus two target durations) for
     /// its first segment.
-    pub(crate) async fn playlist(self: &Arc<Self>, key: &str) -> HlsReply {
+    /// Segment URIs get `suffix` (the client's query and session id).
+    pub(crate) async fn playlist(self: &Arc<Self>, key: &str, suffix: &str) -> HlsReply {
         let s = self.stream(key);
         let deadline = Instant::now() + self.play_wait + self.config.target_duration * 3;
         loop {
@@ -150,7 +151,7 @@ impl Hls {
                         .cloned()
                         .collect();
                     return HlsReply::Playlist(media_playlist(&window, st.ended, |seg| {
-                        format!("{}.ts", seg.sequence)
+                        format!("{}.ts{suffix}", seg.sequence)
                     }));
                 }
                 if st.failed || st.ended {
@@ -178,7 +179,8 @@ impl Hls {
 
     async fn run(&self, key: &str, stream: &HlsStream) {
         let mut events = self.hub.events();
-        let mut sub = match self.hub.subscribe(key, "hls").await {
+        let opts = crate::core::SubscribeOptions::new().internal();
+        let mut sub = match self.hub.subscribe_with(key, "hls", opts).await {
             Ok(s) => s,
             Err(e) => {
                 debug!(stream = key, error = %e, "hls: no stream");
