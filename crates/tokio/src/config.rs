@@ -1,7 +1,7 @@
 //! The relay's settings: the hub's, then one section per protocol (each listener can be
 //! turned off). Every field has a working default; with the `serde` feature the whole tree
 //! deserializes from the server's TOML file (`[relay]`, `[rtmp]`, `[http]`, `[rtsp]`,
-//! `[gb28181]`, `[hls]`; durations in milliseconds, keys ending in `_ms`).
+//! `[gb28181]`, `[hls]`, `[api]`, `[hooks]`, `[record]`, `[vod]`; durations in milliseconds, keys ending in `_ms`).
 //!
 //! **May import**: [`crate::core`], and the config types of [`crate::ingest`] and
 //! [`crate::egress`].
@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::core::HubConfig;
-pub use crate::egress::HlsConfig;
+pub use crate::egress::{HlsConfig, RecordConfig, RecordFormat, VodConfig};
 pub use crate::ingest::Gb28181Config;
 
 /// Relay settings. See [`RelayConfig::default`].
@@ -91,6 +91,12 @@ pub struct RelayConfig {
     /// Webhooks.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub hooks: HooksConfig,
+    /// Recording.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub record: RecordConfig,
+    /// File playback.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub vod: VodConfig,
 }
 
 impl Default for RelayConfig {
@@ -114,6 +120,8 @@ impl Default for RelayConfig {
             hls: HlsConfig::default(),
             api: ApiConfig::default(),
             hooks: HooksConfig::default(),
+            record: RecordConfig::default(),
+            vod: VodConfig::default(),
         }
     }
 }

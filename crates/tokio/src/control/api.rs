@@ -43,8 +43,9 @@ fn json(code: StatusCode, value: &impl Serialize) -> Response<Body> {
     }
 }
 
-/// Answers `req` (the path already known to start with `/api/v1`).
-pub(crate) fn handle(ctx: &Ctx, req: &ApiRequest<'_>) -> Response<Body> {
+/// Who may use the API: with `api.token`, a request needs the bearer token (401); without,
+/// changes come from loopback clients only (403).
+pub(crate) fn access(ctx: &Ctx, req: &ApiRequest<'_>) -> Result<(), Response<Body>> {
     let mutating = req.method != Method::GET && req.method != Method::HEAD;
     match &ctx.config.api.token {
         Some(token) => {
@@ -56,16 +57,24 @@ pub(crate) fn handle(ctx: &Ctx, req: &ApiRequest<'_>) -> Response<Body> {
                 let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
                 r.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                return r;
+                return Err(r);
             }
         }
         None if mutating && !req.peer.ip().is_loopback() => {
-            return error(
+            return Err(error(
                 StatusCode::FORBIDDEN,
                 "changes are accepted from loopback clients only (set api.token to allow others)",
-            );
+            ));
         }
         None => {}
+    }
+    Ok(())
+}
+
+/// Answers `req` (the path already known to start with `/api/v1`).
+pub(crate) fn handle(ctx: &Ctx, req: &ApiRequest<'_>) -> Response<Body> {
+    if let Err(denied) = access(ctx, req) {
+        return denied;
     }
     let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
     match (req.method.clone(), segments.as_slice()) {

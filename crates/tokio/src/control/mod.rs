@@ -8,3 +8,5 @@
 pub(crate) mod api;
 pub(crate) mod hooks;
 pub(crate) mod metrics;
+#[cfg(feature = "record")]
+pub(crate) mod recordings;

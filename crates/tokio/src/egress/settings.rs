@@ -36,3 +36,107 @@ impl Default for HlsConfig {
         }
     }
 }
+
+/// Container of recording files.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
+pub enum RecordFormat {
+    /// Fragmented MP4 (a fragment about every second: a killed recording plays up to its
+    /// last fragment). The default.
+    #[default]
+    Fmp4,
+    /// Progressive MP4 (`moov` written when the file is finished).
+    Mp4,
+    /// FLV.
+    Flv,
+    /// MPEG-TS.
+    Ts,
+}
+
+impl RecordFormat {
+    /// The file name extension (without the dot).
+    pub fn extension(self) -> &'static str {
+        match self {
+            RecordFormat::Fmp4 | RecordFormat::Mp4 => "mp4",
+            RecordFormat::Flv => "flv",
+            RecordFormat::Ts => "ts",
+        }
+    }
+}
+
+/// Recording settings (`[record]`): which streams are written to files, how, and how long
+/// they are kept.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct RecordConfig {
+    /// Files go to `{dir}/{app}/{stream}/{UTC start}.{ext}` (default `recordings`).
+    pub dir: std::path::PathBuf,
+    /// Container (default fragmented MP4).
+    pub format: RecordFormat,
+    /// A file is closed at the first keyframe after this much media time (default 10 min),
+    /// and whenever a track's codec or configuration changes.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "segment_ms", with = "crate::serde_util::millis")
+    )]
+    pub segment: Duration,
+    /// `app/stream` patterns recorded from their publish on (`*` matches within one path
+    /// part: `live/*`); more can be started at run time through the API (default none).
+    pub streams: Vec<String>,
+    /// Files older than this many hours are deleted (default 0: kept forever).
+    pub max_age_hours: u64,
+    /// The oldest files are deleted while all recordings together take more than this
+    /// many bytes (default 0: no limit). Files being written or served are never deleted.
+    pub max_bytes: u64,
+    /// Bytes waiting for the disk per recording before recording data is dropped (to the
+    /// next keyframe, counted) rather than slowing the stream (default 64 MiB; not in the
+    /// TOML file).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub queue_bytes: usize,
+    /// Fragment length of fragmented MP4 files (default 1 s; not in the TOML file).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub fragment: Duration,
+    /// How often retention runs (default 60 s; not in the TOML file).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub retention_interval: Duration,
+}
+
+impl Default for RecordConfig {
+    fn default() -> Self {
+        RecordConfig {
+            dir: std::path::PathBuf::from("recordings"),
+            format: RecordFormat::Fmp4,
+            segment: Duration::from_secs(600),
+            streams: Vec::new(),
+            max_age_hours: 0,
+            max_bytes: 0,
+            queue_bytes: 64 << 20,
+            fragment: Duration::from_secs(1),
+            retention_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Playback of files (`[vod]`): `/vod/{root}/{path}` over HTTP (with `Range`), RTSP, RTMP
+/// and HTTP-FLV.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct VodConfig {
+    /// URL root name → directory. `rec` is the recording directory unless set here.
+    pub roots: std::collections::HashMap<String, std::path::PathBuf>,
+}
