@@ -2,6 +2,7 @@
 //! its decision is enforced with each protocol's proper refusal.
 
 mod common;
+mod wait;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,6 +41,7 @@ async fn query_tokens_reach_the_hook_and_refusals_are_clean() {
         relay.rtmp_addr().expect("rtmp"),
         relay.http_addr().expect("http"),
     );
+    let hub = relay.hub().clone();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(relay.run(async {
         let _ = stop_rx.await;
@@ -58,7 +60,7 @@ async fn query_tokens_reach_the_hook_and_refusals_are_clean() {
     }
     // The right token publishes (ffmpeg, real time).
     let publisher = push(&src, &format!("rtmp://{rtmp}/live/cam?token=good"));
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    wait::stream_live(&hub, "live/cam", Duration::ZERO).await;
     // A banned player is refused on RTMP and on HTTP-FLV; others play.
     match rtmp_connect(rtmp, "live")
         .await

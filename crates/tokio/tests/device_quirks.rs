@@ -6,6 +6,7 @@
 //! The PS-level quirks have unit tests in `crates/ps/tests/quirks.rs`; these are end to end.
 
 mod common;
+mod wait;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -793,7 +794,15 @@ impl RtspCam {
     }
 
     async fn teardown(mut self) {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // TEARDOWN goes out on TCP once the relay has read every RTP datagram we sent (its
+        // UDP sockets' queues are empty); it then publishes what is in flight and ends.
+        let targets = self.targets.clone();
+        wait::until("relay read our RTP", || {
+            targets
+                .iter()
+                .all(|t| weir_testutil::udp_rx_queue(t.port()).is_none_or(|q| q == 0))
+        })
+        .await;
         let url = self.url.clone();
         let _ = self.request(&format!("TEARDOWN {url} RTSP/1.0"), "").await;
     }

@@ -5,6 +5,7 @@
 //! presentation order.)
 
 mod common;
+mod wait;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -298,8 +299,12 @@ async fn any_to_any(ingest: Ingest) {
         &p("rtsp-udp.h264"),
         &p("rtsp-udp.aac"),
     );
-    relay.wait_for_players(&key, 3).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // All five players (RTMP, HTTP-FLV, WS-FLV, RTSP over TCP and UDP: DESCRIBE waits too)
+    // are waiting before the publish starts.
+    wait::until("five players waiting", || {
+        relay.hub.waiting_players(&key) >= 5
+    })
+    .await;
     let hls = tokio::spawn(hls_record(relay.http, key.clone(), p("hls.ts")));
     match ingest {
         Ingest::Rtmp => {

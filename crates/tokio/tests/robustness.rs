@@ -1,6 +1,7 @@
 //! Slow and hostile clients must never disturb a healthy player.
 
 mod common;
+mod wait;
 
 use std::time::Duration;
 
@@ -36,8 +37,8 @@ async fn a_stalled_player_neither_slows_a_healthy_one_nor_grows_memory() {
     relay.wait_for_players(key, 1).await;
     let publisher = push(&src, &relay.rtmp_url(key));
 
-    // The stalled player: plays, then never reads again.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The stalled player: plays (once the stream is live), then never reads again.
+    wait::stream_live(&relay.hub, key, Duration::ZERO).await;
     let stalled = rtmp_connect_small_rcvbuf(relay.rtmp, "live", 4096)
         .await
         .play("slow")
@@ -115,7 +116,7 @@ async fn hostile_clients_do_not_disturb_a_healthy_player() {
     let player = play_ffmpeg(&relay.rtmp_url(key), &out);
     relay.wait_for_players(key, 1).await;
     let publisher = push(&src, &relay.rtmp_url(key));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait::stream_live(&relay.hub, key, Duration::ZERO).await;
 
     // 1. Garbage instead of a handshake (HTTP and RTMP ports).
     for i in 0..50u32 {

@@ -2,6 +2,7 @@
 //! decoded (md5 per picture) with the source from a keyframe on, audio present.
 
 mod common;
+mod wait;
 
 use std::path::Path;
 use std::time::Duration;
@@ -84,8 +85,9 @@ async fn play_case(transport: &str) {
     let relay = TestRelay::start(test_config()).await;
     let key = format!("live/{transport}");
     let publisher = push(&src, &relay.rtmp_url(&key));
-    // Join mid-stream: the player must start on the cached keyframe.
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    // Join mid-stream (1 s into the live stream): the player must start on the cached
+    // keyframe.
+    wait::stream_live(&relay.hub, &key, Duration::from_secs(1)).await;
     let player = rtsp_play(&relay.rtsp_url(&key), transport, dir.path());
     wait_ok(publisher, "publisher", Duration::from_secs(30)).await;
     wait_ok(player, "rtsp player", Duration::from_secs(30)).await;
@@ -188,7 +190,7 @@ async fn rtsp_digest_auth_per_app_for_publish_and_play() {
 
     // With credentials (Digest MD5, what ffmpeg implements) it goes through.
     let publisher = rtsp_push(&src, &format!("rtsp://alice:s3cret@{addr}/secure/a"), "tcp");
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    wait::stream_live(&relay.hub, "secure/a", Duration::ZERO).await;
     let wrong = rtsp_play(
         &format!("rtsp://alice:wrong@{addr}/secure/a"),
         "tcp",
@@ -412,6 +414,27 @@ impl RawClient {
         }
     }
 
+    /// Collects interleaved frames until `done(frames)` holds; panics after a minute.
+    async fn collect_until(
+        &mut self,
+        mut done: impl FnMut(&[weir_rtsp_proto::InterleavedFrame]) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + wait::DEADLINE;
+        while !done(&self.frames) {
+            let remaining = deadline
+                .checked_duration_since(tokio::time::Instant::now())
+                .unwrap_or_else(|| panic!("frames never came: {} so far", self.frames.len()));
+            match self.item(remaining).await {
+                Some(weir_rtsp_proto::Item::Interleaved(f)) => self.frames.push(f),
+                Some(other) => panic!("unexpected {other:?}"),
+                None => panic!(
+                    "connection closed or no frame: {} so far",
+                    self.frames.len()
+                ),
+            }
+        }
+    }
+
     /// Collects interleaved frames for `d`.
     async fn collect(&mut self, d: Duration) {
         let deadline = tokio::time::Instant::now() + d;
@@ -447,7 +470,7 @@ async fn rtsp_pause_resume_keepalive_and_session_timeout() {
     let relay = TestRelay::start(config).await;
     let key = "live/pause";
     let publisher = push(&src, &relay.rtmp_url(key));
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    wait::stream_live(&relay.hub, key, Duration::ZERO).await;
     let url = relay.rtsp_url(key);
     let mut c = RawClient::connect(relay.rtsp.unwrap()).await;
 
@@ -481,7 +504,12 @@ async fn rtsp_pause_resume_keepalive_and_session_timeout() {
         "{info}"
     );
     assert_eq!(r.headers.get("Range"), Some("npt=now-"));
-    c.collect(Duration::from_millis(700)).await;
+    // Until more than 10 video packets and an audio one have come (not for a fixed time).
+    c.collect_until(|frames| {
+        frames.iter().filter(|f| f.channel == 0).count() > 10
+            && frames.iter().any(|f| f.channel == 2)
+    })
+    .await;
     let video: Vec<_> = c.frames.iter().filter(|f| f.channel == 0).collect();
     assert!(video.len() > 10, "{} video packets", video.len());
     assert!(
@@ -542,7 +570,8 @@ async fn rtsp_pause_resume_keepalive_and_session_timeout() {
     // players, so the cached GOP it already got is not replayed with old sequence numbers).
     let r = c.request("PLAY", &url, "").await;
     assert_eq!(r.status, 200);
-    c.collect(Duration::from_millis(1500)).await;
+    c.collect_until(|frames| frames.iter().any(|f| f.channel == 0))
+        .await;
     let video: Vec<_> = c.frames.iter().filter(|f| f.channel == 0).collect();
     assert!(
         !video.is_empty() && starts_idr(&video[0].payload),
@@ -602,7 +631,7 @@ async fn rtsp_h265_publish_and_play() {
     let relay = TestRelay::start(test_config()).await;
     let key = "live/hevc";
     let publisher = rtsp_push(&src, &relay.rtsp_url(key), "tcp");
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    wait::stream_live(&relay.hub, key, Duration::ZERO).await;
     let out = dir.join("out.hevc");
     let player = ffmpeg_child(&[
         "-rtsp_transport".into(),
@@ -672,7 +701,7 @@ async fn rtsp_player_gets_audio_and_video_in_sync() {
     let relay = TestRelay::start(test_config()).await;
     let key = "live/sync";
     let publisher = push(&src, &relay.rtmp_url(key));
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    wait::stream_live(&relay.hub, key, Duration::ZERO).await;
     let out = dir.join("out.mkv");
     let player = ffmpeg_child(&[
         "-rtsp_transport".into(),
@@ -862,7 +891,7 @@ async fn rtsp_g711_publish_and_play() {
     let relay = TestRelay::start(test_config()).await;
     let key = "live/g711";
     let publisher = rtsp_push(&src, &relay.rtsp_url(key), "udp");
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    wait::stream_live(&relay.hub, key, Duration::ZERO).await;
     let out_v = dir.join("out.h264");
     let out_a = dir.join("out.al");
     let player = ffmpeg_child(&[
@@ -906,7 +935,7 @@ async fn rtsp_tcp_and_udp_players_at_once() {
     let relay = TestRelay::start(test_config()).await;
     let key = "live/two";
     let publisher = push(&src, &relay.rtmp_url(key));
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    wait::stream_live(&relay.hub, key, Duration::ZERO).await;
     let (a, b) = (dir.join("a"), dir.join("b"));
     std::fs::create_dir_all(&a).unwrap();
     std::fs::create_dir_all(&b).unwrap();
@@ -933,7 +962,7 @@ async fn rtsp_players_share_one_rtp_stream() {
     let relay = TestRelay::start(test_config()).await;
     let key = "live/shared";
     let publisher = push(&src, &relay.rtmp_url(key));
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    wait::stream_live(&relay.hub, key, Duration::ZERO).await;
     let url = relay.rtsp_url(key);
     let mut players = Vec::new();
     for _ in 0..3 {
@@ -952,11 +981,29 @@ async fn rtsp_players_share_one_rtp_stream() {
         let r = c.request("PLAY", &url, "").await;
         assert_eq!(r.status, 200);
         players.push((c, r.headers.get("RTP-Info").unwrap().to_string()));
-        // Join at different moments.
+        // Join at different moments (pacing the joins is the point here).
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // The last joiner collects 40 video packets; the earlier ones collect up to the same
+    // packet, so all three cover a common stretch however fast the machine runs.
+    let seq_of = |f: &weir_rtsp_proto::InterleavedFrame| {
+        weir_rtp_rtcp::RtpPacketRef::parse(&f.payload)
+            .unwrap()
+            .sequence_number()
+    };
+    let (last, _) = players.last_mut().unwrap();
+    last.collect_until(|fs| fs.iter().filter(|f| f.channel == 0).count() > 40)
+        .await;
+    let target = last
+        .frames
+        .iter()
+        .filter(|f| f.channel == 0)
+        .map(seq_of)
+        .last()
+        .unwrap();
     for (c, _) in &mut players {
-        c.collect(Duration::from_millis(1200)).await;
+        c.collect_until(|fs| fs.iter().any(|f| f.channel == 0 && seq_of(f) == target))
+            .await;
     }
     let mut by_seq: std::collections::HashMap<(u8, u16), bytes::Bytes> = Default::default();
     let mut ssrc: std::collections::HashMap<u8, u32> = Default::default();
@@ -1050,19 +1097,7 @@ async fn rtsp_mjpeg_publish_is_relayed_to_rtsp_players_over_tcp_and_udp() {
     let mut outs = Vec::new();
     let publisher = rtsp_push(&src, &relay.rtsp_url(key), "tcp");
     // Players start once the stream is live (DESCRIBE needs its tracks).
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !relay
-        .hub
-        .streams()
-        .iter()
-        .any(|s| s.key == key && !s.tracks.is_empty())
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "MJPEG stream never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait::stream_live(&relay.hub, key, Duration::ZERO).await;
     for transport in ["tcp", "udp"] {
         let out = dir.join(&format!("out-{transport}.mkv"));
         players.push(ffmpeg_child(&[
