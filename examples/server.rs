@@ -15,7 +15,7 @@ use clap::Parser;
 use serde::Deserialize;
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
-use weir_tokio::config::{ApiConfig, Gb28181Config, HlsConfig, HooksConfig};
+use weir_tokio::config::{ApiConfig, Gb28181Config, HlsConfig, HooksConfig, PullBackoff, PullConfig};
 use weir_tokio::{HttpConfig, Relay, RelayConfig, RtmpConfig, RtspConfig};
 
 /// Weir live-streaming relay: publish with RTMP, RTSP (ANNOUNCE/RECORD) or GB28181
@@ -186,6 +186,8 @@ struct FileConfig {
     hls: Option<HlsConfig>,
     api: Option<ApiConfig>,
     hooks: Option<HooksConfig>,
+    pull: Vec<PullConfig>,
+    pull_retry: Option<PullBackoff>,
 }
 
 /// Keys the `[relay]` section had before the per-protocol sections: (old key, section,
@@ -256,6 +258,8 @@ fn load(args: &Args) -> Result<(RelayConfig, String, Vec<&'static str>), String>
     c.hls = file.hls.unwrap_or(c.hls);
     c.api = file.api.unwrap_or(c.api);
     c.hooks = file.hooks.unwrap_or(c.hooks);
+    c.pulls = file.pull;
+    c.pull_retry = file.pull_retry.unwrap_or(c.pull_retry);
     apply_flags(args, &mut c);
     let log = args
         .log_level

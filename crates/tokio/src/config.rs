@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::core::HubConfig;
 pub use crate::egress::{HlsConfig, RecordConfig, RecordFormat, VodConfig};
 pub use crate::ingest::Gb28181Config;
+pub use crate::proxy::{PullBackoff, PullConfig};
 
 /// Relay settings. See [`RelayConfig::default`].
 #[derive(Clone, Debug)]
@@ -91,6 +92,12 @@ pub struct RelayConfig {
     /// Webhooks.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub hooks: HooksConfig,
+    /// Streams pulled from other servers (`[[pull]]` in the file).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub pulls: Vec<PullConfig>,
+    /// How pulls retry (`[pull_retry]`).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub pull_retry: PullBackoff,
     /// Recording.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub record: RecordConfig,
@@ -120,6 +127,8 @@ impl Default for RelayConfig {
             hls: HlsConfig::default(),
             api: ApiConfig::default(),
             hooks: HooksConfig::default(),
+            pulls: Vec::new(),
+            pull_retry: PullBackoff::default(),
             record: RecordConfig::default(),
             vod: VodConfig::default(),
         }

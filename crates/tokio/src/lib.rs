@@ -89,6 +89,7 @@ pub mod egress;
 pub mod format;
 pub mod ingest;
 mod net;
+pub mod proxy;
 #[cfg(feature = "serde")]
 mod serde_util;
 mod server;

@@ -94,15 +94,22 @@ pub(crate) fn handle(ctx: &Ctx, req: &ApiRequest<'_>) -> Response<Body> {
         (Method::GET | Method::HEAD, ["sessions"]) => sessions(ctx),
         (Method::DELETE, ["sessions", id]) => match id.parse::<u64>() {
             Ok(id) if ctx.hub.kick(id) => empty(StatusCode::NO_CONTENT),
-            Ok(_) => error(StatusCode::NOT_FOUND, "no such session"),
-            Err(_) => error(StatusCode::BAD_REQUEST, "a session id is a decimal number"),
+            // Ids are opaque strings to clients: one that is not ours is no session.
+            _ => error(StatusCode::NOT_FOUND, "no such session"),
         },
         (Method::GET | Method::HEAD, ["server"]) => server(ctx),
-        (_, ["streams" | "sessions" | "server" | "openapi.json", ..]) => {
-            error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
-        }
+        (_, ["sessions", _]) => not_allowed("DELETE"),
+        (_, ["streams" | "sessions" | "server" | "openapi.json", ..]) => not_allowed("GET, HEAD"),
         _ => error(StatusCode::NOT_FOUND, "no such API endpoint"),
     }
+}
+
+/// 405 with the `Allow` header RFC 9110 §15.5.6 requires.
+fn not_allowed(allow: &'static str) -> Response<Body> {
+    let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    r
 }
 
 /// Compares secrets without an early exit on the first differing byte.

@@ -8,5 +8,6 @@
 pub(crate) mod api;
 pub(crate) mod hooks;
 pub(crate) mod metrics;
+pub(crate) mod pulls;
 #[cfg(feature = "record")]
 pub(crate) mod recordings;

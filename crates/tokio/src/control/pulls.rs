@@ -1,0 +1,142 @@
+//! `/api/v1/pulls`: streams pulled from other servers — add (`POST`), list (`GET`), remove
+//! (`DELETE /api/v1/pulls/{id}`). Same access rule as the rest of the API.
+
+use bytes::Bytes;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use super::api::{access, error, ApiRequest};
+use crate::ctx::Ctx;
+use crate::net::http::{empty, full, Body};
+use crate::proxy::{PullConfig, PullError, PullStatus};
+
+/// The body of `POST /api/v1/pulls`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPull {
+    app: String,
+    stream: String,
+    url: String,
+    #[serde(default)]
+    transport: Option<String>,
+    #[serde(default)]
+    on_demand: bool,
+}
+
+#[derive(Serialize)]
+struct PullJson {
+    id: String,
+    app: String,
+    stream: String,
+    url: String,
+    transport: Option<String>,
+    on_demand: bool,
+    state: &'static str,
+    retries: u64,
+    attempts: u64,
+    last_error: Option<String>,
+    frames: u64,
+}
+
+fn pull_json(p: &PullStatus) -> PullJson {
+    PullJson {
+        id: p.id.to_string(),
+        app: p.config.app.clone(),
+        stream: p.config.stream.clone(),
+        url: redact(&p.config.url),
+        transport: p.config.transport.clone(),
+        on_demand: p.config.on_demand,
+        state: p.state.as_str(),
+        retries: p.retries,
+        attempts: p.attempts,
+        last_error: p.last_error.clone(),
+        frames: p.frames,
+    }
+}
+
+/// A URL without its password (`rtsp://user:***@cam/…`): the API lists pulls to anyone
+/// who may read it.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let auth_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..auth_end].rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{}", &rest[auth_end..])
+        }
+        None => url.to_string(),
+    }
+}
+
+fn json(code: StatusCode, v: &impl Serialize) -> Response<Body> {
+    match serde_json::to_vec(v) {
+        Ok(b) => full(code, "application/json", Bytes::from(b)),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+fn not_allowed(allow: &'static str) -> Response<Body> {
+    let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+/// Answers a `/pulls` request; `body` is the request body (for POST).
+pub(crate) fn handle(ctx: &Ctx, req: &ApiRequest<'_>, body: &Bytes) -> Response<Body> {
+    if let Err(denied) = access(ctx, req) {
+        return denied;
+    }
+    let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
+    match (req.method.clone(), segments.as_slice()) {
+        (Method::GET | Method::HEAD, ["pulls"]) => {
+            let list: Vec<PullJson> = ctx.pulls.list().iter().map(pull_json).collect();
+            json(StatusCode::OK, &serde_json::json!({ "pulls": list }))
+        }
+        (Method::POST, ["pulls"]) => {
+            let new: NewPull = match serde_json::from_slice(body) {
+                Ok(n) => n,
+                Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad pull: {e}")),
+            };
+            let mut config = PullConfig::new(new.app, new.stream, new.url).on_demand(new.on_demand);
+            config.transport = new.transport;
+            match ctx.pulls.add(config) {
+                Ok(id) => json(
+                    StatusCode::CREATED,
+                    &ctx.pulls.get(id).map(|p| pull_json(&p)),
+                ),
+                Err(e @ PullError::Duplicate(_)) => error(StatusCode::CONFLICT, &e.to_string()),
+                Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+            }
+        }
+        (Method::GET | Method::HEAD, ["pulls", id]) => {
+            match id.parse::<u64>().ok().and_then(|id| ctx.pulls.get(id)) {
+                Some(p) => json(StatusCode::OK, &pull_json(&p)),
+                None => error(StatusCode::NOT_FOUND, "no such pull"),
+            }
+        }
+        (Method::DELETE, ["pulls", id]) => match id.parse::<u64>() {
+            Ok(id) if ctx.pulls.remove(id) => empty(StatusCode::NO_CONTENT),
+            _ => error(StatusCode::NOT_FOUND, "no such pull"),
+        },
+        (_, ["pulls"]) => not_allowed("GET, HEAD, POST"),
+        (_, ["pulls", _]) => not_allowed("GET, HEAD, DELETE"),
+        _ => error(StatusCode::NOT_FOUND, "no such API endpoint"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_not_listed() {
+        assert_eq!(
+            super::redact("rtsp://admin:hunter2@10.0.0.5:554/Streaming/101"),
+            "rtsp://admin:***@10.0.0.5:554/Streaming/101"
+        );
+        assert_eq!(super::redact("rtmp://a/live/x"), "rtmp://a/live/x");
+        assert_eq!(super::redact("not a url"), "not a url");
+    }
+}

@@ -1,0 +1,97 @@
+//! Pull and push settings (compiled whatever features are on).
+
+use std::time::Duration;
+
+/// One stream the relay pulls from another server (`[[pull]]` in the file).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct PullConfig {
+    /// The app it is published under.
+    pub app: String,
+    /// The stream name.
+    pub stream: String,
+    /// The source: `rtsp://…`, `rtmp://…` or `http://….flv`.
+    pub url: String,
+    /// RTSP transport: `tcp`, `udp` or `auto` (default: try UDP, fall back to TCP).
+    pub transport: Option<String>,
+    /// Connect only while someone plays it (default false: always).
+    pub on_demand: bool,
+}
+
+impl PullConfig {
+    /// A pull of `url` into `app/stream`.
+    pub fn new(
+        app: impl Into<String>,
+        stream: impl Into<String>,
+        url: impl Into<String>,
+    ) -> PullConfig {
+        PullConfig {
+            app: app.into(),
+            stream: stream.into(),
+            url: url.into(),
+            transport: None,
+            on_demand: false,
+        }
+    }
+
+    /// On demand.
+    pub fn on_demand(mut self, on: bool) -> PullConfig {
+        self.on_demand = on;
+        self
+    }
+
+    /// With an RTSP transport (`tcp`, `udp`, `auto`).
+    pub fn with_transport(mut self, t: impl Into<String>) -> PullConfig {
+        self.transport = Some(t.into());
+        self
+    }
+
+    /// `app/stream`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.app, self.stream)
+    }
+}
+
+/// How pulls (and pushes) retry a source that failed (`[pull_retry]` in the file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct PullBackoff {
+    /// The first wait (default 1 s); doubled per failure.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "initial_ms", with = "crate::serde_util::millis")
+    )]
+    pub initial: Duration,
+    /// The longest wait (default 30 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "max_ms", with = "crate::serde_util::millis")
+    )]
+    pub max: Duration,
+    /// Media flowing this long resets the wait to `initial` (default 60 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "reset_after_ms", with = "crate::serde_util::millis")
+    )]
+    pub reset_after: Duration,
+}
+
+impl Default for PullBackoff {
+    fn default() -> Self {
+        PullBackoff {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(30),
+            reset_after: Duration::from_secs(60),
+        }
+    }
+}

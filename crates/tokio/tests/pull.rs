@@ -1,0 +1,321 @@
+//! Pulling from real servers: ffmpeg serving RTMP and HTTP-FLV (`-listen 1`), reconnects
+//! when the upstream dies and comes back, on-demand pulls, and the pulls API.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use weir_testutil::{interop_or_skip, TempDir};
+use weir_tokio::config::PullConfig;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// ffmpeg serving `src` in real time to the first client of `url` (`-listen 1`).
+fn ffmpeg_server(src: &Path, format: &str, url: &str) -> tokio::process::Child {
+    ffmpeg_child(&[
+        "-re".into(),
+        "-i".into(),
+        src.display().to_string(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        format.into(),
+        "-listen".into(),
+        "1".into(),
+        url.into(),
+    ])
+}
+
+/// Waits until something listens on `port` — read from `/proc/net/tcp`, not by connecting:
+/// ffmpeg's `-listen 1` serves exactly one client, and a probe would be it.
+async fn wait_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let hex = format!(":{port:04X} ");
+    loop {
+        let listening = ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|t| {
+            std::fs::read_to_string(t).is_ok_and(|s| {
+                s.lines().skip(1).any(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    f.get(1).is_some_and(|a| format!("{a} ").contains(&hex))
+                        && f.get(3) == Some(&"0A")
+                })
+            })
+        });
+        if listening {
+            return;
+        }
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn api(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut all = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut all))
+        .await
+        .unwrap()
+        .unwrap();
+    let split = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&all[..split]).to_string();
+    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (
+        code,
+        serde_json::from_slice(&all[split..]).unwrap_or(Value::Null),
+    )
+}
+
+async fn wait_pull(addr: SocketAddr, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = api(addr, "GET", "/api/v1/pulls", "").await;
+        if let Some(p) = v["pulls"].as_array().and_then(|a| a.first()) {
+            if check(p) {
+                return p.clone();
+            }
+        }
+        assert!(Instant::now() < deadline, "{what}: {v}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Pictures `out` decoded are a run of the source's from a keyframe. A player stopped with
+/// `-t` cuts a B-frame stream mid-GOP: its last pictures may miss a reference and are not
+/// compared (`cut`).
+fn assert_run_of_source(src: &Path, out: &Path, what: &str, cut: usize) {
+    let want = weir_testutil::decoded_video_md5(src, &[]);
+    let mut got = weir_testutil::decoded_video_md5(out, &[]);
+    got.truncate(got.len().saturating_sub(cut));
+    assert!(got.len() >= 10, "{what}: {} pictures", got.len());
+    let start = want
+        .iter()
+        .position(|m| *m == got[0])
+        .unwrap_or_else(|| panic!("{what}: first picture not in the source"));
+    assert_eq!(
+        got[..],
+        want[start..start + got.len()],
+        "{what}: bit-exact run"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_rtmp_and_http_flv_from_ffmpeg() {
+    interop_or_skip!();
+    let dir = TempDir::new("pull");
+    let src = make_source(&dir, "src.flv", 4, &[]);
+    for (format, scheme) in [("flv", "rtmp"), ("flv", "http")] {
+        let port = free_port();
+        let url = match scheme {
+            "rtmp" => format!("rtmp://127.0.0.1:{port}/live/src"),
+            _ => format!("http://127.0.0.1:{port}/src.flv"),
+        };
+        let upstream = ffmpeg_server(&src, format, &url);
+        wait_listening(port).await;
+        let mut config = test_config();
+        config
+            .pulls
+            .push(PullConfig::new("cam", scheme, url.clone()));
+        let relay = TestRelay::start(config).await;
+        let out = dir.join(&format!("out-{scheme}.flv"));
+        let player = play_ffmpeg(&relay.http_url(&format!("cam/{scheme}")), &out);
+        let p = wait_pull(relay.http, "playing", |p| p["state"] == "playing").await;
+        assert_eq!(p["url"], url);
+        wait_ok(upstream, "upstream", Duration::from_secs(30)).await;
+        wait_ok(player, "player", Duration::from_secs(30)).await;
+        assert_run_of_source(&src, &out, scheme, 0);
+        relay.stop().await;
+    }
+}
+
+/// The upstream dies and comes back twice while two players watch: both keep receiving
+/// with monotonic timestamps and only source pictures; the API counts the retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_reconnects_when_the_upstream_restarts() {
+    interop_or_skip!();
+    let dir = TempDir::new("pull-reconnect");
+    let src = make_source(&dir, "src.flv", 4, &[]);
+    let port = free_port();
+    let url = format!("rtmp://127.0.0.1:{port}/live/src");
+    let mut config = test_config();
+    config.publisher_grace = Duration::from_secs(15);
+    config.pull_retry.initial = Duration::from_millis(200);
+    config.pull_retry.max = Duration::from_millis(400);
+    config
+        .pulls
+        .push(PullConfig::new("cam", "door", url.clone()));
+    let relay = TestRelay::start(config).await;
+    // Two players waiting for the stream.
+    let outs = [dir.join("p1.flv"), dir.join("p2.flv")];
+    let players: Vec<_> = outs
+        .iter()
+        .map(|o| play_ffmpeg(&relay.http_url("cam/door"), o))
+        .collect();
+    relay.wait_for_players("cam/door", 2).await;
+    for round in 0..3 {
+        let upstream = ffmpeg_server(&src, "flv", &url);
+        wait_listening(port).await;
+        wait_pull(relay.http, "playing", |p| {
+            p["state"] == "playing" && p["attempts"].as_u64() > Some(round)
+        })
+        .await;
+        if round < 2 {
+            // Killed mid-stream, then (next round) restarted.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while relay.hub.stream("cam/door").map_or(0, |s| s.units) < 40 * (round + 1) {
+                assert!(Instant::now() < deadline, "no media in round {round}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            drop(upstream);
+            wait_pull(relay.http, "backing off", |p| {
+                p["state"] == "backoff" || p["state"] == "connecting"
+            })
+            .await;
+        } else {
+            wait_ok(upstream, "upstream", Duration::from_secs(30)).await;
+        }
+    }
+    let p = wait_pull(relay.http, "retries counted", |p| {
+        p["attempts"].as_u64() >= Some(3)
+    })
+    .await;
+    assert!(p["last_error"].is_string(), "{p}");
+    // End the stream: remove the pull; the players finish after the grace period.
+    let id = p["id"].as_str().unwrap().to_string();
+    let (code, _) = api(relay.http, "DELETE", &format!("/api/v1/pulls/{id}"), "").await;
+    assert_eq!(code, 204);
+    relay.stop().await;
+    let want = weir_testutil::decoded_video_md5(&src, &[]);
+    for (player, out) in players.into_iter().zip(&outs) {
+        wait_ok(player, "player", Duration::from_secs(30)).await;
+        let got = weir_testutil::decoded_video_md5(out, &[]);
+        assert!(
+            got.len() > want.len(),
+            "{}: pictures of every round: {}",
+            out.display(),
+            got.len()
+        );
+        assert!(
+            got.iter().all(|m| want.contains(m)),
+            "{}: a corrupt picture",
+            out.display()
+        );
+        let video = packets(out, "0:v");
+        assert!(
+            video.windows(2).all(|w| w[1].dts > w[0].dts),
+            "{}: timestamps monotonic across reconnects",
+            out.display()
+        );
+    }
+}
+
+/// An on-demand pull connects when its first player arrives and disconnects once the
+/// stream has had no player for the none-reader time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_demand_pull_follows_its_players() {
+    interop_or_skip!();
+    let dir = TempDir::new("pull-demand");
+    let src = make_source(&dir, "src.flv", 30, &[]);
+    let port = free_port();
+    let url = format!("rtmp://127.0.0.1:{port}/live/src");
+    let upstream = ffmpeg_server(&src, "flv", &url);
+    wait_listening(port).await;
+    let mut config = test_config();
+    config.hooks.none_reader = Duration::from_millis(500);
+    let relay = TestRelay::start(config).await;
+    let (code, p) = api(
+        relay.http,
+        "POST",
+        "/api/v1/pulls",
+        &format!("{{\"app\":\"cam\",\"stream\":\"lobby\",\"url\":\"{url}\",\"on_demand\":true}}"),
+    )
+    .await;
+    assert_eq!(code, 201, "{p}");
+    assert_eq!(
+        (p["state"].as_str(), p["attempts"].as_u64()),
+        (Some("idle"), Some(0))
+    );
+    // Nobody watches: no connection to the upstream.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let p = wait_pull(relay.http, "idle", |_| true).await;
+    assert_eq!(
+        (p["state"].as_str(), p["attempts"].as_u64()),
+        (Some("idle"), Some(0))
+    );
+    // A player: the pull connects; it gets the source.
+    let out = dir.join("out.flv");
+    let player = ffmpeg_child(&[
+        "-i".into(),
+        relay.http_url("cam/lobby"),
+        "-t".into(),
+        "2".into(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "flv".into(),
+        out.display().to_string(),
+    ]);
+    wait_pull(relay.http, "playing", |p| p["state"] == "playing").await;
+    wait_ok(player, "player", Duration::from_secs(30)).await;
+    assert_run_of_source(&src, &out, "on-demand player", 3);
+    // The player left: after none_reader the pull lets go of the upstream.
+    let p = wait_pull(relay.http, "idle again", |p| p["state"] == "idle").await;
+    assert_eq!(p["attempts"].as_u64(), Some(1));
+    // (ffmpeg's -listen 1 server ends when its one client goes.)
+    let _ = tokio::time::timeout(Duration::from_secs(10), upstream.wait_with_output()).await;
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulls_api_validates() {
+    let relay = TestRelay::start(test_config()).await;
+    let (code, v) = api(
+        relay.http,
+        "POST",
+        "/api/v1/pulls",
+        "{\"app\":\"a\",\"stream\":\"b\",\"url\":\"file:///etc/passwd\"}",
+    )
+    .await;
+    assert_eq!(code, 400, "{v}");
+    let (code, _) = api(
+        relay.http,
+        "POST",
+        "/api/v1/pulls",
+        "{\"app\":\"..\",\"stream\":\"b\",\"url\":\"rtmp://x/a/b\"}",
+    )
+    .await;
+    assert_eq!(code, 400);
+    let (code, _) = api(relay.http, "POST", "/api/v1/pulls", "not json").await;
+    assert_eq!(code, 400);
+    let body = "{\"app\":\"a\",\"stream\":\"b\",\"url\":\"rtsp://user:pw@127.0.0.1:9/x\",\"on_demand\":true}";
+    let (code, p) = api(relay.http, "POST", "/api/v1/pulls", body).await;
+    assert_eq!(code, 201);
+    assert_eq!(
+        p["url"], "rtsp://user:***@127.0.0.1:9/x",
+        "passwords are not listed"
+    );
+    let (code, _) = api(relay.http, "POST", "/api/v1/pulls", body).await;
+    assert_eq!(code, 409, "one pull per stream");
+    let id = p["id"].as_str().unwrap();
+    let (code, _) = api(relay.http, "DELETE", &format!("/api/v1/pulls/{id}"), "").await;
+    assert_eq!(code, 204);
+    let (code, _) = api(relay.http, "DELETE", &format!("/api/v1/pulls/{id}"), "").await;
+    assert_eq!(code, 404);
+    relay.stop().await;
+}
