@@ -61,6 +61,18 @@ pub enum Error {
         /// What is wrong.
         reason: &'static str,
     },
+    /// Input from the peer could not be parsed: what was being read (e.g. `response to
+    /// DESCRIBE rtsp://cam/s (CSeq 2)`), where in the connection's byte stream the failing
+    /// message starts, and the parse error (whose own offset is within the message).
+    #[error("{context}, starting at byte {stream_offset} of the connection: {source}")]
+    Input {
+        /// What was being read.
+        context: String,
+        /// Offset of the failing message's first byte in the connection's input.
+        stream_offset: u64,
+        /// The parse error.
+        source: Box<Error>,
+    },
     /// The session is closed (after a fatal error); no more input is accepted.
     #[error("session closed")]
     Closed,

@@ -47,7 +47,7 @@ mod error;
 pub mod headers;
 mod message;
 pub mod server;
-mod url;
+pub mod url;
 
 pub use codec::{Decoder, Item, Limits};
 pub use error::{Error, Result};

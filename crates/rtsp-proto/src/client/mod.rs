@@ -12,6 +12,20 @@
 //! Requests may be pipelined, but a request only carries the `Session` header once the SETUP
 //! that created the session has been answered: wait for [`ClientEvent::SetupDone`] before PLAY
 //! or RECORD.
+//!
+//! Camera quirks handled here: `Content-Base` missing, relative, without a scheme or with a
+//! doubled one ([`crate::url::resolve_base`]); relative `Location`s; SETUP answers without a
+//! `Transport` (the requested one applies) or with other interleaved channels than asked
+//! (the answer applies); garbage between interleaved frames, skipped when
+//! [`ClientConfig::skip_garbage`] is on (the default); responses without `CSeq`. Input that
+//! cannot be parsed closes the session with an [`Error::Input`] naming the request it
+//! answered and the byte offset of the failing message in the connection.
+//!
+//! [`TransportPolicy`] decides between UDP and TCP interleaved (with the `auto` fallback).
+
+mod transport;
+
+pub use transport::{Fallback, TransportPolicy, TransportPreference};
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -45,6 +59,9 @@ pub struct ClientConfig {
     pub keepalive_interval: Option<Duration>,
     /// How long to wait for a response before reporting [`ClientEvent::TimedOut`].
     pub request_timeout: Duration,
+    /// Skip bytes between interleaved frames that belong to no frame or message (cameras
+    /// with buggy RTP/TCP) instead of failing; see [`Decoder::set_resync`]. Default true.
+    pub skip_garbage: bool,
 }
 
 impl ClientConfig {
@@ -58,6 +75,7 @@ impl ClientConfig {
             max_redirects: 3,
             keepalive_interval: None,
             request_timeout: Duration::from_secs(20),
+            skip_garbage: true,
         }
     }
 }
@@ -125,6 +143,10 @@ pub enum ClientEvent {
     Failed {
         /// Method of the failed request.
         method: Method,
+        /// Its URL.
+        url: String,
+        /// Its CSeq.
+        cseq: u32,
         /// Status code.
         status: u16,
         /// The response.
@@ -135,6 +157,10 @@ pub enum ClientEvent {
     InvalidResponse {
         /// Method of the request.
         method: Method,
+        /// Its URL.
+        url: String,
+        /// Its CSeq.
+        cseq: u32,
         /// What is wrong.
         error: Error,
         /// The response.
@@ -190,6 +216,8 @@ pub struct ClientSession {
     events: VecDeque<ClientEvent>,
     transmits: VecDeque<Bytes>,
     out: BytesMut,
+    /// Sticky: input could not be parsed.
+    closed: bool,
 }
 
 impl std::fmt::Debug for ClientSession {
@@ -217,9 +245,11 @@ impl ClientSession {
                 .clone()
                 .map(|u| (u, url.password.clone().unwrap_or_default()))
         });
+        let mut decoder = Decoder::new(config.limits);
+        decoder.set_resync(config.skip_garbage);
         Ok(ClientSession {
             aggregate_url: url.without_credentials(),
-            decoder: Decoder::new(config.limits),
+            decoder,
             auth: creds.map(|(u, p)| ClientAuth::new(u, p)),
             config,
             url,
@@ -233,7 +263,39 @@ impl ClientSession {
             events: VecDeque::new(),
             transmits: VecDeque::new(),
             out: BytesMut::with_capacity(2048),
+            closed: false,
         })
+    }
+
+    /// True once input could not be parsed (the connection must be closed).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Bytes of the connection's input consumed so far.
+    pub fn input_position(&self) -> u64 {
+        self.decoder.position()
+    }
+
+    /// Bytes skipped as garbage between interleaved frames so far.
+    pub fn skipped_bytes(&self) -> u64 {
+        self.decoder.skipped_bytes()
+    }
+
+    /// The method the next keep-alive will use: GET_PARAMETER when the server lists it in
+    /// `Public` (or did not answer OPTIONS), OPTIONS otherwise — and OPTIONS from then on once
+    /// a GET_PARAMETER keep-alive was answered 405/501.
+    pub fn keepalive_method(&self) -> Method {
+        match &self.server_public {
+            Some(p) if !p.contains(&Method::GetParameter) => Method::Options,
+            _ => Method::GetParameter,
+        }
+    }
+
+    /// When the next keep-alive is due, if a session exists.
+    pub fn keepalive_due(&self) -> Option<Instant> {
+        self.session.as_ref()?;
+        self.last_sent.checked_add(self.keepalive_interval())
     }
 
     /// The presentation URL without credentials.
@@ -326,15 +388,7 @@ impl ClientSession {
         if now < due {
             return;
         }
-        let use_get = match &self.server_public {
-            None => true,
-            Some(p) => p.contains(&Method::GetParameter),
-        };
-        let method = if use_get {
-            Method::GetParameter
-        } else {
-            Method::Options
-        };
+        let method = self.keepalive_method();
         let url = self.aggregate_url.clone();
         if let Err(e) = self.send_request(method, url, Headers::new(), Bytes::new(), now, true) {
             tracing::debug!(error = %e, "rtsp client: keep-alive not sent");
@@ -511,8 +565,31 @@ impl ClientSession {
     }
 
     /// Feeds received bytes; consumes every complete item.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when the input cannot be parsed (the session is closed from then on;
+    /// later calls return [`Error::Closed`]).
     pub fn handle_input(&mut self, buf: &mut BytesMut, now: Instant) -> Result<()> {
-        while let Some(item) = self.decoder.decode(buf)? {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        loop {
+            let item = match self.decoder.decode(buf) {
+                Ok(Some(item)) => item,
+                Ok(None) => break,
+                Err(e) => {
+                    self.closed = true;
+                    let context = match self.in_flight.front() {
+                        Some(f) => format!("response to {} {} (CSeq {})", f.method, f.url, f.cseq),
+                        None => "input from the server".to_string(),
+                    };
+                    return Err(Error::Input {
+                        context,
+                        stream_offset: self.decoder.item_start(),
+                        source: Box::new(e),
+                    });
+                }
+            };
             match item {
                 Item::Interleaved(f) => self.events.push_back(ClientEvent::Interleaved(f)),
                 Item::Message(Message::Response(r)) => self.on_response(r, now)?,
@@ -520,6 +597,16 @@ impl ClientSession {
             }
         }
         Ok(())
+    }
+
+    fn invalid(&mut self, f: InFlight, error: Error, response: Response) {
+        self.events.push_back(ClientEvent::InvalidResponse {
+            method: f.method,
+            url: f.url,
+            cseq: f.cseq,
+            error,
+            response,
+        });
     }
 
     fn on_server_request(&mut self, req: Request) {
@@ -573,14 +660,12 @@ impl ClientSession {
         }
         if matches!(r.status, 301 | 302 | 303 | 307) && f.redirects < self.config.max_redirects {
             if let Some(loc) = r.headers.location() {
-                let target = match RtspUrl::parse(loc) {
+                // Quirk: relative `Location`s.
+                let loc = crate::url::resolve_reference(&f.url, loc);
+                let target = match RtspUrl::parse(&loc) {
                     Ok(t) => t,
                     Err(error) => {
-                        self.events.push_back(ClientEvent::InvalidResponse {
-                            method: f.method,
-                            error,
-                            response: r,
-                        });
+                        self.invalid(f, error, r);
                         return Ok(());
                     }
                 };
@@ -602,9 +687,7 @@ impl ClientSession {
                     }
                     self.transmit(f, now);
                 } else {
-                    self.events.push_back(ClientEvent::Redirect {
-                        url: loc.to_string(),
-                    });
+                    self.events.push_back(ClientEvent::Redirect { url: loc });
                 }
                 return Ok(());
             }
@@ -623,6 +706,8 @@ impl ClientSession {
             }
             self.events.push_back(ClientEvent::Failed {
                 method: f.method,
+                url: f.url,
+                cseq: f.cseq,
                 status: r.status,
                 response: r,
             });
@@ -635,20 +720,16 @@ impl ClientSession {
                 self.events.push_back(ClientEvent::Options { public });
             }
             Method::Describe => {
-                let base_url = r
-                    .headers
-                    .content_base()
-                    .or_else(|| r.headers.content_location())
-                    .map(str::to_string)
-                    .unwrap_or_else(|| f.url.clone());
+                let base_url = crate::url::resolve_base(
+                    &f.url,
+                    r.headers
+                        .content_base()
+                        .or_else(|| r.headers.content_location()),
+                );
                 let sdp = match SessionDescription::parse(&r.body) {
                     Ok(sdp) => sdp,
                     Err(e) => {
-                        self.events.push_back(ClientEvent::InvalidResponse {
-                            method: f.method,
-                            error: Error::Sdp(e),
-                            response: r,
-                        });
+                        self.invalid(f, Error::Sdp(e), r);
                         return Ok(());
                     }
                 };
@@ -667,20 +748,12 @@ impl ClientSession {
                 let session = match r.headers.session() {
                     Some(Ok(sess)) => sess,
                     Some(Err(e)) => {
-                        self.events.push_back(ClientEvent::InvalidResponse {
-                            method: f.method,
-                            error: e,
-                            response: r,
-                        });
+                        self.invalid(f, e, r);
                         return Ok(());
                     }
                     None => {
                         let error = Error::MissingHeader { header: "Session" };
-                        self.events.push_back(ClientEvent::InvalidResponse {
-                            method: f.method,
-                            error,
-                            response: r,
-                        });
+                        self.invalid(f, error, r);
                         return Ok(());
                     }
                 };
@@ -696,17 +769,23 @@ impl ClientSession {
                     .transport()
                     .and_then(|t| t.ok())
                     .and_then(|l| l.into_iter().next());
-                let Some(transport) = answered.or(requested) else {
+                let Some(mut transport) = answered.or(requested.clone()) else {
                     let error = Error::MissingHeader {
                         header: "Transport",
                     };
-                    self.events.push_back(ClientEvent::InvalidResponse {
-                        method: f.method,
-                        error,
-                        response: r,
-                    });
+                    self.invalid(f, error, r);
                     return Ok(());
                 };
+                // Quirk: an answer that drops the interleaved channels we asked for.
+                if transport.is_tcp() && transport.interleaved.is_none() {
+                    transport.interleaved = requested.and_then(|t| t.interleaved);
+                }
+                if let Some(ch) = transport.interleaved {
+                    self.decoder.add_channel(ch.rtp);
+                    if let Some(c) = ch.rtcp {
+                        self.decoder.add_channel(c);
+                    }
+                }
                 self.session = Some(session.clone());
                 if self.state == ClientState::Init {
                     self.state = ClientState::Ready;

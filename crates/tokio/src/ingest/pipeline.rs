@@ -52,6 +52,9 @@ pub(crate) struct RtpIngest<D> {
     decoder: D,
     events: VecDeque<IngestEvent>,
     lost_packets: u64,
+    /// Without reordering: the last sequence number, to see gaps (a TCP source that lost
+    /// data, e.g. a camera whose interleaved frames were cut short).
+    last_seq: Option<u16>,
 }
 
 impl<D: PayloadDecoder> RtpIngest<D> {
@@ -66,6 +69,7 @@ impl<D: PayloadDecoder> RtpIngest<D> {
             decoder,
             events: VecDeque::new(),
             lost_packets: 0,
+            last_seq: None,
         }
     }
 
@@ -81,7 +85,19 @@ impl<D: PayloadDecoder> RtpIngest<D> {
                 let _ = j.push(pkt.sequence_number(), pkt.timestamp(), now, pkt);
                 self.drain();
             }
-            None => self.decoder.packet(&pkt, &mut self.events),
+            None => {
+                let seq = pkt.sequence_number();
+                if let Some(prev) = self.last_seq {
+                    let gap = seq.wrapping_sub(prev.wrapping_add(1));
+                    // A forward gap (not a duplicate or a late packet): data was lost.
+                    if gap != 0 && gap < 0x8000 {
+                        self.lost_packets += u64::from(gap);
+                        self.decoder.lost(&mut self.events);
+                    }
+                }
+                self.last_seq = Some(seq);
+                self.decoder.packet(&pkt, &mut self.events);
+            }
         }
     }
 
@@ -412,6 +428,115 @@ impl Retimer {
     }
 }
 
+/// Where the stream time of an RTP ingest starts by default (see [`Retimer`]): room for the
+/// decode times of reordered video (reorder depth × frame duration) before the first
+/// presentation time.
+#[cfg(feature = "rtsp")]
+pub(crate) const DEFAULT_STREAM_LEAD: Duration = Duration::from_secs(1);
+
+/// One media of a session description as the pipeline sees it.
+#[cfg(feature = "rtsp")]
+pub(crate) struct SdpMedia {
+    /// Position in the SDP (also the track id of its frames).
+    pub(crate) index: usize,
+    /// `video`, `audio`, `application`…
+    pub(crate) media: String,
+    /// `H264/90000`, `MPEG4-GENERIC/48000/2`… (`None`: no usable payload type).
+    pub(crate) encoding: Option<String>,
+    /// The control URL, resolved against the base.
+    pub(crate) control: String,
+    /// The decoder, or why the format cannot be depacketized.
+    pub(crate) decoder: Result<EsDecoder, String>,
+}
+
+/// The encoding of the static RTP payload types (RFC 3551) that cameras announce without
+/// an `a=rtpmap`.
+#[cfg(feature = "rtsp")]
+fn static_payload_type(pt: u8) -> Option<&'static str> {
+    Some(match pt {
+        0 => "PCMU/8000",
+        8 => "PCMA/8000",
+        14 => "MPA/90000",
+        26 => "JPEG/90000",
+        33 => "MP2T/90000",
+        _ => return None,
+    })
+}
+
+/// The media of a session description (an RTSP DESCRIBE answer or ANNOUNCE), each with the
+/// pipeline decoder of its first payload type. Quirks: static payload types without
+/// `a=rtpmap`; `sprop-*` parameter sets that do not decode (the track then waits for them
+/// in band, like one announced without them).
+#[cfg(feature = "rtsp")]
+pub(crate) fn sdp_media(d: &weir_sdp::SessionDescription, base: &str) -> Vec<SdpMedia> {
+    use weir_rtp_rtcp::payload::track_for;
+    let mut out = Vec::new();
+    for (index, m) in d.media.iter().enumerate() {
+        let control = m.control_url(d, base);
+        let id = TrackId(u32::try_from(index).unwrap_or(u32::MAX));
+        let pt = m.payload_types().next();
+        let encoding = pt.and_then(|pt| match m.rtpmap(pt) {
+            Some(Ok(r)) => {
+                let mut e = format!("{}/{}", r.encoding, r.clock_rate);
+                if let Some(ch) = r.channels {
+                    e.push_str(&format!("/{ch}"));
+                }
+                Some(e)
+            }
+            _ => static_payload_type(pt).map(str::to_string),
+        });
+        let decoder = match (pt, &encoding) {
+            (Some(pt), Some(enc)) => {
+                // The fmtp parameters exactly as announced (`a=fmtp:PT params`).
+                let fmtp = m.attributes_named("fmtp").flatten().find_map(|v| {
+                    let (p, rest) = v.trim().split_once(char::is_whitespace)?;
+                    (p.parse::<u8>().ok() == Some(pt)).then(|| rest.trim())
+                });
+                let clock = enc
+                    .split('/')
+                    .nth(1)
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(90_000);
+                let cfg = DepacketizerConfig::new(clock).with_track(id);
+                match track_for(enc, fmtp, cfg.clone()) {
+                    Ok((depack, info)) => Ok(EsDecoder::new(info, depack)),
+                    Err(e) => match fmtp.map(without_sprop).filter(|f| Some(f.as_str()) != fmtp) {
+                        // Quirk: bad `sprop-parameter-sets` (VStarcam, Hikvision with an empty
+                        // PPS): ignore them, the parameter sets come in band.
+                        Some(f) => match track_for(enc, Some(&f), cfg) {
+                            Ok((depack, info)) => {
+                                info!(media = index, error = %e, "SDP parameter sets ignored: waiting for them in band");
+                                Ok(EsDecoder::new(info, depack))
+                            }
+                            Err(e) => Err(e.to_string()),
+                        },
+                        None => Err(e.to_string()),
+                    },
+                }
+            }
+            _ => Err("no RTP payload type with a known encoding".to_string()),
+        };
+        out.push(SdpMedia {
+            index,
+            media: m.media.clone(),
+            encoding,
+            control,
+            decoder,
+        });
+    }
+    out
+}
+
+/// An fmtp value without its `sprop-*` parameters.
+#[cfg(feature = "rtsp")]
+fn without_sprop(fmtp: &str) -> String {
+    fmtp.split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && !p.to_ascii_lowercase().starts_with("sprop-"))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 /// The avcC/hvcC built from the parameter sets in an access unit, if it has them all.
 fn config_from_access_unit(codec: Codec, data: &Bytes) -> Option<Bytes> {
     match codec {
@@ -580,6 +705,36 @@ mod tests {
             .filter(|e| matches!(e, IngestEvent::Frame(_)))
             .count();
         assert_eq!(before, 3);
+        assert_eq!(p.lost_packets(), 1);
+    }
+
+    /// Without a jitter buffer (TCP) a sequence gap — data lost before it reached us, e.g.
+    /// an interleaved frame cut short — is reported too.
+    #[test]
+    fn gaps_without_reordering_are_reported() {
+        let frames: Vec<Frame> = (0..20).map(h264_frame).collect();
+        let mut pkts = packets(&frames);
+        let victim = pkts
+            .iter()
+            .position(|p| p.timestamp() == 13 * 3600)
+            .unwrap();
+        pkts.remove(victim + 1);
+        let mut p = RtpIngest::new(decoder(), None);
+        let t0 = Instant::now();
+        for pkt in pkts {
+            p.push(pkt, t0);
+        }
+        p.finish(t0);
+        let ev = drain(&mut p);
+        let lost = ev
+            .iter()
+            .position(|e| matches!(e, IngestEvent::Lost(TrackId(3))))
+            .expect("loss reported");
+        let before = ev[..lost]
+            .iter()
+            .filter(|e| matches!(e, IngestEvent::Frame(_)))
+            .count();
+        assert_eq!(before, 13, "frames 0..=12 come before the report");
         assert_eq!(p.lost_packets(), 1);
     }
 
