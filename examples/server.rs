@@ -15,7 +15,7 @@ use clap::Parser;
 use serde::Deserialize;
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
-use weir_tokio::config::{ApiConfig, Gb28181Config, HlsConfig, HooksConfig, PullBackoff, PullConfig};
+use weir_tokio::config::{ApiConfig, Gb28181Config, HlsConfig, HooksConfig, PullBackoff, PullConfig, PushConfig};
 use weir_tokio::{HttpConfig, Relay, RelayConfig, RtmpConfig, RtspConfig};
 
 /// Weir live-streaming relay: publish with RTMP, RTSP (ANNOUNCE/RECORD) or GB28181
@@ -187,6 +187,7 @@ struct FileConfig {
     api: Option<ApiConfig>,
     hooks: Option<HooksConfig>,
     pull: Vec<PullConfig>,
+    push: Vec<PushConfig>,
     pull_retry: Option<PullBackoff>,
 }
 
@@ -259,6 +260,7 @@ fn load(args: &Args) -> Result<(RelayConfig, String, Vec<&'static str>), String>
     c.api = file.api.unwrap_or(c.api);
     c.hooks = file.hooks.unwrap_or(c.hooks);
     c.pulls = file.pull;
+    c.pushes = file.push;
     c.pull_retry = file.pull_retry.unwrap_or(c.pull_retry);
     apply_flags(args, &mut c);
     let log = args

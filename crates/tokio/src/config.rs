@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::core::HubConfig;
 pub use crate::egress::{HlsConfig, RecordConfig, RecordFormat, VodConfig};
 pub use crate::ingest::Gb28181Config;
-pub use crate::proxy::{PullBackoff, PullConfig};
+pub use crate::proxy::{PullBackoff, PullConfig, PushConfig};
 
 /// Relay settings. See [`RelayConfig::default`].
 #[derive(Clone, Debug)]
@@ -95,7 +95,10 @@ pub struct RelayConfig {
     /// Streams pulled from other servers (`[[pull]]` in the file).
     #[cfg_attr(feature = "serde", serde(skip))]
     pub pulls: Vec<PullConfig>,
-    /// How pulls retry (`[pull_retry]`).
+    /// Streams forwarded to other servers (`[[push]]` in the file).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub pushes: Vec<PushConfig>,
+    /// How pulls and pushes retry (`[pull_retry]`).
     #[cfg_attr(feature = "serde", serde(skip))]
     pub pull_retry: PullBackoff,
     /// Recording.
@@ -128,6 +131,7 @@ impl Default for RelayConfig {
             api: ApiConfig::default(),
             hooks: HooksConfig::default(),
             pulls: Vec::new(),
+            pushes: Vec::new(),
             pull_retry: PullBackoff::default(),
             record: RecordConfig::default(),
             vod: VodConfig::default(),

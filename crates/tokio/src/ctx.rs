@@ -38,6 +38,8 @@ pub(crate) struct Ctx {
     #[cfg(feature = "http")]
     pub(crate) hooks: Arc<crate::control::hooks::Hooks>,
     pub(crate) gb28181: Arc<Gb28181Stats>,
+    pub(crate) pulls: Arc<crate::proxy::Pulls>,
+    pub(crate) pushes: Arc<crate::proxy::Pushes>,
     /// Recorders (streams written to files).
     #[cfg(feature = "record")]
     pub(crate) recorders: Arc<crate::egress::record::Recorders>,

@@ -185,9 +185,17 @@ impl Relay {
             hub.clone(),
             (self.config.hls.target_duration * 3).max(std::time::Duration::from_secs(10)),
         ));
+        let pulls = crate::proxy::Pulls::new(
+            hub.clone(),
+            self.config.pull_retry.clone(),
+            self.config.hooks.none_reader,
+        );
+        let pushes = crate::proxy::Pushes::new(hub.clone(), self.config.pull_retry.clone());
         BoundRelay {
             ctx: Arc::new(Ctx {
                 started: tokio::time::Instant::now(),
+                pulls,
+                pushes,
                 #[cfg(feature = "http")]
                 hls_clients,
                 #[cfg(feature = "http")]
@@ -252,6 +260,16 @@ impl BoundRelay {
     /// The stream hub (for events and stream listings).
     pub fn hub(&self) -> &Hub {
         &self.ctx.hub
+    }
+
+    /// The relay's pulls (add and remove them at run time, as the API does).
+    pub fn pulls(&self) -> Arc<crate::proxy::Pulls> {
+        self.ctx.pulls.clone()
+    }
+
+    /// The relay's push rules.
+    pub fn pushes(&self) -> Arc<crate::proxy::Pushes> {
+        self.ctx.pushes.clone()
     }
 
     /// GB28181 ingest counters.
@@ -333,8 +351,22 @@ impl BoundRelay {
                 ctx.hooks.clone(),
             )),
         ];
+        let pull_watch = tokio::spawn(ctx.pulls.clone().watch());
+        for p in &ctx.config.pulls {
+            if let Err(e) = ctx.pulls.add(p.clone()) {
+                tracing::warn!(stream = p.key(), error = %e, "configured pull refused");
+            }
+        }
+        for p in &ctx.config.pushes {
+            if let Err(e) = ctx.pushes.add(p.clone()) {
+                tracing::warn!(stream = p.pattern(), error = %e, "configured push refused");
+            }
+        }
         shutdown.await;
         info!("shutting down: no new connections, ending streams");
+        ctx.pulls.shutdown();
+        ctx.pushes.shutdown();
+        pull_watch.abort();
         let _ = stop_tx.send(true);
         ctx.hub.shutdown();
         for t in tasks {

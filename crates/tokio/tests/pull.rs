@@ -319,3 +319,144 @@ async fn pulls_api_validates() {
     assert_eq!(code, 404);
     relay.stop().await;
 }
+
+/// nginx with the RTMP module on a free port (`live on`), run by the test.
+struct Nginx {
+    port: u16,
+    _child: tokio::process::Child,
+    _dir: TempDir,
+}
+
+async fn nginx_rtmp() -> Nginx {
+    let dir = TempDir::new("nginx");
+    let port = free_port();
+    let conf = dir.join("nginx.conf");
+    let module = [
+        "/usr/lib/nginx/modules/ngx_rtmp_module.so",
+        "/usr/share/nginx/modules/ngx_rtmp_module.so",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .expect("nginx RTMP module (libnginx-mod-rtmp; scripts/test.sh installs it)");
+    std::fs::write(
+        &conf,
+        format!(
+            "load_module {module};\ndaemon off;\nmaster_process off;\nworker_processes 1;\npid {pid};\nerror_log {err} warn;\nevents {{ worker_connections 256; }}\nrtmp {{ server {{ listen 127.0.0.1:{port}; chunk_size 4096; application live {{ live on; }} }} }}\n",
+            pid = dir.join("nginx.pid").display(),
+            err = dir.join("error.log").display(),
+        ),
+    )
+    .unwrap();
+    let child = tokio::process::Command::new("nginx")
+        .args([
+            "-c",
+            conf.to_str().unwrap(),
+            "-p",
+            dir.path().to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("nginx (scripts/test.sh installs it)");
+    wait_listening(port).await;
+    Nginx {
+        port,
+        _child: child,
+        _dir: dir,
+    }
+}
+
+/// ffmpeg → relay A → push → nginx-rtmp → pull → relay B → ffmpeg: a push to and a pull
+/// from a third-party RTMP server, pictures bit-exact end to end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_to_and_pull_from_nginx_rtmp() {
+    interop_or_skip!();
+    let dir = TempDir::new("nginx-relay");
+    let src = make_source(&dir, "src.flv", 6, &[]);
+    let nginx = nginx_rtmp().await;
+    let upstream = format!("rtmp://127.0.0.1:{}/live/{{stream}}", nginx.port);
+    let mut a_config = test_config();
+    a_config
+        .pushes
+        .push(weir_tokio::config::PushConfig::new("live", "*", upstream));
+    let a = TestRelay::start(a_config).await;
+    let mut b_config = test_config();
+    b_config.publisher_grace = Duration::from_secs(5);
+    b_config.pull_retry.initial = Duration::from_millis(200);
+    b_config.pulls.push(PullConfig::new(
+        "copy",
+        "cam",
+        format!("rtmp://127.0.0.1:{}/live/cam", nginx.port),
+    ));
+    let b = TestRelay::start(b_config).await;
+    let out = dir.join("out.flv");
+    let player = play_ffmpeg(&b.http_url("copy/cam"), &out);
+    b.wait_for_players("copy/cam", 1).await;
+    let publisher = push(&src, &a.rtmp_url("live/cam"));
+    wait_ok(publisher, "publisher", Duration::from_secs(30)).await;
+    // The pushed stream ends at A; B's pull then loses nginx's stream and the player ends
+    // after B's grace period.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let pushes = loop {
+        let (_, v) = api(a.http, "GET", "/api/v1/pushes", "").await;
+        if v["pushes"][0]["frames"].as_u64().unwrap_or(0) > 100 {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "nothing pushed: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(pushes["pushes"][0]["stream"], "*");
+    a.stop().await;
+    let (_, v) = api(b.http, "GET", "/api/v1/pulls", "").await;
+    let id = v["pulls"][0]["id"].as_str().unwrap().to_string();
+    let _ = api(b.http, "DELETE", &format!("/api/v1/pulls/{id}"), "").await;
+    b.stop().await;
+    wait_ok(player, "player", Duration::from_secs(30)).await;
+    assert_run_of_source(&src, &out, "through nginx-rtmp", 0);
+    drop(nginx);
+}
+
+/// A push over RTSP (ANNOUNCE/RECORD) to ffmpeg listening as an RTSP server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_rtsp_to_ffmpeg() {
+    interop_or_skip!();
+    let dir = TempDir::new("push-rtsp");
+    let src = make_source(&dir, "src.flv", 4, &[]);
+    let port = free_port();
+    // Raw H.264 out: ffmpeg's RTSP demuxer leaves the first packet's timestamp unset,
+    // which container muxers refuse (a quirk of ffmpeg's, not of the stream).
+    let out = dir.join("got.h264");
+    let receiver = ffmpeg_child(&[
+        "-rtsp_flags".into(),
+        "listen".into(),
+        "-i".into(),
+        format!("rtsp://127.0.0.1:{port}/live/cam"),
+        "-map".into(),
+        "0:v".into(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "h264".into(),
+        out.display().to_string(),
+    ]);
+    wait_listening(port).await;
+    let relay = TestRelay::start(test_config()).await;
+    let (code, p) = api(
+        relay.http,
+        "POST",
+        "/api/v1/pushes",
+        &format!(
+            "{{\"app\":\"live\",\"stream\":\"cam\",\"url\":\"rtsp://127.0.0.1:{port}/live/cam\"}}"
+        ),
+    )
+    .await;
+    assert_eq!(code, 201, "{p}");
+    let publisher = push(&src, &relay.rtmp_url("live/cam"));
+    wait_ok(publisher, "publisher", Duration::from_secs(30)).await;
+    // The stream ends after the grace period; the forwarder then tears down.
+    wait_ok(receiver, "ffmpeg RTSP receiver", Duration::from_secs(30)).await;
+    relay.stop().await;
+    assert_run_of_source(&src, &out, "RTSP push", 0);
+}

@@ -30,6 +30,35 @@ use crate::egress::{http_flv, ws_flv};
 use crate::net::http::{cors, empty, flv_headers, full, status, stream_key, Body};
 use crate::net::{accept_loop, tune_socket};
 
+/// `/api/v1/pulls` and `/api/v1/pushes` (their POST has a body).
+async fn proxy_api(
+    ctx: &Ctx,
+    req: Request<Incoming>,
+    rest: &str,
+    peer: SocketAddr,
+) -> Response<Body> {
+    use http_body_util::{BodyExt, Limited};
+    let (parts, body) = req.into_parts();
+    let bytes = if parts.method == Method::POST {
+        match Limited::new(body, 64 << 10).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return api::error(StatusCode::PAYLOAD_TOO_LARGE, "request body over 64 KiB"),
+        }
+    } else {
+        Bytes::new()
+    };
+    let api_req = api::ApiRequest {
+        method: &parts.method,
+        path: rest,
+        authorization: parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+        peer,
+    };
+    crate::control::proxy::handle(ctx, &api_req, &bytes)
+}
+
 pub(crate) async fn serve(listener: TcpListener, ctx: Arc<Ctx>, shutdown: watch::Receiver<bool>) {
     let tasks = ctx.tasks.clone();
     let routes = HttpRoutes { ctx };
@@ -132,6 +161,12 @@ impl HttpRoutes {
         }
         let path = req.uri().path().to_string();
         if let Some(rest) = path.strip_prefix("/api/v1") {
+            let proxy = ["/pulls", "/pushes"]
+                .iter()
+                .any(|p| rest == *p || rest.strip_prefix(p).is_some_and(|r| r.starts_with('/')));
+            if proxy {
+                return cors(proxy_api(ctx, req, rest, peer).await);
+            }
             let authorization = req
                 .headers()
                 .get(header::AUTHORIZATION)

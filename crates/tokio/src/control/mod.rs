@@ -8,6 +8,6 @@
 pub(crate) mod api;
 pub(crate) mod hooks;
 pub(crate) mod metrics;
-pub(crate) mod pulls;
+pub(crate) mod proxy;
 #[cfg(feature = "record")]
 pub(crate) mod recordings;

@@ -77,11 +77,6 @@ impl HlsClients {
         }
     }
 
-    /// How long a session lives without a request.
-    pub(crate) fn expiry(&self) -> Duration {
-        self.expiry
-    }
-
     /// The session a request for `key` from `peer` belongs to.
     pub(crate) fn lookup(&self, key: &str, peer: SocketAddr, id: Option<u64>) -> Lookup {
         self.sweep();

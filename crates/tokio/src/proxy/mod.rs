@@ -1,5 +1,5 @@
 //! Proxying: the relay as a client of other servers — pulling streams in (IP cameras'
-//! RTSP, other servers' RTMP and HTTP-FLV) and, later, pushing streams out — with
+//! RTSP, other servers' RTMP and HTTP-FLV) and pushing streams out (RTMP, RTSP) — with
 //! reconnects and state the API reports.
 //!
 //! **May import**: [`crate::core`], [`crate::client`], [`crate::ingest`] (to publish what
@@ -7,7 +7,9 @@
 //! control plane and the server.
 
 pub mod pull;
+pub mod push;
 mod settings;
 
 pub use pull::{PullError, PullState, PullStatus, Pulls};
-pub use settings::{PullBackoff, PullConfig};
+pub use push::{PushStatus, Pushes};
+pub use settings::{PullBackoff, PullConfig, PushConfig};

@@ -95,3 +95,45 @@ impl Default for PullBackoff {
         }
     }
 }
+
+/// A push rule: forward a stream (or every stream matching a pattern) to another server
+/// (`[[push]]` in the file).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct PushConfig {
+    /// The app (`*` matches any).
+    pub app: String,
+    /// The stream, or a pattern (`*` matches any run of characters).
+    pub stream: String,
+    /// The destination: `rtmp://…` or `rtsp://…`; `{app}`, `{stream}` and `{key}` are
+    /// replaced by the forwarded stream's.
+    pub url: String,
+}
+
+impl PushConfig {
+    /// Forward `app/stream` (patterns allowed) to `url`.
+    pub fn new(
+        app: impl Into<String>,
+        stream: impl Into<String>,
+        url: impl Into<String>,
+    ) -> PushConfig {
+        PushConfig {
+            app: app.into(),
+            stream: stream.into(),
+            url: url.into(),
+        }
+    }
+
+    /// `app/stream` as a pattern.
+    pub fn pattern(&self) -> String {
+        if self.app.is_empty() || self.stream.is_empty() {
+            return String::new();
+        }
+        format!("{}/{}", self.app, self.stream)
+    }
+}

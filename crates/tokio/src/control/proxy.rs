@@ -1,5 +1,6 @@
-//! `/api/v1/pulls`: streams pulled from other servers — add (`POST`), list (`GET`), remove
-//! (`DELETE /api/v1/pulls/{id}`). Same access rule as the rest of the API.
+//! `/api/v1/pulls` and `/api/v1/pushes`: streams pulled from other servers and push
+//! rules forwarding streams to them — add (`POST`), list (`GET`), remove (`DELETE …/{id}`).
+//! Same access rule as the rest of the API.
 
 use bytes::Bytes;
 use hyper::header::{self, HeaderValue};
@@ -9,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::api::{access, error, ApiRequest};
 use crate::ctx::Ctx;
 use crate::net::http::{empty, full, Body};
-use crate::proxy::{PullConfig, PullError, PullStatus};
+use crate::proxy::{PullConfig, PullError, PullStatus, PushConfig, PushStatus};
 
 /// The body of `POST /api/v1/pulls`.
 #[derive(Deserialize)]
@@ -85,12 +86,64 @@ fn not_allowed(allow: &'static str) -> Response<Body> {
     r
 }
 
-/// Answers a `/pulls` request; `body` is the request body (for POST).
+/// The body of `POST /api/v1/pushes`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPush {
+    app: String,
+    stream: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct ActiveJson {
+    stream: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct PushJson {
+    id: String,
+    app: String,
+    stream: String,
+    url: String,
+    active: Vec<ActiveJson>,
+    attempts: u64,
+    failures: u64,
+    last_error: Option<String>,
+    frames: u64,
+}
+
+fn push_json(p: &PushStatus) -> PushJson {
+    PushJson {
+        id: p.id.to_string(),
+        app: p.config.app.clone(),
+        stream: p.config.stream.clone(),
+        url: redact(&p.config.url),
+        active: p
+            .active
+            .iter()
+            .map(|(s, u)| ActiveJson {
+                stream: s.clone(),
+                url: redact(u),
+            })
+            .collect(),
+        attempts: p.attempts,
+        failures: p.failures,
+        last_error: p.last_error.clone(),
+        frames: p.frames,
+    }
+}
+
+/// Answers a `/pulls` or `/pushes` request; `body` is the request body (for POST).
 pub(crate) fn handle(ctx: &Ctx, req: &ApiRequest<'_>, body: &Bytes) -> Response<Body> {
     if let Err(denied) = access(ctx, req) {
         return denied;
     }
     let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
+    if segments.first() == Some(&"pushes") {
+        return pushes(ctx, req, &segments, body);
+    }
     match (req.method.clone(), segments.as_slice()) {
         (Method::GET | Method::HEAD, ["pulls"]) => {
             let list: Vec<PullJson> = ctx.pulls.list().iter().map(pull_json).collect();
@@ -124,6 +177,44 @@ pub(crate) fn handle(ctx: &Ctx, req: &ApiRequest<'_>, body: &Bytes) -> Response<
         },
         (_, ["pulls"]) => not_allowed("GET, HEAD, POST"),
         (_, ["pulls", _]) => not_allowed("GET, HEAD, DELETE"),
+        _ => error(StatusCode::NOT_FOUND, "no such API endpoint"),
+    }
+}
+
+fn pushes(ctx: &Ctx, req: &ApiRequest<'_>, segments: &[&str], body: &Bytes) -> Response<Body> {
+    match (req.method.clone(), segments) {
+        (Method::GET | Method::HEAD, ["pushes"]) => {
+            let list: Vec<PushJson> = ctx.pushes.list().iter().map(push_json).collect();
+            json(StatusCode::OK, &serde_json::json!({ "pushes": list }))
+        }
+        (Method::POST, ["pushes"]) => {
+            let new: NewPush = match serde_json::from_slice(body) {
+                Ok(n) => n,
+                Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad push: {e}")),
+            };
+            match ctx
+                .pushes
+                .add(PushConfig::new(new.app, new.stream, new.url))
+            {
+                Ok(id) => json(
+                    StatusCode::CREATED,
+                    &ctx.pushes.get(id).map(|p| push_json(&p)),
+                ),
+                Err(e) => error(StatusCode::BAD_REQUEST, &e),
+            }
+        }
+        (Method::GET | Method::HEAD, ["pushes", id]) => {
+            match id.parse::<u64>().ok().and_then(|id| ctx.pushes.get(id)) {
+                Some(p) => json(StatusCode::OK, &push_json(&p)),
+                None => error(StatusCode::NOT_FOUND, "no such push"),
+            }
+        }
+        (Method::DELETE, ["pushes", id]) => match id.parse::<u64>() {
+            Ok(id) if ctx.pushes.remove(id) => empty(StatusCode::NO_CONTENT),
+            _ => error(StatusCode::NOT_FOUND, "no such push"),
+        },
+        (_, ["pushes"]) => not_allowed("GET, HEAD, POST"),
+        (_, ["pushes", _]) => not_allowed("GET, HEAD, DELETE"),
         _ => error(StatusCode::NOT_FOUND, "no such API endpoint"),
     }
 }
