@@ -21,6 +21,10 @@ use crate::egress::rtmp::RtmpPlayer;
 use crate::ingest::FlvPublisher;
 use crate::net::{accept_loop, random_u64, tune_socket, write_all_bufs};
 
+#[cfg(feature = "record")]
+#[path = "rtmp_vod.rs"]
+mod vod;
+
 /// Read buffer per connection: players send little after the handshake.
 const READ_BUF: usize = 2048;
 /// Read buffer of a connection once it plays (it only receives acknowledgements).
@@ -53,10 +57,17 @@ struct Conn {
     /// Publishing message streams.
     publishers: Vec<(u32, FlvPublisher)>,
     player: Option<RtmpPlayer>,
+    /// A file played (app `vod`).
+    vod: VodSlot,
     out: Vec<Bytes>,
     /// The connection's kick signal and byte counters, shared by its sessions.
     link: Arc<Link>,
 }
+
+#[cfg(feature = "record")]
+type VodSlot = Option<Box<crate::egress::vod::rtmp::VodRtmpPlayer>>;
+#[cfg(not(feature = "record"))]
+type VodSlot = ();
 
 #[derive(Debug, thiserror::Error)]
 enum ConnError {
@@ -90,6 +101,7 @@ async fn connection(
         app: String::new(),
         publishers: Vec::new(),
         player: None,
+        vod: VodSlot::default(),
         out: Vec::with_capacity(8),
         link: Link::new(),
     };
@@ -121,6 +133,7 @@ async fn connection(
             break Ok(());
         }
         let playing = c.player.is_some();
+        let vod_playing = vod_active(&c.vod);
         tokio::select! {
             read = rd.read_buf(&mut rbuf) => {
                 match read {
@@ -154,6 +167,11 @@ async fn connection(
                     }
                 }
             }
+            more = vod_ready(&mut c.vod), if vod_playing => {
+                if let Err(e) = vod_send(&mut c, chunk_size, more) {
+                    break Err(e.into());
+                }
+            }
             () = kicked(&c.link) => {
                 info!(peer = %c.peer, "rtmp connection kicked");
                 break Ok(());
@@ -181,6 +199,35 @@ fn kicked(
     link: &Arc<Link>,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
     Box::pin(link.kicked())
+}
+
+fn vod_active(slot: &VodSlot) -> bool {
+    #[cfg(feature = "record")]
+    return slot.is_some();
+    #[cfg(not(feature = "record"))]
+    {
+        let _ = slot;
+        false
+    }
+}
+
+/// Waits for the VOD file's next frames (boxed: a rare, large future).
+async fn vod_ready(slot: &mut VodSlot) -> bool {
+    #[cfg(feature = "record")]
+    if let Some(v) = slot.as_mut() {
+        return Box::pin(v.ready()).await;
+    }
+    let _ = slot;
+    std::future::pending().await
+}
+
+fn vod_send(c: &mut Conn, chunk_size: u32, more: bool) -> Result<(), weir_rtmp_chunk::Error> {
+    #[cfg(feature = "record")]
+    if let Some(v) = c.vod.as_mut() {
+        v.send(&mut c.session, chunk_size, more)?;
+    }
+    let _ = (c, chunk_size, more);
+    Ok(())
 }
 
 async fn ready(player: &mut Option<RtmpPlayer>) {
@@ -232,6 +279,17 @@ impl Conn {
                 self.publish(request, stream_id, name, query, publish_type)
                     .await
             }
+            #[cfg(feature = "record")]
+            ServerEvent::PlayRequest {
+                request,
+                stream_id,
+                name,
+                query,
+                start,
+                ..
+            } if vod::is_vod_app(&self.app) => {
+                Box::pin(self.play_vod(request, stream_id, name, query, start)).await
+            }
             ServerEvent::PlayRequest {
                 request,
                 stream_id,
@@ -239,6 +297,18 @@ impl Conn {
                 query,
                 ..
             } => self.play(request, stream_id, name, query).await,
+            #[cfg(feature = "record")]
+            ServerEvent::Seek { stream_id, ms } => {
+                Box::pin(self.vod_seek(stream_id, ms)).await;
+                Ok(())
+            }
+            #[cfg(feature = "record")]
+            ServerEvent::Pause {
+                stream_id, pause, ..
+            } => {
+                self.vod_pause(stream_id, pause);
+                Ok(())
+            }
             ServerEvent::Video {
                 stream_id,
                 timestamp,
@@ -284,11 +354,16 @@ impl Conn {
                 {
                     self.player = None;
                 }
+                #[cfg(feature = "record")]
+                if self.vod.as_ref().is_some_and(|v| v.stream_id == stream_id) {
+                    self.vod = None;
+                }
                 Ok(())
             }
             ServerEvent::Closed => {
                 self.publishers.clear();
                 self.player = None;
+                self.vod = VodSlot::default();
                 Ok(())
             }
             _ => Ok(()),

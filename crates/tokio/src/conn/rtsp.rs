@@ -26,6 +26,10 @@ use crate::ingest::rtsp_record::{parse_announce, RtspRecorder};
 use crate::net::rtp_transport::{bind_pair, spawn_reader, Datagram, RtpTransport};
 use crate::net::{accept_loop, random_u64, tune_socket, write_all_bufs};
 
+#[cfg(feature = "record")]
+#[path = "rtsp_vod.rs"]
+mod vod;
+
 /// Read buffer per connection.
 const READ_BUF: usize = 4096;
 
@@ -75,7 +79,14 @@ struct Conn {
     link: Arc<Link>,
     /// The session id the authorization hook was last told (used by the session it allows).
     pending_id: Option<u64>,
+    /// A file played (`rtsp://HOST/vod/{root}/{path}`).
+    vod: VodSlot,
 }
+
+#[cfg(feature = "record")]
+type VodSlot = Option<Box<crate::egress::vod::rtsp::VodRtspPlayer>>;
+#[cfg(not(feature = "record"))]
+type VodSlot = ();
 
 async fn connection(
     sock: TcpStream,
@@ -107,6 +118,7 @@ async fn connection(
         idle_since: now,
         link: Link::new(),
         pending_id: None,
+        vod: VodSlot::default(),
     };
     let mut rbuf = BytesMut::with_capacity(READ_BUF);
     let stuck = ctx.config.player_stuck_timeout;
@@ -152,8 +164,10 @@ async fn connection(
         .flatten()
         .map(tokio::time::Instant::from_std)
         .chain(c.player.next_report())
+        .chain(c.vod_report())
         .min();
         let playing = c.player.playing();
+        let vod_playing = c.vod_playing();
         tokio::select! {
             read = rd.read_buf(&mut rbuf) => {
                 match read {
@@ -182,6 +196,10 @@ async fn connection(
                     break Ok(());
                 }
             }
+            more = vod_ready(&mut c.vod), if vod_playing => {
+                let udp = c.vod_send(more).await;
+                c.link.add_out(udp);
+            }
             Some(d) = c.udp_rx.recv() => c.datagram(d),
             _ = sleep_until(deadline) => {
                 let now = Instant::now();
@@ -191,6 +209,10 @@ async fn connection(
                 }
                 if c.player.next_report().is_some_and(|d| d <= tokio::time::Instant::now()) {
                     let udp = c.player.send_reports(&mut c.session).await;
+                    c.link.add_out(udp);
+                }
+                if c.vod_report().is_some_and(|d| d <= tokio::time::Instant::now()) {
+                    let udp = c.vod_reports().await;
                     c.link.add_out(udp);
                 }
                 c.events().await;
@@ -204,6 +226,48 @@ async fn connection(
     };
     c.end_publish().await;
     result
+}
+
+/// Waits until the VOD file's next frame is due (false at its end).
+async fn vod_ready(slot: &mut VodSlot) -> bool {
+    #[cfg(feature = "record")]
+    if let Some(v) = slot.as_mut() {
+        return v.ready().await;
+    }
+    let _ = slot;
+    std::future::pending().await
+}
+
+impl Conn {
+    fn vod_playing(&self) -> bool {
+        #[cfg(feature = "record")]
+        return self.vod.as_ref().is_some_and(|v| v.playing());
+        #[cfg(not(feature = "record"))]
+        false
+    }
+
+    fn vod_report(&self) -> Option<tokio::time::Instant> {
+        #[cfg(feature = "record")]
+        return self.vod.as_ref().and_then(|v| v.next_report());
+        #[cfg(not(feature = "record"))]
+        None
+    }
+
+    async fn vod_send(&mut self, more: bool) -> usize {
+        #[cfg(feature = "record")]
+        if let Some(v) = self.vod.as_mut() {
+            return v.send(&mut self.session, more).await;
+        }
+        0
+    }
+
+    async fn vod_reports(&mut self) -> usize {
+        #[cfg(feature = "record")]
+        if let Some(v) = self.vod.as_mut() {
+            return v.send_reports(&mut self.session).await;
+        }
+        0
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -346,6 +410,10 @@ impl Conn {
             ServerEvent::Play { id, request, .. } => self.play(id, &request).await,
             ServerEvent::Pause { id, .. } => {
                 self.player.pause();
+                #[cfg(feature = "record")]
+                if let Some(v) = self.vod.as_mut() {
+                    v.pause();
+                }
                 self.session.accept_pause(id)
             }
             ServerEvent::Record { id, .. } => match self.recorder.as_mut() {
@@ -362,6 +430,10 @@ impl Conn {
                 debug!(peer = %self.peer, "rtsp session ended");
                 self.idle_since = Instant::now();
                 self.player.teardown();
+                #[cfg(feature = "record")]
+                {
+                    self.vod = None;
+                }
                 self.end_publish().await;
                 Ok(())
             }
@@ -383,6 +455,10 @@ impl Conn {
         let Some((key, query)) = key_of(&req.uri) else {
             return self.session.reject(id, 404);
         };
+        #[cfg(feature = "record")]
+        if key.starts_with(vod::PREFIX) {
+            return self.describe_vod(id, req, &key).await;
+        }
         if !self.authorized(Access::Play, &key, query).await {
             return self.session.reject(id, 403);
         }
@@ -418,6 +494,10 @@ impl Conn {
     ) -> Result<(), weir_rtsp_proto::Error> {
         if self.recorder.is_some() {
             return self.setup_record(id, &req.uri, transports).await;
+        }
+        #[cfg(feature = "record")]
+        if vod::is_vod(&req.uri) {
+            return self.setup_vod(id, req, transports).await;
         }
         let Some((key, control)) = split_control(&req.uri) else {
             return self.session.reject(id, 404);
@@ -522,6 +602,10 @@ impl Conn {
     }
 
     async fn play(&mut self, id: RequestId, req: &Request) -> Result<(), weir_rtsp_proto::Error> {
+        #[cfg(feature = "record")]
+        if self.vod.is_some() && vod::is_vod(&req.uri) {
+            return self.play_vod(id, req).await;
+        }
         if self.recorder.is_some() || !self.player.has_transport() {
             return self.session.reject(id, 455);
         }

@@ -293,7 +293,7 @@ impl Recorders {
 
     /// Records `key` until the stream ends or `stop` fires.
     async fn record(self: &Arc<Self>, key: &str, stop: Arc<Notify>, stats: Arc<RecStats>) {
-        let opts = SubscribeOptions::new().wait(self.play_wait);
+        let opts = SubscribeOptions::new().wait(self.play_wait).internal();
         let sub = tokio::select! {
             s = self.hub.subscribe_with(key, "record", opts) => s,
             () = stop.notified() => return,

@@ -219,6 +219,7 @@ pub(crate) fn flv_response(mut media: AsyncMedia, start: Duration, head: bool) -
             if tx.send(first.freeze()).await.is_err() {
                 return;
             }
+            let shift = super::lead_in(&mut media).await;
             if !start.is_zero() && media.seek(start).await.is_err() {
                 return;
             }
@@ -233,7 +234,7 @@ pub(crate) fn flv_response(mut media: AsyncMedia, start: Duration, head: bool) -
                     }
                 };
                 if let Some(t) = tracks.iter().find(|t| t.id == f.track) {
-                    flv_frame_tag(&mux, t, &f, &mut out);
+                    flv_frame_tag(&mux, t, &super::shifted(f, shift), &mut out);
                 }
                 if out.len() >= CHUNK && tx.send(out.split().freeze()).await.is_err() {
                     return;

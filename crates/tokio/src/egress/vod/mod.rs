@@ -12,6 +12,10 @@
 #[cfg(feature = "http")]
 pub(crate) mod http;
 pub(crate) mod pace;
+#[cfg(feature = "rtmp")]
+pub(crate) mod rtmp;
+#[cfg(feature = "rtsp")]
+pub(crate) mod rtsp;
 pub(crate) mod source;
 
 use std::collections::HashMap;
@@ -93,9 +97,15 @@ pub(crate) fn resolve_in(dir: &Path, rel: &Path) -> Result<PathBuf, VodError> {
     Ok(full)
 }
 
-/// A [`MediaFile`] read off the runtime: each call runs on the blocking pool.
+/// A read job on the blocking pool: the file comes back with the frames it read.
+type Job = tokio::task::JoinHandle<(MediaFile, io::Result<Vec<Frame>>)>;
+
+/// A [`MediaFile`] read off the runtime: reads run on the blocking pool, a batch at a
+/// time. [`AsyncMedia::next`] is cancel-safe (a read in flight is picked up by the next
+/// call).
 pub(crate) struct AsyncMedia {
     inner: Option<MediaFile>,
+    job: Option<Job>,
     tracks: Vec<TrackInfo>,
     duration: Option<Duration>,
     /// Frames read ahead.
@@ -107,12 +117,24 @@ pub(crate) struct AsyncMedia {
 /// Frames read per trip to the blocking pool.
 const READ_AHEAD: usize = 32;
 
+fn read_batch(m: &mut MediaFile) -> io::Result<Vec<Frame>> {
+    let mut v = Vec::with_capacity(READ_AHEAD);
+    while v.len() < READ_AHEAD {
+        match m.next_frame()? {
+            Some(f) => v.push(f),
+            None => break,
+        }
+    }
+    Ok(v)
+}
+
 impl AsyncMedia {
     pub(crate) fn new(file: MediaFile, guard: Option<InUseGuard>) -> AsyncMedia {
         AsyncMedia {
             tracks: file.tracks().to_vec(),
             duration: file.duration(),
             inner: Some(file),
+            job: None,
             buf: std::collections::VecDeque::new(),
             ended: false,
             _guard: guard,
@@ -136,53 +158,55 @@ impl AsyncMedia {
         self.duration
     }
 
-    async fn with<T: Send + 'static>(
-        &mut self,
-        f: impl FnOnce(&mut MediaFile) -> io::Result<T> + Send + 'static,
-    ) -> io::Result<T> {
-        let mut file = self
-            .inner
-            .take()
-            .ok_or_else(|| io::Error::other("media file lost"))?;
-        let (file, r) = tokio::task::spawn_blocking(move || {
-            let r = f(&mut file);
-            (file, r)
-        })
-        .await
-        .map_err(io::Error::other)?;
+    /// Waits for the job in flight, if any; its frames are returned.
+    async fn settle(&mut self) -> io::Result<Vec<Frame>> {
+        let Some(job) = self.job.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let joined = job.await;
+        self.job = None;
+        let (file, r) = joined.map_err(io::Error::other)?;
         self.inner = Some(file);
         r
     }
 
-    /// The next frame (`None` at the end).
+    fn start(
+        &mut self,
+        f: impl FnOnce(&mut MediaFile) -> io::Result<Vec<Frame>> + Send + 'static,
+    ) -> io::Result<()> {
+        let mut file = self
+            .inner
+            .take()
+            .ok_or_else(|| io::Error::other("media file lost"))?;
+        self.job = Some(tokio::task::spawn_blocking(move || {
+            let r = f(&mut file);
+            (file, r)
+        }));
+        Ok(())
+    }
+
+    /// The next frame (`None` at the end). Cancel-safe.
     ///
     /// # Errors
     /// I/O errors, broken files.
     pub(crate) async fn next(&mut self) -> io::Result<Option<Frame>> {
-        if let Some(f) = self.buf.pop_front() {
-            return Ok(Some(f));
+        loop {
+            if let Some(f) = self.buf.pop_front() {
+                return Ok(Some(f));
+            }
+            if self.ended && self.job.is_none() {
+                return Ok(None);
+            }
+            if self.job.is_none() {
+                self.start(read_batch)?;
+            }
+            let frames = self.settle().await?;
+            self.ended = frames.len() < READ_AHEAD;
+            self.buf.extend(frames);
         }
-        if self.ended {
-            return Ok(None);
-        }
-        let frames = self
-            .with(|m| {
-                let mut v = Vec::with_capacity(READ_AHEAD);
-                while v.len() < READ_AHEAD {
-                    match m.next_frame()? {
-                        Some(f) => v.push(f),
-                        None => break,
-                    }
-                }
-                Ok(v)
-            })
-            .await?;
-        self.ended = frames.len() < READ_AHEAD;
-        self.buf.extend(frames);
-        Ok(self.buf.pop_front())
     }
 
-    /// Peeks at the next frame without taking it.
+    /// Peeks at the next frame without taking it. Cancel-safe.
     pub(crate) async fn peek(&mut self) -> io::Result<Option<&Frame>> {
         if self.buf.is_empty() {
             if let Some(f) = self.next().await? {
@@ -192,13 +216,53 @@ impl AsyncMedia {
         Ok(self.buf.front())
     }
 
-    /// Moves to the keyframe at or before `npt`.
+    /// Moves to the keyframe at or before `npt` (frames read ahead are dropped).
     ///
     /// # Errors
     /// I/O errors, broken files.
     pub(crate) async fn seek(&mut self, npt: Duration) -> io::Result<()> {
+        let _ = self.settle().await;
         self.buf.clear();
         self.ended = false;
-        self.with(move |m| m.seek(npt)).await
+        self.start(move |m| {
+            m.seek(npt)?;
+            read_batch(m)
+        })?;
+        let frames = self.settle().await?;
+        self.ended = frames.len() < READ_AHEAD;
+        self.buf.extend(frames);
+        Ok(())
     }
+}
+
+/// How far a file's timestamps must move so that none is negative (files with B-frames
+/// start decoding before presentation time 0; FLV and RTMP timestamps are unsigned).
+/// Call before any seek: it looks at the first frame.
+pub(crate) async fn lead_in(media: &mut AsyncMedia) -> Duration {
+    match media.peek().await {
+        Ok(Some(f)) => {
+            let ns = f.dts.rescale(weir_media::Timebase::NANOS).ticks();
+            Duration::from_nanos(u64::try_from(-ns).unwrap_or(0))
+        }
+        _ => Duration::ZERO,
+    }
+}
+
+/// `f` with its timestamps moved later by `by`.
+pub(crate) fn shifted(mut f: Frame, by: Duration) -> Frame {
+    if by.is_zero() {
+        return f;
+    }
+    let ns = i64::try_from(by.as_nanos()).unwrap_or(i64::MAX);
+    let add = |t: weir_media::Timestamp| {
+        let tb = t.timebase();
+        let v = t
+            .rescale(weir_media::Timebase::NANOS)
+            .ticks()
+            .saturating_add(ns);
+        weir_media::Timestamp::new(v, weir_media::Timebase::NANOS).rescale(tb)
+    };
+    f.dts = add(f.dts);
+    f.pts = add(f.pts);
+    f
 }

@@ -54,6 +54,15 @@ impl Pacer {
         }
     }
 
+    /// The media time playing at `now` (once anchored).
+    pub(crate) fn media_at(&self, now: Instant) -> Option<Duration> {
+        if let Some(p) = self.paused_at {
+            return Some(p);
+        }
+        self.anchor
+            .map(|(m, at)| m + now.saturating_duration_since(at))
+    }
+
     /// Resumes at `now` where it was paused: no frame is skipped and none is hurried.
     pub(crate) fn resume(&mut self, now: Instant) {
         if let Some(p) = self.paused_at.take() {
