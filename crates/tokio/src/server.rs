@@ -191,6 +191,8 @@ impl Relay {
             self.config.hooks.none_reader,
         );
         let pushes = crate::proxy::Pushes::new(hub.clone(), self.config.pull_retry.clone());
+        #[cfg(feature = "http")]
+        hooks.set_pulls(pulls.clone());
         BoundRelay {
             ctx: Arc::new(Ctx {
                 started: tokio::time::Instant::now(),

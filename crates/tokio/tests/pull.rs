@@ -460,3 +460,78 @@ async fn push_rtsp_to_ffmpeg() {
     relay.stop().await;
     assert_run_of_source(&src, &out, "RTSP push", 0);
 }
+
+/// An `on_stream_not_found` hook answering `{"code":0,"url":…}` makes the relay pull the
+/// stream for the waiting player (ZLMediaKit's pattern).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_not_found_hook_answer_starts_a_pull() {
+    interop_or_skip!();
+    use http_body_util::{BodyExt, Full};
+    let dir = TempDir::new("pull-notfound");
+    let src = make_source(&dir, "src.flv", 30, &[]);
+    let port = free_port();
+    let url = format!("rtmp://127.0.0.1:{port}/live/src");
+    let upstream = ffmpeg_server(&src, "flv", &url);
+    wait_listening(port).await;
+    // The hook: pulls `cam/{stream}` from the upstream.
+    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/", hook.local_addr().unwrap());
+    let answer = format!("{{\"code\":0,\"url\":\"{url}\"}}");
+    let hook_task = tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = hook.accept().await else {
+                return;
+            };
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let answer = answer.clone();
+                        async move {
+                            let _ = req.into_body().collect().await;
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                                bytes::Bytes::from(answer),
+                            )))
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(sock), svc)
+                    .await;
+            });
+        }
+    });
+    let mut config = test_config();
+    config.hooks.on_stream_not_found = Some(hook_url);
+    config.play_wait = Duration::from_secs(15);
+    let relay = TestRelay::start(config).await;
+    let out = dir.join("out.flv");
+    let player = ffmpeg_child(&[
+        "-i".into(),
+        relay.http_url("cam/door"),
+        "-t".into(),
+        "2".into(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "flv".into(),
+        out.display().to_string(),
+    ]);
+    let p = wait_pull(relay.http, "pull started by the hook", |p| {
+        p["state"] == "playing"
+    })
+    .await;
+    assert_eq!(
+        (
+            p["app"].as_str(),
+            p["stream"].as_str(),
+            p["on_demand"].as_bool()
+        ),
+        (Some("cam"), Some("door"), Some(true))
+    );
+    wait_ok(player, "player", Duration::from_secs(30)).await;
+    assert_run_of_source(&src, &out, "pulled on not-found", 3);
+    hook_task.abort();
+    drop(upstream);
+    relay.stop().await;
+}

@@ -81,6 +81,7 @@ pub(crate) struct Hooks {
     cache: Mutex<HashMap<String, (bool, Instant)>>,
     calls: Family<CallLabels, Counter>,
     latency: Family<EventLabels, Histogram>,
+    pulls: std::sync::OnceLock<Arc<crate::proxy::Pulls>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -108,6 +109,7 @@ impl Hooks {
             latency: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.001, 2.0, 14))
             }),
+            pulls: std::sync::OnceLock::new(),
         })
     }
 
@@ -162,6 +164,13 @@ impl Hooks {
 
     /// One POST; Ok(allowed) when answered, Err when it failed or timed out.
     async fn post(&self, url: &str, body: &HookBody) -> Result<bool, String> {
+        self.post_answer(url, body)
+            .await
+            .map(|(allowed, _)| allowed)
+    }
+
+    /// One POST; Ok((allowed, answer body)).
+    async fn post_answer(&self, url: &str, body: &HookBody) -> Result<(bool, Bytes), String> {
         let json = serde_json::to_vec(body).map_err(|e| e.to_string())?;
         let mut req = Request::new(Full::new(Bytes::from(json)));
         *req.method_mut() = Method::POST;
@@ -178,7 +187,7 @@ impl Hooks {
                 .await
                 .map_err(|e| e.to_string())?
                 .to_bytes();
-            Ok::<bool, String>(ok && allows(&answer))
+            Ok::<(bool, Bytes), String>((ok && allows(&answer), answer))
         };
         match tokio::time::timeout(self.config.timeout, call).await {
             Ok(r) => r,
@@ -279,13 +288,18 @@ impl Hooks {
                     continue;
                 };
                 let started = Instant::now();
-                let mut result = me.post(url, &body).await;
+                let mut result = me.post_answer(url, &body).await;
                 if result.is_err() {
                     // Retried once.
-                    result = me.post(url, &body).await;
+                    result = me.post_answer(url, &body).await;
                 }
                 match result {
-                    Ok(_) => me.count(body.event, "sent", started),
+                    Ok((_, answer)) => {
+                        me.count(body.event, "sent", started);
+                        if body.event == "on_stream_not_found" {
+                            me.pull_from_answer(&body, &answer);
+                        }
+                    }
                     Err(e) => {
                         me.count(body.event, "error", started);
                         warn!(event = body.event, error = %e, "notification hook failed");
@@ -295,6 +309,42 @@ impl Hooks {
         });
         let watcher = tokio::spawn(watch_events(self.clone(), hub));
         vec![worker, watcher]
+    }
+
+    /// The pulls an `on_stream_not_found` answer may start (set by the relay).
+    pub(crate) fn set_pulls(&self, pulls: Arc<crate::proxy::Pulls>) {
+        let _ = self.pulls.set(pulls);
+    }
+
+    /// An `on_stream_not_found` answer `{"code": 0, "url": "rtsp://…"}` pulls the stream
+    /// from that URL, on demand (the waiting player gets it; it is let go when nobody
+    /// watches) — ZLMediaKit's pattern.
+    fn pull_from_answer(&self, body: &HookBody, answer: &[u8]) {
+        let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(answer)
+        else {
+            return;
+        };
+        let Some(url) = o.get("url").and_then(serde_json::Value::as_str) else {
+            return;
+        };
+        if o.get("code")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0)
+            != 0
+        {
+            return;
+        }
+        let Some(pulls) = self.pulls.get() else {
+            return;
+        };
+        let config = crate::proxy::PullConfig::new(body.app.clone(), body.stream.clone(), url)
+            .on_demand(true);
+        match pulls.add(config) {
+            Ok(id) => {
+                debug!(id, stream = %format!("{}/{}", body.app, body.stream), "on_stream_not_found: pulling")
+            }
+            Err(e) => debug!(error = %e, "on_stream_not_found: pull not started"),
+        }
     }
 
     /// Adds the hook metrics to `r`.

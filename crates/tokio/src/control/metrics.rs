@@ -34,6 +34,11 @@ struct ProtocolLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     reason: String,
 }
@@ -150,6 +155,30 @@ pub(crate) fn render(ctx: &Ctx) -> String {
         "gb28181_streams_refused",
         "GB28181 streams refused",
         counter(g.refused()),
+    );
+    let pulls: Family<StateLabels, Gauge> = Family::default();
+    let (mut attempts, mut failing) = (0u64, 0u64);
+    for p in ctx.pulls.list() {
+        pulls
+            .get_or_create(&StateLabels {
+                state: p.state.as_str().to_string(),
+            })
+            .inc();
+        attempts += p.attempts;
+        failing += u64::from(
+            p.retries > 0 && p.last_error.is_some() && p.state != crate::proxy::PullState::Playing,
+        );
+    }
+    r.register("pulls", "Pulls by state", pulls);
+    r.register(
+        "pull_attempts",
+        "Connection attempts of pulls",
+        counter(attempts),
+    );
+    r.register(
+        "pulls_failing",
+        "Pulls whose source is not answering (retrying)",
+        gauge(failing),
     );
     ctx.hooks.register_metrics(&mut r);
     process_metrics(&mut r);
