@@ -106,7 +106,6 @@ async fn connection(
         link: Link::new(),
     };
     let mut rbuf = BytesMut::with_capacity(READ_BUF);
-    let stuck = ctx.config.player_stuck_timeout;
     let chunk_size = ctx.config.rtmp.chunk_size;
     let result = loop {
         // Flush whatever the session has to say.
@@ -114,17 +113,10 @@ async fn connection(
             c.out.push(b);
         }
         if !c.out.is_empty() {
-            c.link.add_out(c.out.iter().map(Bytes::len).sum());
-            match tokio::time::timeout(stuck, write_all_bufs(&mut wr, &mut c.out)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => break Err(e.into()),
-                Err(_) => {
-                    ctx.hub
-                        .counters()
-                        .players_stuck
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    break Err(ConnError::Stuck(stuck));
-                }
+            match super::flush(&ctx, &c.link, &mut wr, &mut c.out).await {
+                Ok(()) => {}
+                Err(super::FlushError::Io(e)) => break Err(e.into()),
+                Err(super::FlushError::Stuck(d)) => break Err(ConnError::Stuck(d)),
             }
             // Keep an idle player small after a burst (GOP replay).
             c.out.shrink_to(16);

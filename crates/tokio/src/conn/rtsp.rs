@@ -24,7 +24,7 @@ use crate::ctx::Ctx;
 use crate::egress::rtsp_play::RtspPlayer;
 use crate::ingest::rtsp_record::{parse_announce, RtspRecorder};
 use crate::net::rtp_transport::{bind_pair, spawn_reader, Datagram, RtpTransport};
-use crate::net::{accept_loop, random_u64, tune_socket, write_all_bufs};
+use crate::net::{accept_loop, random_u64, tune_socket};
 
 #[cfg(feature = "record")]
 #[path = "rtsp_vod.rs"]
@@ -121,24 +121,16 @@ async fn connection(
         vod: VodSlot::default(),
     };
     let mut rbuf = BytesMut::with_capacity(READ_BUF);
-    let stuck = ctx.config.player_stuck_timeout;
     let session_timeout = ctx.config.rtsp.session_timeout;
     let result = loop {
         while let Some(b) = c.session.poll_transmit() {
             c.out.push(b);
         }
         if !c.out.is_empty() {
-            c.link.add_out(c.out.iter().map(Bytes::len).sum());
-            match tokio::time::timeout(stuck, write_all_bufs(&mut wr, &mut c.out)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => break Err(e.into()),
-                Err(_) => {
-                    ctx.hub
-                        .counters()
-                        .players_stuck
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    break Err(ConnError::Stuck(stuck));
-                }
+            match super::flush(&ctx, &c.link, &mut wr, &mut c.out).await {
+                Ok(()) => {}
+                Err(super::FlushError::Io(e)) => break Err(e.into()),
+                Err(super::FlushError::Stuck(d)) => break Err(ConnError::Stuck(d)),
             }
             c.out.shrink_to(256);
         }
