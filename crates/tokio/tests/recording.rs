@@ -66,7 +66,8 @@ async fn finished_files(relay: &TestRelay, key: &str) -> Vec<serde_json::Value> 
         if code == 200 {
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
             let files = v["files"].as_array().cloned().unwrap_or_default();
-            if v["recording"] == false && !files.is_empty() {
+            let writing = files.iter().any(|f| f["in_progress"] == true);
+            if v["recording"] == false && !files.is_empty() && !writing {
                 return files;
             }
         }
@@ -204,4 +205,349 @@ async fn recorded_files_equal_the_source() {
         fr.stop().await;
         pr.stop().await;
     }
+}
+
+/// A webhook receiver: every POSTed JSON body.
+async fn hook_server() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut b = [0u8; 4096];
+                loop {
+                    let Ok(n) = s.read(&mut b).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&b[..n]);
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if buf.len() < end + 4 + len {
+                        continue;
+                    }
+                    if let Ok(v) = serde_json::from_slice(&buf[end + 4..end + 4 + len]) {
+                        let _ = tx.send(v);
+                    }
+                    buf.drain(..end + 4 + len);
+                    let _ = s
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                        .await;
+                }
+            });
+        }
+    });
+    (url, rx)
+}
+
+/// Publishes `frames` (canonical, sorted by decode time) into the hub in real time.
+async fn hub_publish(p: &weir_tokio::Publisher, frames: &[weir_media::Frame], from: Duration) {
+    let start = tokio::time::Instant::now();
+    for f in frames {
+        let at =
+            Duration::from_nanos(f.dts.rescale(weir_media::Timebase::NANOS).ticks().max(0) as u64);
+        tokio::time::sleep_until(start + at.saturating_sub(from)).await;
+        p.frame(f.clone());
+    }
+}
+
+fn moved(frames: &[weir_media::Frame], by_90k: i64) -> Vec<weir_media::Frame> {
+    frames
+        .iter()
+        .map(|f| {
+            let mut g = f.clone();
+            g.dts = weir_media::Timestamp::new(f.dts.ticks() + by_90k, f.dts.timebase());
+            g.pts = weir_media::Timestamp::new(f.pts.ticks() + by_90k, f.pts.timebase());
+            g
+        })
+        .collect()
+}
+
+/// Recording started through the API before the publish: files rotate at the first
+/// keyframe after `segment_ms` and when the codec changes (H.264 → H.265 mid-stream); the
+/// pictures of all files together are the source's; `on_record_done` tells each file;
+/// `DELETE` stops recording.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotates_at_keyframes_and_on_codec_change() {
+    interop_or_skip!();
+    let dir = TempDir::new("rec-rot-src");
+    let dir2 = TempDir::new("rec-rot-src2");
+    let h264 = media_source(&dir, Codec::H264, Codec::Aac, false, 3);
+    let h265 = media_source(&dir2, Codec::H265, Codec::Aac, false, 2);
+    let rec = TempDir::new("rec-rot");
+    let (hook, mut done) = hook_server().await;
+    let mut c = record_config(rec.path(), RecordFormat::Fmp4);
+    c.record.streams.clear();
+    c.record.segment = Duration::from_millis(1000);
+    c.hooks.on_record_done = Some(hook);
+    let relay = TestRelay::start(c).await;
+    let (code, _, body) = http(relay.http, "POST", "/api/v1/recordings/cams/r", "").await;
+    assert_eq!(code, 201, "{}", String::from_utf8_lossy(&body));
+    let p = relay.hub.publish("cams/r", "test").unwrap();
+    p.track(h264.video.clone());
+    p.track(h264.audio.clone());
+    hub_publish(&p, &h264.frames, Duration::ZERO).await;
+    // The codec changes on the same track (the audio goes on).
+    p.track(h265.video.clone());
+    hub_publish(&p, &moved(&h265.frames, 3 * 90_000), Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await; // let the last frames through
+    let (code, _, _) = http(relay.http, "DELETE", "/api/v1/recordings/cams/r", "").await;
+    assert_eq!(code, 204);
+    let files = finished_files(&relay, "cams/r").await;
+    let codecs: Vec<String> = files
+        .iter()
+        .map(|f| f["codecs"][0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        codecs,
+        ["h264", "h264", "h264", "h265", "h265"],
+        "{files:?}"
+    );
+    let mut pictures = Vec::new();
+    for f in &files {
+        let path = file_of(rec.path(), "cams/r", f);
+        assert_eq!(
+            count_packets(&path, "v:0"),
+            25,
+            "{}: one GOP",
+            path.display()
+        );
+        let d = f["duration_s"].as_f64().unwrap();
+        assert!((0.95..1.1).contains(&d), "{}: duration {d}", path.display());
+        pictures.extend(decoded_md5(&path, "0:v:0"));
+    }
+    let mut want = decoded_md5(&h264.mkv, "0:v:0");
+    want.extend(decoded_md5(&h265.mkv, "0:v:0"));
+    assert!(
+        pictures == want,
+        "the files' pictures together are the source's"
+    );
+    // One on_record_done per file, with its fields.
+    let mut told = Vec::new();
+    while told.len() < files.len() {
+        let v = tokio::time::timeout(Duration::from_secs(10), done.recv())
+            .await
+            .expect("on_record_done")
+            .unwrap();
+        assert_eq!(v["event"], "on_record_done");
+        assert_eq!(
+            (v["app"].as_str(), v["stream"].as_str()),
+            (Some("cams"), Some("r"))
+        );
+        told.push(v["url"].as_str().unwrap().to_string());
+        assert!(v["duration_s"].as_f64().unwrap() > 0.9 && v["bytes"].as_u64().unwrap() > 0);
+    }
+    let urls: Vec<String> = files
+        .iter()
+        .map(|f| f["url"].as_str().unwrap().to_string())
+        .collect();
+    told.sort();
+    let mut sorted = urls.clone();
+    sorted.sort();
+    assert_eq!(told, sorted);
+    drop(p);
+    relay.stop().await;
+}
+
+/// A publisher that comes back within the grace period — twice — leaves one file with one
+/// timeline: every picture of the three publishes, timestamps without a gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnecting_publisher_gives_one_recording() {
+    interop_or_skip!();
+    let dir = TempDir::new("rec-reconn-src");
+    let src = media_source(&dir, Codec::H264, Codec::Aac, true, 2);
+    let rec = TempDir::new("rec-reconn");
+    let mut c = record_config(rec.path(), RecordFormat::Mp4);
+    c.publisher_grace = Duration::from_secs(3);
+    let relay = TestRelay::start(c).await;
+    for _ in 0..3 {
+        rtmp_publish(&relay, "live/re", &src).await;
+    }
+    let files = finished_files(&relay, "live/re").await;
+    assert_eq!(files.len(), 1, "{files:?}");
+    let f = file_of(rec.path(), "live/re", &files[0]);
+    assert_eq!(count_packets(&f, "v:0"), 3 * src.video_times.len());
+    assert_eq!(count_packets(&f, "a:0"), 3 * src.audio_units.len());
+    let once = decoded_md5(&src.mkv, "0:v:0");
+    let want: Vec<String> = once.iter().chain(&once).chain(&once).cloned().collect();
+    assert!(
+        decoded_md5(&f, "0:v:0") == want,
+        "three publishes' pictures, in order"
+    );
+    // One timeline: decode times rise by a frame, never jump (where the publisher came
+    // back, the hub's timestamp repair joins the sessions within a few frames).
+    let dts: Vec<i64> = packets(&f, "0:v:0").iter().map(|p| p.dts).collect();
+    let mut joins = 0;
+    for w in dts.windows(2) {
+        let step = w[1] - w[0];
+        assert!(step > 0 && step <= 200, "a step of {step} ms in {dts:?}");
+        joins += usize::from(step != 40);
+    }
+    assert!(joins <= 2, "{joins} joins in {dts:?}");
+    relay.stop().await;
+}
+
+fn touch_hours_ago(path: &Path, hours: u32) {
+    let out = std::process::Command::new("touch")
+        .args(["-d", &format!("{hours} hours ago")])
+        .arg(path)
+        .output()
+        .expect("touch");
+    assert!(out.status.success());
+}
+
+/// Retention deletes files older than `max_age_hours`, then the oldest while all exceed
+/// `max_bytes` — but never a file being served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_by_age_and_size_spares_served_files() {
+    for by_size in [false, true] {
+        let rec = TempDir::new("rec-retain");
+        let d = rec.join("live/old");
+        std::fs::create_dir_all(&d).unwrap();
+        let served = d.join("2020-01-01T00-00-00Z.mp4");
+        let other = d.join("2020-01-01T01-00-00Z.mp4");
+        let newest = d.join("2020-01-01T02-00-00Z.mp4");
+        // Larger than the socket buffers hold, so that its player keeps it in use (sparse).
+        std::fs::File::create(&served)
+            .unwrap()
+            .set_len(64 << 20)
+            .unwrap();
+        let mut c = record_config(rec.path(), RecordFormat::Fmp4);
+        c.record.retention_interval = Duration::from_millis(50);
+        if by_size {
+            // 64 + 2 + 1 MiB: the served file stays, the next oldest goes.
+            c.record.max_bytes = 65 << 20;
+        } else {
+            c.record.max_age_hours = 1;
+        }
+        let relay = TestRelay::start(c).await;
+        // A player reads the oldest file slowly (only its head): it is in use meanwhile.
+        let mut player = TcpStream::connect(relay.http).await.unwrap();
+        player
+            .write_all(b"GET /vod/rec/live/old/2020-01-01T00-00-00Z.mp4 HTTP/1.0\r\n\r\n")
+            .await
+            .unwrap();
+        let mut head = [0u8; 64];
+        player.read_exact(&mut head).await.unwrap();
+        assert!(head.starts_with(b"HTTP/1.0 200") || head.starts_with(b"HTTP/1.1 200"));
+        std::fs::write(&other, vec![1u8; 2 << 20]).unwrap();
+        std::fs::write(&newest, vec![2u8; 1 << 20]).unwrap();
+        touch_hours_ago(&served, 3);
+        touch_hours_ago(&other, 2);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while other.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "retention never deleted {}",
+                other.display()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(served.exists(), "a file being served was deleted");
+        assert!(newest.exists(), "the newest file is within the limits");
+        drop(player);
+        if by_size {
+            // Within the limit now: nothing more goes.
+            relay.stop().await;
+            continue;
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while served.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the file was kept after its player left"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(newest.exists());
+        relay.stop().await;
+    }
+}
+
+/// `/vod/rec/{app}/{stream}.mp4?start=…&duration=…` assembles the recordings of a time
+/// span into one MP4: the whole span gives every picture of the stream, in order, across
+/// the files; a shorter one a run of them from a keyframe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_span_assembly_across_files() {
+    interop_or_skip!();
+    let dir = TempDir::new("rec-span-src");
+    let src = media_source(&dir, Codec::H264, Codec::Aac, true, 4);
+    let rec = TempDir::new("rec-span");
+    let mut c = record_config(rec.path(), RecordFormat::Fmp4);
+    c.record.segment = Duration::from_millis(1000);
+    let relay = TestRelay::start(c).await;
+    rtmp_publish(&relay, "live/span", &src).await;
+    let files = finished_files(&relay, "live/span").await;
+    assert!(files.len() >= 3, "{files:?}");
+    let recorded: usize = files
+        .iter()
+        .map(|f| count_packets(&file_of(rec.path(), "live/span", f), "a:0"))
+        .sum();
+    eprintln!(
+        "files {files:?} audio recorded {recorded} of {}",
+        src.audio_units.len()
+    );
+    let first = files[0]["start"].as_str().unwrap().to_string();
+    let get = |q: String| {
+        let h = relay.http;
+        async move { http(h, "GET", &format!("/vod/rec/live/span.mp4?{q}"), "").await }
+    };
+    let out = TempDir::new("rec-span-out");
+    let (code, head, body) = get(format!("start={first}&duration=60")).await;
+    assert_eq!(code, 200, "{head}");
+    let whole = out.join("whole.mp4");
+    std::fs::write(&whole, &body).unwrap();
+    let want = decoded_md5(&src.mkv, "0:v:0");
+    assert!(
+        decoded_md5(&whole, "0:v:0") == want,
+        "the whole span is the whole stream"
+    );
+    assert_eq!(count_packets(&whole, "a:0"), src.audio_units.len());
+    // Two seconds from one second in (file names, and so span edges, are to the second): a
+    // contiguous run of the pictures, from a keyframe.
+    let t0 = weir_testutil_rfc3339_plus(&first, 1);
+    let (code, _, body) = get(format!("start={t0}&duration=2")).await;
+    assert_eq!(code, 200);
+    let part = out.join("part.mp4");
+    std::fs::write(&part, &body).unwrap();
+    let got = decoded_md5(&part, "0:v:0");
+    assert!((25..=100).contains(&got.len()), "{} pictures", got.len());
+    let at = want
+        .iter()
+        .position(|m| *m == got[0])
+        .expect("first picture is the source's");
+    assert_eq!(at % 25, 0, "starts at a keyframe");
+    assert!(want[at..at + got.len()] == got[..], "a contiguous run");
+    // Bad parameters and empty spans.
+    assert_eq!(get("start=yesterday&duration=2".into()).await.0, 400);
+    assert_eq!(get(format!("start={first}&duration=-1")).await.0, 400);
+    assert_eq!(
+        get("start=2000-01-01T00:00:00Z&duration=5".into()).await.0,
+        404
+    );
+    relay.stop().await;
+}
+
+/// `start` plus `secs` seconds, both RFC 3339 (`…T10:00:00.000Z`).
+fn weir_testutil_rfc3339_plus(start: &str, secs: u32) -> String {
+    let (head, rest) = start.split_at(17); // "YYYY-MM-DDThh:mm:"
+    let s: u32 = rest[..2].parse().unwrap();
+    assert!(
+        s + secs < 60,
+        "test start too close to a minute boundary: {start}"
+    );
+    format!("{head}{:02}{}", s + secs, &rest[2..])
 }

@@ -197,8 +197,9 @@ impl Recorders {
         if self.config.streams.iter().any(|p| naming::matches(p, key)) {
             st.disarmed.insert(key.to_string());
         }
-        let active = st.active.remove(key);
-        if let Some(a) = &active {
+        // The recorder leaves the list itself once its file is finished.
+        let active = st.active.get(key);
+        if let Some(a) = active {
             a.stop.notify_one();
         }
         active.is_some() || wanted

@@ -158,6 +158,7 @@ enum Kind {
 
 /// An open media file.
 pub(crate) struct MediaFile {
+    path: std::path::PathBuf,
     kind: Kind,
     tracks: Vec<TrackInfo>,
     duration: Option<Duration>,
@@ -186,6 +187,15 @@ impl MediaFile {
     /// # Errors
     /// I/O errors; `InvalidData` for files that are neither, or broken.
     pub(crate) fn open(path: &Path) -> io::Result<MediaFile> {
+        let mut m = MediaFile::open_at_start(path)?;
+        if m.tracks.is_empty() {
+            return Err(bad("no playable track"));
+        }
+        m.measure()?;
+        Ok(m)
+    }
+
+    fn open_at_start(path: &Path) -> io::Result<MediaFile> {
         let mut file = File::open(path)?;
         let head = read_at(&mut file, 0, 16)?;
         let mut m = if head.starts_with(b"FLV") {
@@ -193,11 +203,16 @@ impl MediaFile {
         } else {
             MediaFile::open_mp4(file)?
         };
-        if m.tracks.is_empty() {
-            return Err(bad("no playable track"));
-        }
-        m.measure()?;
+        m.path = path.to_path_buf();
         Ok(m)
+    }
+
+    /// Back to the first frame of every track (a seek to 0 would start the other tracks at
+    /// the first keyframe's presentation time and skip audio decoded before it).
+    fn rewind(&mut self) -> io::Result<()> {
+        let fresh = MediaFile::open_at_start(&self.path)?;
+        self.kind = fresh.kind;
+        Ok(())
     }
 
     fn open_mp4(file: File) -> io::Result<MediaFile> {
@@ -215,6 +230,7 @@ impl MediaFile {
         let tracks = mp4.demux.tracks().to_vec();
         let duration = mp4.demux.duration().filter(|d| !d.is_zero());
         Ok(MediaFile {
+            path: std::path::PathBuf::new(),
             kind: Kind::Mp4(Box::new(mp4)),
             tracks,
             duration,
@@ -276,6 +292,7 @@ impl MediaFile {
         // Start reading over with a fresh demuxer (the index pass fed it out of order).
         flv.fresh_demux();
         Ok(MediaFile {
+            path: std::path::PathBuf::new(),
             kind: Kind::Flv(Box::new(flv)),
             tracks,
             duration: None,
@@ -286,13 +303,16 @@ impl MediaFile {
     /// When the index has no duration, finds the last frame's end: reads the file's last
     /// GOP.
     fn measure(&mut self) -> io::Result<()> {
+        let Some(primary) = self.tracks.first().map(|t| t.id) else {
+            return Ok(());
+        };
         if self.duration.is_none() {
             self.seek(Duration::from_secs(100 * 365 * 86_400))?;
             let mut end: Option<Timestamp> = None;
             let mut step = Duration::ZERO;
             let mut last_dts: Option<Timestamp> = None;
             while let Some(f) = self.next_frame()? {
-                if f.track != self.tracks[0].id {
+                if f.track != primary {
                     continue;
                 }
                 if let Some(d) = last_dts.and_then(|l| f.dts.duration_since(l)) {
@@ -306,8 +326,8 @@ impl MediaFile {
             self.duration = end
                 .and_then(|e| e.duration_since(self.origin))
                 .map(|d| d + step);
+            return self.rewind();
         }
-        self.seek(Duration::ZERO)?;
         Ok(())
     }
 
@@ -347,6 +367,9 @@ impl MediaFile {
     /// # Errors
     /// I/O errors and broken files.
     pub(crate) fn seek(&mut self, npt: Duration) -> io::Result<()> {
+        if npt.is_zero() {
+            return self.rewind();
+        }
         match &mut self.kind {
             Kind::Mp4(m) => m.seek(npt),
             Kind::Flv(f) => {
