@@ -3,7 +3,8 @@
 //! `cargo run --release --example server` serves with embedded defaults (no config file):
 //! RTMP on 1935, RTSP on 8554, HTTP on 8080 (HTTP-FLV and WebSocket-FLV on
 //! `/{app}/{stream}.flv`, HLS on `/{app}/{stream}/index.m3u8`, the API on `/api/v1/...`),
-//! GB28181 media on 10000 (UDP and TCP). `--help` lists every option; `--config FILE`
+//! GB28181 media on 10000 (UDP and TCP); recordings (`[record]`, `--record-*`) and file
+//! playback on `/vod/{root}/{path}` (`[vod.roots]`, `--vod-root`). `--help` lists every option; `--config FILE`
 //! reads a TOML file (see `examples/weir.toml`: one section per protocol), and flags
 //! override the file.
 
@@ -15,7 +16,10 @@ use clap::Parser;
 use serde::Deserialize;
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
-use weir_tokio::config::{ApiConfig, Gb28181Config, HlsConfig, HooksConfig, PullBackoff, PullConfig, PushConfig};
+use weir_tokio::config::{
+    ApiConfig, Gb28181Config, HlsConfig, HooksConfig, PullBackoff, PullConfig, PushConfig,
+    RecordConfig, RecordFormat, VodConfig,
+};
 use weir_tokio::{HttpConfig, Relay, RelayConfig, RtmpConfig, RtspConfig};
 
 /// Weir live-streaming relay: publish with RTMP, RTSP (ANNOUNCE/RECORD) or GB28181
@@ -151,6 +155,30 @@ struct Args {
     /// Cache deciding webhook answers this long, ms (0: off) [default: 0].
     #[arg(long, value_name = "MS")]
     hooks_cache_ttl_ms: Option<u64>,
+    /// Recording directory: files at DIR/{app}/{stream}/{UTC start}.mp4 [default: recordings].
+    #[arg(long, value_name = "DIR")]
+    record_dir: Option<PathBuf>,
+    /// Recording container: fmp4, mp4, flv or ts [default: fmp4].
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    record_format: Option<RecordFormat>,
+    /// A recording file is closed at the first keyframe after this much media, ms [default: 600000].
+    #[arg(long, value_name = "MS")]
+    record_segment_ms: Option<u64>,
+    /// Streams recorded from their publish on, app/stream patterns (`live/*`); repeatable
+    /// [default: none; the API starts more].
+    #[arg(long, value_name = "PATTERN")]
+    record_streams: Vec<String>,
+    /// Delete recordings older than this many hours (0: keep) [default: 0].
+    #[arg(long, value_name = "HOURS")]
+    record_max_age_hours: Option<u64>,
+    /// Delete the oldest recordings while all take more than this many bytes (0: no limit)
+    /// [default: 0].
+    #[arg(long, value_name = "BYTES")]
+    record_max_bytes: Option<u64>,
+    /// A VOD root: NAME=DIR serves DIR as /vod/NAME/... (HTTP, RTSP, RTMP); repeatable
+    /// [default: rec = the recording directory].
+    #[arg(long, value_name = "NAME=DIR", value_parser = parse_root)]
+    vod_root: Vec<(String, PathBuf)>,
     /// This server's name in webhook bodies and the API [default: weir].
     #[arg(long, value_name = "NAME")]
     server_id: Option<String>,
@@ -173,6 +201,25 @@ fn parse_listen(s: &str) -> Result<Listen, String> {
         .map_err(|e| format!("{s}: {e}"))
 }
 
+fn parse_format(s: &str) -> Result<RecordFormat, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "fmp4" => Ok(RecordFormat::Fmp4),
+        "mp4" => Ok(RecordFormat::Mp4),
+        "flv" => Ok(RecordFormat::Flv),
+        "ts" => Ok(RecordFormat::Ts),
+        _ => Err(format!("{s}: one of fmp4, mp4, flv, ts")),
+    }
+}
+
+fn parse_root(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, dir)) if !name.is_empty() && !name.contains('/') && !dir.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(dir)))
+        }
+        _ => Err(format!("{s}: NAME=DIR")),
+    }
+}
+
 /// The TOML file: the relay-wide settings in `[relay]`, then one section per protocol.
 #[derive(Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -189,6 +236,8 @@ struct FileConfig {
     pull: Vec<PullConfig>,
     push: Vec<PushConfig>,
     pull_retry: Option<PullBackoff>,
+    record: Option<RecordConfig>,
+    vod: Option<VodConfig>,
 }
 
 /// Keys the `[relay]` section had before the per-protocol sections: (old key, section,
@@ -259,6 +308,8 @@ fn load(args: &Args) -> Result<(RelayConfig, String, Vec<&'static str>), String>
     c.hls = file.hls.unwrap_or(c.hls);
     c.api = file.api.unwrap_or(c.api);
     c.hooks = file.hooks.unwrap_or(c.hooks);
+    c.record = file.record.unwrap_or(c.record);
+    c.vod = file.vod.unwrap_or(c.vod);
     c.pulls = file.pull;
     c.pushes = file.push;
     c.pull_retry = file.pull_retry.unwrap_or(c.pull_retry);
@@ -328,6 +379,18 @@ fn apply_flags(a: &Args, c: &mut RelayConfig) {
     set!(a.hooks_none_reader_ms, h.none_reader, ms);
     set!(a.hooks_cache_ttl_ms, h.cache_ttl, ms);
     set!(a.server_id.clone(), h.server_id);
+    let r = &mut c.record;
+    set!(a.record_dir.clone(), r.dir);
+    set!(a.record_format, r.format);
+    set!(a.record_segment_ms, r.segment, ms);
+    set!(a.record_max_age_hours, r.max_age_hours);
+    set!(a.record_max_bytes, r.max_bytes);
+    if !a.record_streams.is_empty() {
+        r.streams = a.record_streams.clone();
+    }
+    for (name, dir) in &a.vod_root {
+        c.vod.roots.insert(name.clone(), dir.clone());
+    }
 }
 
 async fn shutdown_signal() {

@@ -114,6 +114,13 @@ fn help_documents_every_option() {
         "--gb28181-max-streams",
         "--gb28181-max-streams-per-source",
         "--log-level",
+        "--record-dir",
+        "--record-format",
+        "--record-segment-ms",
+        "--record-streams",
+        "--record-max-age-hours",
+        "--record-max-bytes",
+        "--vod-root",
     ] {
         assert!(help.contains(opt), "--help lacks {opt}:\n{help}");
     }

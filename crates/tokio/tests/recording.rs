@@ -551,3 +551,91 @@ fn weir_testutil_rfc3339_plus(start: &str, secs: u32) -> String {
     );
     format!("{head}{:02}{}", s + secs, &rest[2..])
 }
+
+/// The example server (`target/<profile>/examples/server`), built first when missing.
+fn server_bin() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = target.join("debug/examples/server");
+    if !bin.exists() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args(["build", "--example", "server", "--manifest-path"])
+            .arg(root.join("Cargo.toml"))
+            .output()
+            .expect("cargo build --example server");
+        assert!(
+            out.status.success(),
+            "building the example server: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    bin
+}
+
+/// The example server recording `live/*` as fragmented MP4 is killed with SIGKILL in the
+/// middle of a file: the file is still readable, every picture up to its last whole
+/// fragment the source's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_segment_leaves_a_readable_file() {
+    interop_or_skip!();
+    let src_dir = TempDir::new("rec-kill-src");
+    let src = make_source(&src_dir, "src.flv", 20, &[]);
+    let rec = TempDir::new("rec-kill");
+    let bin = server_bin();
+    let cfg = rec.join("weir.toml");
+    let (mut server, rtmp_port) = weir_testutil::spawn_tcp_listener(
+        Duration::from_secs(60),
+        |port| {
+            std::fs::write(
+            &cfg,
+            format!(
+                "[rtmp]\nlisten = \"127.0.0.1:{port}\"\n[http]\nlisten = \"off\"\n[rtsp]\nlisten = \"off\"\n\
+                 [gb28181]\nlisten = \"off\"\n[record]\ndir = \"{}\"\nformat = \"fmp4\"\nstreams = [\"live/*\"]\n",
+                rec.join("files").display()
+            ),
+        )
+        .unwrap();
+            let mut c = std::process::Command::new(&bin);
+            c.arg("--config")
+                .arg(&cfg)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
+            c
+        },
+    );
+    let _publisher = push(&src, &format!("rtmp://127.0.0.1:{rtmp_port}/live/k"));
+    // Wait until the file holds at least 3 s of pictures (a fragment a second).
+    let dir = rec.join("files/live/k");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let file = loop {
+        let f = std::fs::read_dir(&dir)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+            .map(|e| e.path());
+        if let Some(f) = f.filter(|f| count_packets(f, "v:0") >= 75) {
+            break f;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the recording never grew: {}",
+            server.stderr_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    server.kill();
+    let n = count_packets(&file, "v:0");
+    assert!(n >= 75 && n < 500, "{n} pictures readable after SIGKILL");
+    let got = decoded_md5(&file, "0:v:0");
+    let want = decoded_md5(&src, "0:v:0");
+    assert!(got.len() >= 75);
+    assert!(
+        got[..] == want[..got.len()],
+        "the killed file's pictures are the source's"
+    );
+    assert!(count_packets(&file, "a:0") > 0);
+}
