@@ -19,8 +19,8 @@ use std::time::Duration;
 
 pub mod process;
 pub use process::{
-    free_tcp_port, spawn_tcp_listener, udp_rx_queue, wait_for, wait_until, ChildGuard, Finished,
-    NotReady,
+    free_tcp_port, pid_binds_udp, pid_listens_tcp, spawn_tcp_listener, udp_rx_queue, wait_for,
+    wait_until, ChildGuard, Finished, NotReady,
 };
 
 /// How long [`ffmpeg`] and [`ffprobe`] may run before they are killed and the test fails: a

@@ -487,6 +487,28 @@ pub fn spawn_tcp_listener(
     panic!("no free port after 5 tries: {last}");
 }
 
+/// Whether process `pid` itself has a socket listening on TCP `port` (any local address),
+/// from `/proc`; `None` when that cannot be read (not Linux, or the process is gone). For
+/// children a [`ChildGuard`] does not hold, e.g. tokio's `Child::id()` (with `kill_on_drop`).
+pub fn pid_listens_tcp(pid: u32, port: u16) -> Option<bool> {
+    let inodes = socket_inodes(pid)?;
+    Some(
+        proc_sockets(&["tcp", "tcp6"], port)?
+            .iter()
+            .any(|s| s.state == "0A" && inodes.contains(&s.inode)),
+    )
+}
+
+/// Whether process `pid` itself has bound UDP `port`, from `/proc` (see [`pid_listens_tcp`]).
+pub fn pid_binds_udp(pid: u32, port: u16) -> Option<bool> {
+    let inodes = socket_inodes(pid)?;
+    Some(
+        proc_sockets(&["udp", "udp6"], port)?
+            .iter()
+            .any(|s| inodes.contains(&s.inode)),
+    )
+}
+
 /// Socket inodes of `pid`'s open file descriptors; `None` when `/proc` cannot be read.
 fn socket_inodes(pid: u32) -> Option<HashSet<u64>> {
     let dir = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
@@ -681,6 +703,26 @@ mod tests {
             Err(NotReady::Exited { stderr, .. }) => assert_eq!(stderr, "boom\n"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn pid_socket_lookups_see_only_that_process() {
+        if !std::path::Path::new("/proc/net/tcp").exists() {
+            return;
+        }
+        let me = std::process::id();
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        assert_eq!(pid_listens_tcp(me, port), Some(true));
+        let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let uport = u.local_addr().unwrap().port();
+        assert_eq!(pid_binds_udp(me, uport), Some(true));
+        // Another process does not own them.
+        let g = ChildGuard::spawn(&mut sh("exec sleep 600"));
+        assert_eq!(pid_listens_tcp(g.id(), port), Some(false));
+        assert_eq!(pid_binds_udp(g.id(), uport), Some(false));
+        drop(l);
+        assert_eq!(pid_listens_tcp(me, port), Some(false));
     }
 
     #[test]
