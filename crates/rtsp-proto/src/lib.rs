@@ -8,7 +8,12 @@
 //! * [`auth`]: Basic and Digest (MD5, SHA-256, `-sess`, `qop=auth`) for both sides, nonce expiry,
 //!   constant-time comparison.
 //! * [`server::ServerSession`] and [`client::ClientSession`]: sans-IO state machines. Time is an
-//!   `Instant` argument, randomness comes from a caller-supplied [`RandomSource`].
+//!   `Instant` argument, randomness comes from a caller-supplied [`RandomSource`]. The client
+//!   handles what real cameras send: `Content-Base` missing, relative, schemeless or with a
+//!   doubled scheme ([`url::resolve_base`]), relative redirects, garbage between interleaved
+//!   frames ([`Decoder::set_resync`]), SETUP answers without or with other channels; its
+//!   errors name the request and the byte offset of the message that failed to parse
+//!   ([`Error::Input`]). [`client::TransportPolicy`] makes the UDP/TCP/`auto` decision.
 //!
 //! Part of the [Weir](https://github.com/weir-media/weir) media protocol workspace.
 //!

@@ -1,12 +1,43 @@
 //! The RTMP client driver: runs a sans-IO [`ClientSession`] over a TCP connection, for
-//! pushers, pullers and relays.
+//! pushers, pullers and relays. Two levels:
+//!
+//! * **media** — the same shape as [`RtspClient`](super::RtspClient): play yields
+//!   [`RtmpEvent::Track`]s and [`RtmpEvent::Frame`]s ([`RtmpClient::next_media`], through
+//!   [`weir_flv::FlvDemuxer`]); publish takes [`TrackInfo`]s and [`Frame`]s
+//!   ([`RtmpClient::send_tracks`], [`RtmpClient::send_frame`], through
+//!   [`weir_flv::FlvMuxer`]: sequence headers, enhanced RTMP for HEVC/AV1/Opus);
+//! * **messages** — FLV tag bodies as RTMP carries them ([`RtmpClient::send_video`],
+//!   [`RtmpClient::next_event`]), for relays that pass them through untouched.
+//!
+//! Play, printing what arrives:
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), weir_tokio::client::ClientError> {
+//! use weir_tokio::client::{RtmpClient, RtmpEvent, RtmpUrl};
+//! let url = RtmpUrl::parse("rtmp://127.0.0.1:1935/live/cam1")?;
+//! let mut player = RtmpClient::connect(&url).await?.play(&url.stream).await?;
+//! while let Some(event) = player.next_media().await? {
+//!     match event {
+//!         RtmpEvent::Track(t) => println!("track {} {:?}", t.id.0, t.codec),
+//!         RtmpEvent::Frame(f) => println!("track {} dts {:?} {} bytes", f.track.0, f.dts, f.data.len()),
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Publish frames (from an [`RtspClient`](super::RtspClient), a file, an encoder):
+//!
+//! ```no_run
+//! # async fn demo(tracks: Vec<weir_media::TrackInfo>, frames: Vec<weir_media::Frame>) -> Result<(), weir_tokio::client::ClientError> {
 //! use weir_tokio::client::{RtmpClient, RtmpUrl};
-//! let url = RtmpUrl::parse("rtmp://127.0.0.1:1935/live/cam1").unwrap();
+//! let url = RtmpUrl::parse("rtmp://127.0.0.1:1935/live/cam1")?;
 //! let mut pusher = RtmpClient::connect(&url).await?.publish(&url.stream).await?;
-//! pusher.send_video(0, bytes::Bytes::from_static(&[0x17, 0, 0, 0, 0])).await?;
+//! pusher.send_tracks(&tracks).await?; // onMetaData and the sequence headers
+//! for f in &frames {
+//!     pusher.send_frame(f).await?;
+//! }
+//! pusher.close().await?;
 //! # Ok(()) }
 //! ```
 
@@ -16,6 +47,8 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use weir_amf::Amf0Value;
+use weir_flv::{FlvDemuxer, FlvEvent, FlvMuxer, MuxConfig, TagType};
+use weir_media::{Frame, TrackId, TrackInfo};
 use weir_rtmp_chunk::{ClientConfig, ClientEvent, ClientSession};
 
 use crate::net::write_all_bufs;
@@ -49,6 +82,28 @@ pub enum ClientError {
     /// The URL is not `rtmp://host[:port]/app/stream`.
     #[error("bad RTMP URL: {0}")]
     BadUrl(String),
+    /// A frame or track could not be converted to or from FLV.
+    #[error("flv: {0}")]
+    Flv(#[from] weir_flv::Error),
+    /// The call does not fit the connection (a frame of a track not sent with
+    /// [`RtmpClient::send_tracks`]…).
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// What [`RtmpClient::next_media`] yields while playing.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RtmpEvent {
+    /// A track appeared (its sequence header arrived) or its configuration changed.
+    Track(TrackInfo),
+    /// An access unit; timestamps in milliseconds (the FLV clock), wraps extended; video in
+    /// the canonical layout (4-byte length-prefixed NAL units for H.264/H.265).
+    Frame(Frame),
+    /// `onMetaData`.
+    Metadata(weir_flv::Metadata),
+    /// The server ended the stream (`StreamEOF`).
+    End,
 }
 
 /// `rtmp://host[:port]/app[/…]/stream[?query]`, split the way RTMP needs it.
@@ -115,6 +170,11 @@ pub struct RtmpClient {
     buf: BytesMut,
     out: Vec<Bytes>,
     timeout: Duration,
+    /// Play: tags → tracks and frames.
+    demux: FlvDemuxer,
+    /// Publish: tracks and frames → tags.
+    muxer: FlvMuxer,
+    tracks: Vec<TrackInfo>,
 }
 
 impl std::fmt::Debug for RtmpClient {
@@ -152,6 +212,9 @@ impl RtmpClient {
             buf: BytesMut::with_capacity(64 << 10),
             out: Vec::new(),
             timeout: Duration::from_secs(10),
+            demux: FlvDemuxer::new().with_track_ids(TrackId(0), TrackId(1)),
+            muxer: FlvMuxer::new(MuxConfig::default()),
+            tracks: Vec::new(),
         };
         c.wait_for(|ev| matches!(ev, ClientEvent::Connected { .. }))
             .await?;
@@ -292,6 +355,92 @@ impl RtmpClient {
             self.session.handle_input(&mut self.buf)?;
             if self.buf.capacity() - self.buf.len() < 4096 {
                 self.buf.reserve(64 << 10);
+            }
+        }
+    }
+
+    /// Publishing: announces `tracks` — `@setDataFrame onMetaData` and a sequence header per
+    /// track (avcC, hvcC, AudioSpecificConfig…) — and flushes. Call it again when a track's
+    /// configuration changes.
+    ///
+    /// # Errors
+    /// Codecs FLV cannot carry, tracks without the configuration their codec needs, socket
+    /// errors.
+    pub async fn send_tracks(&mut self, tracks: &[TrackInfo]) -> Result<(), ClientError> {
+        let md = self.muxer.metadata(tracks, "weir")?;
+        let values = weir_flv::ScriptData::parse(&md.body, Default::default())
+            .ok()
+            .and_then(|sd| sd.values.into_iter().next());
+        if let Some(v) = values {
+            self.session.send_metadata(&v)?;
+        }
+        for t in tracks {
+            if let Some(tag) = self.muxer.sequence_header(t, 0)? {
+                self.send_tag(tag.tag_type, tag.timestamp, tag.body)?;
+            }
+        }
+        self.tracks = tracks.to_vec();
+        self.flush().await
+    }
+
+    fn send_tag(&mut self, t: TagType, timestamp: u32, body: Bytes) -> Result<(), ClientError> {
+        match t {
+            TagType::Video => self.session.send_video(timestamp, body)?,
+            TagType::Audio => self.session.send_audio(timestamp, body)?,
+            TagType::Script => {}
+        }
+        Ok(())
+    }
+
+    /// Publishing: sends one frame of a track announced with [`RtmpClient::send_tracks`] (its
+    /// timestamps in any timebase; RTMP carries milliseconds) and flushes.
+    ///
+    /// # Errors
+    /// A frame of an unknown track, conversion or socket errors.
+    pub async fn send_frame(&mut self, frame: &Frame) -> Result<(), ClientError> {
+        let Some(track) = self.tracks.iter().find(|t| t.id == frame.track) else {
+            return Err(ClientError::Usage(format!(
+                "frame of track {} which send_tracks did not announce",
+                frame.track.0
+            )));
+        };
+        let tag = self.muxer.frame(track, frame)?;
+        self.send_tag(tag.tag_type, tag.timestamp, tag.body)?;
+        self.flush().await
+    }
+
+    /// Playing: the next track, frame or metadata, reading as needed; `Ok(None)` once the
+    /// server has closed the connection.
+    ///
+    /// # Errors
+    /// Socket or protocol errors, tags that do not parse.
+    pub async fn next_media(&mut self) -> Result<Option<RtmpEvent>, ClientError> {
+        loop {
+            if let Some(ev) = self.demux.poll_event() {
+                match ev {
+                    FlvEvent::Track(t) => return Ok(Some(RtmpEvent::Track(t))),
+                    FlvEvent::Frame(f) => return Ok(Some(RtmpEvent::Frame(f))),
+                    FlvEvent::Metadata(m) => return Ok(Some(RtmpEvent::Metadata(m))),
+                    _ => continue,
+                }
+            }
+            let Some(ev) = self.next_event().await? else {
+                return Ok(None);
+            };
+            match ev {
+                ClientEvent::Video { timestamp, data } => {
+                    self.demux.push(TagType::Video, timestamp, &data)?
+                }
+                ClientEvent::Audio { timestamp, data } => {
+                    self.demux.push(TagType::Audio, timestamp, &data)?
+                }
+                ClientEvent::Metadata { metadata, .. } => {
+                    if let Some(m) = weir_flv::Metadata::from_amf(&metadata) {
+                        return Ok(Some(RtmpEvent::Metadata(m)));
+                    }
+                }
+                ClientEvent::StreamEof { .. } => return Ok(Some(RtmpEvent::End)),
+                _ => {}
             }
         }
     }

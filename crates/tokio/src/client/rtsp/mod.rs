@@ -39,12 +39,14 @@
 mod media;
 
 use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use tokio::io::AsyncReadExt;
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
@@ -57,8 +59,8 @@ pub use weir_rtsp_proto::headers::LowerTransport;
 
 use self::media::{Media, Outgoing, Path};
 use crate::ingest::pipeline::{sdp_media, EsDecoder};
+use crate::net::random_u64;
 use crate::net::rtp_transport::{spawn_reader, Datagram};
-use crate::net::{random_u64, write_all_bufs};
 
 /// Settings of an [`RtspClient`]. `Default` suits cameras on a LAN.
 #[derive(Debug, Clone)]
@@ -336,7 +338,9 @@ struct Conn {
     sock: TcpStream,
     session: ClientSession,
     buf: BytesMut,
-    out: Vec<Bytes>,
+    /// Bytes to write; written ones are removed as they go, so a cancelled write loses
+    /// nothing and repeats nothing.
+    out: VecDeque<Bytes>,
     /// The URL without credentials.
     url: String,
     local: SocketAddr,
@@ -394,7 +398,7 @@ impl Conn {
             sock,
             session,
             buf: BytesMut::with_capacity(64 << 10),
-            out: Vec::new(),
+            out: VecDeque::new(),
             url: plain,
             local,
             peer,
@@ -651,19 +655,51 @@ impl RtspClient {
         }
     }
 
-    /// Writes what the session has queued.
+    /// Writes what the session has queued (vectored; cancel-safe: progress is kept in
+    /// `out` after every write).
     async fn flush(&mut self) -> Result<(), RtspClientError> {
         while let Some(b) = self.conn.session.poll_transmit() {
-            self.conn.out.push(b);
+            self.conn.out.push_back(b);
         }
-        if self.conn.out.is_empty() || self.eof {
+        if self.eof {
             self.conn.out.clear();
             return Ok(());
         }
-        let err = self.io_err("write");
-        write_all_bufs(&mut self.conn.sock, &mut self.conn.out)
-            .await
-            .map_err(err)
+        while !self.conn.out.is_empty() {
+            let conn = &mut self.conn;
+            let written = std::future::poll_fn(|cx| {
+                let mut slices = [IoSlice::new(&[]); 16];
+                let n = conn
+                    .out
+                    .iter()
+                    .zip(slices.iter_mut())
+                    .map(|(b, s)| *s = IoSlice::new(b))
+                    .count();
+                Pin::new(&mut conn.sock).poll_write_vectored(cx, &slices[..n])
+            })
+            .await;
+            let mut n = match written {
+                Ok(0) => {
+                    let e = std::io::Error::new(std::io::ErrorKind::WriteZero, "socket closed");
+                    return Err(self.io_err("write")(e));
+                }
+                Ok(n) => n,
+                Err(e) => return Err(self.io_err("write")(e)),
+            };
+            while n > 0 {
+                let Some(front) = self.conn.out.front_mut() else {
+                    break;
+                };
+                if front.len() <= n {
+                    n -= front.len();
+                    self.conn.out.pop_front();
+                } else {
+                    front.advance(n);
+                    n = 0;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn send_rtcp(&mut self, packets: Vec<Outgoing>) {
@@ -1095,11 +1131,17 @@ impl RtspClient {
     /// connection or said goodbye on every track). Keep calling it: it also sends the
     /// keep-alives and receiver reports.
     ///
+    /// Cancel-safe: it can be a branch of `tokio::select!` (with a timer, a shutdown
+    /// signal); a dropped call loses no event and leaves no request half-written. (A drop
+    /// while the `auto` fallback is re-establishing the session makes the next call start
+    /// that over.)
+    ///
     /// # Errors
     /// [`RtspClientError::NoMedia`] when the stream stalls, input that does not parse, socket
     /// errors.
     pub async fn next(&mut self) -> Result<Option<RtspEvent>, RtspClientError> {
-        if !self.playing && self.events.is_empty() && !self.ended {
+        if !self.playing && self.events.is_empty() && !self.ended && self.pending_fallback.is_none()
+        {
             return Err(self.usage("next() before play()"));
         }
         loop {
@@ -1109,8 +1151,10 @@ impl RtspClient {
             if self.ended {
                 return Ok(None);
             }
-            if self.pending_fallback.take().is_some() {
+            if self.pending_fallback.is_some() {
+                // Kept until the new session plays: a cancelled restart starts over.
                 self.restart_over_tcp().await?;
+                self.pending_fallback = None;
                 continue;
             }
             for stray in self.outcomes.drain(..) {
