@@ -170,7 +170,10 @@ async fn every_protocol_plays_files_bit_exact() {
             "rtsp-udp",
         ),
         play(
-            format!("rtsp://{rtsp}/vod/media/clip.flv"),
+            format!(
+                "rtsp://{rtsp}/vod/media/{}",
+                clip.flv.file_name().unwrap().to_str().unwrap()
+            ),
             &["-rtsp_transport", "tcp"],
             "rtsp-flv",
         ),

@@ -45,6 +45,8 @@ fn json(code: StatusCode, value: &impl Serialize) -> Response<Body> {
 
 /// Who may use the API: with `api.token`, a request needs the bearer token (401); without,
 /// changes come from loopback clients only (403).
+// The error is the response itself, built once per refused request.
+#[allow(clippy::result_large_err)]
 pub(crate) fn access(ctx: &Ctx, req: &ApiRequest<'_>) -> Result<(), Response<Body>> {
     let mutating = req.method != Method::GET && req.method != Method::HEAD;
     match &ctx.config.api.token {

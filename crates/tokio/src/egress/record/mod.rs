@@ -85,10 +85,6 @@ impl RecStats {
     pub(crate) fn files(&self) -> u64 {
         self.counters.files.load(Ordering::Relaxed)
     }
-    /// Write errors so far.
-    pub(crate) fn errors(&self) -> u64 {
-        self.counters.errors.load(Ordering::Relaxed)
-    }
 }
 
 struct Active {
@@ -112,8 +108,6 @@ pub(crate) struct RecordingStatus {
     pub(crate) key: String,
     /// A recorder is running (the stream is live or awaited).
     pub(crate) active: bool,
-    /// Recorded whenever published (pattern or API).
-    pub(crate) wanted: bool,
     pub(crate) stats: Option<Arc<RecStats>>,
 }
 
@@ -215,7 +209,6 @@ impl Recorders {
             .map(|k| RecordingStatus {
                 key: k.clone(),
                 active: st.active.contains_key(k),
-                wanted: st.armed.contains(k),
                 stats: st.active.get(k).map(|a| a.stats.clone()),
             })
             .collect();

@@ -133,11 +133,6 @@ impl Segmenter {
         }
     }
 
-    /// A segment is open.
-    pub(crate) fn is_open(&self) -> bool {
-        self.cur.is_some()
-    }
-
     /// Media time written to the open segment so far.
     pub(crate) fn open_duration(&self) -> Option<Duration> {
         let c = self.cur.as_ref()?;
@@ -453,7 +448,12 @@ mod tests {
             RecordFormat::Mp4,
             Duration::from_millis(1000),
             Duration::from_secs(1),
-            &[v.clone(), a.clone()],
+            std::slice::from_ref(&v)
+                .iter()
+                .chain(std::slice::from_ref(&a))
+                .cloned()
+                .collect::<Vec<_>>()
+                .as_slice(),
         );
         let mut units = vec![video(&v, 0, false)]; // before any keyframe: skipped
         for i in 0..60 {
@@ -483,7 +483,7 @@ mod tests {
             RecordFormat::Fmp4,
             Duration::from_secs(600),
             Duration::from_secs(1),
-            &[v.clone()],
+            std::slice::from_ref(&v),
         );
         let mut units: Vec<Unit> = (0..10).map(|i| video(&v, i * 40, i == 0)).collect();
         let mut v2 = (*v).clone();
@@ -516,7 +516,7 @@ mod tests {
             RecordFormat::Flv,
             Duration::from_millis(100),
             Duration::from_secs(1),
-            &[a.clone()],
+            std::slice::from_ref(&a),
         );
         let units: Vec<Unit> = (0..10).map(|i| audio(&a, i * 20)).collect();
         let mut ops = run(&mut seg, &units);

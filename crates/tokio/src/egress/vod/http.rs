@@ -441,52 +441,6 @@ pub(crate) fn span_candidates(
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges() {
-        assert_eq!(parse_range(None, 100), RangeAsk::Full);
-        assert_eq!(parse_range(Some("bytes=0-9"), 100), RangeAsk::Part(0, 9));
-        assert_eq!(parse_range(Some("bytes=90-"), 100), RangeAsk::Part(90, 99));
-        assert_eq!(
-            parse_range(Some("bytes=90-1000"), 100),
-            RangeAsk::Part(90, 99)
-        );
-        assert_eq!(parse_range(Some("bytes=-10"), 100), RangeAsk::Part(90, 99));
-        assert_eq!(parse_range(Some("bytes=-1000"), 100), RangeAsk::Part(0, 99));
-        assert_eq!(
-            parse_range(Some("bytes=100-"), 100),
-            RangeAsk::Unsatisfiable
-        );
-        assert_eq!(parse_range(Some("bytes=-0"), 100), RangeAsk::Unsatisfiable);
-        assert_eq!(parse_range(Some("bytes=5-2"), 100), RangeAsk::Full);
-        assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), RangeAsk::Full);
-        assert_eq!(parse_range(Some("items=0-1"), 100), RangeAsk::Full);
-        assert_eq!(parse_range(Some("bytes=x-1"), 100), RangeAsk::Full);
-        assert_eq!(parse_range(Some("bytes=0-"), 0), RangeAsk::Unsatisfiable);
-    }
-
-    #[test]
-    fn spans_pick_overlapping_files_and_join_them() {
-        let f = |s: i64, d: i64| SpanFile {
-            path: PathBuf::from(format!("{s}")),
-            start_ms: s,
-            duration_ms: d,
-        };
-        let files = vec![f(0, 10_000), f(10_000, 10_000), f(30_000, 10_000)];
-        let names = |v: Vec<SpanFile>| v.into_iter().map(|f| f.start_ms).collect::<Vec<_>>();
-        assert_eq!(names(span_files(&files, 5_000, 10_000)), [0, 10_000]);
-        assert_eq!(names(span_files(&files, 20_000, 5_000)), Vec::<i64>::new());
-        assert_eq!(names(span_files(&files, 19_000, 12_000)), [10_000, 30_000]);
-        let s = Duration::from_secs;
-        assert_eq!(join_offset(s(10), 500), s(10));
-        assert_eq!(join_offset(s(10), -1500), s(10));
-        assert_eq!(join_offset(s(10), 10_000), s(20));
-    }
-}
-
 /// What `GET /vod/...` needs from the relay.
 pub(crate) struct VodRequest<'a> {
     /// The path after `/vod/` (still percent-encoded).
@@ -594,5 +548,51 @@ pub(crate) async fn handle(
         }
         Ok(Err(super::VodError::Forbidden)) => status(StatusCode::FORBIDDEN, "forbidden\n"),
         _ => status(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range(None, 100), RangeAsk::Full);
+        assert_eq!(parse_range(Some("bytes=0-9"), 100), RangeAsk::Part(0, 9));
+        assert_eq!(parse_range(Some("bytes=90-"), 100), RangeAsk::Part(90, 99));
+        assert_eq!(
+            parse_range(Some("bytes=90-1000"), 100),
+            RangeAsk::Part(90, 99)
+        );
+        assert_eq!(parse_range(Some("bytes=-10"), 100), RangeAsk::Part(90, 99));
+        assert_eq!(parse_range(Some("bytes=-1000"), 100), RangeAsk::Part(0, 99));
+        assert_eq!(
+            parse_range(Some("bytes=100-"), 100),
+            RangeAsk::Unsatisfiable
+        );
+        assert_eq!(parse_range(Some("bytes=-0"), 100), RangeAsk::Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=5-2"), 100), RangeAsk::Full);
+        assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), RangeAsk::Full);
+        assert_eq!(parse_range(Some("items=0-1"), 100), RangeAsk::Full);
+        assert_eq!(parse_range(Some("bytes=x-1"), 100), RangeAsk::Full);
+        assert_eq!(parse_range(Some("bytes=0-"), 0), RangeAsk::Unsatisfiable);
+    }
+
+    #[test]
+    fn spans_pick_overlapping_files_and_join_them() {
+        let f = |s: i64, d: i64| SpanFile {
+            path: PathBuf::from(format!("{s}")),
+            start_ms: s,
+            duration_ms: d,
+        };
+        let files = vec![f(0, 10_000), f(10_000, 10_000), f(30_000, 10_000)];
+        let names = |v: Vec<SpanFile>| v.into_iter().map(|f| f.start_ms).collect::<Vec<_>>();
+        assert_eq!(names(span_files(&files, 5_000, 10_000)), [0, 10_000]);
+        assert_eq!(names(span_files(&files, 20_000, 5_000)), Vec::<i64>::new());
+        assert_eq!(names(span_files(&files, 19_000, 12_000)), [10_000, 30_000]);
+        let s = Duration::from_secs;
+        assert_eq!(join_offset(s(10), 500), s(10));
+        assert_eq!(join_offset(s(10), -1500), s(10));
+        assert_eq!(join_offset(s(10), 10_000), s(20));
     }
 }

@@ -59,11 +59,6 @@ impl Vod {
         Vod { roots, in_use }
     }
 
-    /// The directory of `root`.
-    pub(crate) fn root(&self, root: &str) -> Option<&Path> {
-        self.roots.get(root).map(PathBuf::as_path)
-    }
-
     /// `{root}/{path}` (the part after `/vod/`) → the file, checked to stay inside its
     /// root. Blocking (file system).
     pub(crate) fn resolve(&self, root_and_path: &str) -> Result<PathBuf, VodError> {

@@ -149,11 +149,10 @@ impl VodRtmpPlayer {
         chunk_size: u32,
         more: bool,
     ) -> Result<bool, weir_rtmp_chunk::Error> {
-        let mut send =
-            |session: &mut ServerSession, u: &Unit| match flv::rtmp_message(u, chunk_size) {
-                Some(msg) => session.send_prepared(self.stream_id, flv::timestamp(u), &msg),
-                None => Ok(()),
-            };
+        let send = |session: &mut ServerSession, u: &Unit| match flv::rtmp_message(u, chunk_size) {
+            Some(msg) => session.send_prepared(self.stream_id, flv::timestamp(u), &msg),
+            None => Ok(()),
+        };
         if self.headers {
             self.headers = false;
             let t0 = self

@@ -162,8 +162,6 @@ pub(crate) struct MediaFile {
     kind: Kind,
     tracks: Vec<TrackInfo>,
     duration: Option<Duration>,
-    /// The time `npt = 0` maps to (media time 0).
-    origin: Timestamp,
 }
 
 impl std::fmt::Debug for MediaFile {
@@ -234,7 +232,6 @@ impl MediaFile {
             kind: Kind::Mp4(Box::new(mp4)),
             tracks,
             duration,
-            origin: Timestamp::new(0, Timebase::MILLIS),
         })
     }
 
@@ -296,7 +293,6 @@ impl MediaFile {
             kind: Kind::Flv(Box::new(flv)),
             tracks,
             duration: None,
-            origin: Timestamp::new(0, Timebase::MILLIS),
         })
     }
 
@@ -324,7 +320,7 @@ impl MediaFile {
                 }
             }
             self.duration = end
-                .and_then(|e| e.duration_since(self.origin))
+                .and_then(|e| e.duration_since(Timestamp::new(0, Timebase::MILLIS)))
                 .map(|d| d + step);
             return self.rewind();
         }
@@ -339,11 +335,6 @@ impl MediaFile {
     /// The media duration, when known.
     pub(crate) fn duration(&self) -> Option<Duration> {
         self.duration
-    }
-
-    /// The file time `npt = 0` maps to (media time 0).
-    pub(crate) fn origin(&self) -> Timestamp {
-        self.origin
     }
 
     /// Codecs of the tracks.
@@ -362,7 +353,7 @@ impl MediaFile {
         }
     }
 
-    /// Moves to the keyframe at or before `npt` (time since the origin).
+    /// Moves to the keyframe at or before `npt` (presentation time since media time 0).
     ///
     /// # Errors
     /// I/O errors and broken files.
@@ -377,11 +368,6 @@ impl MediaFile {
                 Ok(())
             }
         }
-    }
-
-    /// Time since the origin of a timestamp (0 before it).
-    pub(crate) fn npt_of(&self, t: Timestamp) -> Duration {
-        t.duration_since(self.origin).unwrap_or_default()
     }
 }
 
