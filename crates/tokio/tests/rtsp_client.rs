@@ -143,6 +143,20 @@ async fn plain_camera_tcp_frames_and_teardown() {
         stats.rtp_packets > 30 && stats.sender_reports >= 1,
         "{stats:?}"
     );
+    // The sender report put the first frame at 1 700 000 000 s (NTP, as Unix time); frame
+    // k was captured k × 40 ms later.
+    let video = got.video();
+    for k in [0usize, 7, 29] {
+        let wall = c.wallclock(video[k]).expect("after a sender report");
+        let want = std::time::UNIX_EPOCH
+            + Duration::from_secs(1_700_000_000)
+            + Duration::from_millis(40 * k as u64);
+        let off = wall.duration_since(want).unwrap_or_else(|e| e.duration());
+        assert!(
+            off < Duration::from_millis(1),
+            "frame {k}: {wall:?} vs {want:?}"
+        );
+    }
     c.teardown().await.unwrap();
     let methods = cam.methods();
     assert_eq!(
@@ -654,6 +668,10 @@ async fn usage_errors() {
         RtspClient::connect("http://x/", tcp()).await,
         Err(RtspClientError::BadUrl { .. })
     ));
+    assert!(matches!(
+        RtspClient::connect("rtsps://127.0.0.1:1/x", tcp()).await,
+        Err(RtspClientError::Usage { .. })
+    ));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -743,6 +761,15 @@ async fn gst_pull(test: &str, case: GstCase) {
         .await
         .expect("the clip arrives within 60 s");
     let stats = c.stats();
+    // gst-rtsp-server's sender reports (when one came within the 2 s clip) carry the system
+    // clock: frames map to about now.
+    if stats.sender_reports > 0 {
+        let wall = frames.iter().find_map(|f| c.wallclock(f)).unwrap();
+        let age = std::time::SystemTime::now()
+            .duration_since(wall)
+            .unwrap_or_else(|e| e.duration());
+        assert!(age < Duration::from_secs(30), "{wall:?}");
+    }
     c.teardown().await.unwrap();
     assert_eq!(stats.lost_packets, 0, "{stats:?}");
 

@@ -381,6 +381,13 @@ impl Retimer {
         self.entry(track).sr = Some((ntp, rtp));
     }
 
+    /// What [`Retimer::retime`] adds to `track`'s timestamps (track ticks), once its first
+    /// frame fixed it.
+    #[cfg(feature = "rtsp")]
+    pub(crate) fn offset(&self, track: TrackId) -> Option<i64> {
+        self.tracks.iter().find(|t| t.id == track)?.offset
+    }
+
     /// Moves `f` (of a track with `clock_rate`) onto the stream clock; `now` is when it
     /// arrived.
     pub(crate) fn retime(&mut self, mut f: Frame, clock_rate: u32, now: Instant) -> Frame {

@@ -21,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use weir_media::{Frame, Timebase, Timestamp, TrackId};
 use weir_rtp_rtcp::payload::h264::{H264Packetizer, PacketizationMode};
 use weir_rtp_rtcp::payload::{Packetizer, PacketizerConfig};
-use weir_rtp_rtcp::rtcp::{Goodbye, SenderReport};
+use weir_rtp_rtcp::rtcp::{Goodbye, ReceiverReport, SenderReport};
 use weir_rtp_rtcp::{Compound, NtpTime, RtcpPacket, RtpHeader};
 use weir_rtsp_proto::auth::{AuthConfig, AuthOutcome, Authenticator};
 use weir_rtsp_proto::headers::{Pair, TransportSpec};
@@ -401,10 +401,9 @@ fn media_bytes(plan: &MediaPlan, channels: &[(u8, u8)], st: &Mutex<State>) -> Ve
     if plan.pace.is_none() {
         for ((ssrc, _, _), (_, rtcp)) in tracks.iter().zip(channels) {
             let bye = Compound::new(vec![
-                RtcpPacket::SenderReport(SenderReport {
+                RtcpPacket::ReceiverReport(ReceiverReport {
                     ssrc: *ssrc,
-                    ntp_time: ntp,
-                    ..SenderReport::default()
+                    ..ReceiverReport::default()
                 }),
                 RtcpPacket::Goodbye(Goodbye {
                     sources: vec![*ssrc],

@@ -59,6 +59,10 @@ struct Track {
     path: Path,
     /// The server said goodbye (RTCP BYE).
     bye: bool,
+    /// Latest sender report: (NTP wallclock, RTP time).
+    sr: Option<(NtpTime, u32)>,
+    /// What timestamp repair added to the latest frame (track ticks).
+    repair_shift: i64,
 }
 
 /// Counters of a play session.
@@ -125,6 +129,8 @@ impl Media {
             rtcp: RtcpSession::new(cfg, now),
             path,
             bye: false,
+            sr: None,
+            repair_shift: 0,
         });
         self.tracks.len() - 1
     }
@@ -212,6 +218,7 @@ impl Media {
             match p {
                 RtcpPacket::SenderReport(sr) => {
                     self.counters.sender_reports += 1;
+                    t.sr = Some((sr.ntp_time, sr.rtp_time));
                     self.retimer.sender_report(id, sr.ntp_time, sr.rtp_time);
                 }
                 RtcpPacket::Goodbye(_) => {
@@ -236,13 +243,38 @@ impl Media {
                 IngestEvent::Frame(f) => {
                     let mut f = self.retimer.retime(f, clock, now);
                     if let Some(r) = self.repair.as_mut() {
+                        let before = f.pts.ticks();
                         let _ = r.repair(&mut f);
+                        t.repair_shift = f.pts.ticks().saturating_sub(before);
                     }
                     RtspEvent::Frame(f)
                 }
             });
         }
         self.counters.lost_packets = self.tracks.iter().map(|t| t.ingest.lost_packets()).sum();
+    }
+
+    /// The wallclock (NTP, from the track's latest sender report) of a frame's presentation
+    /// time; `None` before the track's first sender report.
+    pub(super) fn wallclock(&self, f: &weir_media::Frame) -> Option<SystemTime> {
+        let t = self.tracks.iter().find(|t| t.id == f.track)?;
+        let (ntp, rtp) = t.sr?;
+        let offset = self.retimer.offset(t.id)?;
+        let ticks = f
+            .pts
+            .ticks()
+            .saturating_sub(t.repair_shift)
+            .saturating_sub(offset);
+        let delta = i64::from((ticks as u32).wrapping_sub(rtp) as i32);
+        let clock = i64::from(t.clock_rate.max(1));
+        let nanos = i128::from(delta) * 1_000_000_000 / i128::from(clock);
+        let base = SystemTime::UNIX_EPOCH + ntp.to_unix();
+        let d = Duration::from_nanos(u64::try_from(nanos.unsigned_abs()).unwrap_or(u64::MAX));
+        if nanos >= 0 {
+            base.checked_add(d)
+        } else {
+            base.checked_sub(d)
+        }
     }
 
     /// When [`Media::handle_timeout`] wants to run: a jitter buffer's deadline or a report.

@@ -358,6 +358,12 @@ impl Conn {
             source,
         })?;
         let plain = parsed.without_credentials();
+        if parsed.scheme != "rtsp" {
+            return Err(RtspClientError::Usage {
+                url: plain,
+                reason: format!("{}:// is not supported (rtsp:// only)", parsed.scheme),
+            });
+        }
         let io = |what: &'static str| {
             let plain = plain.clone();
             move |source| RtspClientError::Io {
@@ -575,6 +581,13 @@ impl RtspClient {
     /// The method keep-alives use (chosen from the server's `Public` header).
     pub fn keepalive_method(&self) -> Method {
         self.conn.session.keepalive_method()
+    }
+
+    /// The wallclock time at which the server captured `frame` (a frame this client
+    /// yielded), from the track's latest RTCP sender report: what an NVR stamps recordings
+    /// with. `None` before the track's first sender report.
+    pub fn wallclock(&self, frame: &Frame) -> Option<std::time::SystemTime> {
+        self.media.as_ref()?.wallclock(frame)
     }
 
     /// Counters.
