@@ -712,7 +712,8 @@ async fn gst_pull(test: &str, case: GstCase) {
     let server = gst::GstServer::start(py, &dir, &launch, case.protocols, case.auth).await;
     let cfg = RtspClientConfig::default()
         .with_transport(case.transport)
-        .with_media_timeout(Duration::from_secs(10));
+        .with_media_timeout(Duration::from_secs(10))
+        .with_rtcp_interval(Duration::from_millis(200));
     let mut c = match RtspClient::connect(&server.url(case.auth), cfg).await {
         Ok(c) => c,
         Err(e) => panic!("{e}\n{}", server.log()),
@@ -772,6 +773,10 @@ async fn gst_pull(test: &str, case: GstCase) {
     }
     c.teardown().await.unwrap();
     assert_eq!(stats.lost_packets, 0, "{stats:?}");
+    assert!(
+        stats.receiver_reports >= 2,
+        "receiver reports sent: {stats:?}"
+    );
 
     let video_track = tracks
         .iter()
