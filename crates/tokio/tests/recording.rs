@@ -552,14 +552,15 @@ fn weir_testutil_rfc3339_plus(start: &str, secs: u32) -> String {
     format!("{head}{:02}{}", s + secs, &rest[2..])
 }
 
-/// The example server (`target/<profile>/examples/server`), built first when missing.
+/// The example server (`target/debug/examples/server`), built (or brought up to date)
+/// first with `cargo build --example server`.
 fn server_bin() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     let bin = target.join("debug/examples/server");
-    if !bin.exists() {
+    {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let out = std::process::Command::new(cargo)
             .args(["build", "--example", "server", "--manifest-path"])

@@ -323,6 +323,7 @@ impl Recorders {
         };
         let mut units = Vec::with_capacity(64);
         let mut ops = Vec::new();
+        let mut batch = writer::AppendBatch::default();
         loop {
             let more = tokio::select! {
                 m = sub.next_batch(&mut units, 64) => m,
@@ -336,10 +337,10 @@ impl Recorders {
                 }
             }
             units.clear();
-            for op in ops.drain(..) {
+            batch.take(&mut ops, std::time::Instant::now(), |op| {
                 counters.queued.fetch_add(op.len(), Ordering::AcqRel);
                 let _ = tx.send(op);
-            }
+            });
             stats.dropped.store(
                 gate.dropped + sub.dropped() + seg.skipped,
                 Ordering::Relaxed,
@@ -354,10 +355,10 @@ impl Recorders {
             }
         }
         seg.close(&mut ops);
-        for op in ops.drain(..) {
+        batch.take(&mut ops, std::time::Instant::now(), |op| {
             counters.queued.fetch_add(op.len(), Ordering::AcqRel);
             let _ = tx.send(op);
-        }
+        });
         drop(tx);
         drop(sub);
         let _ = writer.await;
