@@ -7,18 +7,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tracing::{debug, info};
 use weir_media::TrackId;
-use weir_rtp_rtcp::payload::{track_for, DepacketizerConfig};
 use weir_rtp_rtcp::{Compound, RtcpLimits, RtcpPacket, RtpPacket};
 
-use super::pipeline::{EsDecoder, IngestEvent, Retimer, RtpIngest};
+use super::pipeline::{sdp_media, EsDecoder, IngestEvent, Retimer, RtpIngest, DEFAULT_STREAM_LEAD};
 use super::publish_event;
 use crate::core::Publisher;
 use crate::net::rtp_transport::RtpTransport;
-
-/// Where the stream time of an RTSP publisher starts (see [`Retimer`]): room for the
-/// decode times of reordered video (reorder depth × frame duration) before the first
-/// presentation time.
-const STREAM_TIME_LEAD: Duration = Duration::from_secs(1);
 
 /// One announced track.
 struct InTrack {
@@ -44,34 +38,15 @@ pub(crate) struct RtspRecorder {
 }
 
 /// The tracks of an announced SDP: (control URL, decoder) for every media whose format the
-/// relay can depacketize; others are skipped with a log line.
+/// relay can depacketize; others are skipped with a log line. The same mapping (and camera
+/// quirks) as an RTSP pull's DESCRIBE answer: [`sdp_media`].
 pub(crate) fn parse_announce(uri: &str, sdp: &[u8]) -> Result<Vec<(String, EsDecoder)>, String> {
     let d = weir_sdp::SessionDescription::parse(sdp).map_err(|e| e.to_string())?;
     let mut tracks = Vec::new();
-    for (i, m) in d.media.iter().enumerate() {
-        let Some(pt) = m.payload_types().next() else {
-            continue;
-        };
-        let Some(Ok(rtpmap)) = m.rtpmap(pt) else {
-            debug!(media = i, "RTSP ANNOUNCE: media without rtpmap skipped");
-            continue;
-        };
-        // The fmtp parameters exactly as announced (`a=fmtp:PT params`).
-        let fmtp = m.attributes_named("fmtp").flatten().find_map(|v| {
-            let (p, rest) = v.trim().split_once(char::is_whitespace)?;
-            (p.parse::<u8>().ok() == Some(pt)).then(|| rest.trim())
-        });
-        let mut encoding = format!("{}/{}", rtpmap.encoding, rtpmap.clock_rate);
-        if let Some(ch) = rtpmap.channels {
-            encoding.push_str(&format!("/{ch}"));
-        }
-        let id = TrackId(u32::try_from(i).unwrap_or(u32::MAX));
-        let cfg = DepacketizerConfig::new(rtpmap.clock_rate).with_track(id);
-        match track_for(&encoding, fmtp, cfg) {
-            Ok((depack, info)) => {
-                tracks.push((m.control_url(&d, uri), EsDecoder::new(info, depack)));
-            }
-            Err(e) => debug!(media = i, error = %e, "RTSP ANNOUNCE: media skipped"),
+    for m in sdp_media(&d, uri) {
+        match m.decoder {
+            Ok(decoder) => tracks.push((m.control, decoder)),
+            Err(e) => debug!(media = m.index, error = %e, "RTSP ANNOUNCE: media skipped"),
         }
     }
     Ok(tracks)
@@ -108,7 +83,7 @@ impl RtspRecorder {
                 })
                 .collect(),
             publisher,
-            retimer: Retimer::new(STREAM_TIME_LEAD),
+            retimer: Retimer::new(DEFAULT_STREAM_LEAD),
             jitter_latency,
             recording: false,
         }
