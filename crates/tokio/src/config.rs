@@ -209,6 +209,12 @@ pub struct HttpConfig {
     pub listen: Option<SocketAddr>,
     /// Largest request head, bytes (default 16 KiB).
     pub max_header_bytes: usize,
+    /// Serve the web console at `/` and `/console/` (default true). The page is static and
+    /// public; what it shows comes from the API (which obeys `api.token`).
+    pub console: bool,
+    /// Serve the console's files from this directory instead of the built-in ones (a file
+    /// missing there falls back to the built-in one; default none).
+    pub console_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for HttpConfig {
@@ -216,6 +222,8 @@ impl Default for HttpConfig {
         HttpConfig {
             listen: Some(SocketAddr::from(([0, 0, 0, 0], 8080))),
             max_header_bytes: 16 << 10,
+            console: true,
+            console_dir: None,
         }
     }
 }

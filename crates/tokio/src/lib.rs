@@ -82,6 +82,8 @@ pub mod client;
 pub mod config;
 mod conn;
 #[cfg(feature = "http")]
+mod console;
+#[cfg(feature = "http")]
 mod control;
 pub mod core;
 mod ctx;

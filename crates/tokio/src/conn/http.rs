@@ -160,6 +160,10 @@ impl HttpRoutes {
             return cors(empty(StatusCode::NO_CONTENT));
         }
         let path = req.uri().path().to_string();
+        let (method, headers) = (req.method(), req.headers());
+        if let Some(r) = crate::console::handle(&ctx.config.http, method, &path, headers).await {
+            return cors(r);
+        }
         if let Some(rest) = path.strip_prefix("/api/v1") {
             let proxy = ["/pulls", "/pushes"]
                 .iter()
