@@ -444,7 +444,7 @@ mod tests {
         assert_eq!(play_start(Some(&r("npt=now-"))), None);
         assert_eq!(play_start(None), None);
         assert_eq!(
-            play_start(Some(&r("npt=1:00-"))),
+            play_start(Some(&r("npt=0:01:00-"))),
             Some(Duration::from_secs(60))
         );
     }
