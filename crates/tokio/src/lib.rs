@@ -101,8 +101,9 @@ pub use config::{HttpConfig, RelayConfig, RtmpConfig, RtspAppAuth, RtspConfig};
 #[cfg(feature = "http")]
 pub use conn::HttpRoutes;
 pub use core::{
-    Hub, HubConfig, HubError, HubEvent, Publisher, StreamInfo, StreamShape, Subscription, TryNext,
-    Unit, UnitKind,
+    EncodingKey, Hub, HubConfig, HubCounters, HubError, HubEvent, Link, MetaValue, Peer, Publisher,
+    Role, SessionHandle, SessionInfo, StreamInfo, StreamMetadata, StreamShape, SubscribeOptions,
+    Subscription, Tap, TryNext, Unit, UnitKind,
 };
 #[cfg(feature = "http")]
 pub use net::http::Body as HttpBody;

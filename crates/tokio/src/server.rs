@@ -193,6 +193,13 @@ impl Relay {
         let pushes = crate::proxy::Pushes::new(hub.clone(), self.config.pull_retry.clone());
         #[cfg(feature = "http")]
         hooks.set_pulls(pulls.clone());
+        #[cfg(feature = "record")]
+        {
+            let recorders = recorders.clone();
+            pulls.set_recorder(move |key| {
+                recorders.start(key);
+            });
+        }
         BoundRelay {
             ctx: Arc::new(Ctx {
                 started: tokio::time::Instant::now(),

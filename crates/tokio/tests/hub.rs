@@ -415,3 +415,45 @@ async fn streams_starting_near_a_wrap_are_rebased() {
         .collect();
     assert_eq!(ts, [1000, 1040, 1080, 1120, 1160]);
 }
+
+/// Internal consumers (the HLS segmenter, the recorder) are not players: they start no
+/// `on_play`/`on_play_stop` notifications and are not listed as sessions; a real player
+/// in the same stream is.
+#[tokio::test]
+async fn internal_subscriptions_emit_no_player_events() {
+    use weir_tokio::{HubEvent, SubscribeOptions};
+    let hub = Hub::new(config());
+    let mut events = hub.events();
+    let p = hub.publish("live/internal", "test").unwrap();
+    p.video(0, avc_config());
+    p.video(0, key(0));
+    let internal = hub
+        .subscribe_with(
+            "live/internal",
+            "record",
+            SubscribeOptions::new().internal(),
+        )
+        .await
+        .unwrap();
+    let player = hub.subscribe("live/internal", "rtmp").await.unwrap();
+    assert_eq!(
+        hub.sessions()
+            .iter()
+            .filter(|s| s.protocol == "record")
+            .count(),
+        0
+    );
+    assert_eq!(hub.stream("live/internal").unwrap().players, 1);
+    drop(internal);
+    drop(player);
+    drop(p);
+    let mut player_events = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        match e {
+            HubEvent::PlayerJoined { protocol, .. } => player_events.push(("joined", protocol)),
+            HubEvent::PlayerLeft { protocol, .. } => player_events.push(("left", protocol)),
+            _ => {}
+        }
+    }
+    assert_eq!(player_events, [("joined", "rtmp"), ("left", "rtmp")]);
+}

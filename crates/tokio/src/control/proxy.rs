@@ -23,6 +23,8 @@ struct NewPull {
     transport: Option<String>,
     #[serde(default)]
     on_demand: bool,
+    #[serde(default)]
+    record: bool,
 }
 
 #[derive(Serialize)]
@@ -33,6 +35,7 @@ struct PullJson {
     url: String,
     transport: Option<String>,
     on_demand: bool,
+    record: bool,
     state: &'static str,
     retries: u64,
     attempts: u64,
@@ -48,6 +51,7 @@ fn pull_json(p: &PullStatus) -> PullJson {
         url: redact(&p.config.url),
         transport: p.config.transport.clone(),
         on_demand: p.config.on_demand,
+        record: p.config.record,
         state: p.state.as_str(),
         retries: p.retries,
         attempts: p.attempts,
@@ -154,7 +158,9 @@ pub(crate) fn handle(ctx: &Ctx, req: &ApiRequest<'_>, body: &Bytes) -> Response<
                 Ok(n) => n,
                 Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad pull: {e}")),
             };
-            let mut config = PullConfig::new(new.app, new.stream, new.url).on_demand(new.on_demand);
+            let mut config = PullConfig::new(new.app, new.stream, new.url)
+                .on_demand(new.on_demand)
+                .record(new.record);
             config.transport = new.transport;
             match ctx.pulls.add(config) {
                 Ok(id) => json(

@@ -119,7 +119,7 @@ pub enum HubEvent {
         /// `app/stream`.
         key: String,
     },
-    /// A player joined.
+    /// A player joined (not emitted for internal subscriptions: HLS segmenter, recorder).
     PlayerJoined {
         /// `app/stream`.
         key: String,
@@ -136,7 +136,7 @@ pub enum HubEvent {
         /// The player's protocol.
         protocol: &'static str,
     },
-    /// A player left.
+    /// A player left (not emitted for internal subscriptions).
     PlayerLeft {
         /// `app/stream`.
         key: String,
@@ -545,11 +545,13 @@ impl Hub {
                     let sub = self.join(&slot, &mut st, protocol, early.take(), &opts);
                     drop(st);
                     debug!(stream = key, protocol, "player joined");
-                    self.emit(HubEvent::PlayerJoined {
-                        key: key.to_string(),
-                        protocol,
-                        session: sub.id,
-                    });
+                    if !opts.internal {
+                        self.emit(HubEvent::PlayerJoined {
+                            key: key.to_string(),
+                            protocol,
+                            session: sub.id,
+                        });
+                    }
                     return Ok(sub);
                 }
                 if st.counters.units == 0 && early.is_none() {
@@ -641,6 +643,7 @@ impl Hub {
             shape,
             tracks,
             tap,
+            internal: opts.internal,
         }
     }
 

@@ -32,6 +32,8 @@ pub struct Subscription {
     pub(super) shape: StreamShape,
     pub(super) tracks: Vec<Arc<TrackInfo>>,
     pub(super) tap: Option<TapGuard>,
+    /// An internal consumer (HLS segmenter, recorder): not a player, no player events.
+    pub(super) internal: bool,
 }
 
 /// Result of [`Subscription::try_next`].
@@ -202,14 +204,16 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         self.slot.players.fetch_sub(1, Ordering::AcqRel);
         debug!(stream = %self.slot.key, protocol = self.protocol, dropped = self.dropped, "player left");
-        self.hub.emit(HubEvent::PlayerLeft {
-            key: self.slot.key.clone(),
-            protocol: self.protocol,
-            session: self.id,
-            dropped: self.dropped,
-            peer: self.peer,
-            query: self.query.take(),
-        });
+        if !self.internal {
+            self.hub.emit(HubEvent::PlayerLeft {
+                key: self.slot.key.clone(),
+                protocol: self.protocol,
+                session: self.id,
+                dropped: self.dropped,
+                peer: self.peer,
+                query: self.query.take(),
+            });
+        }
         // The tap guard locks the stream: release it before `maybe_remove` locks it too.
         self.tap = None;
         self.hub.maybe_remove(&self.slot);

@@ -84,7 +84,13 @@ pub struct Pulls {
     entries: Mutex<BTreeMap<u64, Entry>>,
     /// Wakes on-demand pulls when a player asks for their stream.
     demand: broadcast::Sender<String>,
+    /// Arms recording for the key of a pull configured with `record = true` (set by the
+    /// relay when it records; without it the flag is ignored).
+    recorder: std::sync::OnceLock<RecordFn>,
 }
+
+/// Arms recording of a stream key.
+type RecordFn = Box<dyn Fn(&str) + Send + Sync>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -159,7 +165,14 @@ impl Pulls {
             none_reader,
             entries: Mutex::new(BTreeMap::new()),
             demand,
+            recorder: std::sync::OnceLock::new(),
         })
+    }
+
+    /// What [`Pulls::add`] calls for a pull with [`PullConfig::record`] set (the relay
+    /// arms its recorder with it; set once).
+    pub fn set_recorder(&self, arm: impl Fn(&str) + Send + Sync + 'static) {
+        let _ = self.recorder.set(Box::new(arm));
     }
 
     /// Starts a pull; returns its id.
@@ -197,6 +210,15 @@ impl Pulls {
             last_error: None,
             frames: 0,
         }));
+        if config.record {
+            match self.recorder.get() {
+                Some(arm) => arm(&key),
+                None => warn!(
+                    stream = key,
+                    "pull asks to be recorded, but this relay does not record"
+                ),
+            }
+        }
         let stop = Arc::new(Notify::new());
         let task = tokio::spawn(
             self.clone()

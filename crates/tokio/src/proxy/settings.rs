@@ -21,6 +21,8 @@ pub struct PullConfig {
     pub transport: Option<String>,
     /// Connect only while someone plays it (default false: always).
     pub on_demand: bool,
+    /// Record the pulled stream (as `record.streams` would; default false).
+    pub record: bool,
 }
 
 impl PullConfig {
@@ -36,12 +38,19 @@ impl PullConfig {
             url: url.into(),
             transport: None,
             on_demand: false,
+            record: false,
         }
     }
 
     /// On demand.
     pub fn on_demand(mut self, on: bool) -> PullConfig {
         self.on_demand = on;
+        self
+    }
+
+    /// Recorded (from its first frame on, in `[record]`'s format and directory).
+    pub fn record(mut self, on: bool) -> PullConfig {
+        self.record = on;
         self
     }
 
