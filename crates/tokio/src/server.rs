@@ -38,6 +38,10 @@ pub struct Listeners {
     pub gb28181_tcp: Option<TcpListener>,
     /// GB28181 over UDP.
     pub gb28181_udp: Option<UdpSocket>,
+    /// WebRTC media over UDP (ICE-lite).
+    pub webrtc_udp: Option<UdpSocket>,
+    /// WebRTC media over TCP (ICE-TCP, passive), usually on the UDP port number.
+    pub webrtc_tcp: Option<TcpListener>,
 }
 
 /// The relay server: RTMP, RTSP, GB28181 in; RTMP, RTSP, HTTP-FLV, WebSocket-FLV and HLS
@@ -129,11 +133,32 @@ impl Relay {
             l.gb28181_tcp = Some(tcp);
             l.gb28181_udp = Some(udp);
         }
+        if let Some(addr) = on(c.webrtc.listen, cfg!(feature = "webrtc"), "WebRTC") {
+            #[cfg(feature = "webrtc")]
+            {
+                let (udp, tcp) = crate::webrtc::WebRtc::bind(addr, c.webrtc.tcp).await?;
+                l.webrtc_udp = Some(udp);
+                l.webrtc_tcp = tcp;
+            }
+            #[cfg(not(feature = "webrtc"))]
+            let _ = addr;
+        }
         Ok(self.bind_with(l))
     }
 
     /// Uses the application's listeners instead of binding.
-    pub fn bind_with(self, listeners: Listeners) -> BoundRelay {
+    pub fn bind_with(self, mut listeners: Listeners) -> BoundRelay {
+        #[cfg(feature = "webrtc")]
+        let webrtc = listeners.webrtc_udp.take().and_then(|udp| {
+            let tcp = listeners.webrtc_tcp.take();
+            match crate::webrtc::WebRtc::new(self.config.webrtc.clone(), udp, tcp) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::warn!(error = %e, "WebRTC media port unusable: WebRTC off");
+                    None
+                }
+            }
+        });
         let hub = Hub::new(self.config.hub_config());
         #[cfg(feature = "http")]
         let hls = {
@@ -185,6 +210,18 @@ impl Relay {
             hub.clone(),
             (self.config.hls.target_duration * 3).max(std::time::Duration::from_secs(10)),
         ));
+        #[cfg(feature = "http")]
+        let (llhls, ll_clients) = (
+            Arc::new(crate::egress::llhls::LlHls::new(
+                hub.clone(),
+                self.config.hls.clone(),
+                self.config.play_wait,
+            )),
+            Arc::new(crate::egress::hls_clients::HlsClients::new(
+                hub.clone(),
+                (self.config.hls.ll_segment * 3).max(std::time::Duration::from_secs(10)),
+            )),
+        );
         let pulls = crate::proxy::Pulls::new(
             hub.clone(),
             self.config.pull_retry.clone(),
@@ -205,8 +242,14 @@ impl Relay {
                 started: tokio::time::Instant::now(),
                 pulls,
                 pushes,
+                #[cfg(feature = "webrtc")]
+                webrtc,
                 #[cfg(feature = "http")]
                 hls_clients,
+                #[cfg(feature = "http")]
+                llhls,
+                #[cfg(feature = "http")]
+                ll_clients,
                 #[cfg(feature = "http")]
                 hooks,
                 listeners: addrs,
@@ -264,6 +307,15 @@ impl BoundRelay {
     /// The bound GB28181 TCP (RFC 4571) address, if enabled.
     pub fn gb28181_tcp_addr(&self) -> Option<SocketAddr> {
         addr(&self.l.gb28181_tcp)
+    }
+
+    /// The bound WebRTC media address (UDP; ICE-TCP listens on the same port number), if
+    /// WebRTC is on.
+    pub fn webrtc_addr(&self) -> Option<SocketAddr> {
+        #[cfg(feature = "webrtc")]
+        return self.ctx.webrtc.as_ref().map(|w| w.local);
+        #[cfg(not(feature = "webrtc"))]
+        None
     }
 
     /// The stream hub (for events and stream listings).
@@ -348,8 +400,14 @@ impl BoundRelay {
                 tasks.push(tokio::spawn(gb28181::serve_tcp(l, gb, stop_rx.clone())));
             }
         }
+        #[cfg(feature = "webrtc")]
+        if let Some(w) = ctx.webrtc.clone() {
+            tasks.push(tokio::spawn(w.run(ctx.tasks.clone(), stop_rx.clone())));
+        }
         #[cfg(feature = "http")]
         let hook_tasks = ctx.hooks.start(ctx.hub.clone());
+        #[cfg(feature = "http")]
+        let hls_sweeper = tokio::spawn(ctx.hls_clients.clone().run_sweeper());
         #[cfg(feature = "record")]
         let record_tasks = [
             tokio::spawn(ctx.recorders.clone().run()),
@@ -385,6 +443,8 @@ impl BoundRelay {
         for t in hook_tasks {
             t.abort();
         }
+        #[cfg(feature = "http")]
+        hls_sweeper.abort();
         #[cfg(feature = "record")]
         for t in record_tasks {
             t.abort();
@@ -416,6 +476,9 @@ impl BoundRelay {
         }
         if let (Some(u), Some(t)) = (self.gb28181_udp_addr(), self.gb28181_tcp_addr()) {
             info!("GB28181 media:        RTP/PS on udp://{u} and tcp://{t} (RFC 4571) → stream rtp/{{SSRC as 8 hex digits}}");
+        }
+        if let (Some(a), Some(m)) = (self.http_addr(), self.webrtc_addr()) {
+            info!("WebRTC WHEP/WHIP:     POST http://{a}/{{app}}/{{stream}}/whep (play), …/whip (publish); media on udp://{m} (and TCP)");
         }
     }
 }

@@ -309,7 +309,7 @@ impl Hub {
         self.shared.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub(super) fn emit(&self, ev: HubEvent) {
+    pub(crate) fn emit(&self, ev: HubEvent) {
         let _ = self.shared.events.send(ev);
     }
 

@@ -6,7 +6,10 @@
 //! `?session=ID` (after the client's own query, so token schemes keep working), and later
 //! requests carry it. A playlist reload without it (a player that reloads the URL it was
 //! first given) is matched by client address and stream. A session ends after
-//! [`HlsClients::expiry`] without a request; a kicked one gets 403 until then.
+//! [`HlsClients::expiry`] without a request (swept on requests and by the relay's timer);
+//! a kicked one gets 403 until then. Opening and ending a session are the hub's
+//! `PlayerJoined`/`PlayerLeft` events, as for a connected player (`on_play_stop`,
+//! `on_stream_none_reader`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -15,7 +18,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::core::{Hub, Link, Peer, Role, SessionHandle};
+use crate::core::{Hub, HubEvent, Link, Peer, Role, SessionHandle};
 
 /// The query parameter that carries the session id.
 pub(crate) const SESSION_PARAM: &str = "session";
@@ -25,6 +28,8 @@ struct Client {
     key: String,
     ip: IpAddr,
     last: Instant,
+    peer: SocketAddr,
+    query: Option<String>,
 }
 
 /// What a request belongs to.
@@ -111,7 +116,9 @@ impl HlsClients {
             "hls",
             Role::Player,
             key,
-            Peer::new(peer, link.clone()).with_query(query).with_id(id),
+            Peer::new(peer, link.clone())
+                .with_query(query.clone())
+                .with_id(id),
         );
         let id = handle.id();
         lock(&self.clients).insert(
@@ -121,20 +128,76 @@ impl HlsClients {
                 key: key.to_string(),
                 ip: peer.ip(),
                 last: Instant::now(),
+                peer,
+                query,
             },
         );
+        self.hub.emit(HubEvent::PlayerJoined {
+            key: key.to_string(),
+            protocol: "hls",
+            session: id,
+        });
         (id, link)
     }
 
     /// Ends session `id`.
     pub(crate) fn close(&self, id: u64) {
-        lock(&self.clients).remove(&id);
+        let gone = lock(&self.clients).remove(&id);
+        if let Some(c) = gone {
+            self.left(c);
+        }
     }
 
     /// Ends sessions idle for longer than the expiry.
     pub(crate) fn sweep(&self) {
         let expiry = self.expiry;
-        lock(&self.clients).retain(|_, c| c.last.elapsed() <= expiry);
+        let mut gone = Vec::new();
+        lock(&self.clients).retain(|_, c| {
+            let keep = c.last.elapsed() <= expiry;
+            if !keep {
+                gone.push((c.handle.id(), c.key.clone(), c.peer, c.query.take()));
+            }
+            keep
+        });
+        for (session, key, peer, query) in gone {
+            self.emit_left(session, key, peer, query);
+        }
+    }
+
+    /// Sweeps every second until the relay shuts down (the task is aborted).
+    pub(crate) async fn run_sweeper(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            self.sweep();
+        }
+    }
+
+    fn left(&self, c: Client) {
+        let Client {
+            handle,
+            key,
+            peer,
+            query,
+            ..
+        } = c;
+        let id = handle.id();
+        drop(handle);
+        self.emit_left(id, key, peer, query);
+    }
+
+    /// The session handle is dropped before the event, so the stream's player count no
+    /// longer includes it when the event is handled.
+    fn emit_left(&self, session: u64, key: String, peer: SocketAddr, query: Option<String>) {
+        self.hub.emit(HubEvent::PlayerLeft {
+            key,
+            protocol: "hls",
+            session,
+            dropped: 0,
+            peer: Some(peer),
+            query,
+        });
     }
 }
 
@@ -156,9 +219,10 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn sessions_open_match_by_address_expire_and_kick() {
         let hub = Hub::default();
+        let mut events = hub.events();
         let clients = HlsClients::new(hub.clone(), Duration::from_millis(50));
         let peer: SocketAddr = "10.0.0.1:5000".parse().unwrap();
         assert!(matches!(clients.lookup("live/a", peer, None), Lookup::New));
@@ -179,8 +243,32 @@ mod tests {
             clients.lookup("live/a", peer, Some(id)),
             Lookup::Kicked
         ));
-        tokio::time::sleep(Duration::from_millis(80)).await;
+        tokio::time::advance(Duration::from_millis(80)).await;
         clients.sweep();
         assert!(hub.sessions().is_empty(), "expired");
+        // Opening and expiring are the hub's player events (on_play_stop, none_reader).
+        assert!(matches!(
+            events.try_recv(),
+            Ok(HubEvent::PlayerJoined { session, protocol: "hls", .. }) if session == id
+        ));
+        match events.try_recv() {
+            Ok(HubEvent::PlayerLeft {
+                session,
+                protocol: "hls",
+                peer,
+                query,
+                ..
+            }) => {
+                assert_eq!(
+                    (session, peer, query.as_deref()),
+                    (id, Some(peer_addr()), Some("t=1"))
+                );
+            }
+            other => panic!("expected PlayerLeft, got {other:?}"),
+        }
+    }
+
+    fn peer_addr() -> SocketAddr {
+        "10.0.0.1:5000".parse().unwrap()
     }
 }
