@@ -35,11 +35,19 @@ pub(crate) struct Ctx {
     pub(crate) hls: Arc<Hls>,
     #[cfg(feature = "http")]
     pub(crate) hls_clients: Arc<crate::egress::hls_clients::HlsClients>,
+    /// LL-HLS packagers and their player sessions.
+    #[cfg(feature = "http")]
+    pub(crate) llhls: Arc<crate::egress::llhls::LlHls>,
+    #[cfg(feature = "http")]
+    pub(crate) ll_clients: Arc<crate::egress::hls_clients::HlsClients>,
     #[cfg(feature = "http")]
     pub(crate) hooks: Arc<crate::control::hooks::Hooks>,
     pub(crate) gb28181: Arc<Gb28181Stats>,
     pub(crate) pulls: Arc<crate::proxy::Pulls>,
     pub(crate) pushes: Arc<crate::proxy::Pushes>,
+    /// The WebRTC media port and its sessions (`None`: WebRTC is off).
+    #[cfg(feature = "webrtc")]
+    pub(crate) webrtc: Option<Arc<crate::webrtc::WebRtc>>,
     /// Recorders (streams written to files).
     #[cfg(feature = "record")]
     pub(crate) recorders: Arc<crate::egress::record::Recorders>,

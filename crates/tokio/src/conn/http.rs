@@ -11,10 +11,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
@@ -96,7 +96,8 @@ impl std::fmt::Debug for HttpRoutes {
 }
 
 impl HttpRoutes {
-    /// Serves HTTP/1.1 on one accepted connection until it closes or `shutdown` changes.
+    /// Serves HTTP/1.1 and HTTP/2 (h2c, prior knowledge) on one accepted connection until
+    /// it closes or `shutdown` changes.
     pub async fn serve_connection<IO>(
         &self,
         io: IO,
@@ -120,12 +121,20 @@ impl HttpRoutes {
                 async move { Ok::<_, Infallible>(routes.route(req, peer, kill, link).await) }
             })
         };
-        let conn = http1::Builder::new()
+        // HTTP/1.1, and HTTP/2 with prior knowledge (h2c: the connection preface tells).
+        let mut builder = auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+        builder
+            .http1()
             .max_buf_size(self.ctx.config.http.max_header_bytes.max(8192))
             .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(10))
-            .serve_connection(TokioIo::new(io), service)
-            .with_upgrades();
+            .header_read_timeout(Duration::from_secs(10));
+        builder
+            .http2()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .max_header_list_size(
+                u32::try_from(self.ctx.config.http.max_header_bytes.max(8192)).unwrap_or(u32::MAX),
+            );
+        let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
         tokio::pin!(conn);
         tokio::select! {
             r = conn.as_mut() => {
@@ -156,6 +165,10 @@ impl HttpRoutes {
         link: Arc<Link>,
     ) -> Response<Body> {
         let ctx = &self.ctx;
+        #[cfg(feature = "webrtc")]
+        if crate::webrtc::http::is_webrtc_path(req.uri().path()) {
+            return crate::webrtc::http::handle(ctx, req, peer).await;
+        }
         if req.method() == Method::OPTIONS {
             return cors(empty(StatusCode::NO_CONTENT));
         }
@@ -212,6 +225,9 @@ impl HttpRoutes {
             };
             let r = crate::egress::vod::http::handle(&ctx.vod, &ctx.recorders, &ctx.auth, vreq);
             return cors(r.await);
+        }
+        if let Some(ll) = crate::egress::llhls::parse_path(&path) {
+            return cors(crate::egress::llhls::http::respond(ctx, ll, query, peer).await);
         }
         if let Some(hls_path) = hls::parse_path(&path) {
             return cors(self.hls(hls_path, query, peer).await);

@@ -25,6 +25,26 @@ pub struct HlsConfig {
         serde(rename = "idle_timeout_ms", with = "crate::serde_util::millis")
     )]
     pub idle_timeout: Duration,
+    /// LL-HLS (`ll.m3u8`): the wanted part duration (default 200 ms; rounded to whole
+    /// frames, at most 1 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "ll_part_ms", with = "crate::serde_util::millis")
+    )]
+    pub ll_part: Duration,
+    /// LL-HLS: a segment ends at the first keyframe after this (default 2 s);
+    /// `EXT-X-TARGETDURATION` is this rounded up to whole seconds.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "ll_segment_ms", with = "crate::serde_util::millis")
+    )]
+    pub ll_segment: Duration,
+    /// LL-HLS: complete segments listed (default 10; more while they span under three
+    /// target durations).
+    pub ll_window: usize,
+    /// LL-HLS: requests held at once, relay-wide (blocking playlist reloads and preload-hint
+    /// parts; default 4096); more are answered 503 at once.
+    pub ll_max_waiting: usize,
 }
 
 impl Default for HlsConfig {
@@ -33,6 +53,10 @@ impl Default for HlsConfig {
             target_duration: Duration::from_secs(2),
             window: 6,
             idle_timeout: Duration::from_secs(30),
+            ll_part: Duration::from_millis(200),
+            ll_segment: Duration::from_secs(2),
+            ll_window: 10,
+            ll_max_waiting: 4096,
         }
     }
 }
