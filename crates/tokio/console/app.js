@@ -78,7 +78,7 @@ function openPlayer(card, kind) {
   const video = h('video', { muted: true, autoplay: true, playsinline: true, controls: true });
   video.muted = true;
   const note = h('span', { class: 'note' });
-  const stats = h('span', { class: 'stats' });
+  const stats = h('div', { class: 'stats' }, '\u00a0');
   const tile = {
     kind,
     video,
@@ -86,11 +86,13 @@ function openPlayer(card, kind) {
     timer: null,
     el: h('figure', { class: 'player', dataset: { kind } },
       h('figcaption', {},
-        h('strong', {}, label), stats, note,
+        h('strong', {}, label), note,
         h('button', { type: 'button', class: 'close', title: `Close ${label}`, onclick: () => closePlayer(card, kind) }, '×')),
-      video),
+      video,
+      stats),
   };
-  const status = (text) => { note.textContent = text ? ` ${text}` : ''; };
+  const status = (text) => { note.textContent = text || ''; };
+  video.addEventListener('playing', () => status(''));
   card.players.set(kind, tile);
   card.el.querySelector('.players').append(tile.el);
   syncButtons(card);
@@ -113,7 +115,7 @@ function openPlayer(card, kind) {
     if (q) parts.push(`${q.totalVideoFrames} frames`);
     parts.push(`${video.currentTime.toFixed(1)} s`);
     if (lat !== null) parts.push(`${lat.toFixed(2)} s behind`);
-    stats.textContent = ` ${parts.join(' · ')}`;
+    stats.textContent = parts.join(' · ');
   }, 500);
 }
 
