@@ -14,6 +14,7 @@ use crate::core::HubConfig;
 pub use crate::egress::{HlsConfig, RecordConfig, RecordFormat, VodConfig};
 pub use crate::ingest::Gb28181Config;
 pub use crate::proxy::{PullBackoff, PullConfig, PushConfig};
+pub use crate::webrtc::WebRtcConfig;
 
 /// Relay settings. See [`RelayConfig::default`].
 #[derive(Clone, Debug)]
@@ -107,6 +108,9 @@ pub struct RelayConfig {
     /// File playback.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub vod: VodConfig,
+    /// WebRTC (WHEP play, WHIP publish).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub webrtc: WebRtcConfig,
 }
 
 impl Default for RelayConfig {
@@ -135,6 +139,7 @@ impl Default for RelayConfig {
             pull_retry: PullBackoff::default(),
             record: RecordConfig::default(),
             vod: VodConfig::default(),
+            webrtc: WebRtcConfig::default(),
         }
     }
 }
@@ -148,6 +153,7 @@ impl RelayConfig {
         c.http.listen = Some(any);
         c.rtsp.listen = Some(any);
         c.gb28181.listen = Some(any);
+        c.webrtc.listen = Some(any);
         c
     }
 

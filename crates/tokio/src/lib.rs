@@ -95,6 +95,7 @@ pub mod proxy;
 #[cfg(feature = "serde")]
 mod serde_util;
 mod server;
+mod webrtc;
 
 pub use auth::{Access, AuthHook, AuthRequest, Authorize};
 pub use config::{HttpConfig, RelayConfig, RtmpConfig, RtspAppAuth, RtspConfig};

@@ -15,7 +15,7 @@ mod accept;
 #[cfg(feature = "http")]
 pub mod http;
 mod io;
-#[cfg(any(feature = "rtsp", feature = "rtmp"))]
+#[cfg(any(feature = "rtsp", feature = "rtmp", feature = "webrtc"))]
 mod random;
 #[cfg(feature = "rtsp")]
 pub(crate) mod rtp_transport;
@@ -33,7 +33,7 @@ pub(crate) use accept::accept_loop;
 #[cfg(any(feature = "rtmp", feature = "http", feature = "rtsp"))]
 pub(crate) use io::tune_socket;
 pub use io::write_all_bufs;
-#[cfg(any(feature = "rtsp", feature = "rtmp"))]
+#[cfg(any(feature = "rtsp", feature = "rtmp", feature = "webrtc"))]
 pub(crate) use random::random_u64;
 pub(crate) use tasks::Tasks;
 #[cfg(feature = "rtsp")]
