@@ -85,6 +85,12 @@ struct Args {
     /// Largest HTTP request head, bytes [default: 16384].
     #[arg(long, value_name = "BYTES")]
     max_http_header_bytes: Option<usize>,
+    /// Serve the web console at http://HOST:8080/ [default: true].
+    #[arg(long, value_name = "BOOL")]
+    console: Option<bool>,
+    /// Serve the console's files from this directory (files missing there are the built-in ones) [default: built in].
+    #[arg(long, value_name = "DIR")]
+    console_dir: Option<PathBuf>,
     /// Lowest UDP port of RTSP server port pairs [default: 30000].
     #[arg(long, value_name = "PORT")]
     rtsp_udp_port_min: Option<u16>,
@@ -354,6 +360,8 @@ fn apply_flags(a: &Args, c: &mut RelayConfig) {
     set!(a.rtmp_chunk_size, c.rtmp.chunk_size);
     set!(a.max_message_bytes, c.rtmp.max_message_bytes);
     set!(a.max_http_header_bytes, c.http.max_header_bytes);
+    set!(a.console, c.http.console);
+    set!(a.console_dir.clone(), c.http.console_dir, Some);
     set!(a.rtsp_udp_port_min, c.rtsp.udp_port_min);
     set!(a.rtsp_udp_port_max, c.rtsp.udp_port_max);
     set!(a.rtsp_session_timeout_ms, c.rtsp.session_timeout, ms);

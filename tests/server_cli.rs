@@ -105,6 +105,8 @@ fn help_documents_every_option() {
         "--track-timeout-ms",
         "--shutdown-timeout-ms",
         "--max-http-header-bytes",
+        "--console",
+        "--console-dir",
         "--rtsp-udp-port-min",
         "--rtsp-udp-port-max",
         "--rtsp-session-timeout-ms",
