@@ -232,6 +232,12 @@ impl HttpRoutes {
         if let Some(hls_path) = hls::parse_path(&path) {
             return cors(self.hls(hls_path, query, peer).await);
         }
+        if let Some((format, key)) = crate::egress::http_media::route(&path) {
+            let head = req.method() == Method::HEAD;
+            let r =
+                crate::egress::http_media::respond(ctx, format, key, query, head, peer, kill, link);
+            return cors(r.await);
+        }
         let Some(key) = stream_key(&path, ".flv") else {
             return cors(status(StatusCode::NOT_FOUND, "not found\n"));
         };

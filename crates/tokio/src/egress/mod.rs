@@ -15,6 +15,8 @@ pub(crate) mod hls_clients;
 #[cfg(feature = "http")]
 pub(crate) mod http_flv;
 #[cfg(feature = "http")]
+pub(crate) mod http_media;
+#[cfg(feature = "http")]
 pub mod llhls;
 #[cfg(feature = "http")]
 mod pump;
