@@ -40,16 +40,6 @@ use mux::Packager;
 /// The playlist file name.
 pub(crate) const PLAYLIST: &str = "ll.m3u8";
 
-/// What the LL-HLS output of a stream looks like, for the API.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LlHlsInfo {
-    /// Parts produced so far.
-    pub parts: u64,
-    /// Codecs of tracks left out (players cannot decode them from fMP4).
-    pub dropped_tracks: Vec<Codec>,
-}
-
 /// A stream's packaged output, shared by the packager and the requests.
 #[derive(Default)]
 pub(super) struct State {
@@ -185,21 +175,6 @@ impl LlHls {
             streams: Mutex::new(HashMap::new()),
             waiting: AtomicUsize::new(0),
         }
-    }
-
-    /// LL-HLS info of a stream being packaged.
-    pub(crate) fn info(&self, key: &str) -> Option<LlHlsInfo> {
-        let s = lock(&self.streams).get(key).cloned()?;
-        let st = lock(&s.state);
-        Some(LlHlsInfo {
-            parts: st.parts,
-            dropped_tracks: st.dropped.clone(),
-        })
-    }
-
-    /// Requests waiting right now.
-    pub(crate) fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::Acquire)
     }
 
     fn wait_slot(&self) -> Option<WaitSlot<'_>> {
