@@ -217,10 +217,13 @@ impl Relay {
                 self.config.hls.clone(),
                 self.config.play_wait,
             )),
-            Arc::new(crate::egress::hls_clients::HlsClients::new(
-                hub.clone(),
-                (self.config.hls.ll_segment * 3).max(std::time::Duration::from_secs(10)),
-            )),
+            Arc::new(
+                crate::egress::hls_clients::HlsClients::new(
+                    hub.clone(),
+                    (self.config.hls.ll_segment * 3).max(std::time::Duration::from_secs(10)),
+                )
+                .with_protocol("ll-hls"),
+            ),
         );
         let pulls = crate::proxy::Pulls::new(
             hub.clone(),
@@ -408,6 +411,8 @@ impl BoundRelay {
         let hook_tasks = ctx.hooks.start(ctx.hub.clone());
         #[cfg(feature = "http")]
         let hls_sweeper = tokio::spawn(ctx.hls_clients.clone().run_sweeper());
+        #[cfg(feature = "http")]
+        let ll_sweeper = tokio::spawn(ctx.ll_clients.clone().run_sweeper());
         #[cfg(feature = "record")]
         let record_tasks = [
             tokio::spawn(ctx.recorders.clone().run()),
@@ -445,6 +450,8 @@ impl BoundRelay {
         }
         #[cfg(feature = "http")]
         hls_sweeper.abort();
+        #[cfg(feature = "http")]
+        ll_sweeper.abort();
         #[cfg(feature = "record")]
         for t in record_tasks {
             t.abort();

@@ -32,8 +32,15 @@ async fn get(http: SocketAddr, path: &str) -> (u16, String, Bytes) {
 async fn first_playlist(http: SocketAddr, key: &str) -> String {
     let (code, head, body) = get(http, &format!("/{key}/ll.m3u8")).await;
     assert_eq!(code, 200, "{head}");
-    assert!(head.contains("content-type: application/vnd.apple.mpegurl"), "{head}");
+    assert!(
+        head.contains("content-type: application/vnd.apple.mpegurl"),
+        "{head}"
+    );
     assert!(head.contains("access-control-allow-origin: *"), "{head}");
+    assert!(
+        head.contains("access-control-expose-headers: content-length, content-range"),
+        "{head}"
+    );
     String::from_utf8(body.to_vec()).unwrap()
 }
 
@@ -117,7 +124,11 @@ async fn ll_hls_checker_passes_for_60_seconds_of_a_live_stream() {
     assert!(parts_checked >= 200, "{parts_checked} parts in 60 s");
     assert!(independent >= 50, "{independent} independent parts");
     assert!(deltas >= 5, "{deltas} delta updates skipped segments");
-    assert!(check.segments_seen() >= 55, "{} segments", check.segments_seen());
+    assert!(
+        check.segments_seen() >= 55,
+        "{} segments",
+        check.segments_seen()
+    );
     drop(publisher);
     relay.stop().await;
 }
@@ -151,8 +162,15 @@ async fn ffmpeg_plays_ll_hls_to_the_source_pictures() {
         .iter()
         .position(|m| *m == got[0])
         .expect("first picture is the source's");
-    assert!(keyframe_indices(&src).contains(&start), "starts on a keyframe");
-    assert_eq!(got[..], want[start..start + got.len()], "pictures bit-exact");
+    assert!(
+        keyframe_indices(&src).contains(&start),
+        "starts on a keyframe"
+    );
+    assert_eq!(
+        got[..],
+        want[start..start + got.len()],
+        "pictures bit-exact"
+    );
     relay.stop().await;
 }
 
@@ -200,7 +218,10 @@ async fn http2_prior_knowledge_playlist_and_blocking_reload() {
     let (code, _, text) = fetch(format!("/{key}/ll.m3u8?_HLS_msn={msn}&_HLS_part={part}")).await;
     assert_eq!(code, 200, "{text}");
     check.full(&text, Some((msn, Some(part))));
-    assert!(asked.elapsed() < Duration::from_secs(3), "answered when the part came");
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "answered when the part came"
+    );
     // And the hinted part, held until it exists.
     let p = MediaPlaylist::parse(&text).unwrap();
     let hint = &p.preload_hints[0].uri;
@@ -225,6 +246,13 @@ async fn hostile_requests_get_400_404_and_waiting_is_bounded() {
     let p = MediaPlaylist::parse(&text).unwrap();
     let (msn, _) = next_ask(&p);
     let pl = format!("/{key}/ll.m3u8");
+    // The player is an `ll-hls` session (asked of the hook once, listed, kickable).
+    let session = relay
+        .hub
+        .sessions()
+        .into_iter()
+        .find(|s| s.protocol == "ll-hls" && s.key == key)
+        .expect("ll-hls session");
     for q in [
         "_HLS_msn=-1".to_string(),
         "_HLS_msn=abc".into(),
@@ -279,7 +307,10 @@ async fn hostile_requests_get_400_404_and_waiting_is_bounded() {
     let busy: Vec<_> = codes.iter().filter(|(c, _)| *c == 503).collect();
     assert!(ok >= 8 && ok < 40, "{codes:?}");
     assert_eq!(ok + busy.len(), 40, "{codes:?}");
-    assert!(busy.iter().all(|(_, t)| *t < Duration::from_secs(2)), "{codes:?}");
+    assert!(
+        busy.iter().all(|(_, t)| *t < Duration::from_secs(2)),
+        "{codes:?}"
+    );
     drop(publisher);
     relay.stop().await;
 }

@@ -45,6 +45,8 @@ pub(crate) enum Lookup {
 /// The HLS sessions of a relay.
 pub(crate) struct HlsClients {
     hub: Hub,
+    /// The sessions' protocol (`hls`, `ll-hls`).
+    protocol: &'static str,
     expiry: Duration,
     clients: Mutex<HashMap<u64, Client>>,
 }
@@ -77,9 +79,16 @@ impl HlsClients {
     pub(crate) fn new(hub: Hub, expiry: Duration) -> HlsClients {
         HlsClients {
             hub,
+            protocol: "hls",
             expiry,
             clients: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Sessions of another protocol than `hls` (LL-HLS players are `ll-hls` sessions).
+    pub(crate) fn with_protocol(mut self, protocol: &'static str) -> HlsClients {
+        self.protocol = protocol;
+        self
     }
 
     /// The session a request for `key` from `peer` belongs to.
@@ -113,7 +122,7 @@ impl HlsClients {
     ) -> (u64, Arc<Link>) {
         let link = Link::new();
         let handle = self.hub.register_session(
-            "hls",
+            self.protocol,
             Role::Player,
             key,
             Peer::new(peer, link.clone())
@@ -134,7 +143,7 @@ impl HlsClients {
         );
         self.hub.emit(HubEvent::PlayerJoined {
             key: key.to_string(),
-            protocol: "hls",
+            protocol: self.protocol,
             session: id,
         });
         (id, link)
@@ -192,7 +201,7 @@ impl HlsClients {
     fn emit_left(&self, session: u64, key: String, peer: SocketAddr, query: Option<String>) {
         self.hub.emit(HubEvent::PlayerLeft {
             key,
-            protocol: "hls",
+            protocol: self.protocol,
             session,
             dropped: 0,
             peer: Some(peer),

@@ -20,11 +20,19 @@ pub(crate) fn cors(mut r: Response<Body>) -> Response<Body> {
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
+        HeaderValue::from_static("GET, HEAD, POST, DELETE, OPTIONS"),
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static("*"),
+    );
+    // What browser players read from responses: lengths and ranges (progress, byte-range
+    // parts), Age/Date (hls.js adjusts live playlist timing by them), the type.
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(
+            "Content-Length, Content-Range, Content-Type, Accept-Ranges, Age, Date, Location",
+        ),
     );
     r
 }
