@@ -1,0 +1,314 @@
+//! WebRTC (WHEP play, WHIP publish) against real peers: a str0m client in the test, ffmpeg
+//! publishing over RTSP and playing back over RTMP/RTSP/HLS, and headless Chromium
+//! (tests/browser/*.js through playwright-core).
+#![cfg(feature = "webrtc")]
+
+#[path = "webrtc/client.rs"]
+mod client;
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use client::{http, Client};
+use common::TestRelay;
+use str0m::media::{Direction, MediaKind};
+use str0m::Event;
+use weir_media::{nal, Codec, Frame};
+use weir_testutil::{interop_or_skip, TempDir};
+use weir_tokio::RelayConfig;
+
+/// A relay with everything on 127.0.0.1, WebRTC included.
+async fn relay() -> TestRelay {
+    let mut c = common::test_config();
+    c.webrtc.connect_timeout = Duration::from_secs(5);
+    TestRelay::start(c).await
+}
+
+/// H.264 (no B-frames, GOP 25) + Opus (48 kHz) in MP4, `seconds` long.
+fn make_mp4(dir: &TempDir, name: &str, seconds: u32) -> PathBuf {
+    let out = dir.join(name);
+    let t = seconds.to_string();
+    weir_testutil::ffmpeg([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        &t,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-bf",
+        "0",
+        "-g",
+        "25",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "libopus",
+        "-b:a",
+        "64k",
+        "-f",
+        "mp4",
+        &out.display().to_string(),
+    ]);
+    out
+}
+
+/// The frames of an MP4 file per track: (codec, frames in decode order).
+fn mp4_frames(path: &Path) -> Vec<(Codec, Vec<Frame>)> {
+    let data = Bytes::from(std::fs::read(path).unwrap());
+    let mut d = weir_mp4::MemoryDemuxer::new(data, weir_mp4::DemuxConfig::default()).unwrap();
+    let mut out: Vec<(Codec, Vec<Frame>)> =
+        d.tracks().iter().map(|t| (t.codec, Vec::new())).collect();
+    let ids: Vec<_> = d.tracks().iter().map(|t| t.id).collect();
+    while let Some(f) = d.next_frame().unwrap() {
+        if let Some(i) = ids.iter().position(|id| *id == f.track) {
+            out[i].1.push(f);
+        }
+    }
+    out
+}
+
+/// The NAL units of an access unit other than parameter sets and delimiters (which the
+/// relay may put before keyframes).
+fn picture_nalus(nalus: impl Iterator<Item = Bytes>) -> Vec<Bytes> {
+    nalus
+        .filter(|n| !matches!(n.first().map(|b| b & 0x1F), Some(7..=9)))
+        .collect()
+}
+
+/// Asserts that `got` is a run of consecutive entries of `want` (at least `min` long).
+fn assert_run<T: PartialEq + std::fmt::Debug>(what: &str, want: &[T], got: &[T], min: usize) {
+    assert!(
+        got.len() >= min,
+        "{what}: only {} received (want ≥ {min})",
+        got.len()
+    );
+    let start = want
+        .iter()
+        .position(|w| *w == got[0])
+        .unwrap_or_else(|| panic!("{what}: the first received unit is not in the source"));
+    for (i, g) in got.iter().enumerate() {
+        assert_eq!(
+            Some(g),
+            want.get(start + i),
+            "{what}: unit {i} after source unit {start} differs"
+        );
+    }
+}
+
+async fn wait_tracks(relay: &TestRelay, key: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if relay.hub.stream(key).is_some_and(|s| s.tracks.len() >= n) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{key} never had {n} tracks");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Plays `key` over WHEP for `dur` after connecting: (video AUs as NAL lists with their
+/// RTP times, Opus packets with theirs).
+async fn whep_collect(
+    http_addr: SocketAddr,
+    key: &str,
+    dur: Duration,
+) -> (Vec<(u64, Vec<Bytes>)>, Vec<(u64, Bytes)>) {
+    let mut c = Client::connect(
+        http_addr,
+        &format!("/{key}/whep"),
+        Direction::RecvOnly,
+        &[MediaKind::Video, MediaKind::Audio],
+        &[],
+    )
+    .await
+    .unwrap_or_else(|r| {
+        panic!(
+            "WHEP refused: {} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        )
+    });
+    let mut video = Vec::new();
+    let mut audio = Vec::new();
+    let mut take = |events: Vec<Event>, c: &Client| {
+        for e in events {
+            if let Event::MediaData(m) = e {
+                let data = Bytes::copy_from_slice(&m.data);
+                if Some(m.mid) == c.video {
+                    let nalus = picture_nalus(nal::annexb_nalus(&data));
+                    video.push((m.time.numer(), nalus));
+                } else if Some(m.mid) == c.audio {
+                    audio.push((m.time.numer(), data));
+                }
+            }
+        }
+    };
+    let ev = c.wait_connected(Duration::from_secs(10)).await;
+    take(ev, &c);
+    let end = Instant::now() + dur;
+    while Instant::now() < end {
+        let ev = c.step(end).await;
+        take(ev, &c);
+    }
+    let r = http(http_addr, "DELETE", &c.location, &[], b"").await;
+    assert_eq!(r.status, 200, "DELETE of the WHEP resource");
+    (video, audio)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whep_plays_an_rtsp_published_stream_bit_exact() {
+    interop_or_skip!();
+    let dir = TempDir::new("webrtc-whep");
+    let src = make_mp4(&dir, "src.mp4", 12);
+    let tracks = mp4_frames(&src);
+    let relay = relay().await;
+    let key = "live/whep";
+    let _pub = common::ffmpeg_child(&[
+        "-re".into(),
+        "-i".into(),
+        src.display().to_string(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "rtsp".into(),
+        "-rtsp_transport".into(),
+        "tcp".into(),
+        relay.rtsp_url(key),
+    ]);
+    wait_tracks(&relay, key, 2).await;
+    let (video, audio) = whep_collect(relay.http, key, Duration::from_secs(4)).await;
+
+    let want_video: Vec<Vec<Bytes>> = tracks
+        .iter()
+        .find(|(c, _)| *c == Codec::H264)
+        .unwrap()
+        .1
+        .iter()
+        .map(|f| picture_nalus(nal::length_prefixed_nalus(&f.data, 4).unwrap().flatten()))
+        .collect();
+    let got_video: Vec<Vec<Bytes>> = video.iter().map(|(_, n)| n.clone()).collect();
+    assert_run("H.264 access units", &want_video, &got_video, 60);
+    // Timestamps advance by one frame (3600 ticks at 90 kHz, 25 fps).
+    for w in video.windows(2) {
+        assert_eq!(w[1].0 - w[0].0, 3600, "video RTP time step");
+    }
+
+    let want_audio: Vec<Bytes> = tracks
+        .iter()
+        .find(|(c, _)| *c == Codec::Opus)
+        .unwrap()
+        .1
+        .iter()
+        .map(|f| f.data.clone())
+        .collect();
+    let got_audio: Vec<Bytes> = audio.iter().map(|(_, d)| d.clone()).collect();
+    assert_run("Opus packets", &want_audio, &got_audio, 100);
+    for w in audio.windows(2) {
+        assert!(w[1].0 > w[0].0, "audio RTP time advances");
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn whep_refusals() {
+    let mut c = common::test_config();
+    c.play_wait = Duration::from_millis(200);
+    let relay = TestRelay::start_with_auth(
+        c,
+        weir_tokio::AuthHook::from_fn(|r| r.query.as_deref() != Some("token=bad")),
+    )
+    .await;
+    let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\n";
+    let sdp = [("Content-Type", "application/sdp")];
+    // No stream.
+    let r = http(
+        relay.http,
+        "POST",
+        "/live/none/whep",
+        &sdp,
+        offer.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    // Refused by the hook: nothing created.
+    let r = http(
+        relay.http,
+        "POST",
+        "/live/none/whep?token=bad",
+        &sdp,
+        offer.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = http(
+        relay.http,
+        "POST",
+        "/live/none/whip",
+        &[
+            ("Content-Type", "application/sdp"),
+            ("Authorization", "Bearer bad"),
+        ],
+        offer.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 403, "the bearer token reaches the hook");
+    assert!(relay.hub.sessions().is_empty());
+    // Junk and wrong types.
+    let r = http(relay.http, "POST", "/live/x/whip", &sdp, b"hello").await;
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    let r = http(
+        relay.http,
+        "POST",
+        "/live/x/whip",
+        &[("Content-Type", "text/plain")],
+        offer.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 415);
+    let big = vec![b'a'; 1 << 20];
+    let r = http(relay.http, "POST", "/live/x/whip", &sdp, &big).await;
+    assert_eq!(r.status, 413);
+    let data_only = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n";
+    let r = http(
+        relay.http,
+        "POST",
+        "/live/x/whip",
+        &sdp,
+        data_only.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 406, "{}", String::from_utf8_lossy(&r.body));
+    // OPTIONS.
+    let r = http(relay.http, "OPTIONS", "/live/x/whep", &[], b"").await;
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("accept-post").as_deref(), Some("application/sdp"));
+    assert!(r
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("patch"));
+    // Unknown resources.
+    let r = http(
+        relay.http,
+        "DELETE",
+        "/live/x/whep/0123456789abcdef",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    relay.stop().await;
+}
+
+#[allow(dead_code)]
+fn _unused(_: RelayConfig) {}
