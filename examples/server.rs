@@ -124,6 +124,20 @@ struct Args {
     /// Stop producing HLS for a stream nobody requested for this long, ms [default: 30000].
     #[arg(long, value_name = "MS")]
     hls_idle_timeout_ms: Option<u64>,
+    /// LL-HLS (ll.m3u8) part duration, ms; rounded to whole frames, at most 1000 [default: 200].
+    #[arg(long, value_name = "MS")]
+    hls_ll_part_ms: Option<u64>,
+    /// LL-HLS segment duration: segments end at the first keyframe after it, ms; the
+    /// playlist's target duration is it rounded up to whole seconds [default: 2000].
+    #[arg(long, value_name = "MS")]
+    hls_ll_segment_ms: Option<u64>,
+    /// Complete segments listed in an LL-HLS playlist [default: 10].
+    #[arg(long, value_name = "N")]
+    hls_ll_window: Option<usize>,
+    /// LL-HLS requests held at once (blocking reloads, hinted parts), relay-wide; more get
+    /// 503 [default: 4096].
+    #[arg(long, value_name = "N")]
+    hls_ll_max_waiting: Option<usize>,
     /// API bearer token: with one, every /api/v1 request needs `Authorization: Bearer TOKEN`;
     /// without, reads are open and changes accepted from loopback only [default: none].
     #[arg(long, value_name = "TOKEN")]
@@ -369,18 +383,33 @@ fn apply_flags(a: &Args, c: &mut RelayConfig) {
     set!(a.gb28181_idle_timeout_ms, c.gb28181.idle_timeout, ms);
     set!(a.gb28181_jitter_latency_ms, c.gb28181.jitter_latency, ms);
     set!(a.gb28181_max_streams, c.gb28181.max_streams);
-    set!(a.gb28181_max_streams_per_source, c.gb28181.max_streams_per_source);
+    set!(
+        a.gb28181_max_streams_per_source,
+        c.gb28181.max_streams_per_source
+    );
     set!(a.hls_target_duration_ms, c.hls.target_duration, ms);
     set!(a.hls_window, c.hls.window);
     set!(a.hls_idle_timeout_ms, c.hls.idle_timeout, ms);
+    set!(a.hls_ll_part_ms, c.hls.ll_part, ms);
+    set!(a.hls_ll_segment_ms, c.hls.ll_segment, ms);
+    set!(a.hls_ll_window, c.hls.ll_window);
+    set!(a.hls_ll_max_waiting, c.hls.ll_max_waiting);
     set!(a.api_token.clone(), c.api.token, Some);
     let h = &mut c.hooks;
     set!(a.hooks_on_publish.clone(), h.on_publish, Some);
     set!(a.hooks_on_play.clone(), h.on_play, Some);
     set!(a.hooks_on_unpublish.clone(), h.on_unpublish, Some);
     set!(a.hooks_on_play_stop.clone(), h.on_play_stop, Some);
-    set!(a.hooks_on_stream_none_reader.clone(), h.on_stream_none_reader, Some);
-    set!(a.hooks_on_stream_not_found.clone(), h.on_stream_not_found, Some);
+    set!(
+        a.hooks_on_stream_none_reader.clone(),
+        h.on_stream_none_reader,
+        Some
+    );
+    set!(
+        a.hooks_on_stream_not_found.clone(),
+        h.on_stream_not_found,
+        Some
+    );
     set!(a.hooks_on_record_done.clone(), h.on_record_done, Some);
     set!(a.hooks_timeout_ms, h.timeout, ms);
     set!(a.hooks_fail_open, h.fail_open);
