@@ -312,3 +312,200 @@ async fn whep_refusals() {
 
 #[allow(dead_code)]
 fn _unused(_: RelayConfig) {}
+
+/// Annex B of a canonical H.264 frame, with `ps` (SPS and PPS) before keyframes, as a
+/// browser sends it.
+fn annexb(f: &Frame, ps: &[u8]) -> Vec<u8> {
+    let mut out = bytes::BytesMut::new();
+    if f.keyframe {
+        out.extend_from_slice(ps);
+    }
+    nal::length_prefixed_to_annexb(&f.data, 4, &mut out).unwrap();
+    out.to_vec()
+}
+
+/// Publishes the MP4 `src` over WHIP at real-time pace for `dur` with a str0m client.
+async fn whip_publish(http_addr: SocketAddr, key: &str, src: &Path, dur: Duration) {
+    let data = Bytes::from(std::fs::read(src).unwrap());
+    let d = weir_mp4::MemoryDemuxer::new(data, weir_mp4::DemuxConfig::default()).unwrap();
+    let avcc = d
+        .tracks()
+        .iter()
+        .find(|t| t.codec == Codec::H264)
+        .unwrap()
+        .config
+        .clone();
+    let ps = weir_h264::AvcConfig::parse(&avcc).unwrap().to_annexb();
+    let tracks = mp4_frames(src);
+    let mut frames: Vec<(bool, Frame)> = Vec::new();
+    for (codec, list) in &tracks {
+        frames.extend(list.iter().map(|f| (*codec == Codec::H264, f.clone())));
+    }
+    frames.sort_by_key(|(_, f)| f.dts.rescale(weir_media::Timebase::MICROS).ticks());
+    let mut c = Client::connect(
+        http_addr,
+        &format!("/{key}/whip"),
+        Direction::SendOnly,
+        &[MediaKind::Video, MediaKind::Audio],
+        &[],
+    )
+    .await
+    .unwrap_or_else(|r| {
+        panic!(
+            "WHIP refused: {} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        )
+    });
+    c.wait_connected(Duration::from_secs(10)).await;
+    let (vmid, amid) = (c.video.unwrap(), c.audio.unwrap());
+    let pt_of = |c: &mut Client, mid, codec| {
+        c.rtc
+            .writer(mid)
+            .unwrap()
+            .payload_params()
+            .find(|p| {
+                p.spec().codec == codec
+                    && (codec != str0m::format::Codec::H264
+                        || p.spec().format.packetization_mode == Some(1))
+            })
+            .map(|p| p.pt())
+            .expect("negotiated payload type")
+    };
+    let vpt = pt_of(&mut c, vmid, str0m::format::Codec::H264);
+    let apt = pt_of(&mut c, amid, str0m::format::Codec::Opus);
+    let start = Instant::now();
+    let t0 = frames[0]
+        .1
+        .dts
+        .rescale(weir_media::Timebase::MICROS)
+        .ticks();
+    for (video, f) in frames {
+        let at = Duration::from_micros(
+            (f.dts.rescale(weir_media::Timebase::MICROS).ticks() - t0) as u64,
+        );
+        if at > dur {
+            break;
+        }
+        while Instant::now() < start + at {
+            c.step(start + at).await;
+        }
+        let (mid, pt, rate) = if video {
+            (vmid, vpt, 90_000)
+        } else {
+            (amid, apt, 48_000)
+        };
+        let tb = weir_media::Timebase::hz(rate).unwrap();
+        let ticks = f.pts.rescale(tb).ticks() as u64;
+        let payload = if video {
+            annexb(&f, &ps)
+        } else {
+            f.data.to_vec()
+        };
+        let freq = str0m::media::Frequency::new(rate).unwrap();
+        c.rtc
+            .writer(mid)
+            .unwrap()
+            .write(
+                pt,
+                start + at,
+                str0m::media::MediaTime::new(ticks, freq),
+                payload,
+            )
+            .unwrap();
+    }
+    let end = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < end {
+        c.step(end).await;
+    }
+    let r = http(http_addr, "DELETE", &c.location, &[], b"").await;
+    assert_eq!(r.status, 200, "DELETE of the WHIP resource");
+}
+
+/// Reads `url` with ffmpeg for `seconds` into an MP4 (stream copy of `maps`).
+fn ffmpeg_read(url: String, out: &Path, maps: &[&str], seconds: u32) -> tokio::process::Child {
+    let mut args: Vec<String> = Vec::new();
+    if url.starts_with("rtsp") {
+        args.extend(["-rtsp_transport".into(), "tcp".into()]);
+    }
+    args.extend(["-i".into(), url]);
+    for m in maps {
+        args.extend(["-map".into(), (*m).into()]);
+    }
+    args.extend([
+        "-c".into(),
+        "copy".into(),
+        "-t".into(),
+        seconds.to_string(),
+        "-f".into(),
+        "mp4".into(),
+        out.display().to_string(),
+    ]);
+    common::ffmpeg_child(&args)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whip_publish_is_played_by_ffmpeg_over_rtmp_rtsp_and_hls() {
+    interop_or_skip!();
+    let dir = TempDir::new("webrtc-whip");
+    let src = make_mp4(&dir, "src.mp4", 12);
+    let tracks = mp4_frames(&src);
+    let relay = relay().await;
+    let key = "live/whip";
+    let http_addr = relay.http;
+    let publisher = tokio::spawn({
+        let src = src.clone();
+        async move { whip_publish(http_addr, key, &src, Duration::from_secs(11)).await }
+    });
+    wait_tracks(&relay, key, 2).await;
+    let (rtmp, rtsp, hls) = (
+        dir.join("rtmp.mp4"),
+        dir.join("rtsp.mp4"),
+        dir.join("hls.mp4"),
+    );
+    let readers = [
+        ("RTMP", ffmpeg_read(relay.rtmp_url(key), &rtmp, &["0:v"], 4)),
+        (
+            "RTSP",
+            ffmpeg_read(relay.rtsp_url(key), &rtsp, &["0:v", "0:a"], 4),
+        ),
+        (
+            "HLS",
+            ffmpeg_read(
+                format!("http://{}/{key}/index.m3u8", relay.http),
+                &hls,
+                &["0:v"],
+                3,
+            ),
+        ),
+    ];
+    for (what, child) in readers {
+        common::wait_ok(child, what, Duration::from_secs(40)).await;
+    }
+    publisher.await.unwrap();
+
+    let want_video: Vec<Vec<Bytes>> = tracks[0]
+        .1
+        .iter()
+        .map(|f| picture_nalus(nal::length_prefixed_nalus(&f.data, 4).unwrap().flatten()))
+        .collect();
+    let want_audio: Vec<Bytes> = tracks[1].1.iter().map(|f| f.data.clone()).collect();
+    assert_eq!((tracks[0].0, tracks[1].0), (Codec::H264, Codec::Opus));
+    for (what, file, min) in [("RTMP", &rtmp, 75), ("RTSP", &rtsp, 75), ("HLS", &hls, 50)] {
+        let got = mp4_frames(file);
+        let (codec, frames) = &got[0];
+        assert_eq!(*codec, Codec::H264, "{what}");
+        let got_video: Vec<Vec<Bytes>> = frames
+            .iter()
+            .map(|f| picture_nalus(nal::length_prefixed_nalus(&f.data, 4).unwrap().flatten()))
+            .collect();
+        assert_run(&format!("{what} H.264"), &want_video, &got_video, min);
+        if what == "RTSP" {
+            let (codec, frames) = &got[1];
+            assert_eq!(*codec, Codec::Opus);
+            let got_audio: Vec<Bytes> = frames.iter().map(|f| f.data.clone()).collect();
+            assert_run("RTSP Opus", &want_audio, &got_audio, 150);
+        }
+    }
+    relay.stop().await;
+}
