@@ -183,8 +183,15 @@ mod tests {
     #[test]
     fn numbers() {
         assert_eq!(decimal_integer("18446744073709551615"), Some(u64::MAX));
-        for bad in ["", "-1", "+1", "18446744073709551616", "1e3", " 1", "000000000000000000001"]
-        {
+        for bad in [
+            "",
+            "-1",
+            "+1",
+            "18446744073709551616",
+            "1e3",
+            " 1",
+            "000000000000000000001",
+        ] {
             assert_eq!(decimal_integer(bad), None, "{bad}");
         }
         assert_eq!(seconds("2"), Some(Duration::from_secs(2)));

@@ -89,7 +89,7 @@ pub use error::{Error, Result};
 pub use live::{LiveConfig, LivePlaylist, PartInfo, PartLookup, PartRef, Readiness, UriNames};
 pub use parse::ParseLimits;
 pub use playlist::{
-    HintType, Map, MediaPlaylist, OpenSegment, Part, PlaylistType, PreloadHint,
-    RenditionReport, Segment, ServerControl, Skip,
+    HintType, Map, MediaPlaylist, OpenSegment, Part, PlaylistType, PreloadHint, RenditionReport,
+    Segment, ServerControl, Skip,
 };
 pub use schedule::{Cut, ScheduleConfig, Scheduler};

@@ -6,8 +6,8 @@ use crate::attr::{attributes, decimal_integer, seconds, ByteRange, Value};
 use crate::date::DateTime;
 use crate::error::{Error, Result};
 use crate::playlist::{
-    HintType, Map, MediaPlaylist, OpenSegment, Part, PlaylistType, PreloadHint,
-    RenditionReport, Segment, ServerControl, Skip,
+    HintType, Map, MediaPlaylist, OpenSegment, Part, PlaylistType, PreloadHint, RenditionReport,
+    Segment, ServerControl, Skip,
 };
 
 /// Limits of [`MediaPlaylist::parse_with`]: input past them is an error, never an
@@ -111,7 +111,8 @@ impl Parser {
     }
 
     fn quoted<'a>(&self, tag: &'static str, v: Value<'a>) -> Result<&'a str> {
-        v.quoted().ok_or_else(|| self.err(tag, "value must be quoted"))
+        v.quoted()
+            .ok_or_else(|| self.err(tag, "value must be quoted"))
     }
 
     fn yes(&self, tag: &'static str, v: Value<'_>) -> Result<bool> {
@@ -278,7 +279,9 @@ impl Parser {
                 self.p.target_duration = self.int("EXT-X-TARGETDURATION", v)?;
                 self.target_seen = true;
             }
-            "EXT-X-MEDIA-SEQUENCE" => self.p.media_sequence = self.int("EXT-X-MEDIA-SEQUENCE", v)?,
+            "EXT-X-MEDIA-SEQUENCE" => {
+                self.p.media_sequence = self.int("EXT-X-MEDIA-SEQUENCE", v)?
+            }
             "EXT-X-DISCONTINUITY-SEQUENCE" => {
                 self.p.discontinuity_sequence = self.int("EXT-X-DISCONTINUITY-SEQUENCE", v)?
             }

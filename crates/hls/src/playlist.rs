@@ -395,7 +395,14 @@ fn write_segment(f: &mut fmt::Formatter<'_>, s: &Segment) -> fmt::Result {
         write_uri_line(f, t)?;
     }
     for p in &s.parts {
-        write_part(f, Unquoted(&p.uri), p.duration, p.independent, p.byterange, p.gap)?;
+        write_part(
+            f,
+            Unquoted(&p.uri),
+            p.duration,
+            p.independent,
+            p.byterange,
+            p.gap,
+        )?;
     }
     if let Some(b) = s.bitrate {
         writeln!(f, "#EXT-X-BITRATE:{b}")?;
@@ -486,7 +493,14 @@ impl fmt::Display for MediaPlaylist {
                 write_uri_line(f, t)?;
             }
             for p in &s.parts {
-                write_part(f, Unquoted(&p.uri), p.duration, p.independent, p.byterange, p.gap)?;
+                write_part(
+                    f,
+                    Unquoted(&p.uri),
+                    p.duration,
+                    p.independent,
+                    p.byterange,
+                    p.gap,
+                )?;
             }
         }
         for h in &self.preload_hints {

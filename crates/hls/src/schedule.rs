@@ -103,6 +103,10 @@ pub struct Scheduler {
     part_start: Option<Timestamp>,
     segment_start: Option<Timestamp>,
     frame: Option<Duration>,
+    /// The last few frame steps: the next one is expected to be at most their largest
+    /// (timestamps in milliseconds alternate between two values, cameras jitter).
+    steps: [Duration; 8],
+    step_at: usize,
 }
 
 impl Scheduler {
@@ -120,6 +124,8 @@ impl Scheduler {
             part_start: None,
             segment_start: None,
             frame: None,
+            steps: [Duration::ZERO; 8],
+            step_at: 0,
         };
         if let Some(f) = config.frame_duration.filter(|f| !f.is_zero()) {
             s.decide_part_target(f);
@@ -166,6 +172,7 @@ impl Scheduler {
         self.last = None;
         self.part_start = None;
         self.segment_start = None;
+        self.steps = [Duration::ZERO; 8];
     }
 
     /// The next primary-track frame, at decode time `dts`: what ends before it.
@@ -186,10 +193,15 @@ impl Scheduler {
         let Some(target) = self.part_target else {
             return Cut::None;
         };
-        let frame = if step.is_zero() {
-            self.frame.unwrap_or(step)
+        if !step.is_zero() {
+            self.steps[self.step_at % self.steps.len()] = step;
+            self.step_at = self.step_at.wrapping_add(1);
+        }
+        let recent = self.steps.iter().copied().max().unwrap_or_default();
+        let frame = if recent.is_zero() {
+            self.frame.unwrap_or_default()
         } else {
-            step
+            recent
         };
         let seg = dts.duration_since(seg_start).unwrap_or_default();
         let part = dts.duration_since(part_start).unwrap_or_default();
