@@ -509,3 +509,242 @@ async fn whip_publish_is_played_by_ffmpeg_over_rtmp_rtsp_and_hls() {
     }
     relay.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------
+// Headless Chromium (Debian's /usr/bin/chromium through playwright-core).
+
+const BROWSER_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
+
+/// True when node, chromium and the npm packages are there; otherwise skips loudly, or
+/// fails under `WEIR_INTEROP`.
+fn browser_ready(test: &str) -> bool {
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let ok = node
+        && Path::new("/usr/bin/chromium").exists()
+        && Path::new(BROWSER_DIR)
+            .join("node_modules/playwright-core")
+            .exists();
+    if !ok {
+        let required = std::env::var("WEIR_INTEROP").is_ok_and(|v| !v.is_empty() && v != "0");
+        assert!(!required, "{test}: WEIR_INTEROP is set but node, chromium or tests/browser/node_modules is missing; run scripts/test.sh");
+        eprintln!(
+            "\n!!! SKIPPED browser test `{test}`: node, chromium or npm packages missing. !!!\n"
+        );
+    }
+    ok
+}
+
+/// Runs `node SCRIPT ARGS` in tests/browser under a ChildGuard bounded by `limit`; the JSON
+/// line it printed.
+async fn node(script: &str, args: serde_json::Value, limit: Duration) -> serde_json::Value {
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg(script)
+        .arg(args.to_string())
+        .current_dir(BROWSER_DIR)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = weir_testutil::ChildGuard::spawn(&mut cmd);
+    child.capture_stdout();
+    let done = tokio::task::spawn_blocking(move || child.finish(limit))
+        .await
+        .unwrap();
+    let value: serde_json::Value = done
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "{script}: no result; stdout {} stderr {}",
+                done.stdout, done.stderr
+            )
+        });
+    assert!(
+        done.success() && value.get("error").is_none(),
+        "{script} failed: {value:#}\nstderr: {}",
+        done.stderr
+    );
+    value
+}
+
+/// ffmpeg encoding a test pattern live (H.264 without B-frames, a keyframe a second, AAC)
+/// and publishing it over RTMP until dropped.
+fn publish_live_rtmp(url: &str) -> weir_testutil::ChildGuard {
+    let args = [
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=25",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-tune",
+        "zerolatency",
+        "-g",
+        "25",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-f",
+        "flv",
+        url,
+    ];
+    weir_testutil::ChildGuard::spawn(&mut weir_testutil::ffmpeg_command(args))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_plays_an_rtmp_stream_over_whep() {
+    interop_or_skip!();
+    if !browser_ready("chromium_plays_an_rtmp_stream_over_whep") {
+        return;
+    }
+    let relay = relay().await;
+    let key = "live/browser";
+    let _publisher = publish_live_rtmp(&relay.rtmp_url(key));
+    wait_tracks(&relay, key, 2).await;
+    // An AAC source plays video-only over WebRTC, and the API says why.
+    let r = http(
+        relay.http,
+        "GET",
+        &format!("/api/v1/streams/{key}"),
+        &[],
+        b"",
+    )
+    .await;
+    let s: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(s["webrtc_audio"], "unsupported codec aac", "{s:#}");
+
+    let args = serde_json::json!({
+        "base": format!("http://{}", relay.http),
+        "path": format!("/{key}/whep"),
+        "seconds": 10,
+    });
+    let out = node("whep_play.js", args, Duration::from_secs(90)).await;
+    eprintln!(
+        "whep_play: first frame {} ms, stats {}",
+        out["first_frame_ms"], out["stats"]
+    );
+    assert_eq!(
+        out["tracks"],
+        serde_json::json!(["video"]),
+        "video only: {out:#}"
+    );
+    assert_eq!(
+        (out["width"].as_u64(), out["height"].as_u64()),
+        (Some(640), Some(360))
+    );
+    let samples: Vec<(f64, f64, f64)> = out["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s[0].as_f64().unwrap(),
+                s[1].as_f64().unwrap(),
+                s[2].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let (first, last) = (samples[0], *samples.last().unwrap());
+    let frames = last.1 - first.1;
+    let media = last.2 - first.2;
+    // 25 fps for ~10 s: allow for a loaded machine, but no stall.
+    assert!(frames >= 200.0, "frames grew by {frames} in 10 s");
+    assert!(media >= 9.0, "currentTime advanced {media} s in 10 s");
+    let mut stall = 0.0f64;
+    let mut since = first.0;
+    for w in samples.windows(2) {
+        if w[1].1 > w[0].1 {
+            since = w[1].0;
+        }
+        stall = stall.max(w[1].0 - since);
+    }
+    assert!(stall < 1000.0, "no new frame for {stall} ms");
+    assert_eq!(out["delete_status"], 200);
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_publishes_over_whip_and_ffmpeg_plays_it_over_rtmp_and_hls() {
+    interop_or_skip!();
+    if !browser_ready("chromium_publishes_over_whip_and_ffmpeg_plays_it_over_rtmp_and_hls") {
+        return;
+    }
+    let relay = relay().await;
+    let key = "live/chromium";
+    let args = serde_json::json!({
+        "base": format!("http://{}", relay.http),
+        "path": format!("/{key}/whip"),
+        "seconds": 14,
+    });
+    let browser = tokio::spawn(node("whip_publish.js", args, Duration::from_secs(120)));
+    wait_tracks(&relay, key, 2).await;
+    let s = relay.hub.stream(key).unwrap();
+    let codecs: Vec<Codec> = s.tracks.iter().map(|t| t.codec).collect();
+    assert!(
+        codecs.contains(&Codec::H264) && codecs.contains(&Codec::Opus),
+        "{codecs:?}"
+    );
+    let dir = TempDir::new("webrtc-chromium-whip");
+    let decode = |url: String, out: &Path, frames: u32| {
+        let mut args = vec!["-i".to_string(), url, "-map".into(), "0:v".into()];
+        args.extend([
+            "-frames:v".into(),
+            frames.to_string(),
+            "-f".into(),
+            "framemd5".into(),
+        ]);
+        args.push(out.display().to_string());
+        common::ffmpeg_child(&args)
+    };
+    let (rtmp, hls) = (dir.join("rtmp.md5"), dir.join("hls.md5"));
+    let r1 = decode(relay.rtmp_url(key), &rtmp, 100);
+    let r2 = decode(format!("http://{}/{key}/index.m3u8", relay.http), &hls, 50);
+    common::wait_ok(r1, "ffmpeg RTMP decode", Duration::from_secs(60)).await;
+    common::wait_ok(r2, "ffmpeg HLS decode", Duration::from_secs(60)).await;
+    let out = browser.await.unwrap();
+    eprintln!("chromium sender: {}", out["video"]);
+    assert_eq!(out["video"]["mimeType"], "video/H264", "{out:#}");
+    assert_eq!(out["audio"]["mimeType"], "audio/opus", "{out:#}");
+    let (w, h) = (
+        out["video"]["frameWidth"].as_u64().unwrap(),
+        out["video"]["frameHeight"].as_u64().unwrap(),
+    );
+    for (what, file, n) in [("RTMP", &rtmp, 100), ("HLS", &hls, 50)] {
+        let text = std::fs::read_to_string(file).unwrap();
+        let decoded = text.lines().filter(|l| !l.starts_with('#')).count();
+        assert_eq!(decoded, n, "{what}: decoded frames");
+        let dims = text
+            .lines()
+            .find_map(|l| l.strip_prefix("#dimensions 0: "))
+            .unwrap_or_else(|| panic!("{what}: no dimensions in {text}"));
+        assert_eq!(
+            dims.trim(),
+            format!("{w}x{h}"),
+            "{what}: picture size = Chromium's frameWidth x frameHeight"
+        );
+    }
+    // What ffmpeg decoded over RTMP was sent by Chromium: it sent at least that many.
+    assert!(
+        out["video"]["framesSent"].as_u64().unwrap() >= 100,
+        "{out:#}"
+    );
+    relay.stop().await;
+}

@@ -172,6 +172,20 @@ struct StreamJson {
     units: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     hls: Option<HlsJson>,
+    /// Why WebRTC players get no audio (a codec WebRTC does not carry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webrtc_audio: Option<String>,
+}
+
+/// Why WebRTC players of a stream with `tracks` get no audio: its audio codec is not Opus.
+fn webrtc_audio(tracks: &[std::sync::Arc<TrackInfo>]) -> Option<String> {
+    let audio = tracks.iter().find(|t| t.codec.kind() == MediaKind::Audio)?;
+    (cfg!(feature = "webrtc") && audio.codec != Codec::Opus).then(|| {
+        format!(
+            "unsupported codec {}",
+            audio.codec.to_string().to_ascii_lowercase()
+        )
+    })
 }
 
 /// (app, stream) of `app/stream` (the app may itself contain `/`).
@@ -252,6 +266,7 @@ fn stream_json(ctx: &Ctx, s: &StreamInfo, sessions: &[SessionInfo]) -> StreamJso
         audio: s.shape.has_audio,
         units: s.units,
         hls,
+        webrtc_audio: webrtc_audio(&s.tracks),
     }
 }
 
