@@ -318,6 +318,27 @@ impl TimestampRepair {
                         t.last_in_ns = None;
                     }
                     new_off
+                } else if own_jump.is_none() {
+                    // A track's first frame of a new session (or after a discontinuity)
+                    // that the offset taken from another track's first frame would put at
+                    // or behind this track's own last output (video whose decode clock
+                    // leads its picture clock, joined after audio): move the shared offset
+                    // on so it resumes a frame later — a small forward step for the other
+                    // tracks instead of a run of clamped, equal timestamps here.
+                    match track.last_out {
+                        Some(last) if in_ns.saturating_add(off) <= last.rescale(NANOS).ticks() => {
+                            let resume = last
+                                .rescale(NANOS)
+                                .ticks()
+                                .saturating_add(track.step_ns.max(1));
+                            report = Repair::Discontinuity {
+                                track: frame.track,
+                                jump_ns: jump,
+                            };
+                            resume.saturating_sub(in_ns)
+                        }
+                        _ => off,
+                    }
                 } else {
                     off
                 }

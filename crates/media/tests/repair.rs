@@ -198,6 +198,32 @@ fn republish_continues_after_last_output() {
     assert_eq!(run(&mut fix, V, 817, 817, tb).0, 100);
 }
 
+#[test]
+fn republish_whose_video_decode_clock_leads_continues_every_track() {
+    // A new session whose first frame is audio at 0 while its video decode clock starts
+    // two frames earlier (B-frames: DTS = PTS - 80 ms): the video resumes one frame after
+    // its own last output, not in a run of equal clamped timestamps.
+    let mut fix = TimestampRepair::new(RepairConfig::default());
+    let tb = Timebase::MILLIS;
+    for i in 0..10 {
+        run(&mut fix, V, i * 40, i * 40 + 80, tb);
+        run(&mut fix, A, i * 40 + 3, i * 40 + 3, tb);
+    }
+    fix.reset_input();
+    let (a0, _, _) = run(&mut fix, A, 0, 0, tb);
+    assert!(a0 > 363, "{a0}");
+    let mut last = 360;
+    for i in 0..5 {
+        let (d, p, _) = run(&mut fix, V, i * 40 - 80, i * 40, tb);
+        assert!(d > last, "frame {i}: {d} after {last}");
+        assert_eq!(p - d, 80, "composition offset kept");
+        last = d;
+    }
+    assert_eq!(last, 400 + 4 * 40);
+    let (a1, _, _) = run(&mut fix, A, 21, 21, tb);
+    assert!(a1 > a0, "audio goes on forward: {a1} after {a0}");
+}
+
 proptest! {
     #[test]
     fn output_is_always_monotonic(events in prop::collection::vec((any::<bool>(), any::<i64>(), -100i64..10_000, any::<bool>()), 1..200), wrap in any::<bool>()) {

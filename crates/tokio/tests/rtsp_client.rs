@@ -11,6 +11,8 @@
 
 #[path = "rtsp_client/gst.rs"]
 mod gst;
+#[path = "common/gst.rs"]
+mod gst_server;
 #[path = "rtsp_client/transcript.rs"]
 mod transcript;
 

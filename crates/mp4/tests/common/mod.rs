@@ -191,15 +191,16 @@ pub fn packet_count(path: &Path, index: usize) -> usize {
         })
 }
 
-/// `ffmpeg -v error -i file -f null -` prints nothing.
+/// `ffmpeg -v error -i file -f null -` prints nothing (run under a guard, bounded by
+/// `weir_testutil::TOOL_TIMEOUT`; a failure panics with ffmpeg's stderr).
 pub fn decodes_clean(path: &Path) {
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
-        .arg(path)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "ffmpeg failed on {}", path.display());
+    let out = weir_testutil::ffmpeg([
+        "-i".as_ref(),
+        path.as_os_str(),
+        "-f".as_ref(),
+        "null".as_ref(),
+        "-".as_ref(),
+    ] as [&std::ffi::OsStr; 5]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.trim().is_empty(),

@@ -48,6 +48,18 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Takes the units the subscription has ready now (at most a ring's worth), without
+/// waiting.
+fn take_ready(sub: &mut crate::core::Subscription, out: &mut Vec<Arc<crate::core::Unit>>) {
+    out.clear();
+    while out.len() < 16_384 {
+        match sub.try_next() {
+            crate::core::TryNext::Unit(u) => out.push(u),
+            crate::core::TryNext::Empty | crate::core::TryNext::Ended => break,
+        }
+    }
+}
+
 /// A finished recording file.
 #[derive(Clone, Debug)]
 pub(crate) struct RecordDone {
@@ -327,7 +339,11 @@ impl Recorders {
         loop {
             let more = tokio::select! {
                 m = sub.next_batch(&mut units, 64) => m,
-                () = stop.notified() => false,
+                () = stop.notified() => {
+                    // Stopped: what the stream had delivered by now is still recorded.
+                    take_ready(&mut sub, &mut units);
+                    false
+                }
             };
             let wall = now_ms();
             for u in &units {
