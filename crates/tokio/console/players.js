@@ -101,7 +101,13 @@ async function startHls(video, url, lowLatency, status) {
     }
     throw new Error('this browser cannot play HLS (no Media Source Extensions)');
   }
-  const hls = new Hls({ lowLatencyMode: lowLatency, backBufferLength: 30 });
+  // LL-HLS: hls.js plays up to 1.5× while it is behind its target latency (it only does so
+  // with buffer to spare), so a slow start does not leave the player behind for good.
+  const hls = new Hls({
+    lowLatencyMode: lowLatency,
+    maxLiveSyncPlaybackRate: lowLatency ? 1.5 : 1,
+    backBufferLength: 30,
+  });
   let retry = null;
   hls.on(Hls.Events.ERROR, (_event, data) => {
     if (!data.fatal) return;
@@ -167,7 +173,22 @@ async function startWhep(video, url, status) {
     client.close();
     throw e;
   }
-  return { whep: client, destroy: () => client.close(), latency: () => null };
+  // What the browser holds back: the video jitter buffer's mean delay, from getStats.
+  let buffered = null;
+  const timer = setInterval(async () => {
+    if (!client.pc) return;
+    const stats = await client.pc.getStats().catch(() => null);
+    stats?.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video' && r.jitterBufferEmittedCount) {
+        buffered = r.jitterBufferDelay / r.jitterBufferEmittedCount;
+      }
+    });
+  }, 1000);
+  return {
+    whep: client,
+    destroy() { clearInterval(timer); client.close(); },
+    latency: () => buffered,
+  };
 }
 
 /**
