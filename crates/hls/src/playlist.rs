@@ -382,8 +382,9 @@ pub(crate) fn write_extinf(w: &mut impl Write, duration: Duration, title: &str) 
     w.write_char('\n')
 }
 
+/// Writes a line verbatim (a line break inside would start another line: left out).
 fn write_uri_line(w: &mut impl Write, uri: &str) -> fmt::Result {
-    for c in uri.chars().filter(|c| !matches!(c, '\r' | '\n')) {
+    for c in uri.chars().filter(|c| *c != '\n') {
         w.write_char(c)?;
     }
     w.write_char('\n')
