@@ -18,7 +18,7 @@ use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
 use weir_tokio::config::{
     ApiConfig, Gb28181Config, HlsConfig, HooksConfig, PullBackoff, PullConfig, PushConfig,
-    RecordConfig, RecordFormat, VodConfig,
+    RecordConfig, RecordFormat, VodConfig, WebRtcConfig,
 };
 use weir_tokio::{HttpConfig, Relay, RelayConfig, RtmpConfig, RtspConfig};
 
@@ -115,6 +115,23 @@ struct Args {
     /// Most GB28181 streams from one source IP at once [default: 16].
     #[arg(long, value_name = "N")]
     gb28181_max_streams_per_source: Option<usize>,
+    /// WebRTC media port (UDP ICE-lite, and ICE-TCP on the same port number), or `off`
+    /// [default: 0.0.0.0:8000]. WHEP/WHIP are on the HTTP port: /{app}/{stream}/whep, …/whip.
+    #[arg(long, value_name = "ADDR|off", value_parser = parse_listen)]
+    webrtc_listen: Option<Listen>,
+    /// An extra WebRTC host candidate for NAT/Docker: an IP (the media port is added) or
+    /// IP:PORT; repeatable [default: the bound address, or the one clients reach HTTP at].
+    #[arg(long, value_name = "IP[:PORT]")]
+    webrtc_candidate: Vec<String>,
+    /// ICE-TCP on the WebRTC port number [default: true].
+    #[arg(long, value_name = "BOOL")]
+    webrtc_tcp: Option<bool>,
+    /// Most WebRTC sessions (WHEP and WHIP) at once [default: 256].
+    #[arg(long, value_name = "N")]
+    webrtc_max_sessions: Option<usize>,
+    /// End a WebRTC session that has not connected by then (reason logged), ms [default: 10000].
+    #[arg(long, value_name = "MS")]
+    webrtc_connect_timeout_ms: Option<u64>,
     /// HLS segment target duration, ms [default: 2000].
     #[arg(long, value_name = "MS")]
     hls_target_duration_ms: Option<u64>,
@@ -258,6 +275,7 @@ struct FileConfig {
     pull_retry: Option<PullBackoff>,
     record: Option<RecordConfig>,
     vod: Option<VodConfig>,
+    webrtc: Option<WebRtcConfig>,
 }
 
 /// Keys the `[relay]` section had before the per-protocol sections: (old key, section,
@@ -330,6 +348,7 @@ fn load(args: &Args) -> Result<(RelayConfig, String, Vec<&'static str>), String>
     c.hooks = file.hooks.unwrap_or(c.hooks);
     c.record = file.record.unwrap_or(c.record);
     c.vod = file.vod.unwrap_or(c.vod);
+    c.webrtc = file.webrtc.unwrap_or(c.webrtc);
     c.pulls = file.pull;
     c.pushes = file.push;
     c.pull_retry = file.pull_retry.unwrap_or(c.pull_retry);
@@ -394,6 +413,13 @@ fn apply_flags(a: &Args, c: &mut RelayConfig) {
     set!(a.hls_ll_segment_ms, c.hls.ll_segment, ms);
     set!(a.hls_ll_window, c.hls.ll_window);
     set!(a.hls_ll_max_waiting, c.hls.ll_max_waiting);
+    set!(a.webrtc_listen, c.webrtc.listen, |l: Listen| l.0);
+    if !a.webrtc_candidate.is_empty() {
+        c.webrtc.candidates = a.webrtc_candidate.clone();
+    }
+    set!(a.webrtc_tcp, c.webrtc.tcp);
+    set!(a.webrtc_max_sessions, c.webrtc.max_sessions);
+    set!(a.webrtc_connect_timeout_ms, c.webrtc.connect_timeout, ms);
     set!(a.api_token.clone(), c.api.token, Some);
     let h = &mut c.hooks;
     set!(a.hooks_on_publish.clone(), h.on_publish, Some);

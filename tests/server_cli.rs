@@ -127,6 +127,11 @@ fn help_documents_every_option() {
         "--record-max-age-hours",
         "--record-max-bytes",
         "--vod-root",
+        "--webrtc-listen",
+        "--webrtc-candidate",
+        "--webrtc-tcp",
+        "--webrtc-max-sessions",
+        "--webrtc-connect-timeout-ms",
     ] {
         assert!(help.contains(opt), "--help lacks {opt}:\n{help}");
     }

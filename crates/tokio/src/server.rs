@@ -136,9 +136,15 @@ impl Relay {
         if let Some(addr) = on(c.webrtc.listen, cfg!(feature = "webrtc"), "WebRTC") {
             #[cfg(feature = "webrtc")]
             {
-                let (udp, tcp) = crate::webrtc::WebRtc::bind(addr, c.webrtc.tcp).await?;
-                l.webrtc_udp = Some(udp);
-                l.webrtc_tcp = tcp;
+                // A port that is taken turns WebRTC off (said loudly) rather than the
+                // relay: it is on by default, and 8000 is a common port.
+                match crate::webrtc::WebRtc::bind(addr, c.webrtc.tcp).await {
+                    Ok((udp, tcp)) => {
+                        l.webrtc_udp = Some(udp);
+                        l.webrtc_tcp = tcp;
+                    }
+                    Err(e) => tracing::warn!(%addr, error = %e, "WebRTC media port unavailable: WebRTC is off (set [webrtc] listen)"),
+                }
             }
             #[cfg(not(feature = "webrtc"))]
             let _ = addr;
