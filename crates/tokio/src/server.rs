@@ -143,7 +143,9 @@ impl Relay {
                         l.webrtc_udp = Some(udp);
                         l.webrtc_tcp = tcp;
                     }
-                    Err(e) => tracing::warn!(%addr, error = %e, "WebRTC media port unavailable: WebRTC is off (set [webrtc] listen)"),
+                    Err(e) => {
+                        tracing::warn!(%addr, error = %e, "WebRTC media port unavailable: WebRTC is off (set [webrtc] listen)")
+                    }
                 }
             }
             #[cfg(not(feature = "webrtc"))]
