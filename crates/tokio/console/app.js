@@ -193,8 +193,11 @@ function updateCard(card, stream) {
   el.querySelector('.proto').title = stream.publisher && stream.publisher.remote_addr
     ? `from ${stream.publisher.remote_addr}` : '';
   const tracks = stream.tracks.map(trackText);
-  const dropped = stream.hls && stream.hls.dropped_tracks.length
-    ? [`not in HLS: ${stream.hls.dropped_tracks.join(', ')}`] : [];
+  const dropped = [];
+  if (stream.hls && stream.hls.dropped_tracks.length) {
+    dropped.push(`not in HLS: ${stream.hls.dropped_tracks.join(', ')}`);
+  }
+  if (stream.webrtc_audio) dropped.push(`WebRTC without audio (${stream.webrtc_audio})`);
   el.querySelector('.tracks').textContent = [...tracks, ...dropped].join(' · ');
   el.querySelector('.numbers').textContent = [
     rate(stream.bitrate_kbps),
