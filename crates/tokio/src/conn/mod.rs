@@ -43,7 +43,7 @@ pub(crate) async fn flush<W: AsyncWrite + Unpin>(
 ) -> Result<(), FlushError> {
     let stuck = ctx.config.player_stuck_timeout;
     link.add_out(out.iter().map(Bytes::len).sum());
-    match tokio::time::timeout(stuck, crate::net::write_all_bufs(wr, out)).await {
+    match crate::net::within(stuck, crate::net::write_all_bufs(wr, out)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(FlushError::Io(e)),
         Err(_) => {

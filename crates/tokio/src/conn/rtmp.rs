@@ -107,6 +107,10 @@ async fn connection(
     };
     let mut rbuf = BytesMut::with_capacity(READ_BUF);
     let chunk_size = ctx.config.rtmp.chunk_size;
+    // Made once per connection (boxed: a rare event should not grow every connection's
+    // future), not once per loop turn.
+    let link = c.link.clone();
+    let mut kick = Box::pin(async move { link.kicked().await });
     let result = loop {
         // Flush whatever the session has to say.
         while let Some(b) = c.session.poll_transmit() {
@@ -139,7 +143,10 @@ async fn connection(
                         if let Err(e) = c.session.handle_input(&mut rbuf) {
                             break Err(e.into());
                         }
+                        // The units of one read are one publish batch: players wake once.
+                        let batches: Vec<_> = c.publishers.iter().map(|(_, p)| p.publisher().batch()).collect();
                         Box::pin(c.events()).await;
+                        drop(batches);
                         if c.player.is_some() && rbuf.is_empty() && rbuf.capacity() > PLAYER_READ_BUF {
                             // A player only sends acknowledgements from now on.
                             rbuf = BytesMut::with_capacity(PLAYER_READ_BUF);
@@ -164,7 +171,7 @@ async fn connection(
                     break Err(e.into());
                 }
             }
-            () = kicked(&c.link) => {
+            () = &mut kick => {
                 info!(peer = %c.peer, "rtmp connection kicked");
                 break Ok(());
             }
@@ -184,13 +191,6 @@ async fn connection(
         debug!(peer = %c.peer, error = %e, "rtmp connection error");
     }
     result
-}
-
-/// The connection's kick, boxed: a rare event should not grow every connection's future.
-fn kicked(
-    link: &Arc<Link>,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
-    Box::pin(link.kicked())
 }
 
 fn vod_active(slot: &VodSlot) -> bool {

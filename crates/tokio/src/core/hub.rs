@@ -24,6 +24,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, Notify};
+
+use super::ring::Ring;
 use tokio::time::Instant;
 use tracing::{debug, info};
 use weir_media::TrackInfo;
@@ -211,7 +213,7 @@ pub(super) struct Shared {
 #[derive(Debug)]
 pub(super) struct Slot {
     pub(super) key: String,
-    pub(super) tx: broadcast::Sender<Arc<Unit>>,
+    pub(super) ring: Arc<Ring>,
     pub(super) state: Mutex<StreamState>,
     pub(super) changed: Notify,
     pub(super) players: AtomicUsize,
@@ -318,10 +320,10 @@ impl Hub {
         streams
             .entry(key.to_string())
             .or_insert_with(|| {
-                let (tx, _) = broadcast::channel(self.shared.config.queue_units.max(16));
+                let ring = Arc::new(Ring::new(self.shared.config.queue_units.max(16)));
                 Arc::new(Slot {
                     key: key.to_string(),
-                    tx,
+                    ring,
                     state: Mutex::new(StreamState::new()),
                     changed: Notify::new(),
                     players: AtomicUsize::new(0),
@@ -458,7 +460,7 @@ impl Hub {
                 streams.remove(&slot.key);
             }
             let end = Arc::new(Unit::end(st.clock()));
-            let _ = slot.tx.send(end);
+            slot.ring.push(end);
         }
         slot.changed.notify_waiters();
         info!(stream = %slot.key, "stream ended");
@@ -558,7 +560,7 @@ impl Hub {
                     let tap = opts.tap.as_ref().map(|f| TapGuard::new(&slot, &mut st, f));
                     early = Some(Early {
                         slot: slot.clone(),
-                        rx: slot.tx.subscribe(),
+                        pos: slot.ring.tail(),
                         tap,
                     });
                 }
@@ -596,9 +598,9 @@ impl Hub {
     ) -> Subscription {
         let tracks = st.told_tracks();
         let shape = st.shape();
-        let (initial, rx, need_keyframe, tap) = match early {
-            // Everything since the stream's first unit is queued in `rx`.
-            Some(e) => (Vec::new(), e.rx, false, e.tap),
+        let (initial, pos, need_keyframe, tap) = match early {
+            // Everything since the stream's first unit is in the ring from `pos` on.
+            Some(e) => (Vec::new(), e.pos, false, e.tap),
             None => {
                 let (initial, starts_key) = st.initial_units(&tracks);
                 let tap = opts.tap.as_ref().map(|f| TapGuard::new(slot, st, f));
@@ -612,7 +614,7 @@ impl Hub {
                 // the next one that arrives.
                 (
                     initial,
-                    slot.tx.subscribe(),
+                    slot.ring.tail(),
                     shape.has_video && !starts_key,
                     tap,
                 )
@@ -637,13 +639,15 @@ impl Hub {
             query: peer_query,
             protocol,
             initial: initial.into(),
-            rx,
+            pos,
+            waker_slot: slot.ring.register(),
             need_keyframe,
             dropped: 0,
             shape,
             tracks,
             tap,
             internal: opts.internal,
+            one: Vec::new(),
         }
     }
 
@@ -728,7 +732,7 @@ impl Hub {
                 let mut st = lock(&slot.state);
                 st.ended = true;
                 st.session = None;
-                let _ = slot.tx.send(Arc::new(Unit::end(st.clock())));
+                slot.ring.push(Arc::new(Unit::end(st.clock())));
             }
             slot.changed.notify_waiters();
             self.emit(HubEvent::Ended {
@@ -741,7 +745,8 @@ impl Hub {
 /// A player subscribed to a stream's ring before it had data.
 struct Early {
     slot: Arc<Slot>,
-    rx: broadcast::Receiver<Arc<Unit>>,
+    /// Its position in the stream's ring (the first unit published).
+    pos: u64,
     tap: Option<TapGuard>,
 }
 

@@ -12,6 +12,7 @@
 mod hub;
 mod metadata;
 mod publisher;
+mod ring;
 mod sessions;
 mod stream;
 mod subscription;
@@ -21,7 +22,7 @@ mod unit;
 
 pub use hub::{Hub, HubConfig, HubCounters, HubError, HubEvent, StreamInfo, SubscribeOptions};
 pub use metadata::{MetaValue, StreamMetadata};
-pub use publisher::Publisher;
+pub use publisher::{PublishBatch, Publisher};
 pub use sessions::{Link, Peer, Role, SessionHandle, SessionInfo};
 pub use stream::StreamShape;
 pub use subscription::{Subscription, TryNext};

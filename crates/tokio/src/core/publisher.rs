@@ -39,6 +39,16 @@ impl Publisher {
         &self.session
     }
 
+    /// Starts a publish batch: players are woken once, when the returned guard drops, for
+    /// every unit published meanwhile (an ingest wraps the units of one socket read in a
+    /// batch, so each player wakes once and writes them with one vectored write). Keep it
+    /// short: nothing published in it reaches a player before it ends.
+    pub fn batch(&self) -> PublishBatch {
+        PublishBatch {
+            _hold: self.slot.ring.hold(),
+        }
+    }
+
     /// Players currently subscribed.
     pub fn players(&self) -> usize {
         self.slot.players.load(Ordering::Acquire)
@@ -126,12 +136,19 @@ impl Publisher {
         let keyframe = st.cache(&unit, config.gop_cache, config.gop_cache_max_bytes);
         st.run_taps(&unit);
         // (No receivers is fine: nobody is watching.)
-        let _ = self.slot.tx.send(unit);
+        self.slot.ring.push(unit);
         drop(st);
         if notify || keyframe {
             self.slot.changed.notify_waiters();
         }
     }
+}
+
+/// A publish batch ([`Publisher::batch`]); players wake when it drops.
+#[derive(Debug)]
+#[must_use = "the batch ends (and players wake) when this is dropped"]
+pub struct PublishBatch {
+    _hold: super::ring::WakeHold,
 }
 
 impl Drop for Publisher {

@@ -3,12 +3,13 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use tokio::sync::broadcast;
 use tracing::debug;
 use weir_media::TrackInfo;
 
 use super::hub::{lock, Hub, HubEvent, Slot, TapGuard};
+use super::ring::Read;
 use super::sessions::SessionHandle;
 use super::stream::StreamShape;
 use super::tap::Tap;
@@ -26,7 +27,10 @@ pub struct Subscription {
     pub(super) query: Option<String>,
     pub(super) protocol: &'static str,
     pub(super) initial: VecDeque<Arc<Unit>>,
-    pub(super) rx: broadcast::Receiver<Arc<Unit>>,
+    /// Position of the next live unit in the stream's ring.
+    pub(super) pos: u64,
+    /// This player's waker slot in the ring.
+    pub(super) waker_slot: usize,
     pub(super) need_keyframe: bool,
     pub(super) dropped: u64,
     pub(super) shape: StreamShape,
@@ -34,6 +38,8 @@ pub struct Subscription {
     pub(super) tap: Option<TapGuard>,
     /// An internal consumer (HLS segmenter, recorder): not a player, no player events.
     pub(super) internal: bool,
+    /// Storage for [`Subscription::next`] (one unit; kept to avoid an allocation per call).
+    pub(super) one: Vec<Arc<Unit>>,
 }
 
 /// Result of [`Subscription::try_next`].
@@ -133,51 +139,88 @@ impl Subscription {
         Some(u)
     }
 
-    /// The next unit; `None` once the stream has ended.
-    pub async fn next(&mut self) -> Option<Arc<Unit>> {
+    /// Takes what is ready, up to `max` units in all, into `out`: the initial units first,
+    /// then the ring's (skipping to a keyframe after falling behind). With a context, the
+    /// player's waker is registered when nothing is ready.
+    fn fill(&mut self, out: &mut Vec<Arc<Unit>>, max: usize, cx: Option<&Context<'_>>) -> Fill {
+        let max = max.max(1);
         loop {
-            let unit = match self.pop_initial() {
-                Some(u) => u,
-                None => match self.rx.recv().await {
-                    Ok(u) => u,
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        self.lagged(n);
-                        continue;
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
-            };
-            if unit.kind() == UnitKind::End {
-                return None;
+            while out.len() < max {
+                let Some(u) = self.pop_initial() else { break };
+                if u.kind() == UnitKind::End {
+                    return Fill::Ended;
+                }
+                if let Some(u) = self.filter(u) {
+                    out.push(u);
+                }
             }
-            if let Some(u) = self.filter(unit) {
-                return Some(u);
+            if out.len() >= max {
+                return Fill::Got;
+            }
+            let start = out.len();
+            let waiter = cx.filter(|_| start == 0).map(|cx| (self.waker_slot, cx));
+            match self.slot.ring.read(&mut self.pos, out, max, waiter) {
+                Read::Lagged(n) => {
+                    self.lagged(n);
+                    continue;
+                }
+                Read::Empty if out.is_empty() => return Fill::Empty,
+                Read::Empty => return Fill::Got,
+                Read::Units => {}
+            }
+            // Filter what the ring gave, in place; stop at the end marker.
+            let mut keep = start;
+            let mut ended = false;
+            for i in start..out.len() {
+                if out[i].kind() == UnitKind::End {
+                    ended = true;
+                    break;
+                }
+                let unit = out[i].clone();
+                if self.filter(unit).is_some() {
+                    out.swap(keep, i);
+                    keep += 1;
+                }
+            }
+            out.truncate(keep);
+            if ended {
+                return Fill::Ended;
+            }
+            if !out.is_empty() {
+                return Fill::Got;
             }
         }
     }
 
+    fn poll_fill(&mut self, cx: &Context<'_>, out: &mut Vec<Arc<Unit>>, max: usize) -> Poll<bool> {
+        match self.fill(out, max, Some(cx)) {
+            Fill::Got => Poll::Ready(true),
+            Fill::Ended => Poll::Ready(false),
+            Fill::Empty => Poll::Pending,
+        }
+    }
+
+    /// The next unit; `None` once the stream has ended.
+    pub async fn next(&mut self) -> Option<Arc<Unit>> {
+        let mut one = std::mem::take(&mut self.one);
+        one.clear();
+        let more = std::future::poll_fn(|cx| self.poll_fill(cx, &mut one, 1)).await;
+        let unit = if more { one.pop() } else { None };
+        self.one = one;
+        unit
+    }
+
     /// The next unit if one is ready, without waiting (for batching writes).
     pub fn try_next(&mut self) -> TryNext {
-        loop {
-            let unit = match self.pop_initial() {
-                Some(u) => u,
-                None => match self.rx.try_recv() {
-                    Ok(u) => u,
-                    Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                        self.lagged(n);
-                        continue;
-                    }
-                    Err(broadcast::error::TryRecvError::Empty) => return TryNext::Empty,
-                    Err(broadcast::error::TryRecvError::Closed) => return TryNext::Ended,
-                },
-            };
-            if unit.kind() == UnitKind::End {
-                return TryNext::Ended;
-            }
-            if let Some(u) = self.filter(unit) {
-                return TryNext::Unit(u);
-            }
-        }
+        let mut one = std::mem::take(&mut self.one);
+        one.clear();
+        let r = match self.fill(&mut one, 1, None) {
+            Fill::Got => one.pop().map_or(TryNext::Empty, TryNext::Unit),
+            Fill::Empty => TryNext::Empty,
+            Fill::Ended => TryNext::Ended,
+        };
+        self.one = one;
+        r
     }
 
     /// Waits for the next unit, then takes whatever else is ready, up to `max` units in
@@ -185,23 +228,23 @@ impl Subscription {
     /// hold the units before the end).
     pub async fn next_batch(&mut self, out: &mut Vec<Arc<Unit>>, max: usize) -> bool {
         out.clear();
-        match self.next().await {
-            Some(u) => out.push(u),
-            None => return false,
-        }
-        while out.len() < max {
-            match self.try_next() {
-                TryNext::Unit(u) => out.push(u),
-                TryNext::Empty => break,
-                TryNext::Ended => return false,
-            }
-        }
-        true
+        std::future::poll_fn(|cx| self.poll_fill(cx, out, max)).await
     }
+}
+
+/// What [`Subscription::fill`] found.
+enum Fill {
+    /// Units (at least one).
+    Got,
+    /// Nothing ready.
+    Empty,
+    /// The stream ended (units before the end may have been given).
+    Ended,
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        self.slot.ring.unregister(self.waker_slot);
         self.slot.players.fetch_sub(1, Ordering::AcqRel);
         debug!(stream = %self.slot.key, protocol = self.protocol, dropped = self.dropped, "player left");
         if !self.internal {

@@ -20,10 +20,13 @@ use crate::net::http::{flv_headers, Body};
 
 /// Units forwarded to hyper per wake-up (each is one chunk of the chunked body).
 const BATCH_UNITS: usize = 64;
+/// Batches queued for hyper before the player counts as not keeping up.
+const QUEUED_BATCHES: usize = 8;
 
-/// Feeds the response body.
+/// Feeds the response body: one message per batch of tags, so hyper's connection task
+/// wakes once per batch (and writes it with one vectored write), not once per tag.
 struct ChannelSink {
-    tx: mpsc::Sender<Bytes>,
+    tx: mpsc::Sender<Vec<Bytes>>,
     queued: Vec<Bytes>,
     link: Arc<Link>,
 }
@@ -37,14 +40,15 @@ impl Sink for ChannelSink {
     }
 
     async fn flush(&mut self) -> std::io::Result<()> {
-        for b in self.queued.drain(..) {
-            self.link.add_out(b.len());
-            self.tx
-                .send(b)
-                .await
-                .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
+        if self.queued.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        self.link.add_out(self.queued.iter().map(Bytes::len).sum());
+        let batch = std::mem::replace(&mut self.queued, Vec::with_capacity(4));
+        self.tx
+            .send(batch)
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
     }
 }
 
@@ -55,7 +59,7 @@ pub(crate) fn response(
     stuck: Duration,
     kill: Arc<Notify>,
 ) -> Response<Body> {
-    let (tx, rx) = mpsc::channel::<Bytes>(BATCH_UNITS);
+    let (tx, rx) = mpsc::channel::<Vec<Bytes>>(QUEUED_BATCHES);
     let header = flv::file_header(sub.shape());
     tokio::spawn(async move {
         let mut sink = ChannelSink {
@@ -78,11 +82,17 @@ pub(crate) fn response(
             () = link.kicked() => kill.notify_one(),
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
-    });
+    // Each batch's tags are body frames in order (hyper queues them for one write).
+    let stream = futures_util::stream::unfold(
+        (rx, std::collections::VecDeque::<Bytes>::new()),
+        |(mut rx, mut pending)| async move {
+            if pending.is_empty() {
+                pending = rx.recv().await?.into();
+            }
+            let b = pending.pop_front()?;
+            Some((Ok::<_, Infallible>(Frame::data(b)), (rx, pending)))
+        },
+    );
     let mut r = Response::new(StreamBody::new(stream).boxed_unsync());
     flv_headers(&mut r);
     r

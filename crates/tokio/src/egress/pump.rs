@@ -44,7 +44,7 @@ pub(crate) async fn pump(
             sink.push(u);
         }
         if !units.is_empty() {
-            match tokio::time::timeout(stuck, sink.flush()).await {
+            match crate::net::within(stuck, sink.flush()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return PumpEnd::ClientGone,
                 Err(_) => {

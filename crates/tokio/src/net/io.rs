@@ -78,3 +78,18 @@ pub(crate) fn tune_socket(sock: &tokio::net::TcpStream, nodelay: bool, send_buff
         }
     }
 }
+
+/// Runs `fut` with a `limit`, arming the timer only if the first poll does not finish it:
+/// a write that the socket takes at once (the common case for a healthy player) costs no
+/// timer.
+pub(crate) async fn within<F: std::future::Future>(
+    limit: std::time::Duration,
+    fut: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+    match first {
+        Poll::Ready(out) => Ok(out),
+        Poll::Pending => tokio::time::timeout(limit, fut).await,
+    }
+}

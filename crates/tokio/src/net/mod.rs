@@ -30,9 +30,9 @@ mod udp;
     feature = "gb28181"
 ))]
 pub(crate) use accept::accept_loop;
-#[cfg(any(feature = "rtmp", feature = "http", feature = "rtsp"))]
-pub(crate) use io::tune_socket;
 pub use io::write_all_bufs;
+#[cfg(any(feature = "rtmp", feature = "http", feature = "rtsp"))]
+pub(crate) use io::{tune_socket, within};
 #[cfg(any(feature = "rtsp", feature = "rtmp", feature = "webrtc"))]
 pub(crate) use random::random_u64;
 pub(crate) use tasks::Tasks;

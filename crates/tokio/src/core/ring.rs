@@ -1,0 +1,265 @@
+//! A stream's fan-out ring: the last units published, shared by every player, each of which
+//! keeps only a position into it.
+//!
+//! Unlike a general broadcast channel it wakes waiting players once per *publish batch*,
+//! not once per unit: an ingest that turns one socket read into several units (a video
+//! frame and the audio frames sent with it) holds the wake-ups ([`Ring::hold`]) until the
+//! read is processed, so every player wakes once and writes the whole batch with one
+//! vectored write. Wakers live in a per-stream table indexed by a small per-player slot,
+//! so registering is a store, not an allocation, and a wake-up takes one lock.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Waker};
+
+use super::unit::Unit;
+
+/// What a player's read from the ring gave.
+#[derive(Debug)]
+pub(crate) enum Read {
+    /// Units were appended to the caller's vector.
+    Units,
+    /// The player fell behind by this many units (its position moved to the oldest kept).
+    Lagged(u64),
+    /// Nothing new (with a context: the waker is registered).
+    Empty,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    units: VecDeque<Arc<Unit>>,
+    /// Position of `units[0]` in the stream.
+    base: u64,
+    /// One waker slot per player (`None`: not waiting).
+    wakers: Vec<Option<Waker>>,
+    /// Free entries of `wakers`.
+    free: Vec<usize>,
+    /// Units were pushed while wake-ups were held.
+    pending_wake: bool,
+}
+
+/// The ring of one stream.
+#[derive(Debug)]
+pub(crate) struct Ring {
+    inner: Mutex<Inner>,
+    capacity: usize,
+    /// Publish batches in progress ([`Ring::hold`]): wake-ups wait for the last to end.
+    holds: AtomicUsize,
+}
+
+fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Ring {
+    pub(crate) fn new(capacity: usize) -> Ring {
+        Ring {
+            inner: Mutex::new(Inner::default()),
+            capacity: capacity.max(1),
+            holds: AtomicUsize::new(0),
+        }
+    }
+
+    /// The position the next unit will get (where a new player starts reading).
+    pub(crate) fn tail(&self) -> u64 {
+        let g = lock(&self.inner);
+        g.base + g.units.len() as u64
+    }
+
+    /// A waker slot for a new player.
+    pub(crate) fn register(&self) -> usize {
+        let mut g = lock(&self.inner);
+        match g.free.pop() {
+            Some(i) => i,
+            None => {
+                g.wakers.push(None);
+                g.wakers.len() - 1
+            }
+        }
+    }
+
+    /// Gives a player's waker slot back.
+    pub(crate) fn unregister(&self, slot: usize) {
+        let mut g = lock(&self.inner);
+        if let Some(w) = g.wakers.get_mut(slot) {
+            *w = None;
+            g.free.push(slot);
+        }
+        if g.free.len() == g.wakers.len() && g.wakers.capacity() > 64 {
+            // Every player left: give a large table back.
+            g.wakers = Vec::new();
+            g.free = Vec::new();
+        }
+    }
+
+    /// Appends `unit`; wakes the waiting players unless a publish batch holds the wake-ups.
+    pub(crate) fn push(&self, unit: Arc<Unit>) {
+        let mut g = lock(&self.inner);
+        g.units.push_back(unit);
+        if g.units.len() > self.capacity {
+            g.units.pop_front();
+            g.base += 1;
+        }
+        if self.holds.load(Ordering::Acquire) > 0 {
+            g.pending_wake = true;
+            return;
+        }
+        self.wake(g);
+    }
+
+    /// Wakes every waiting player (outside the lock).
+    fn wake(&self, mut g: MutexGuard<'_, Inner>) {
+        g.pending_wake = false;
+        let mut woken: Vec<Waker> = Vec::with_capacity(g.wakers.len() - g.free.len());
+        for w in g.wakers.iter_mut() {
+            if let Some(w) = w.take() {
+                woken.push(w);
+            }
+        }
+        drop(g);
+        for w in woken {
+            w.wake();
+        }
+    }
+
+    /// Holds wake-ups until the returned guard drops (one publish batch).
+    pub(crate) fn hold(self: &Arc<Self>) -> WakeHold {
+        self.holds.fetch_add(1, Ordering::AcqRel);
+        WakeHold(self.clone())
+    }
+
+    /// Reads from `*pos` into `out` (up to `max` units in all), moving `*pos` on. With a
+    /// context, registers the player's waker in `slot` when there is nothing to read.
+    pub(crate) fn read(
+        &self,
+        pos: &mut u64,
+        out: &mut Vec<Arc<Unit>>,
+        max: usize,
+        waiter: Option<(usize, &Context<'_>)>,
+    ) -> Read {
+        let mut g = lock(&self.inner);
+        if *pos < g.base {
+            let lagged = g.base - *pos;
+            *pos = g.base;
+            return Read::Lagged(lagged);
+        }
+        let start = usize::try_from(*pos - g.base).unwrap_or(usize::MAX);
+        if start >= g.units.len() {
+            if let Some((slot, cx)) = waiter {
+                if let Some(w) = g.wakers.get_mut(slot) {
+                    match w {
+                        Some(old) if old.will_wake(cx.waker()) => {}
+                        _ => *w = Some(cx.waker().clone()),
+                    }
+                }
+            }
+            return Read::Empty;
+        }
+        let n = (g.units.len() - start).min(max.saturating_sub(out.len()).max(1));
+        out.extend(g.units.range(start..start + n).cloned());
+        *pos += n as u64;
+        Read::Units
+    }
+}
+
+/// Holds a ring's wake-ups for one publish batch; wakes the players (if anything was
+/// published) when the last hold ends.
+#[derive(Debug)]
+pub(crate) struct WakeHold(Arc<Ring>);
+
+impl Drop for WakeHold {
+    fn drop(&mut self) {
+        let ring = &self.0;
+        if ring.holds.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let g = lock(&ring.inner);
+            if g.pending_wake {
+                ring.wake(g);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Wake;
+    use weir_media::{Timebase, Timestamp};
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn unit() -> Arc<Unit> {
+        Arc::new(Unit::end(Timestamp::new(0, Timebase::MILLIS)))
+    }
+
+    #[test]
+    fn a_held_batch_wakes_once_and_reads_whole() {
+        let ring = Arc::new(Ring::new(8));
+        let slot = ring.register();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let cx = Context::from_waker(&waker);
+        let mut pos = ring.tail();
+        let mut out = Vec::new();
+        let waiter = || Some((slot, &cx));
+        assert!(matches!(
+            ring.read(&mut pos, &mut out, 16, waiter()),
+            Read::Empty
+        ));
+        {
+            let _hold = ring.hold();
+            ring.push(unit());
+            ring.push(unit());
+            ring.push(unit());
+            assert_eq!(count.0.load(Ordering::Relaxed), 0, "held");
+        }
+        assert_eq!(count.0.load(Ordering::Relaxed), 1, "one wake for the batch");
+        assert!(matches!(
+            ring.read(&mut pos, &mut out, 16, waiter()),
+            Read::Units
+        ));
+        assert_eq!(out.len(), 3);
+        // Without a hold, every push wakes a waiting player.
+        assert!(matches!(
+            ring.read(&mut pos, &mut out, 16, waiter()),
+            Read::Empty
+        ));
+        ring.push(unit());
+        assert_eq!(count.0.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn a_player_behind_the_ring_is_told_how_far() {
+        let ring = Ring::new(4);
+        let mut pos = ring.tail();
+        for _ in 0..10 {
+            ring.push(unit());
+        }
+        let mut out = Vec::new();
+        assert!(matches!(
+            ring.read(&mut pos, &mut out, 16, None),
+            Read::Lagged(6)
+        ));
+        assert!(matches!(
+            ring.read(&mut pos, &mut out, 2, None),
+            Read::Units
+        ));
+        assert_eq!(out.len(), 2);
+        assert_eq!(pos, 8);
+    }
+
+    #[test]
+    fn slots_are_reused() {
+        let ring = Ring::new(4);
+        let a = ring.register();
+        let b = ring.register();
+        ring.unregister(a);
+        assert_eq!(ring.register(), a);
+        assert_ne!(a, b);
+    }
+}
