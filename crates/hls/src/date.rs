@@ -30,7 +30,7 @@ impl DateTime {
 
     /// This time plus `d` (saturating; sub-millisecond parts of `d` are rounded to the
     /// nearest millisecond).
-    pub fn add(self, d: Duration) -> DateTime {
+    pub fn plus(self, d: Duration) -> DateTime {
         let ms = (d.as_micros().saturating_add(500) / 1000).min(i64::MAX as u128) as i64;
         DateTime(self.0.saturating_add(ms))
     }

@@ -58,7 +58,10 @@ impl Checker {
         assert!(p.skip.is_none(), "a full playlist has no EXT-X-SKIP");
         self.common(&p, text);
         // MSN never decreases (§6.2.2) and a segment once listed never changes (§6.2.1).
-        assert!(p.media_sequence >= self.last_msn, "MEDIA-SEQUENCE went back\n{text}");
+        assert!(
+            p.media_sequence >= self.last_msn,
+            "MEDIA-SEQUENCE went back\n{text}"
+        );
         self.last_msn = p.media_sequence;
         let mut prev_end: Option<(i64, Duration)> = None;
         for (i, s) in p.segments.iter().enumerate() {
@@ -86,7 +89,10 @@ impl Checker {
                     "segment {msn}: parts {sum:?} vs EXTINF {:?}\n{text}",
                     s.duration
                 );
-                assert!(s.parts[0].independent, "segment {msn} starts independent\n{text}");
+                assert!(
+                    s.parts[0].independent,
+                    "segment {msn} starts independent\n{text}"
+                );
                 let seen: Vec<SeenPart> = s.parts.iter().map(seen).collect();
                 match self.parts_of.get(&msn) {
                     Some(old) => assert_eq!(old, &seen, "parts of {msn} changed\n{text}"),
@@ -134,7 +140,10 @@ impl Checker {
                 }
                 Some(k) => msn == next && open > k,
             };
-            assert!(have, "blocking reload {msn}/{part:?} answered without it\n{text}");
+            assert!(
+                have,
+                "blocking reload {msn}/{part:?} answered without it\n{text}"
+            );
         }
         for s in all {
             self.note_part(s, text);
@@ -157,7 +166,10 @@ impl Checker {
 
     /// The rules every playlist (full or delta) follows.
     fn common(&mut self, p: &MediaPlaylist, text: &str) {
-        assert!(p.version.unwrap_or(0) >= 9, "EXT-X-VERSION ≥ 9 for EXT-X-SKIP\n{text}");
+        assert!(
+            p.version.unwrap_or(0) >= 9,
+            "EXT-X-VERSION ≥ 9 for EXT-X-SKIP\n{text}"
+        );
         assert!(p.independent_segments, "{text}");
         let td = p.target_duration;
         let pt = p.part_target.unwrap_or_else(|| panic!("PART-INF\n{text}"));
@@ -167,20 +179,38 @@ impl Checker {
             None => self.target = Some((td, pt)),
         }
         assert!(pt <= Duration::from_secs(1), "parts of at most 1 s");
-        let sc = p.server_control.unwrap_or_else(|| panic!("SERVER-CONTROL\n{text}"));
+        let sc = p
+            .server_control
+            .unwrap_or_else(|| panic!("SERVER-CONTROL\n{text}"));
         assert!(sc.can_block_reload);
-        assert!(sc.part_hold_back.unwrap() >= pt * 3, "PART-HOLD-BACK ≥ 3 × PART-TARGET");
-        assert!(sc.can_skip_until.unwrap() >= Duration::from_secs(td * 6), "Skip Boundary ≥ 6 TD");
         assert!(
-            p.segments.iter().enumerate().all(|(i, s)| i == 0 || s.map.is_none())
+            sc.part_hold_back.unwrap() >= pt * 3,
+            "PART-HOLD-BACK ≥ 3 × PART-TARGET"
+        );
+        assert!(
+            sc.can_skip_until.unwrap() >= Duration::from_secs(td * 6),
+            "Skip Boundary ≥ 6 TD"
+        );
+        assert!(
+            p.segments
+                .iter()
+                .enumerate()
+                .all(|(i, s)| i == 0 || s.map.is_none())
                 || p.segments.iter().any(|s| s.discontinuity),
             "one EXT-X-MAP without a discontinuity\n{text}"
         );
-        assert!(p.map_of(0).is_some() || p.segments.is_empty(), "EXT-X-MAP first\n{text}");
+        assert!(
+            p.map_of(0).is_some() || p.segments.is_empty(),
+            "EXT-X-MAP first\n{text}"
+        );
         for s in &p.segments {
             // §6.2.1: the duration, rounded to whole seconds, is at most the target.
             let rounded = (s.duration.as_millis() + 500) / 1000;
-            assert!(rounded as u64 <= td, "EXTINF {:?} over TARGETDURATION {td}", s.duration);
+            assert!(
+                rounded as u64 <= td,
+                "EXTINF {:?} over TARGETDURATION {td}",
+                s.duration
+            );
         }
         let parts = p
             .segments
@@ -188,7 +218,12 @@ impl Checker {
             .flat_map(|s| &s.parts)
             .chain(p.open_segment.iter().flat_map(|o| &o.parts));
         for x in parts {
-            assert!(x.duration <= pt, "part {} {:?} over PART-TARGET {pt:?}", x.uri, x.duration);
+            assert!(
+                x.duration <= pt,
+                "part {} {:?} over PART-TARGET {pt:?}",
+                x.uri,
+                x.duration
+            );
         }
     }
 
@@ -203,7 +238,11 @@ impl Checker {
             let msn = d.msn_of(i);
             let j = (msn - full.media_sequence) as usize;
             if let Some(f) = full.segments.get(j) {
-                assert_eq!((&s.uri, s.duration), (&f.uri, f.duration), "delta {msn}\n{text}");
+                assert_eq!(
+                    (&s.uri, s.duration),
+                    (&f.uri, f.duration),
+                    "delta {msn}\n{text}"
+                );
                 assert_eq!(s.program_date_time, f.program_date_time);
             }
         }
@@ -211,8 +250,15 @@ impl Checker {
         if skip > 0 {
             let until = d.server_control.unwrap().can_skip_until.unwrap();
             let rest: Duration = d.segments.iter().map(|s| s.duration).sum::<Duration>()
-                + d.open_segment.iter().flat_map(|o| &o.parts).map(|x| x.duration).sum::<Duration>();
-            assert!(rest >= until, "kept {rest:?} < skip boundary {until:?}\n{text}");
+                + d.open_segment
+                    .iter()
+                    .flat_map(|o| &o.parts)
+                    .map(|x| x.duration)
+                    .sum::<Duration>();
+            assert!(
+                rest >= until,
+                "kept {rest:?} < skip boundary {until:?}\n{text}"
+            );
         }
         self.playlists += 1;
     }
