@@ -421,6 +421,35 @@ async fn console_lists_the_stream_and_every_player_plays() {
     relay.stop().await;
 }
 
+/// With `api.token` set, the page asks for the token before it lists anything, keeps it for
+/// the tab across a reload, and its players play (media does not need the API token).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_asks_for_the_api_token() {
+    browser_or_skip!();
+    let mut config = test_config();
+    config.api.token = Some("console-s3cret".into());
+    let relay = TestRelay::start(config).await;
+    let key = "live/token";
+    let _ffmpeg = publish_live(&relay.rtmp_url(key));
+    wait::stream_live(&relay.hub, key, Duration::from_secs(1)).await;
+    let args = json!({
+        "base": format!("http://{}", relay.http),
+        "key": key,
+        "token": "console-s3cret",
+        "players": ["flv"],
+        "window_ms": 3_000,
+        "start_ms": 60_000,
+        "deadline_ms": 120_000,
+        "screenshot": artifacts_dir().join("console-token.png"),
+    });
+    let out = node("console.js", args, Duration::from_secs(150)).await;
+    assert_eq!(out["asked_for_token"], json!(true), "{out}");
+    assert_eq!(out["listed_before_token"], json!(0), "{out}");
+    let flv = &out["players"]["flv"];
+    assert!(flv["frames"].as_u64().unwrap_or(0) > 25, "{out}");
+    relay.stop().await;
+}
+
 /// Runs `latency.js` for player `kind` over `window` on a barcoded live source; returns its
 /// output and the ingest→display delays (ms).
 async fn browser_latency(kind: &str, window: Duration) -> (Value, Vec<f64>) {

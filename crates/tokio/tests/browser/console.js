@@ -4,7 +4,8 @@
 // saved. Prints one JSON line:
 //   { listed_ms, started: { kind: ms }, players: { kind: progress }, screenshot, log }
 //
-// Argument: JSON { base, key, players: [kind], window_ms, start_ms, deadline_ms, screenshot }.
+// Argument: JSON { base, key, players: [kind], window_ms, start_ms, deadline_ms, screenshot,
+// token? } — with a token, the API needs it and the page must ask for it first.
 'use strict';
 
 const { run, sample, progress } = require('./chromium');
@@ -15,6 +16,17 @@ run({ deadlineMs: args.deadline_ms }, async (page, result) => {
   const t0 = Date.now();
   const card = `article[data-key="${args.key}"]`;
   await page.goto(`${args.base}/`);
+  if (args.token) {
+    // The API wants a token: the page asks for it, lists nothing until it has it, and keeps
+    // it for the tab (a reload does not ask again).
+    await page.waitForSelector('#auth-needed:not([hidden])', { timeout: args.start_ms });
+    result.asked_for_token = true;
+    result.listed_before_token = await page.$$eval('article.stream', (els) => els.length);
+    await page.fill('#token', args.token);
+    await page.click('#settings-form button[type="submit"]');
+    await page.waitForSelector(card, { timeout: args.start_ms });
+    await page.reload();
+  }
   await page.waitForSelector(card, { timeout: args.start_ms });
   result.listed_ms = Date.now() - t0;
   result.tracks = await page.textContent(`${card} .tracks`);
