@@ -750,3 +750,26 @@ async fn chromium_publishes_over_whip_and_ffmpeg_plays_it_over_rtmp_and_hls() {
     );
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_publish_to_display_latency_over_whip_and_whep() {
+    interop_or_skip!();
+    if !browser_ready("chromium_publish_to_display_latency_over_whip_and_whep") {
+        return;
+    }
+    let relay = relay().await;
+    let args = serde_json::json!({
+        "base": format!("http://{}", relay.http),
+        "key": "live/latency",
+        "seconds": 15,
+    });
+    let out = node("webrtc_latency.js", args, Duration::from_secs(120)).await;
+    eprintln!(
+        "WebRTC publish→display latency in Chromium: p50 {} ms, p90 {} ms, p99 {} ms over {} frames ({} unreadable)",
+        out["p50"], out["p90"], out["p99"], out["frames"], out["unreadable"]
+    );
+    assert!(out["frames"].as_u64().unwrap() >= 150, "{out:#}");
+    let p50 = out["p50"].as_f64().unwrap();
+    assert!(p50 < 500.0, "p50 {p50} ms");
+    relay.stop().await;
+}
