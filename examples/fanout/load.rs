@@ -56,7 +56,6 @@ pub struct Endpoints {
 }
 
 /// What players and the publisher share.
-#[derive(Default)]
 pub struct Shared {
     /// Send time of each video frame, by sequence number.
     sent: Mutex<HashMap<u64, Instant>>,
@@ -72,10 +71,38 @@ pub struct Shared {
     pub playing: AtomicUsize,
     /// Players that ended (connection closed or failed).
     pub ended: AtomicUsize,
+    /// Per player slot (soak runs): ms since `epoch` of the last bytes received.
+    pub seen: Vec<AtomicU64>,
+    /// The clock of `seen`.
+    pub epoch: Instant,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared::with_slots(0)
+    }
 }
 
 impl Shared {
-    fn count(&self, n: usize) {
+    /// With `n` player slots whose last receive time is kept ([`Shared::seen`]).
+    pub fn with_slots(n: usize) -> Shared {
+        Shared {
+            sent: Mutex::default(),
+            delays: Mutex::default(),
+            first_key: Mutex::default(),
+            bytes: AtomicU64::new(0),
+            measuring: AtomicBool::new(false),
+            playing: AtomicUsize::new(0),
+            ended: AtomicUsize::new(0),
+            seen: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn count(&self, slot: Option<usize>, n: usize) {
+        if let Some(seen) = slot.and_then(|i| self.seen.get(i)) {
+            seen.store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+        }
         if self.measuring.load(Ordering::Relaxed) {
             self.bytes.fetch_add(n as u64, Ordering::Relaxed);
         }
@@ -120,6 +147,34 @@ fn avc_sequence_header() -> Bytes {
     b.put_u16(PPS.len() as u16);
     b.put_slice(&PPS);
     b.freeze()
+}
+
+/// The AVC decoder configuration record of the synthetic stream (a track's `config`).
+pub fn avc_record() -> Bytes {
+    avc_sequence_header().slice(5..)
+}
+
+/// The synthetic stream's video frame `seq` as an FLV tag body (its canonical frame data
+/// is this without the first 5 bytes).
+pub fn video_frame(seq: u64, kbps: u64) -> (Bytes, bool) {
+    let frame_bytes = (kbps * 1000 / 8 / 25) as usize;
+    let key = seq % 50 == 0;
+    let size = if key {
+        frame_bytes * 4
+    } else {
+        frame_bytes * 46 / 49
+    };
+    (video_body(seq, key, size), key)
+}
+
+/// Records that video frame `seq` is being sent now.
+pub fn sending(shared: &Shared, seq: u64) {
+    if let Ok(mut m) = shared.sent.lock() {
+        m.insert(seq, Instant::now());
+        if seq % 250 == 0 {
+            m.retain(|s, _| *s + 500 > seq);
+        }
+    }
 }
 
 /// An FLV AVC NALU tag body: one NAL unit whose first payload bytes are `seq`.
@@ -200,14 +255,15 @@ pub async fn play(
     path: String,
     shared: Arc<Shared>,
     probe: bool,
+    slot: Option<usize>,
 ) {
     let t0 = Instant::now();
     let r = match protocol {
-        Protocol::Rtmp => play_rtmp(&ep, &path, &shared, t0, probe).await,
-        Protocol::HttpFlv => play_flv(&ep, &path, &shared, t0, false, probe).await,
-        Protocol::WsFlv => play_flv(&ep, &path, &shared, t0, true, probe).await,
-        Protocol::RtspTcp => play_rtsp(&ep, &path, &shared, t0, false, probe).await,
-        Protocol::RtspUdp => play_rtsp(&ep, &path, &shared, t0, true, probe).await,
+        Protocol::Rtmp => play_rtmp(&ep, &path, &shared, t0, probe, slot).await,
+        Protocol::HttpFlv => play_flv(&ep, &path, &shared, t0, false, probe, slot).await,
+        Protocol::WsFlv => play_flv(&ep, &path, &shared, t0, true, probe, slot).await,
+        Protocol::RtspTcp => play_rtsp(&ep, &path, &shared, t0, false, probe, slot).await,
+        Protocol::RtspUdp => play_rtsp(&ep, &path, &shared, t0, true, probe, slot).await,
     };
     let _ = r;
     shared.ended.fetch_add(1, Ordering::Relaxed);
@@ -231,7 +287,14 @@ fn flv_video(shared: &Shared, data: &[u8], first: &mut bool, t0: Instant, probe:
     }
 }
 
-async fn play_rtmp(ep: &Endpoints, path: &str, shared: &Shared, t0: Instant, probe: bool) -> Res {
+async fn play_rtmp(
+    ep: &Endpoints,
+    path: &str,
+    shared: &Shared,
+    t0: Instant,
+    probe: bool,
+    slot: Option<usize>,
+) -> Res {
     let (app, name) = path.split_once('/').ok_or("path")?;
     let url = RtmpUrl::parse(&format!("rtmp://{}/{app}/{name}", ep.rtmp))?;
     let mut c = RtmpClient::connect(&url).await?.play(&url.stream).await?;
@@ -240,10 +303,10 @@ async fn play_rtmp(ep: &Endpoints, path: &str, shared: &Shared, t0: Instant, pro
     while let Some(ev) = c.next_event().await? {
         match ev {
             ClientEvent::Video { data, .. } => {
-                shared.count(data.len());
+                shared.count(slot, data.len());
                 flv_video(shared, &data, &mut first, t0, probe);
             }
-            ClientEvent::Audio { data, .. } => shared.count(data.len()),
+            ClientEvent::Audio { data, .. } => shared.count(slot, data.len()),
             _ => {}
         }
     }
@@ -276,6 +339,7 @@ async fn play_flv(
     t0: Instant,
     ws: bool,
     probe: bool,
+    slot: Option<usize>,
 ) -> Res {
     let http = ep.http.ok_or("no HTTP listener")?;
     let mut sock = TcpStream::connect(http).await?;
@@ -316,7 +380,7 @@ async fn play_flv(
                 break;
             }
             let tag = flv.split_to(11 + size + 4);
-            shared.count(size);
+            shared.count(slot, size);
             if tag[0] == 9 {
                 flv_video(shared, &tag[11..11 + size], &mut first, t0, probe);
             }
@@ -417,6 +481,7 @@ async fn play_rtsp(
     t0: Instant,
     udp: bool,
     probe: bool,
+    slot: Option<usize>,
 ) -> Res {
     let rtsp = ep.rtsp.ok_or("no RTSP listener")?;
     let url = format!("rtsp://{rtsp}/{path}");
@@ -478,7 +543,7 @@ async fn play_rtsp(
             let (video, _) = &socks[0];
             loop {
                 let n = video.recv(&mut b).await?;
-                shared.count(n.saturating_sub(12));
+                shared.count(slot, n.saturating_sub(12));
                 rtp_video(shared, &b[..n], &mut first, t0, probe);
             }
             #[allow(unreachable_code)]
@@ -489,7 +554,7 @@ async fn play_rtsp(
             let (a, _) = &socks[1];
             loop {
                 let n = a.recv(&mut b).await?;
-                shared.count(n.saturating_sub(12));
+                shared.count(slot, n.saturating_sub(12));
             }
             #[allow(unreachable_code)]
             Ok::<(), std::io::Error>(())
@@ -527,7 +592,7 @@ async fn play_rtsp(
             let frame = buf.split_to(4 + len);
             let ch = frame[1];
             if ch % 2 == 0 {
-                shared.count(len.saturating_sub(12));
+                shared.count(slot, len.saturating_sub(12));
             }
             if ch == 0 {
                 rtp_video(shared, &frame[4..], &mut first, t0, probe);

@@ -25,7 +25,9 @@
 //! Gbit (first → last step), memory per added player, p99 added delay at the step closest
 //! to 100 players and connect → keyframe p50, and their ratios to the first server.
 
+#[allow(dead_code)] // (shared with the soak tool)
 mod load;
+#[allow(dead_code)]
 mod probe;
 mod report;
 mod target;
@@ -208,6 +210,7 @@ async fn add_players(
             "live/bench".into(),
             shared.clone(),
             probe,
+            None,
         ));
         if (i + 1) % 20 == 0 {
             // Join in small bursts, as real audiences do.

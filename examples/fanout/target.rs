@@ -119,8 +119,6 @@ fn start_weir(bin: &Path, extra: &[String]) -> Result<Running, String> {
         &addr(http).to_string(),
         "--rtsp-listen",
         &addr(rtsp).to_string(),
-        "--gb28181-listen",
-        "off",
         "--rtsp-udp-port-min",
         "20000",
         "--rtsp-udp-port-max",
@@ -129,6 +127,11 @@ fn start_weir(bin: &Path, extra: &[String]) -> Result<Running, String> {
         "warn",
     ])
     .args(extra)
+    .args(if extra.iter().any(|a| a.starts_with("--gb28181-listen")) {
+        &[][..]
+    } else {
+        &["--gb28181-listen", "off"][..]
+    })
     .stdout(Stdio::null())
     .stderr(Stdio::inherit());
     let guard = ChildGuard::try_spawn(&mut cmd).map_err(|e| {
