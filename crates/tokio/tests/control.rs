@@ -838,15 +838,35 @@ async fn openapi_document_holds_under_schemathesis() {
         eprintln!("!!! SKIPPED: schemathesis not installed");
         return;
     }
-    let relay = TestRelay::start(test_config()).await;
+    let dir = TempDir::new("schemathesis");
+    // Pulls and pushes the API accepts connect to their URLs: every URL schemathesis sends
+    // is pointed at this listener of the test's (which hangs up at once), never at a host
+    // it made up; and a `tls_ca` names a real PEM file. See SCHEMATHESIS_HOOKS.
+    let sink = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sink_addr = sink.local_addr().unwrap();
+    let sink_task = tokio::spawn(async move {
+        while let Ok((s, _)) = sink.accept().await {
+            drop(s);
+        }
+    });
+    let ca = dir.join("ca.pem");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    std::fs::write(&ca, cert.cert.pem()).unwrap();
+    std::fs::write(dir.join("weir_st_hooks.py"), SCHEMATHESIS_HOOKS).unwrap();
+    let mut config = test_config();
+    config.record.dir = dir.join("recordings");
+    let relay = TestRelay::start(config).await;
     let _p = rtmp_connect(relay.rtmp, "live")
         .await
         .publish("cam")
         .await
         .unwrap();
-    let dir = TempDir::new("schemathesis");
     let mut st = tokio::process::Command::new("schemathesis");
     st.current_dir(dir.path())
+        .env("SCHEMATHESIS_HOOKS", "weir_st_hooks")
+        .env("PYTHONPATH", dir.path())
+        .env("WEIR_ST_SINK", sink_addr.to_string())
+        .env("WEIR_ST_CA", &ca)
         .args([
             "run",
             &format!("http://{}/api/v1/openapi.json", relay.http),
@@ -873,8 +893,57 @@ async fn openapi_document_holds_under_schemathesis() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("passed"), "{text}");
+    // Every operation schemathesis found was tested, and the document it read has the
+    // pulls, pushes and recordings endpoints.
+    let total = text
+        .split("selected / ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no operation count:\n{text}"));
+    assert!(
+        text.contains(&format!("Tested: {total}")),
+        "not all {total} operations tested:\n{text}"
+    );
+    let (_, doc) = get_json(relay.http, "/api/v1/openapi.json").await;
+    for path in [
+        "/pulls",
+        "/pulls/{id}",
+        "/pushes",
+        "/pushes/{id}",
+        "/recordings",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} documented");
+    }
+    sink_task.abort();
     relay.stop().await;
 }
+
+/// Loaded by schemathesis (`SCHEMATHESIS_HOOKS`): before each request, a pull's or push's
+/// URL gets the test's sink as its host (what was there becomes the first path segment, so
+/// the scheme and the `.flv` ending stay as generated; `@` and backslashes are escaped so no
+/// parser finds another host), and a `tls_ca` string becomes the test's PEM file.
+const SCHEMATHESIS_HOOKS: &str = r#"
+import os
+import re
+import schemathesis
+
+SINK = os.environ["WEIR_ST_SINK"]
+CA = os.environ["WEIR_ST_CA"]
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    url = body.get("url")
+    if isinstance(url, str):
+        m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*://)(.*)$", url, re.S)
+        if m:
+            rest = m.group(2).replace("%", "%25").replace("@", "%40").replace("\\", "%5C")
+            body["url"] = m.group(1) + SINK + "/" + rest
+    if isinstance(body.get("tls_ca"), str):
+        body["tls_ca"] = CA
+"#;
 
 /// HLS players are sessions: the first playlist request opens one (asked of `on_play`
 /// once), segments and reloads are counted to it, the API lists it, and a kick ends it.

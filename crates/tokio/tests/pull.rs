@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::pull::*;
@@ -199,6 +200,19 @@ async fn pulls_api_validates() {
     assert_eq!(code, 400);
     let (code, _) = api(relay.http, "POST", "/api/v1/pulls", "not json").await;
     assert_eq!(code, 400);
+    // tls_ca: a readable file with a PEM certificate in it.
+    for (url, ca) in [
+        ("https://127.0.0.1:9/b.flv", "/nonexistent/ca.pem"),
+        ("https://127.0.0.1:9/b.flv", "/dev/null"),
+    ] {
+        let body = serde_json::json!({"app": "a", "stream": "b", "url": url, "tls_ca": ca});
+        let (code, v) = api(relay.http, "POST", "/api/v1/pulls", &body.to_string()).await;
+        assert_eq!(code, 400, "{url} {ca}: {v}");
+        assert!(v.to_string().contains("tls_ca"), "{v}");
+    }
+    let body = "{\"app\":\"a\",\"stream\":\"b\",\"url\":\"rtmp://x/a/b\",\"transport\":\"sctp\"}";
+    let (code, _) = api(relay.http, "POST", "/api/v1/pulls", body).await;
+    assert_eq!(code, 400, "transport tcp, udp or auto");
     let body = "{\"app\":\"a\",\"stream\":\"b\",\"url\":\"rtsp://user:pw@127.0.0.1:9/x\",\"on_demand\":true}";
     let (code, p) = api(relay.http, "POST", "/api/v1/pulls", body).await;
     assert_eq!(code, 201);
@@ -383,4 +397,99 @@ async fn stream_not_found_hook_answer_starts_a_pull() {
     hook_task.abort();
     drop(upstream);
     relay.stop().await;
+}
+
+/// A private CA and a server certificate it signed for `127.0.0.1` and `localhost`, as PEM
+/// files in `dir`: `(ca.pem, cert.pem, key.pem)`.
+fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "weir test CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&paths.0, ca_cert.pem()).unwrap();
+    std::fs::write(&paths.1, leaf.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    (paths.0, paths.1, paths.2)
+}
+
+/// An `https://….flv` pull through a real TLS server: nginx with `ssl` proxying to ffmpeg
+/// serving HTTP-FLV (`-listen 1`), with a certificate from a CA made by the test. Without
+/// `tls_ca` the pull fails on the unknown issuer (and says so); with it, ffmpeg plays the
+/// relay's RTMP output and every picture is the source's from the first keyframe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_https_flv_through_nginx_ssl() {
+    interop_or_skip!();
+    let dir = TempDir::new("pull-https");
+    let src = make_source(&dir, "src.flv", 4, &[]);
+    let (upstream, up_port, _) = ffmpeg_server(&src, "flv", |port| {
+        format!("http://127.0.0.1:{port}/src.flv")
+    });
+    let nginx_dir = TempDir::new("nginx-ssl");
+    let (ca, cert, key) = private_ca(nginx_dir.path());
+    let prefix = nginx_dir.path().display().to_string();
+    let nginx = Nginx::start(nginx_dir, &[], |port| {
+        let temp: String = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+            .iter()
+            .map(|t| format!("{t}_temp_path {prefix}/{t}_temp;\n"))
+            .collect();
+        format!(
+            "http {{\n{temp}access_log off;\nserver {{\nlisten 127.0.0.1:{port} ssl;\nssl_certificate {};\nssl_certificate_key {};\nlocation / {{ proxy_pass http://127.0.0.1:{up_port}; proxy_http_version 1.1; proxy_buffering off; }}\n}}\n}}",
+            cert.display(),
+            key.display()
+        )
+    });
+    let url = format!("https://127.0.0.1:{}/src.flv", nginx.port);
+    let relay = TestRelay::start(test_config()).await;
+    // The web roots alone do not know the test's CA.
+    let body = |ca: Option<&Path>| {
+        let mut v = serde_json::json!({"app": "cam", "stream": "tls", "url": url});
+        if let Some(ca) = ca {
+            v["tls_ca"] = ca.display().to_string().into();
+        }
+        v.to_string()
+    };
+    let (code, p) = api(relay.http, "POST", "/api/v1/pulls", &body(None)).await;
+    assert_eq!(code, 201, "{p}");
+    let p = wait_pull(relay.http, "refused", |p| p["last_error"].is_string()).await;
+    let err = p["last_error"].as_str().unwrap();
+    assert!(
+        err.contains("certificate") || err.contains("Certificate"),
+        "{p}"
+    );
+    let id = p["id"].as_str().unwrap().to_string();
+    let (code, _) = api(relay.http, "DELETE", &format!("/api/v1/pulls/{id}"), "").await;
+    assert_eq!(code, 204);
+    // With the CA: played from the first keyframe.
+    let out = dir.join("out.flv");
+    let player = play_ffmpeg(&relay.rtmp_url("cam/tls"), &out);
+    relay.wait_for_players("cam/tls", 1).await;
+    let (code, p) = api(relay.http, "POST", "/api/v1/pulls", &body(Some(&ca))).await;
+    assert_eq!(code, 201, "{p}");
+    assert_eq!(p["tls_ca"], ca.display().to_string());
+    wait_pull(relay.http, "playing", |p| p["state"] == "playing").await;
+    finish_ok(upstream, "upstream", LIMIT).await;
+    wait_ok(player, "player", LIMIT).await;
+    relay.stop().await;
+    let want = weir_testutil::decoded_video_md5(&src, &[]).len();
+    let got = assert_run_of_source(&src, &out, "https", 0);
+    assert_eq!(
+        got,
+        want,
+        "every picture from the first; nginx: {}",
+        nginx.log()
+    );
 }

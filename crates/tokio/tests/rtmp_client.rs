@@ -2,6 +2,8 @@
 //! (`-listen 1`): playing what ffmpeg serves and publishing to ffmpeg, bit-exact both ways
 //! (decoded pictures and AAC packets from ffmpeg's framemd5).
 
+#[path = "common/gst.rs"]
+mod gst_server;
 #[allow(dead_code)]
 #[path = "rtsp_client/gst.rs"]
 mod media;
@@ -38,7 +40,7 @@ fn read_flv(path: &std::path::Path) -> (Vec<TrackInfo>, Vec<Frame>) {
 async fn rtmp_client_plays_from_ffmpeg_listen_bit_exact() {
     weir_testutil::interop_or_skip!();
     let dir = TempDir::new("rtmp-client-play");
-    let src = media::source(&dir, false, true);
+    let src = gst_server::source(&dir, false, true);
     let want_pictures = weir_testutil::decoded_video_md5(&src, &[]);
     let want_audio = media::audio_packet_md5s(&src);
     let port = free_tcp_port();
@@ -122,7 +124,7 @@ async fn rtmp_client_plays_from_ffmpeg_listen_bit_exact() {
 async fn rtmp_client_publishes_to_ffmpeg_listen_bit_exact() {
     weir_testutil::interop_or_skip!();
     let dir = TempDir::new("rtmp-client-publish");
-    let src = media::source(&dir, false, true);
+    let src = gst_server::source(&dir, false, true);
     let flv = dir.join("src.flv");
     weir_testutil::ffmpeg([
         "-i".as_ref(),

@@ -698,11 +698,11 @@ struct GstCase {
 /// are typed (90 kHz video with monotonic DTS under B-frames, 48 kHz audio in 1024 steps)
 /// and the tracks start together.
 async fn gst_pull(test: &str, case: GstCase) {
-    let Some(py) = gst::python_with_gst_rtsp_server(test) else {
+    let Some(py) = gst_server::python_with_gst_rtsp_server(test) else {
         return;
     };
     let dir = weir_testutil::TempDir::new("rtsp-client-gst");
-    let src = gst::source(&dir, case.hevc, case.aac);
+    let src = gst_server::source(&dir, case.hevc, case.aac);
     let want_pictures = weir_testutil::decoded_video_md5(&src, &[]);
     let want_audio = if case.aac {
         gst::audio_packet_md5s(&src)
@@ -710,8 +710,8 @@ async fn gst_pull(test: &str, case: GstCase) {
         Vec::new()
     };
     assert!(want_pictures.len() >= 50, "{}", want_pictures.len());
-    let launch = gst::launch(&src, case.hevc, case.aac);
-    let server = gst::GstServer::start(py, &dir, &launch, case.protocols, case.auth).await;
+    let launch = gst_server::launch(&src, case.hevc, case.aac);
+    let server = gst_server::GstServer::start(py, &dir, &launch, case.protocols, case.auth).await;
     let cfg = RtspClientConfig::default()
         .with_transport(case.transport)
         .with_media_timeout(Duration::from_secs(10))

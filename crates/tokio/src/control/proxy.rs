@@ -25,6 +25,8 @@ struct NewPull {
     on_demand: bool,
     #[serde(default)]
     record: bool,
+    #[serde(default)]
+    tls_ca: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -36,6 +38,7 @@ struct PullJson {
     transport: Option<String>,
     on_demand: bool,
     record: bool,
+    tls_ca: Option<String>,
     state: &'static str,
     retries: u64,
     attempts: u64,
@@ -52,6 +55,7 @@ fn pull_json(p: &PullStatus) -> PullJson {
         transport: p.config.transport.clone(),
         on_demand: p.config.on_demand,
         record: p.config.record,
+        tls_ca: p.config.tls_ca.clone(),
         state: p.state.as_str(),
         retries: p.retries,
         attempts: p.attempts,
@@ -162,6 +166,7 @@ pub(crate) fn handle(ctx: &Ctx, req: &ApiRequest<'_>, body: &Bytes) -> Response<
                 .on_demand(new.on_demand)
                 .record(new.record);
             config.transport = new.transport;
+            config.tls_ca = new.tls_ca;
             match ctx.pulls.add(config) {
                 Ok(id) => json(
                     StatusCode::CREATED,

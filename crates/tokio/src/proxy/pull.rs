@@ -109,6 +109,12 @@ pub enum PullError {
     /// Another pull already feeds that stream.
     #[error("stream `{0}` is already pulled")]
     Duplicate(String),
+    /// `transport` is not `tcp`, `udp` or `auto`.
+    #[error("transport `{0}`: tcp, udp or auto")]
+    BadTransport(String),
+    /// The `tls_ca` file cannot be read or holds no PEM certificate.
+    #[error("tls_ca: {0}")]
+    TlsCa(String),
 }
 
 /// A source, by URL scheme.
@@ -125,10 +131,11 @@ fn source_of(url: &str) -> Option<Source> {
         cfg!(feature = "rtsp").then_some(Source::Rtsp)
     } else if lower.starts_with("rtmp://") {
         cfg!(feature = "rtmp").then_some(Source::Rtmp)
-    } else if lower.starts_with("http://")
+    } else if (lower.starts_with("http://") || lower.starts_with("https://"))
         && url.split('?').next().is_some_and(|p| p.ends_with(".flv"))
     {
-        cfg!(feature = "http").then_some(Source::HttpFlv)
+        let tls_ok = !lower.starts_with("https://") || cfg!(feature = "tls");
+        (cfg!(feature = "http") && tls_ok).then_some(Source::HttpFlv)
     } else {
         None
     }
@@ -186,6 +193,20 @@ impl Pulls {
             return Err(PullError::BadName(format!(
                 "{}/{}",
                 config.app, config.stream
+            )));
+        }
+        if let Some(t) = config.transport.as_deref() {
+            if !matches!(t, "tcp" | "udp" | "auto") {
+                return Err(PullError::BadTransport(t.to_string()));
+            }
+        }
+        if let Some(ca) = &config.tls_ca {
+            // Read now, so a wrong path is an error where the pull is added.
+            #[cfg(feature = "tls")]
+            tls::extra_roots(ca).map_err(PullError::TlsCa)?;
+            #[cfg(not(feature = "tls"))]
+            return Err(PullError::TlsCa(format!(
+                "{ca}: this build has no TLS (feature `tls`)"
             )));
         }
         let key = config.key();
@@ -546,6 +567,22 @@ mod sources {
         }
     }
 
+    /// An error with its causes (hyper's "client error (Connect)" says nothing of the
+    /// TLS or socket error under it).
+    #[cfg(feature = "http")]
+    fn with_causes(e: &dyn std::error::Error) -> String {
+        let mut s = e.to_string();
+        let mut cause = e.source();
+        // Bounded: error chains are short, but never trust a cycle.
+        for _ in 0..8 {
+            let Some(c) = cause else { break };
+            s.push_str(": ");
+            s.push_str(&c.to_string());
+            cause = c.source();
+        }
+        s
+    }
+
     #[cfg(feature = "http")]
     async fn http_flv(
         config: &PullConfig,
@@ -558,6 +595,10 @@ mod sources {
         use hyper_util::client::legacy::Client;
         use hyper_util::rt::TokioExecutor;
         use weir_flv::{FlvReader, TagType};
+        #[cfg(feature = "tls")]
+        let client: Client<_, Empty<bytes::Bytes>> = Client::builder(TokioExecutor::new())
+            .build(super::tls::connector(config.tls_ca.as_deref())?);
+        #[cfg(not(feature = "tls"))]
         let client: Client<_, Empty<bytes::Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
         let uri: hyper::Uri = config
@@ -568,11 +609,16 @@ mod sources {
             tokio::time::timeout(std::time::Duration::from_secs(10), client.get(uri.clone()))
                 .await
                 .map_err(|_| "no answer in 10 s".to_string())?
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| with_causes(&e))?;
         if !resp.status().is_success() {
             return Err(format!("{} answered {}", config.url, resp.status()));
         }
-        let addr = match (uri.host(), uri.port_u16().unwrap_or(80)) {
+        let default_port = if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        };
+        let addr = match (uri.host(), uri.port_u16().unwrap_or(default_port)) {
             (Some(h), port) => tokio::net::lookup_host((h, port))
                 .await
                 .ok()
@@ -617,6 +663,60 @@ mod sources {
     }
 }
 
+#[cfg(feature = "tls")]
+mod tls {
+    //! TLS for `https://` sources: rustls with the ring provider, Mozilla's web roots
+    //! (webpki-roots) and, per pull, the CA certificates of a PEM file.
+
+    use std::sync::Arc;
+
+    use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+
+    /// The certificates of PEM file `path` (at least one).
+    pub(super) fn extra_roots(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("{path}: {e}"))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{path}: {e}"))?;
+        if certs.is_empty() {
+            return Err(format!("{path}: no PEM certificate in it"));
+        }
+        Ok(certs)
+    }
+
+    /// A connector for `http://` and `https://` that trusts the web roots and `ca`'s.
+    pub(super) fn connector(ca: Option<&str>) -> Result<HttpsConnector<HttpConnector>, String> {
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        if let Some(path) = ca {
+            for cert in extra_roots(path)? {
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("{path}: not a CA certificate: {e}"))?;
+            }
+        }
+        // ring: pure Rust and assembly, no C library or cmake to build. rustls 0.23.48
+        // deprecates its provider for lacking post-quantum key exchange, which a camera or
+        // media server source does not need.
+        #[allow(deprecated)]
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http()
+            .enable_http1()
+            .build())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -639,6 +739,10 @@ mod tests {
         assert_eq!(source_of("rtsp://cam/1"), Some(Source::Rtsp));
         assert_eq!(source_of("RTMP://a/live/x"), Some(Source::Rtmp));
         assert_eq!(source_of("http://a/live/x.flv?t=1"), Some(Source::HttpFlv));
+        assert_eq!(
+            source_of("https://a/live/x.flv"),
+            cfg!(feature = "tls").then_some(Source::HttpFlv)
+        );
         assert_eq!(source_of("http://a/live/x.m3u8"), None);
         assert_eq!(source_of("file:///etc/passwd"), None);
     }

@@ -15,7 +15,7 @@ pub struct PullConfig {
     pub app: String,
     /// The stream name.
     pub stream: String,
-    /// The source: `rtsp://…`, `rtmp://…` or `http://….flv`.
+    /// The source: `rtsp://…`, `rtmp://…`, `http://….flv` or `https://….flv`.
     pub url: String,
     /// RTSP transport: `tcp`, `udp` or `auto` (default: try UDP, fall back to TCP).
     pub transport: Option<String>,
@@ -23,6 +23,9 @@ pub struct PullConfig {
     pub on_demand: bool,
     /// Record the pulled stream (as `record.streams` would; default false).
     pub record: bool,
+    /// For `https://` sources: a PEM file of CA certificates trusted besides the built-in
+    /// web roots (e.g. a private CA's, or a self-signed server's own certificate).
+    pub tls_ca: Option<String>,
 }
 
 impl PullConfig {
@@ -39,6 +42,7 @@ impl PullConfig {
             transport: None,
             on_demand: false,
             record: false,
+            tls_ca: None,
         }
     }
 
@@ -51,6 +55,13 @@ impl PullConfig {
     /// Recorded (from its first frame on, in `[record]`'s format and directory).
     pub fn record(mut self, on: bool) -> PullConfig {
         self.record = on;
+        self
+    }
+
+    /// Trusting the CA certificates in PEM file `path` for an `https://` source (besides
+    /// the built-in web roots).
+    pub fn with_tls_ca(mut self, path: impl Into<String>) -> PullConfig {
+        self.tls_ca = Some(path.into());
         self
     }
 

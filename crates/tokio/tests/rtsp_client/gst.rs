@@ -1,13 +1,11 @@
-//! Helpers for the gst-rtsp-server interop tests of the client (the server itself is in
-//! `common/gst.rs`, shared with the relay's pull tests): the client's frames are written out
-//! and compared with the source by ffmpeg (decoded pictures, AAC packets).
+//! Helpers for comparing a client's frames with the source (the gst-rtsp-server interop
+//! tests; the server itself is in `common/gst.rs`, shared with the relay's pull tests): the
+//! frames are written out and compared by ffmpeg (decoded pictures, AAC packets).
 
 use std::path::Path;
 
 use bytes::BytesMut;
 use weir_media::{Codec, Frame, MediaKind, TrackInfo};
-
-pub use crate::gst_server::{launch, python_with_gst_rtsp_server, source, GstServer};
 
 /// Writes the video frames as an Annex B elementary stream (parameter sets of the track's
 /// configuration first), the way a decoder reads them.
