@@ -170,11 +170,6 @@ impl WebRtc {
         self.tcp_port.map(|p| SocketAddr::new(self.local.ip(), p))
     }
 
-    /// Sessions now.
-    pub(crate) fn sessions(&self) -> usize {
-        lock(&self.state).registry.len()
-    }
-
     /// Whether one more session fits.
     pub(crate) fn has_room(&self) -> bool {
         lock(&self.state).registry.has_room()

@@ -144,13 +144,13 @@ impl<K: Copy + Eq + Hash> Demux<K> {
     }
 
     /// Sessions registered.
-    #[cfg(test)]
+    #[allow(dead_code)] // tests and the fuzz target
     pub(crate) fn sessions(&self) -> usize {
         self.by_ufrag.len()
     }
 
     /// Remote addresses known.
-    #[cfg(test)]
+    #[allow(dead_code)] // tests and the fuzz target
     pub(crate) fn addresses(&self) -> usize {
         self.by_addr.len()
     }

@@ -116,6 +116,7 @@ impl<H> Registry<H> {
     }
 
     /// Resources now.
+    #[allow(dead_code)] // tests and the fuzz target
     pub(crate) fn len(&self) -> usize {
         self.by_token.len()
     }
@@ -146,7 +147,7 @@ impl<H> Registry<H> {
     }
 
     /// Removes and returns the resource at `token` (same rule as [`Registry::get`]).
-    #[cfg(test)]
+    #[allow(dead_code)] // tests and the fuzz target
     pub(crate) fn take(&mut self, kind: Kind, key: &str, token: &str) -> Option<Resource<H>> {
         self.get(kind, key, token)?;
         self.by_token.remove(token)
