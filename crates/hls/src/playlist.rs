@@ -289,9 +289,7 @@ struct Quoted<'a>(&'a str);
 impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_char('"')?;
-        for c in self.0.chars().filter(|c| !matches!(c, '"' | '\r' | '\n')) {
-            f.write_char(c)?;
-        }
+        write_clean(f, self.0, |c| matches!(c, '"' | '\r' | '\n'))?;
         f.write_char('"')
     }
 }
@@ -376,21 +374,28 @@ pub(crate) fn write_extinf(w: &mut impl Write, duration: Duration, title: &str) 
     w.write_str("#EXTINF:")?;
     write_seconds(w, duration)?;
     w.write_char(',')?;
-    for c in title.chars().filter(|c| !matches!(c, '\r' | '\n')) {
-        w.write_char(c)?;
-    }
+    write_clean(w, title, |c| matches!(c, '\r' | '\n'))?;
     w.write_char('\n')
 }
 
 /// Writes a line verbatim (a line break inside would start another line: left out).
 fn write_uri_line(w: &mut impl Write, uri: &str) -> fmt::Result {
-    for c in uri.chars().filter(|c| *c != '\n') {
-        w.write_char(c)?;
-    }
+    write_clean(w, uri, |c| c == '\n')?;
     w.write_char('\n')
 }
 
-fn write_segment(f: &mut fmt::Formatter<'_>, s: &Segment) -> fmt::Result {
+/// Writes `s` without the characters `bad` picks (in one piece when it has none).
+fn write_clean(w: &mut impl Write, s: &str, bad: impl Fn(char) -> bool) -> fmt::Result {
+    if !s.contains(&bad) {
+        return w.write_str(s);
+    }
+    for c in s.chars().filter(|c| !bad(*c)) {
+        w.write_char(c)?;
+    }
+    Ok(())
+}
+
+fn write_segment(f: &mut String, s: &Segment) -> fmt::Result {
     write_head(f, s.discontinuity, s.map.as_ref(), s.program_date_time)?;
     for t in &s.other_tags {
         write_uri_line(f, t)?;
@@ -419,7 +424,7 @@ fn write_segment(f: &mut fmt::Formatter<'_>, s: &Segment) -> fmt::Result {
 }
 
 fn write_head(
-    f: &mut fmt::Formatter<'_>,
+    f: &mut String,
     discontinuity: bool,
     map: Option<&Map>,
     pdt: Option<DateTime>,
@@ -434,15 +439,21 @@ pub(crate) struct Unquoted<'a>(pub(crate) &'a str);
 
 impl fmt::Display for Unquoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars().filter(|c| !matches!(c, '"' | '\r' | '\n')) {
-            f.write_char(c)?;
-        }
-        Ok(())
+        write_clean(f, self.0, |c| matches!(c, '"' | '\r' | '\n'))
     }
 }
 
 impl fmt::Display for MediaPlaylist {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Built in a String first: many small writes into a Formatter cost more.
+        let mut text = String::with_capacity(64 + self.segments.len() * 96);
+        self.write_into(&mut text)?;
+        out.write_str(&text)
+    }
+}
+
+impl MediaPlaylist {
+    fn write_into(&self, f: &mut String) -> fmt::Result {
         f.write_str("#EXTM3U\n")?;
         if let Some(v) = self.version {
             writeln!(f, "#EXT-X-VERSION:{v}")?;

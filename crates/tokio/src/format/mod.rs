@@ -8,13 +8,13 @@
 //! **May import**: [`crate::core`], [`crate::net`] (randomness) and the format crates.
 //! Ingests use it to seed encodings they already have; egresses to send them.
 
-#[cfg(feature = "http")]
-pub(crate) mod fmp4;
 #[cfg(feature = "flv")]
 pub mod flv;
 #[cfg(feature = "http")]
-pub(crate) mod mjpeg;
+pub(crate) mod fmp4;
 #[cfg(feature = "http")]
-pub(crate) mod ts;
+pub(crate) mod mjpeg;
 #[cfg(feature = "rtsp")]
 pub(crate) mod rtp;
+#[cfg(feature = "http")]
+pub(crate) mod ts;
