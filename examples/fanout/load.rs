@@ -108,8 +108,9 @@ impl Shared {
         }
     }
 
-    /// A video frame with sequence number `seq` arrived now.
-    fn arrived(&self, seq: u64, now: Instant) {
+    /// A video frame with sequence number `seq` arrived now, at a player that connected at
+    /// `t0` (frames sent before — the cached GOP it starts with — are not counted).
+    fn arrived(&self, seq: u64, now: Instant, t0: Instant) {
         if !self.measuring.load(Ordering::Relaxed) {
             return;
         }
@@ -118,7 +119,8 @@ impl Shared {
             .lock()
             .map(|m| m.get(&seq).copied())
             .ok()
-            .flatten();
+            .flatten()
+            .filter(|s| *s >= t0);
         if let (Some(sent), Ok(mut d)) = (sent, self.delays.lock()) {
             d.push(now.saturating_duration_since(sent).as_micros() as u32);
         }
@@ -283,7 +285,7 @@ fn flv_video(shared: &Shared, data: &[u8], first: &mut bool, t0: Instant, probe:
     }
     if probe {
         let seq = u64::from_be_bytes(data[10..18].try_into().unwrap_or([0; 8]));
-        shared.arrived(seq, now);
+        shared.arrived(seq, now, t0);
     }
 }
 
@@ -470,7 +472,7 @@ fn rtp_video(shared: &Shared, pkt: &[u8], first: &mut bool, t0: Instant, probe: 
         shared.first_keyframe(t0);
     }
     if let Some(s) = p.get(seq_at..seq_at + 8).filter(|_| probe) {
-        shared.arrived(u64::from_be_bytes(s.try_into().unwrap_or([0; 8])), now);
+        shared.arrived(u64::from_be_bytes(s.try_into().unwrap_or([0; 8])), now, t0);
     }
 }
 
