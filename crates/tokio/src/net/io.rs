@@ -81,7 +81,7 @@ pub(crate) fn tune_socket(sock: &tokio::net::TcpStream, nodelay: bool, send_buff
 
 /// Runs `fut` with a `limit`, arming the timer only if the first poll does not finish it:
 /// a write that the socket takes at once (the common case for a healthy player) costs no
-/// timer.
+/// timer and no allocation.
 pub(crate) async fn within<F: std::future::Future>(
     limit: std::time::Duration,
     fut: F,
@@ -90,6 +90,8 @@ pub(crate) async fn within<F: std::future::Future>(
     let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
     match first {
         Poll::Ready(out) => Ok(out),
-        Poll::Pending => tokio::time::timeout(limit, fut).await,
+        // Boxed: the timer lives on the heap only while a write waits, so it does not grow
+        // every connection's future (per-player memory).
+        Poll::Pending => Box::pin(tokio::time::timeout(limit, fut)).await,
     }
 }
