@@ -156,3 +156,50 @@ impl ProbeCache {
         lock(&self.entries).remove(path);
     }
 }
+
+/// Duration and codecs of an MPEG-TS recording (for listings): the file is read through
+/// weir-mpegts's demuxer in 1 MiB pieces (memory stays bounded; listings cache the answer).
+/// The duration is the longest track's, from its first to its last decode time plus the
+/// last frame's step. `None` when the file cannot be read or holds no frame.
+pub(crate) fn probe_ts(path: &Path) -> Option<(Option<Duration>, Vec<Codec>)> {
+    use std::io::Read;
+    use weir_mpegts::{Event, TsDemuxer};
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut demux = TsDemuxer::new();
+    let mut codecs: Vec<(weir_media::TrackId, Codec)> = Vec::new();
+    // Per track: first dts, last dts, last step (90 kHz ticks).
+    let mut times: HashMap<weir_media::TrackId, (i64, i64, i64)> = HashMap::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut done = false;
+    while !done {
+        let n = file.read(&mut buf).ok()?;
+        if n == 0 {
+            demux.flush();
+            done = true;
+        } else {
+            demux.push(buf.get(..n)?);
+        }
+        while let Some(ev) = demux.poll_event() {
+            match ev {
+                Event::TrackAdded(t) if !codecs.iter().any(|(id, _)| *id == t.id) => {
+                    codecs.push((t.id, t.codec));
+                }
+                Event::Frame(f) => {
+                    let dts = f.dts.ticks();
+                    let e = times.entry(f.track).or_insert((dts, dts, 0));
+                    if dts > e.1 {
+                        e.2 = dts - e.1;
+                        e.1 = dts;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let ticks = times
+        .values()
+        .map(|(first, last, step)| last.saturating_sub(*first).saturating_add(*step))
+        .max()?;
+    let duration = Duration::from_micros(u64::try_from(ticks).ok()?.saturating_mul(100) / 9);
+    Some((Some(duration), codecs.into_iter().map(|(_, c)| c).collect()))
+}

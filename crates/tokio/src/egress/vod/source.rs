@@ -383,6 +383,12 @@ fn flv_video_config(b: &[u8]) -> bool {
 
 /// Duration and codecs of a file (for listings); `None` when it cannot be read.
 pub(crate) fn probe(path: &Path) -> Option<(Option<Duration>, Vec<Codec>)> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("ts"))
+    {
+        return crate::egress::record::catalog::probe_ts(path);
+    }
     MediaFile::open(path)
         .ok()
         .map(|m| (m.duration(), m.codecs()))
