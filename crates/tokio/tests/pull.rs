@@ -493,3 +493,57 @@ async fn pull_https_flv_through_nginx_ssl() {
         nginx.log()
     );
 }
+
+/// A pull with `record = true` is recorded like a `record.streams` match: its file lands in
+/// `record.dir/{app}/{stream}/`, ffprobe reads it, and its pictures are the source's, every
+/// one from the first keyframe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulled_stream_with_record_is_recorded() {
+    interop_or_skip!();
+    let dir = TempDir::new("pull-record");
+    let src = make_source(&dir, "src.flv", 4, &[]);
+    let (upstream, _, url) = ffmpeg_server(&src, "flv", |port| {
+        format!("rtmp://127.0.0.1:{port}/live/src")
+    });
+    let rec = TempDir::new("pull-record-files");
+    let mut config = test_config();
+    config.record.dir = rec.path().to_path_buf();
+    // One run of the source: no retry once it ends.
+    config.pull_retry.initial = Duration::from_secs(600);
+    config
+        .pulls
+        .push(PullConfig::new("cam", "kept", url).record(true));
+    let relay = TestRelay::start(config).await;
+    finish_ok(upstream, "upstream", LIMIT).await;
+    // The source ended: the stream ends after the grace period, the recorder finishes.
+    let deadline = Instant::now() + LIMIT;
+    let files = loop {
+        let (code, v) = api(relay.http, "GET", "/api/v1/recordings/cam/kept", "").await;
+        let files = v["files"].as_array().cloned().unwrap_or_default();
+        let writing = files.iter().any(|f| f["in_progress"] == true);
+        if code == 200 && v["recording"] == false && !files.is_empty() && !writing {
+            assert_eq!(v["wanted"], true, "{v}");
+            break files;
+        }
+        assert!(Instant::now() < deadline, "no finished recording: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    relay.stop().await;
+    assert_eq!(files.len(), 1, "{files:?}");
+    let path = rec
+        .path()
+        .join("cam/kept")
+        .join(files[0]["name"].as_str().unwrap());
+    assert!(path.is_file(), "{}", path.display());
+    let video = weir_testutil::probe_stream(&path, "v:0", "codec_name,width,height");
+    assert_eq!(
+        video,
+        [("codec_name", "h264"), ("width", "320"), ("height", "240")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+    );
+    let audio = weir_testutil::probe_stream(&path, "a:0", "codec_name");
+    assert_eq!(audio, [("codec_name".to_string(), "aac".to_string())]);
+    let want = weir_testutil::decoded_video_md5(&src, &[]).len();
+    let got = assert_run_of_source(&src, &path, "recorded pull", 0);
+    assert_eq!(got, want, "every picture from the first");
+}
