@@ -227,15 +227,14 @@ impl HttpRoutes {
             return cors(r.await);
         }
         if let Some(ll) = crate::egress::llhls::parse_path(&path) {
-            return cors(crate::egress::llhls::http::respond(ctx, ll, query, peer).await);
+            return cors(super::play_http::llhls(ctx, ll, query, peer).await);
         }
         if let Some(hls_path) = hls::parse_path(&path) {
             return cors(self.hls(hls_path, query, peer).await);
         }
         if let Some((format, key)) = crate::egress::http_media::route(&path) {
             let head = req.method() == Method::HEAD;
-            let r =
-                crate::egress::http_media::respond(ctx, format, key, query, head, peer, kill, link);
+            let r = super::play_http::media(ctx, format, key, query, head, peer, kill, link);
             return cors(r.await);
         }
         let Some(key) = stream_key(&path, ".flv") else {

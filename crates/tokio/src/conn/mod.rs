@@ -8,6 +8,8 @@
 
 #[cfg(feature = "http")]
 pub(crate) mod http;
+#[cfg(feature = "http")]
+pub(crate) mod play_http;
 #[cfg(feature = "rtmp")]
 pub(crate) mod rtmp;
 #[cfg(feature = "rtsp")]

@@ -4,11 +4,10 @@
 //!
 //! Each player starts at a keyframe from the GOP cache; what it is sent is built once per
 //! unit and shared (the TS and fMP4 stages are hub taps, the MJPEG part header a unit
-//! encoding). Authorization, sessions (listed, kickable), the stuck-player timeout and the
-//! player pump are HTTP-FLV's.
+//! encoding). The stuck-player timeout and the player pump are HTTP-FLV's; authorization
+//! and sessions are the connection's (`conn::play_http`).
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,9 +21,7 @@ use tracing::debug;
 use weir_media::Codec;
 
 use super::pump::{pump, PumpEnd, Sink};
-use crate::auth::{Access, AuthRequest};
-use crate::core::{HubError, Link, Peer, SubscribeOptions, Subscription, Unit};
-use crate::ctx::Ctx;
+use crate::core::{Link, SubscribeOptions, Subscription, Unit};
 use crate::format::fmp4::{self, Fmp4Stage};
 use crate::format::mjpeg;
 use crate::format::ts::{self, TsStage};
@@ -42,7 +39,8 @@ pub(crate) enum Format {
 }
 
 impl Format {
-    fn protocol(self) -> &'static str {
+    /// The protocol name (authorization hook, sessions, metrics).
+    pub(crate) fn protocol(self) -> &'static str {
         match self {
             Format::Ts => "http-ts",
             Format::Mp4 => "http-mp4",
@@ -148,55 +146,41 @@ fn headers(r: &mut Response<Body>, format: Format) {
     );
 }
 
-/// Answers `GET`/`HEAD /{app}/{stream}.{ts,mp4,mjpeg}` from `peer`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn respond(
-    ctx: &Ctx,
-    format: Format,
-    key: String,
-    query: Option<String>,
-    head: bool,
-    peer: SocketAddr,
-    kill: Arc<Notify>,
-    link: Arc<Link>,
-) -> Response<Body> {
-    let protocol = format.protocol();
-    let id = ctx.hub.next_id();
-    let auth =
-        AuthRequest::new(protocol, Access::Play, key.clone(), query.clone(), peer).with_session(id);
-    if !ctx.auth.check(auth).await {
-        return status(StatusCode::FORBIDDEN, "forbidden\n");
+impl Format {
+    /// Subscription options: the stream's TS or fMP4 stage with it.
+    pub(crate) fn options(self, opts: SubscribeOptions) -> SubscribeOptions {
+        match self {
+            Format::Ts => opts.tap::<TsStage>(),
+            Format::Mp4 => opts.tap::<Fmp4Stage>(),
+            Format::Mjpeg => opts,
+        }
     }
-    let mut opts =
-        SubscribeOptions::new().peer(Peer::new(peer, link).with_query(query).with_id(id));
-    opts = match format {
-        Format::Ts => opts.tap::<TsStage>(),
-        Format::Mp4 => opts.tap::<Fmp4Stage>(),
-        Format::Mjpeg => opts,
-    };
-    let sub = match ctx.hub.subscribe_with(&key, protocol, opts).await {
-        Ok(s) => s,
-        Err(HubError::NotFound(_)) => return status(StatusCode::NOT_FOUND, "stream not found\n"),
-        Err(_) => return status(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
-    };
-    if format == Format::Mjpeg
-        && !sub.tracks().is_empty()
-        && !sub.tracks().iter().any(|t| t.codec == Codec::Mjpeg)
-    {
-        return status(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "this stream has no Motion JPEG video; play it as .flv, .ts, .mp4 or HLS\n",
-        );
+
+    /// The answer when `sub`'s stream cannot be played in this format (MJPEG of a stream
+    /// whose video is not Motion JPEG: 415).
+    pub(crate) fn refuse(self, sub: &Subscription) -> Option<Response<Body>> {
+        let tracks = sub.tracks();
+        (self == Format::Mjpeg
+            && !tracks.is_empty()
+            && !tracks.iter().any(|t| t.codec == Codec::Mjpeg))
+        .then(|| {
+            status(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "this stream has no Motion JPEG video; play it as .flv, .ts, .mp4 or HLS\n",
+            )
+        })
     }
-    if head {
+
+    /// The answer to `HEAD`.
+    pub(crate) fn head(self) -> Response<Body> {
         let mut r = empty(StatusCode::OK);
-        headers(&mut r, format);
-        return r;
+        headers(&mut r, self);
+        r
     }
-    response(sub, format, ctx.config.player_stuck_timeout, kill)
 }
 
-fn response(
+/// The streaming response for `sub`; `kill` is fired when the player is stuck.
+pub(crate) fn response(
     mut sub: Subscription,
     format: Format,
     stuck: Duration,

@@ -1,7 +1,8 @@
 //! Egress: players of every protocol, each a thin loop over a hub
 //! [`Subscription`](crate::core::Subscription) and a unit encoding.
 //!
-//! **Owns**: RTMP play, HTTP-FLV, WebSocket-FLV, RTSP play, HLS, and the player pump
+//! **Owns**: RTMP play, HTTP-FLV, WebSocket-FLV, RTSP play, HLS, LL-HLS, HTTP-TS,
+//! HTTP-fMP4 and MJPEG, and the player pump
 //! they share (batching, the stuck-player timeout); recording (`record`: a hub subscriber
 //! writing files through a bounded queue) and file playback (`vod`).
 //!
@@ -17,7 +18,7 @@ pub(crate) mod http_flv;
 #[cfg(feature = "http")]
 pub(crate) mod http_media;
 #[cfg(feature = "http")]
-pub mod llhls;
+pub(crate) mod llhls;
 #[cfg(feature = "http")]
 mod pump;
 #[cfg(feature = "record")]

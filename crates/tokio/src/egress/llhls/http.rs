@@ -1,8 +1,8 @@
-//! LL-HLS over HTTP: sessions, the authorization hook, status codes and headers.
+//! LL-HLS replies as HTTP responses: status codes, content types, cache headers, and a body
+//! of shared chunks.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -12,10 +12,8 @@ use hyper::body::{Frame, SizeHint};
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use super::{LlPath, LlReply};
-use crate::auth::{Access, AuthRequest};
-use crate::ctx::Ctx;
-use crate::egress::hls_clients::{split_query, Lookup, SESSION_PARAM};
+use super::LlReply;
+use crate::core::Link;
 use crate::net::http::{full, status, Body};
 
 /// A body of shared chunks with an exact length (a segment is its parts back to back).
@@ -72,45 +70,9 @@ fn media(content_type: &'static str, chunks: Vec<Bytes>) -> Response<Body> {
     r
 }
 
-/// Answers an LL-HLS request from `peer` (sessions as for HLS: the first request opens one,
-/// asked of the authorization hook once; URIs in the playlist carry `?session=ID`).
-pub(crate) async fn respond(
-    ctx: &Ctx,
-    path: LlPath,
-    query: Option<String>,
-    peer: SocketAddr,
-) -> Response<Body> {
-    let key = path.key().to_string();
-    let (sid, client_query) = split_query(query.as_deref());
-    // The query the playlist's URIs carry: the client's own, without delivery directives.
-    let client_query = client_query.and_then(|q| weir_hls::strip_directives(&q));
-    let mut opened = false;
-    let (id, link) = match ctx.ll_clients.lookup(&key, peer, sid) {
-        Lookup::Kicked => return status(StatusCode::FORBIDDEN, "session ended\n"),
-        Lookup::Known(id, link) => (id, link),
-        Lookup::New => {
-            let id = ctx.hub.next_id();
-            let auth = AuthRequest::new(
-                "ll-hls",
-                Access::Play,
-                key.clone(),
-                client_query.clone(),
-                peer,
-            )
-            .with_session(id);
-            if !ctx.auth.check(auth).await {
-                return status(StatusCode::FORBIDDEN, "forbidden\n");
-            }
-            opened = true;
-            ctx.ll_clients.open(&key, peer, client_query.clone(), id)
-        }
-    };
-    let suffix = match &client_query {
-        Some(q) => format!("?{q}&{SESSION_PARAM}={id}"),
-        None => format!("?{SESSION_PARAM}={id}"),
-    };
-    let reply = ctx.llhls.handle(&path, query.as_deref(), &suffix).await;
-    let r = match reply {
+/// The HTTP response to an LL-HLS reply; counts what is sent on `link`.
+pub(crate) fn reply(reply: LlReply, link: &Link) -> Response<Body> {
+    match reply {
         LlReply::Playlist(text) => {
             link.add_out(text.len());
             let mut r = full(
@@ -133,10 +95,5 @@ pub(crate) async fn respond(
         LlReply::BadRequest(why) => status(StatusCode::BAD_REQUEST, why),
         LlReply::Unavailable(why) => status(StatusCode::SERVICE_UNAVAILABLE, why),
         LlReply::NotFound => status(StatusCode::NOT_FOUND, "not found\n"),
-    };
-    if opened && r.status() != StatusCode::OK {
-        // Nothing to play: a session opened for this request ends with it.
-        ctx.ll_clients.close(id);
     }
-    r
 }
