@@ -224,8 +224,13 @@ async fn hls_record(relay_http: std::net::SocketAddr, key: String, out: PathBuf)
             continue;
         }
         let text = String::from_utf8_lossy(&body).to_string();
-        for uri in text.lines().filter(|l| l.ends_with(".ts")) {
-            let seq: u64 = uri.trim_end_matches(".ts").parse().unwrap();
+        // Segment URIs carry the HLS session (`N.ts?session=ID`).
+        for uri in text
+            .lines()
+            .filter(|l| l.split('?').next().is_some_and(|p| p.ends_with(".ts")))
+        {
+            let path = uri.split('?').next().unwrap_or(uri);
+            let seq: u64 = path.trim_end_matches(".ts").parse().unwrap();
             if let std::collections::btree_map::Entry::Vacant(e) = have.entry(seq) {
                 let (code, _, data) = http_get(relay_http, &format!("/{key}/{uri}")).await;
                 if code == 200 {
