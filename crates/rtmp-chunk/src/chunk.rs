@@ -842,6 +842,46 @@ impl PreparedMessage {
         &self.chunks
     }
 
+    /// Writes a complete type-0 first-chunk header (absolute timestamp, length, type and
+    /// message stream id) for this message, depending on no earlier header: a sender that
+    /// puts every message on its chunk stream with a type-0 header keeps no per-connection
+    /// state at all (a relay writing to many players from one task). The chunks then
+    /// follow unchanged. Fails with [`Error::PreparedMismatch`] when `timestamp` needs an
+    /// extended timestamp other than the one the message was prepared with.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use weir_rtmp_chunk::{ChunkDecoder, PreparedMessage};
+    ///
+    /// let shared = PreparedMessage::new(6, 128, 9, 40, &[7u8; 300]).unwrap();
+    /// let mut wire = BytesMut::new();
+    /// shared.write_type0_header(40, 1, &mut wire).unwrap();
+    /// wire.extend_from_slice(shared.chunks());
+    /// let msg = ChunkDecoder::default().decode(&mut wire).unwrap().unwrap();
+    /// assert_eq!((msg.header.timestamp, msg.payload.len()), (40, 300));
+    /// ```
+    pub fn write_type0_header(
+        &self,
+        timestamp: u32,
+        stream_id: u32,
+        out: &mut BytesMut,
+    ) -> Result<()> {
+        let needs_ext = timestamp >= EXT_TS;
+        if needs_ext != self.ext.is_some() || (needs_ext && self.ext != Some(timestamp)) {
+            return Err(Error::PreparedMismatch("extended timestamp differs"));
+        }
+        out.reserve(18);
+        put_basic(0, self.csid, out);
+        put_u24(timestamp.min(EXT_TS), out);
+        put_u24(self.length, out);
+        out.put_u8(self.type_id);
+        out.put_u32_le(stream_id);
+        if needs_ext {
+            out.put_u32(timestamp);
+        }
+        Ok(())
+    }
+
     /// Chunk stream id it was prepared for.
     pub fn csid(&self) -> u32 {
         self.csid

@@ -32,7 +32,11 @@ fn fanout(c: &mut Criterion) {
             let mut subs: Vec<_> = rt.block_on(async {
                 let mut v = Vec::new();
                 for _ in 0..n {
-                    v.push(hub.subscribe("live/bench", "bench").await.expect("subscribe"));
+                    v.push(
+                        hub.subscribe("live/bench", "bench")
+                            .await
+                            .expect("subscribe"),
+                    );
                 }
                 v
             });

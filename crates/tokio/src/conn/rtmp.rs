@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::{debug, info};
@@ -19,7 +18,7 @@ use crate::core::{HubError, Link, Peer, SubscribeOptions};
 use crate::ctx::Ctx;
 use crate::egress::rtmp::RtmpPlayer;
 use crate::ingest::FlvPublisher;
-use crate::net::{accept_loop, random_u64, tune_socket, write_all_bufs};
+use crate::net::{accept_loop, random_u64, tune_socket, SharedOut, WriteError};
 
 #[cfg(feature = "record")]
 #[path = "rtmp_vod.rs"]
@@ -60,6 +59,8 @@ struct Conn {
     /// A file played (app `vod`).
     vod: VodSlot,
     out: Vec<Bytes>,
+    /// The socket's output, shared with the publishing task of a played stream.
+    shared: Arc<SharedOut>,
     /// The connection's kick signal and byte counters, shared by its sessions.
     link: Arc<Link>,
 }
@@ -86,7 +87,7 @@ async fn connection(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ConnError> {
     tune_socket(&sock, ctx.config.tcp_nodelay, ctx.config.send_buffer_bytes);
-    let (mut rd, mut wr) = sock.into_split();
+    let shared = Arc::new(SharedOut::new(Arc::new(sock)));
     let mut session_config = SessionConfig {
         chunk_size: ctx.config.rtmp.chunk_size,
         ..SessionConfig::default()
@@ -103,6 +104,7 @@ async fn connection(
         player: None,
         vod: VodSlot::default(),
         out: Vec::with_capacity(8),
+        shared,
         link: Link::new(),
     };
     let mut rbuf = BytesMut::with_capacity(READ_BUF);
@@ -116,14 +118,14 @@ async fn connection(
         while let Some(b) = c.session.poll_transmit() {
             c.out.push(b);
         }
-        if !c.out.is_empty() {
-            match super::flush(&ctx, &c.link, &mut wr, &mut c.out).await {
-                Ok(()) => {}
-                Err(super::FlushError::Io(e)) => break Err(e.into()),
-                Err(super::FlushError::Stuck(d)) => break Err(ConnError::Stuck(d)),
-            }
-            // Keep an idle player small after a burst (GOP replay).
-            c.out.shrink_to(16);
+        // Writes the session's messages and the player's queued media (if any).
+        if let Err(e) = c.flush().await {
+            break Err(e);
+        }
+        // Keep an idle player small after a burst (GOP replay).
+        c.out.shrink_to(16);
+        if let Some(p) = c.player.as_mut() {
+            p.try_direct();
         }
         if c.session.is_closed() {
             break Ok(());
@@ -131,7 +133,7 @@ async fn connection(
         let playing = c.player.is_some();
         let vod_playing = vod_active(&c.vod);
         tokio::select! {
-            read = rd.read_buf(&mut rbuf) => {
+            read = c.shared.read_buf(&mut rbuf) => {
                 match read {
                     Ok(0) => {
                         c.session.handle_eof();
@@ -159,7 +161,7 @@ async fn connection(
             }
             () = ready(&mut c.player), if playing => {
                 if let Some(p) = c.player.as_mut() {
-                    match p.send(&mut c.session, chunk_size) {
+                    match p.send(&mut c.session, chunk_size, &c.link) {
                         Ok(true) => {}
                         Ok(false) => c.player = None,
                         Err(e) => break Err(e.into()),
@@ -182,7 +184,7 @@ async fn connection(
                 while let Some(b) = c.session.poll_transmit() {
                     c.out.push(b);
                 }
-                let _ = tokio::time::timeout(Duration::from_millis(500), write_all_bufs(&mut wr, &mut c.out)).await;
+                let _ = c.shared.write_all(&mut c.out, Duration::from_millis(500)).await;
                 break Ok(());
             }
         }
@@ -230,6 +232,26 @@ async fn ready(player: &mut Option<RtmpPlayer>) {
 }
 
 impl Conn {
+    /// Writes what is queued within the stuck-player timeout (counted on the link).
+    async fn flush(&mut self) -> Result<(), ConnError> {
+        let stuck = self.ctx.config.player_stuck_timeout;
+        match self.shared.write_all(&mut self.out, stuck).await {
+            Ok(n) => {
+                self.link.add_out(n);
+                Ok(())
+            }
+            Err(WriteError::Io(e)) => Err(e.into()),
+            Err(WriteError::Stuck) => {
+                self.ctx
+                    .hub
+                    .counters()
+                    .players_stuck
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Err(ConnError::Stuck(stuck))
+            }
+        }
+    }
+
     async fn events(&mut self) {
         while let Some(ev) = self.session.poll_event() {
             if let Err(e) = self.event(ev).await {
@@ -438,7 +460,13 @@ impl Conn {
         match self.ctx.hub.subscribe_with(&key, "rtmp", opts).await {
             Ok(sub) => {
                 self.session.accept_play(request)?;
-                self.player = Some(RtmpPlayer::new(stream_id, sub));
+                self.player = Some(RtmpPlayer::new(
+                    stream_id,
+                    sub,
+                    self.shared.clone(),
+                    self.ctx.config.rtmp.chunk_size,
+                    self.link.clone(),
+                ));
                 Ok(())
             }
             Err(HubError::NotFound(_)) => {

@@ -23,6 +23,7 @@ mod unit;
 pub use hub::{Hub, HubConfig, HubCounters, HubError, HubEvent, StreamInfo, SubscribeOptions};
 pub use metadata::{MetaValue, StreamMetadata};
 pub use publisher::{PublishBatch, Publisher};
+pub(crate) use ring::Direct;
 pub use sessions::{Link, Peer, Role, SessionHandle, SessionInfo};
 pub use stream::StreamShape;
 pub use subscription::{Subscription, TryNext};

@@ -26,13 +26,41 @@ pub(crate) enum Read {
     Empty,
 }
 
+/// A player the publishing task may write to itself (see [`Ring::set_direct`]).
+pub(crate) trait Direct: Send + Sync {
+    /// The units at stream positions `from..` were just published. A player in direct
+    /// mode writes those it has not had, without waiting; otherwise it does nothing (its
+    /// task reads the ring).
+    fn offer(&self, from: u64, units: &[Arc<Unit>]);
+}
+
+/// One player's entry.
+#[derive(Default)]
+struct Entry {
+    waker: Option<Waker>,
+    direct: Option<Arc<dyn Direct>>,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("waiting", &self.waker.is_some())
+            .field("direct", &self.direct.is_some())
+            .finish()
+    }
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     units: VecDeque<Arc<Unit>>,
     /// Position of `units[0]` in the stream.
     base: u64,
-    /// One waker slot per player (`None`: not waiting).
-    wakers: Vec<Option<Waker>>,
+    /// Where the units not yet offered to direct players start.
+    offered: u64,
+    /// Players with a direct path.
+    directs: usize,
+    /// One entry per player.
+    wakers: Vec<Entry>,
     /// Free entries of `wakers`.
     free: Vec<usize>,
     /// Units were pushed while wake-ups were held.
@@ -73,7 +101,7 @@ impl Ring {
         match g.free.pop() {
             Some(i) => i,
             None => {
-                g.wakers.push(None);
+                g.wakers.push(Entry::default());
                 g.wakers.len() - 1
             }
         }
@@ -82,9 +110,13 @@ impl Ring {
     /// Gives a player's waker slot back.
     pub(crate) fn unregister(&self, slot: usize) {
         let mut g = lock(&self.inner);
-        if let Some(w) = g.wakers.get_mut(slot) {
-            *w = None;
+        if let Some(e) = g.wakers.get_mut(slot) {
+            let had_direct = e.direct.take().is_some();
+            e.waker = None;
             g.free.push(slot);
+            if had_direct {
+                g.directs -= 1;
+            }
         }
         if g.free.len() == g.wakers.len() && g.wakers.capacity() > 64 {
             // Every player left: give a large table back.
@@ -108,16 +140,45 @@ impl Ring {
         self.wake(g);
     }
 
-    /// Wakes every waiting player (outside the lock).
+    /// Gives player `slot` a direct path (or takes it away).
+    pub(crate) fn set_direct(&self, slot: usize, direct: Option<Arc<dyn Direct>>) {
+        let mut g = lock(&self.inner);
+        let on = direct.is_some();
+        if let Some(e) = g.wakers.get_mut(slot) {
+            let was = std::mem::replace(&mut e.direct, direct).is_some();
+            match (was, on) {
+                (false, true) => g.directs += 1,
+                (true, false) => g.directs -= 1,
+                _ => {}
+            }
+        }
+    }
+
+    /// Offers the units published since the last wake-up to the direct players, then
+    /// wakes every waiting player (both outside the lock).
     fn wake(&self, mut g: MutexGuard<'_, Inner>) {
         g.pending_wake = false;
-        let mut woken: Vec<Waker> = Vec::with_capacity(g.wakers.len() - g.free.len());
-        for w in g.wakers.iter_mut() {
-            if let Some(w) = w.take() {
+        let tail = g.base + g.units.len() as u64;
+        let from = g.offered.max(g.base);
+        g.offered = tail;
+        let mut directs: Vec<Arc<dyn Direct>> = Vec::new();
+        let mut batch: Vec<Arc<Unit>> = Vec::new();
+        if g.directs > 0 && from < tail {
+            directs.reserve(g.directs);
+            directs.extend(g.wakers.iter().filter_map(|e| e.direct.clone()));
+            let start = usize::try_from(from - g.base).unwrap_or(0);
+            batch.extend(g.units.range(start..).cloned());
+        }
+        let mut woken: Vec<Waker> = Vec::new();
+        for e in g.wakers.iter_mut() {
+            if let Some(w) = e.waker.take() {
                 woken.push(w);
             }
         }
         drop(g);
+        for d in directs {
+            d.offer(from, &batch);
+        }
         for w in woken {
             w.wake();
         }
@@ -147,10 +208,10 @@ impl Ring {
         let start = usize::try_from(*pos - g.base).unwrap_or(usize::MAX);
         if start >= g.units.len() {
             if let Some((slot, cx)) = waiter {
-                if let Some(w) = g.wakers.get_mut(slot) {
-                    match w {
+                if let Some(e) = g.wakers.get_mut(slot) {
+                    match &e.waker {
                         Some(old) if old.will_wake(cx.waker()) => {}
-                        _ => *w = Some(cx.waker().clone()),
+                        _ => e.waker = Some(cx.waker().clone()),
                     }
                 }
             }

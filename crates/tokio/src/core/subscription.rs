@@ -9,7 +9,7 @@ use tracing::debug;
 use weir_media::TrackInfo;
 
 use super::hub::{lock, Hub, HubEvent, Slot, TapGuard};
-use super::ring::Read;
+use super::ring::{Direct, Read};
 use super::sessions::SessionHandle;
 use super::stream::StreamShape;
 use super::tap::Tap;
@@ -96,6 +96,28 @@ impl Subscription {
     /// The hub's counters (egresses count stuck players there).
     pub fn counters(&self) -> &super::HubCounters {
         self.hub.counters()
+    }
+
+    /// Lets the publishing task deliver this player's units itself while it is caught up
+    /// (see [`crate::net::SharedOut`]); `None` takes the path away.
+    pub(crate) fn set_direct(&self, direct: Option<Arc<dyn Direct>>) {
+        self.slot.ring.set_direct(self.waker_slot, direct);
+    }
+
+    /// Nothing is left to read: no initial units, no keyframe awaited, the ring read to its
+    /// end — the point from which the publishing task may deliver directly.
+    pub(crate) fn caught_up(&self) -> bool {
+        self.initial.is_empty() && !self.need_keyframe && self.pos == self.slot.ring.tail()
+    }
+
+    /// The stream position of the next live unit.
+    pub(crate) fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Continues from stream position `pos` (after direct delivery up to there).
+    pub(crate) fn set_position(&mut self, pos: u64) {
+        self.pos = pos;
     }
 
     /// Units skipped because this player fell behind.

@@ -17,6 +17,8 @@ pub mod http;
 mod io;
 #[cfg(any(feature = "rtsp", feature = "rtmp", feature = "webrtc"))]
 mod random;
+#[cfg(feature = "rtmp")]
+mod shared_out;
 #[cfg(feature = "rtsp")]
 pub(crate) mod rtp_transport;
 mod tasks;
@@ -35,6 +37,8 @@ pub use io::write_all_bufs;
 pub(crate) use io::{tune_socket, within};
 #[cfg(any(feature = "rtsp", feature = "rtmp", feature = "webrtc"))]
 pub(crate) use random::random_u64;
+#[cfg(feature = "rtmp")]
+pub(crate) use shared_out::{OutState, SharedOut, WriteError};
 pub(crate) use tasks::Tasks;
 #[cfg(feature = "rtsp")]
 pub(crate) use udp::UdpBatch;

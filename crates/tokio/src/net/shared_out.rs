@@ -1,0 +1,217 @@
+//! A TCP connection's output shared between its own task and a stream's publishing task.
+//!
+//! Fan-out writes to a healthy player from the publishing task, straight after a publish
+//! batch, without waking the player's task ([`crate::core`]'s direct delivery): the
+//! publisher encodes the batch and makes one non-blocking vectored write. Whatever the
+//! socket does not take stays here as the backlog, the player leaves direct mode and its
+//! own task takes over — it writes the backlog (waiting, within the stuck-player timeout)
+//! and catches up from the stream's ring, skipping to a keyframe when it fell behind. A
+//! slow socket therefore never makes the publisher (or any other player) wait.
+//!
+//! Every write of the connection — its own control messages too — goes through the same
+//! lock, so messages never interleave mid-way.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+/// Slices per vectored write.
+const MAX_SLICES: usize = 64;
+
+/// What is written and who writes it.
+#[derive(Debug, Default)]
+pub(crate) struct OutState {
+    /// Bytes accepted for writing and not yet written, in order (the first from
+    /// `front_off`).
+    backlog: VecDeque<Bytes>,
+    front_off: usize,
+    /// The publishing task delivers this player's units (the player is caught up and its
+    /// socket keeps up).
+    pub(crate) direct: bool,
+    /// In direct mode: the stream position of the next unit to deliver.
+    pub(crate) pos: u64,
+    /// Small per-message headers, cut from shared blocks.
+    pub(crate) headers: BytesMut,
+    /// The socket failed.
+    pub(crate) failed: bool,
+}
+
+impl OutState {
+    /// Queues `b` for writing.
+    pub(crate) fn push(&mut self, b: Bytes) {
+        if !b.is_empty() {
+            self.backlog.push_back(b);
+        }
+    }
+
+    /// Nothing waits to be written.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.backlog.is_empty()
+    }
+
+    /// A per-message header of up to 18 bytes, written by `write` into a shared block.
+    pub(crate) fn header(&mut self, write: impl FnOnce(&mut BytesMut)) -> Bytes {
+        if self.headers.capacity() - self.headers.len() < 32 {
+            self.headers = BytesMut::with_capacity(1024);
+        }
+        write(&mut self.headers);
+        self.headers.split().freeze()
+    }
+
+    /// Writes as much of the backlog as the socket takes now; returns the bytes written.
+    fn write_now(&mut self, sock: &TcpStream) -> io::Result<usize> {
+        let mut total = 0;
+        while !self.backlog.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let mut n = 0;
+            for (i, b) in self.backlog.iter().take(MAX_SLICES).enumerate() {
+                let s = if i == 0 {
+                    b.get(self.front_off..).unwrap_or(&[])
+                } else {
+                    &b[..]
+                };
+                slices[n] = IoSlice::new(s);
+                n += 1;
+            }
+            let mut written = match sock.try_write_vectored(&slices[..n]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(w) => w,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e);
+                }
+            };
+            total += written;
+            while written > 0 {
+                let Some(front) = self.backlog.front() else {
+                    break;
+                };
+                let left = front.len() - self.front_off;
+                if written >= left {
+                    written -= left;
+                    self.backlog.pop_front();
+                    self.front_off = 0;
+                } else {
+                    self.front_off += written;
+                    written = 0;
+                }
+            }
+        }
+        if self.backlog.is_empty() && self.backlog.capacity() > 64 {
+            self.backlog.shrink_to(16);
+        }
+        Ok(total)
+    }
+}
+
+/// Why [`SharedOut::write_all`] stopped.
+#[derive(Debug)]
+pub(crate) enum WriteError {
+    /// The socket failed.
+    Io(io::Error),
+    /// The socket accepted nothing for the stuck timeout.
+    Stuck,
+}
+
+/// The shared output of one connection.
+#[derive(Debug)]
+pub(crate) struct SharedOut {
+    sock: Arc<TcpStream>,
+    state: Mutex<OutState>,
+    /// Tells the connection's task that the publisher handed the player back (direct
+    /// mode ended: a backlog, the stream's end, a gap).
+    pub(crate) takeover: Notify,
+}
+
+impl SharedOut {
+    pub(crate) fn new(sock: Arc<TcpStream>) -> SharedOut {
+        SharedOut {
+            sock,
+            state: Mutex::new(OutState::default()),
+            takeover: Notify::new(),
+        }
+    }
+
+    /// Locks the state.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, OutState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes what `st` holds without waiting (the publishing task's write); returns the
+    /// bytes written. With anything left, or on an error, direct mode ends and the
+    /// connection's task is told to take over.
+    pub(crate) fn write_direct(&self, st: &mut OutState) -> usize {
+        let n = st.write_now(&self.sock).unwrap_or(0);
+        if !st.backlog.is_empty() || st.failed {
+            self.hand_back(st);
+        }
+        n
+    }
+
+    /// Ends direct mode and wakes the connection's task.
+    pub(crate) fn hand_back(&self, st: &mut OutState) {
+        if st.direct {
+            st.direct = false;
+            self.takeover.notify_one();
+        }
+    }
+
+    /// The connection's task: queues `out` after the backlog and writes everything,
+    /// waiting for the socket up to `stuck` at a time. Returns the bytes of `out` (for the
+    /// connection's counters).
+    pub(crate) async fn write_all(
+        &self,
+        out: &mut Vec<Bytes>,
+        stuck: Duration,
+    ) -> Result<usize, WriteError> {
+        let queued: usize = out.iter().map(Bytes::len).sum();
+        let deadline = tokio::time::Instant::now() + stuck;
+        {
+            let mut st = self.lock();
+            st.backlog.extend(out.drain(..));
+        }
+        loop {
+            {
+                let mut st = self.lock();
+                match st.write_now(&self.sock) {
+                    Ok(_) if st.backlog.is_empty() => return Ok(queued),
+                    Ok(_) => {}
+                    Err(e) => return Err(WriteError::Io(e)),
+                }
+                // A backlog: the publisher must not write past it.
+                self.hand_back(&mut st);
+            }
+            // (The timer is boxed: it exists only while a write waits.)
+            let writable = std::future::poll_fn(|cx| self.sock.poll_write_ready(cx));
+            match Box::pin(tokio::time::timeout_at(deadline, writable)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(WriteError::Io(e)),
+                Err(_) => return Err(WriteError::Stuck),
+            }
+        }
+    }
+
+    /// Reads what the socket has into `buf` (waiting for it). Polls readiness rather than
+    /// awaiting `readable()`, which would put a waiter into every connection's future.
+    pub(crate) async fn read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+        std::future::poll_fn(|cx| loop {
+            match self.sock.poll_read_ready(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+            match self.sock.try_read_buf(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                r => return Poll::Ready(r),
+            }
+        })
+        .await
+    }
+}
