@@ -66,6 +66,10 @@ struct Args {
     /// The Weir server binary (default: `server` next to this binary).
     #[arg(long)]
     server: Option<PathBuf>,
+    /// Publish over one protocol only (`rtmp`, `rtsp` or `gb28181`): publish-side capacity
+    /// runs, e.g. `--publishers 500 --kbps 1000 --players 500 --churn 1 --only rtmp`.
+    #[arg(long)]
+    only: Option<String>,
     /// Where the samples go.
     #[arg(long, default_value = "target/soak.csv")]
     csv: PathBuf,
@@ -163,12 +167,22 @@ async fn gb_publish(
     }
 }
 
+/// Which protocol publisher `i` uses: 0 RTMP, 1 RTSP, 2 GB28181.
+fn kind(i: usize, args: &Args) -> usize {
+    match args.only.as_deref() {
+        Some("rtmp") => 0,
+        Some("rtsp") => 1,
+        Some("gb28181") => 2,
+        _ => i % 3,
+    }
+}
+
 /// Publisher `i`: reconnects every `reconnect` for the whole soak.
 async fn publisher(i: usize, ep: Endpoints, gb: SocketAddr, stream: Arc<Stream>, args: Arc<Args>) {
     let mut seq = 0u64;
     loop {
         let until = Instant::now() + Duration::from_secs(args.reconnect_secs);
-        match i % 3 {
+        match kind(i, &args) {
             0 => {
                 let Ok(url) = RtmpUrl::parse(&format!("rtmp://{}/{}", ep.rtmp, stream.path)) else {
                     return;
@@ -217,7 +231,7 @@ async fn player_slot(
         Protocol::WsFlv,
         Protocol::RtspUdp,
     ];
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (slot as u64 + 1) * 0x1234_5678_9abc);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((slot as u64 + 1) * 0x1234_5678_9abc));
     // Mean lifetime players/churn seconds: `churn` players leave per second.
     let mean_ms = (args.players as u64 * 1000 / args.churn.max(1) as u64).max(200);
     loop {
@@ -267,6 +281,8 @@ async fn main() {
     let server = match t.start(&[
         format!("--gb28181-listen={gb}"),
         "--rtsp-session-timeout-ms=600000".into(),
+        "--gb28181-max-streams=100000".into(),
+        "--gb28181-max-streams-per-source=100000".into(),
     ]) {
         Ok(s) => s,
         Err(e) => {
@@ -280,7 +296,7 @@ async fn main() {
     let streams: Arc<Vec<Arc<Stream>>> = Arc::new(
         (0..args.publishers)
             .map(|i| {
-                let path = match i % 3 {
+                let path = match kind(i, &args) {
                     2 => format!("rtp/{:08X}", 0x1000_0000 + i as u32),
                     _ => format!("live/soak{i}"),
                 };

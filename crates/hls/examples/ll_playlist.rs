@@ -45,7 +45,8 @@ fn main() {
             continue;
         };
         let td = scheduler.target_duration();
-        let live = live.get_or_insert_with(|| LivePlaylist::new(LiveConfig::new(td, part_target, 8)));
+        let live =
+            live.get_or_insert_with(|| LivePlaylist::new(LiveConfig::new(td, part_target, 8)));
         let duration = Duration::from_millis((ms - part_start) as u64);
         let info = PartInfo::new(duration, part_start % 1000 == 0)
             .with_program_date_time(start.plus(Duration::from_millis(part_start as u64)));

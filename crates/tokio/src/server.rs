@@ -212,6 +212,7 @@ impl Relay {
             &self.config.vod,
             &self.config.record,
             recorders.in_use.clone(),
+            hub.clone(),
         ));
         #[cfg(feature = "http")]
         let hls_clients = Arc::new(crate::egress::hls_clients::HlsClients::new(

@@ -717,7 +717,7 @@ async fn api_under_load_does_not_disturb_players() {
     publisher.session().send_video(0, avc.clone()).unwrap();
     publisher.flush().await.unwrap();
     let frame = |i: u32| {
-        let key = i % 25 == 0;
+        let key = i.is_multiple_of(25);
         let mut b = vec![
             if key { 0x17 } else { 0x27 },
             1,

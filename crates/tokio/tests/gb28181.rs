@@ -192,12 +192,12 @@ async fn gb28181_udp_loss_and_reordering_yield_no_corrupt_pictures() {
     let mut dropped = 0;
     for p in &src.packets {
         x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        if (x >> 16) % 100 == 0 {
+        if (x >> 16).is_multiple_of(100) {
             dropped += 1;
             continue;
         }
         impaired.push(p.clone());
-        if (x >> 8) % 50 == 0 && impaired.len() > 2 {
+        if (x >> 8).is_multiple_of(50) && impaired.len() > 2 {
             let n = impaired.len();
             impaired.swap(n - 1, n - 2);
         }

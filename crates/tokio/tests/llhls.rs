@@ -318,3 +318,43 @@ async fn hostile_requests_get_400_404_and_waiting_is_bounded() {
     drop(publisher);
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2c_upgrade_blocking_reload_with_curl() {
+    interop_or_skip!();
+    let dir = TempDir::new("llhls-h2c");
+    let src = make_source(&dir, "src.flv", 10, &[]);
+    let relay = TestRelay::start(ll_config()).await;
+    let key = "live/llup";
+    let publisher = push(&src, &relay.rtmp_url(key));
+    wait::stream_live(&relay.hub, key, Duration::ZERO).await;
+    let text = first_playlist(relay.http, key).await;
+    let mut check = Checker::default();
+    let p = check.full(&text, None);
+    let (msn, part) = next_ask(&p);
+    // curl --http2 on http:// asks for `Upgrade: h2c`; the 101 is followed by the answer
+    // to the same request over HTTP/2 (stream 1).
+    let url = format!(
+        "http://{}/{key}/ll.m3u8?_HLS_msn={msn}&_HLS_part={part}",
+        relay.http
+    );
+    let mut cmd = std::process::Command::new("curl");
+    cmd.args(["-sS", "--http2", "-D", "-", "--max-time", "20", &url])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped());
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = weir_testutil::ChildGuard::spawn(&mut cmd);
+        child.capture_stdout();
+        let done = child.finish(Duration::from_secs(30));
+        assert!(done.success(), "curl failed");
+        done.stdout
+    })
+    .await
+    .unwrap();
+    assert!(out.starts_with("HTTP/1.1 101"), "{out}");
+    assert!(out.contains("\r\nHTTP/2 200"), "{out}");
+    let body = &out[out.find("#EXTM3U").expect("a playlist")..];
+    check.full(body, Some((msn, Some(part))));
+    drop(publisher);
+    relay.stop().await;
+}

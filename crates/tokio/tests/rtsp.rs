@@ -272,11 +272,11 @@ async fn lossy_rtsp_proxy(
                         tokio::time::timeout(Duration::from_secs(5), rtp.recv(&mut b)).await
                     {
                         i += 1;
-                        if i % 97 == 0 {
+                        if i.is_multiple_of(97) {
                             counts.lock().unwrap().0 += 1;
                             continue;
                         }
-                        if i % 89 == 0 {
+                        if i.is_multiple_of(89) {
                             counts.lock().unwrap().1 += 1;
                             held = Some(b[..n].to_vec());
                             continue;

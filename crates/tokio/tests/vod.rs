@@ -681,3 +681,119 @@ async fn vod_asks_the_authorization_hook() {
     }
     relay.stop().await;
 }
+
+/// The session of `protocol` on `key` (`app/stream`) in `GET /api/v1/sessions`, if listed.
+async fn vod_session(http: SocketAddr, protocol: &str, key: &str) -> Option<serde_json::Value> {
+    let (_, v) = common::pull::api(http, "GET", "/api/v1/sessions", "").await;
+    v["sessions"]
+        .as_array()?
+        .iter()
+        .find(|s| {
+            let listed = format!(
+                "{}/{}",
+                s["app"].as_str().unwrap_or(""),
+                s["stream"].as_str().unwrap_or("")
+            );
+            s["protocol"] == protocol && listed == key && s["role"] == "player"
+        })
+        .cloned()
+}
+
+/// Waits until `protocol`'s player of `key` is listed and has been sent bytes.
+async fn wait_vod_session(http: SocketAddr, protocol: &str, key: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(s) = vod_session(http, protocol, key).await {
+            if s["bytes_out"].as_u64() > Some(0) {
+                return s;
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            let (_, all) = common::pull::api(http, "GET", "/api/v1/sessions", "").await;
+            panic!("{protocol} session of {key} never listed: {all}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Kicks session `s` (204), then checks it is no longer listed.
+async fn kick(http: SocketAddr, s: &serde_json::Value) {
+    let id = s["id"].as_str().unwrap();
+    let (code, _) = common::pull::api(http, "DELETE", &format!("/api/v1/sessions/{id}"), "").await;
+    assert_eq!(code, 204, "{s}");
+}
+
+/// VOD players are sessions like live ones: listed by `GET /api/v1/sessions` (protocol
+/// `vod-http`, `vod-rtsp`, `vod-rtmp`, key `vod/{root}/{path}`, bytes counted) and ended by
+/// `DELETE /api/v1/sessions/{id}` — the RTSP and RTMP players long before the 8 s clip
+/// would have ended, the HTTP download before its last byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vod_players_are_sessions_and_can_be_kicked() {
+    interop_or_skip!();
+    let dir = TempDir::new("vod-sessions");
+    let media = dir.join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    let clip = make_clip(dir.path());
+    std::fs::copy(&clip.mp4, media.join("clip.mp4")).unwrap();
+    // A download larger than any socket buffers, read slowly.
+    let big = vec![0u8; 64 << 20];
+    std::fs::write(media.join("big.bin"), &big).unwrap();
+    let relay = TestRelay::start(vod_config(&media)).await;
+    let key = "vod/media/clip.mp4";
+    let players = [
+        ("vod-rtsp", {
+            let url = relay.rtsp_url("vod/media/clip.mp4");
+            ffmpeg_child(
+                &["-rtsp_transport", "tcp", "-i", &url, "-f", "null", "-"].map(String::from),
+            )
+        }),
+        ("vod-rtmp", {
+            let url = relay.rtmp_url("vod/media/clip.mp4");
+            ffmpeg_child(&["-i", &url, "-f", "null", "-"].map(String::from))
+        }),
+    ];
+    for (protocol, child) in players {
+        let s = wait_vod_session(relay.http, protocol, key).await;
+        let seen = std::time::Instant::now();
+        kick(relay.http, &s).await;
+        // The connection closes: the player ends (with or without an error) well before
+        // the real-time clip could have.
+        let _ = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .expect("the kicked player ends");
+        assert!(
+            seen.elapsed() < Duration::from_secs(7),
+            "{protocol}: ended after {:?}",
+            seen.elapsed()
+        );
+        assert!(vod_session(relay.http, protocol, key).await.is_none());
+    }
+    // HTTP: a slow reader of a 64 MiB file.
+    let mut s = TcpStream::connect(relay.http).await.unwrap();
+    s.write_all(b"GET /vod/media/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 4096];
+    let n = s.read(&mut first).await.unwrap();
+    assert!(
+        first[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        &first[..n.min(64)]
+    );
+    let session = wait_vod_session(relay.http, "vod-http", "vod/media/big.bin").await;
+    kick(relay.http, &session).await;
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), s.read_to_end(&mut rest))
+        .await
+        .expect("the kicked download ends")
+        .ok();
+    assert!(
+        n + rest.len() < big.len(),
+        "the kicked download stopped short: {} bytes",
+        n + rest.len()
+    );
+    assert!(vod_session(relay.http, "vod-http", "vod/media/big.bin")
+        .await
+        .is_none());
+    relay.stop().await;
+}

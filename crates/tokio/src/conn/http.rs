@@ -110,17 +110,7 @@ impl HttpRoutes {
         let kill = Arc::new(Notify::new());
         // Kicked through the API; counts the connection's traffic.
         let link = Link::new();
-        let service = {
-            let routes = self.clone();
-            let kill = kill.clone();
-            let link = link.clone();
-            service_fn(move |req| {
-                let routes = routes.clone();
-                let kill = kill.clone();
-                let link = link.clone();
-                async move { Ok::<_, Infallible>(routes.route(req, peer, kill, link).await) }
-            })
-        };
+        let service = self.service(peer, kill.clone(), link.clone());
         // HTTP/1.1, and HTTP/2 with prior knowledge (h2c: the connection preface tells).
         let mut builder = auto::Builder::new(hyper_util::rt::TokioExecutor::new());
         builder
@@ -151,6 +141,62 @@ impl HttpRoutes {
         }
     }
 
+    /// The hyper service of one connection.
+    fn service(
+        &self,
+        peer: SocketAddr,
+        kill: Arc<Notify>,
+        link: Arc<Link>,
+    ) -> impl hyper::service::Service<
+        Request<Incoming>,
+        Response = Response<Body>,
+        Error = Infallible,
+        Future = impl std::future::Future<Output = Result<Response<Body>, Infallible>> + Send,
+    > + Clone
+           + Send
+           + 'static {
+        let routes = self.clone();
+        service_fn(move |req| {
+            let routes = routes.clone();
+            let kill = kill.clone();
+            let link = link.clone();
+            async move { Ok::<_, Infallible>(routes.route(req, peer, kill, link).await) }
+        })
+    }
+
+    /// `Upgrade: h2c` (see [`super::h2c`]): answers 101 and serves HTTP/2 on the upgraded
+    /// connection, the request itself on stream 1.
+    fn upgrade_h2c(
+        &self,
+        req: Request<Incoming>,
+        frame: Vec<u8>,
+        peer: SocketAddr,
+    ) -> Response<Body> {
+        let on = hyper::upgrade::on(req);
+        let routes = self.clone();
+        tokio::spawn(async move {
+            let Ok(upgraded) = on.await else { return };
+            let io = super::h2c::Injected::new(TokioIo::new(upgraded), frame);
+            let kill = Arc::new(Notify::new());
+            let link = Link::new();
+            let service = routes.service(peer, kill.clone(), link.clone());
+            let conn =
+                hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .serve_connection(TokioIo::new(io), service);
+            tokio::select! {
+                r = conn => {
+                    if let Err(e) = r {
+                        debug!(%peer, error = %e, "h2c connection ended");
+                    }
+                }
+                _ = kill.notified() => {}
+                () = link.kicked() => {}
+            }
+        });
+        super::h2c::switching()
+    }
+
     /// Answers one request from `peer` (for mounting in another hyper server).
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         self.route(req, peer, Arc::new(Notify::new()), Link::new())
@@ -171,6 +217,13 @@ impl HttpRoutes {
         }
         if req.method() == Method::OPTIONS {
             return cors(empty(StatusCode::NO_CONTENT));
+        }
+        // Upgrade: h2c. (A request too large for one HEADERS frame is served as HTTP/1.1:
+        // a server may ignore an upgrade.)
+        if super::h2c::is_upgrade(&req) && !ws_flv::is_upgrade(&req) {
+            if let Some(frame) = super::h2c::headers_frame(&req) {
+                return self.upgrade_h2c(req, frame, peer);
+            }
         }
         let path = req.uri().path().to_string();
         let (method, headers) = (req.method(), req.headers());

@@ -7,6 +7,8 @@
 //! [`crate::control`], [`crate::ctx`], [`crate::config`] — never the server.
 
 #[cfg(feature = "http")]
+mod h2c;
+#[cfg(feature = "http")]
 pub(crate) mod http;
 #[cfg(feature = "http")]
 pub(crate) mod play_http;

@@ -8,6 +8,7 @@ use weir_rtmp_chunk::RequestId;
 
 use super::Conn;
 use crate::auth::{Access, AuthRequest};
+use crate::core::{Peer, Role};
 use crate::egress::vod::rtmp::{vod_path, VodRtmpPlayer};
 use crate::egress::vod::{AsyncMedia, VodError};
 
@@ -32,8 +33,14 @@ impl Conn {
         };
         let key = format!("vod/{rel}");
         let id = self.ctx.hub.next_id();
-        let req = AuthRequest::new("vod-rtmp", Access::Play, key.clone(), query, self.peer)
-            .with_session(id);
+        let req = AuthRequest::new(
+            "vod-rtmp",
+            Access::Play,
+            key.clone(),
+            query.clone(),
+            self.peer,
+        )
+        .with_session(id);
         if !self.ctx.auth.check(req).await {
             return self
                 .session
@@ -76,6 +83,15 @@ impl Conn {
         };
         self.session.accept_play(request)?;
         let mut player = VodRtmpPlayer::new(stream_id, media);
+        // Listed like a live player, on this connection's link (a kick closes it).
+        let peer = Peer::new(self.peer, self.link.clone())
+            .with_id(id)
+            .with_query(query);
+        player.set_session(
+            self.ctx
+                .hub
+                .register_session("vod-rtmp", Role::Player, &key, peer),
+        );
         player.prime().await;
         if start > 0.0 && start.is_finite() {
             player.seek(Duration::from_secs_f64(start)).await;

@@ -9,6 +9,7 @@ use weir_rtsp_proto::{Request, RequestId};
 
 use super::{key_of, split_control, Conn};
 use crate::auth::{Access, AuthRequest};
+use crate::core::{Peer, Role};
 use crate::egress::vod::rtsp::{unsupported_scale, VodRtspPlayer};
 use crate::egress::vod::{AsyncMedia, VodError};
 
@@ -24,8 +25,8 @@ impl Conn {
         }
         let query = key_of(&req.uri).and_then(|k| k.1);
         let sid = self.ctx.hub.next_id();
-        let auth =
-            AuthRequest::new("vod-rtsp", Access::Play, key, query, self.peer).with_session(sid);
+        let auth = AuthRequest::new("vod-rtsp", Access::Play, key, query.clone(), self.peer)
+            .with_session(sid);
         if !self.ctx.auth.check(auth).await {
             return Err(403);
         }
@@ -46,10 +47,19 @@ impl Conn {
                 return Err(415);
             }
         };
-        let player = VodRtspPlayer::new(key.to_string(), media);
+        let mut player = VodRtspPlayer::new(key.to_string(), media);
         if player.track_count() == 0 {
             return Err(415);
         }
+        // Listed like a live player, on this connection's link (a kick closes it).
+        let peer = Peer::new(self.peer, self.link.clone())
+            .with_id(sid)
+            .with_query(query);
+        player.set_session(
+            self.ctx
+                .hub
+                .register_session("vod-rtsp", Role::Player, key, peer),
+        );
         self.vod = Some(Box::new(player));
         Ok(())
     }

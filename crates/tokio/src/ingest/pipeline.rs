@@ -581,7 +581,7 @@ mod tests {
     /// Frame `i` of a 25 fps H.264 stream: a keyframe (with SPS/PPS in band) every 10
     /// frames, slices large enough to be fragmented (FU-A) at a 1200-byte MTU.
     fn h264_frame(i: u32) -> Frame {
-        let key = i % 10 == 0;
+        let key = i.is_multiple_of(10);
         let mut slice = vec![if key { 0x65 } else { 0x41 }];
         slice.extend((0..3000u32).map(|k| (k.wrapping_mul(31) ^ i) as u8 | 1));
         let data = if key {

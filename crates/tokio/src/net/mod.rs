@@ -17,10 +17,10 @@ pub mod http;
 mod io;
 #[cfg(any(feature = "rtsp", feature = "rtmp", feature = "webrtc"))]
 mod random;
-#[cfg(feature = "rtmp")]
-mod shared_out;
 #[cfg(feature = "rtsp")]
 pub(crate) mod rtp_transport;
+#[cfg(feature = "rtmp")]
+mod shared_out;
 mod tasks;
 #[cfg(feature = "rtsp")]
 mod udp;

@@ -119,6 +119,8 @@ fn content_type_is(req: &Request<Incoming>, want: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(want))
 }
 
+// The error is the response itself, built once per refused request.
+#[allow(clippy::result_large_err)]
 async fn body(req: Request<Incoming>, max: usize) -> Result<Bytes, Response<Body>> {
     match Limited::new(req.into_body(), max).collect().await {
         Ok(b) => Ok(b.to_bytes()),
@@ -229,6 +231,8 @@ struct Negotiated {
 }
 
 /// Accepts `offer` on `rtc` with the port's candidates.
+// The error is the response itself, built once per refused request.
+#[allow(clippy::result_large_err)]
 fn negotiate(
     webrtc: &Arc<WebRtc>,
     mut rtc: Rtc,

@@ -389,7 +389,7 @@ fn media_bytes(plan: &MediaPlan, channels: &[(u8, u8)], st: &Mutex<State>) -> Ve
                     cut_done = true;
                 }
                 out.extend(f);
-                if n % every == 0 {
+                if n.is_multiple_of(every) {
                     out.extend_from_slice(b"\x13\x37 junk $\x09\x02\x00\x80\x60\xff\r\n\x00");
                 }
             } else {

@@ -457,8 +457,57 @@ fn bad_request(text: &'static str) -> Response<Body> {
     status(StatusCode::BAD_REQUEST, text)
 }
 
-/// Answers `GET|HEAD /vod/{root}/{path}` (see the module docs).
+/// Answers `GET|HEAD /vod/{root}/{path}` (see the module docs). A response with media
+/// (200, 206) is a session (`vod-http`, listed by the API, counted, ended by a kick)
+/// until its body has been sent or the client goes.
 pub(crate) async fn handle(
+    vod: &Arc<Vod>,
+    recorders: &Arc<crate::egress::record::Recorders>,
+    auth: &crate::auth::AuthHook,
+    req: VodRequest<'_>,
+) -> Response<Body> {
+    let (peer, id, query, head) = (req.peer, req.session, req.query.clone(), req.head);
+    let key = percent_decode_key(req.path);
+    let r = respond(vod, recorders, auth, req).await;
+    let media = matches!(r.status(), StatusCode::OK | StatusCode::PARTIAL_CONTENT);
+    if head || !media {
+        return r;
+    }
+    let link = crate::core::Link::new();
+    let who = crate::core::Peer::new(peer, link)
+        .with_id(id)
+        .with_query(query);
+    let session = vod
+        .hub
+        .register_session("vod-http", crate::core::Role::Player, &key, who);
+    r.map(|body| session_body(body, session))
+}
+
+/// `vod/{path}` as the session key (the path decoded when it can be).
+fn percent_decode_key(path: &str) -> String {
+    let rel = crate::egress::record::naming::percent_decode(path);
+    format!("vod/{}", rel.as_deref().unwrap_or(path))
+}
+
+/// `body`, counted on the session's link and ended when the session is kicked; the
+/// session is listed until the body is done or dropped.
+fn session_body(body: Body, session: crate::core::SessionHandle) -> Body {
+    let stream = futures_util::stream::unfold((body, session), |(mut body, session)| async move {
+        let frame = tokio::select! {
+            f = body.frame() => f?,
+            () = session.link().kicked() => return None,
+        };
+        if let Ok(f) = &frame {
+            if let Some(d) = f.data_ref() {
+                session.link().add_out(d.len());
+            }
+        }
+        Some((frame, (body, session)))
+    });
+    StreamBody::new(stream).boxed_unsync()
+}
+
+async fn respond(
     vod: &Arc<Vod>,
     recorders: &Arc<crate::egress::record::Recorders>,
     auth: &crate::auth::AuthHook,

@@ -47,16 +47,23 @@ pub(crate) enum VodError {
 pub(crate) struct Vod {
     roots: HashMap<String, PathBuf>,
     pub(crate) in_use: Arc<InUse>,
+    /// Where HTTP players are listed as sessions.
+    pub(crate) hub: crate::core::Hub,
 }
 
 impl Vod {
     /// Roots from `vod`, with `rec` = the recording directory unless set.
-    pub(crate) fn new(vod: &VodConfig, record: &RecordConfig, in_use: Arc<InUse>) -> Vod {
+    pub(crate) fn new(
+        vod: &VodConfig,
+        record: &RecordConfig,
+        in_use: Arc<InUse>,
+        hub: crate::core::Hub,
+    ) -> Vod {
         let mut roots = vod.roots.clone();
         roots
             .entry("rec".to_string())
             .or_insert_with(|| record.dir.clone());
-        Vod { roots, in_use }
+        Vod { roots, in_use, hub }
     }
 
     /// `{root}/{path}` (the part after `/vod/`) → the file, checked to stay inside its

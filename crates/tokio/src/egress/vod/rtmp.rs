@@ -45,9 +45,17 @@ pub(crate) struct VodRtmpPlayer {
     ended: bool,
     /// Added to every timestamp (see [`super::lead_in`]).
     shift: Duration,
+    /// Its entry in the session list (`vod-rtmp`), while it plays.
+    session: Option<crate::core::SessionHandle>,
 }
 
 impl VodRtmpPlayer {
+    /// Lists the player as `session` (the API lists it; kicking it closes the connection)
+    /// until the player is dropped.
+    pub(crate) fn set_session(&mut self, session: crate::core::SessionHandle) {
+        self.session = Some(session);
+    }
+
     pub(crate) fn new(stream_id: u32, media: AsyncMedia) -> VodRtmpPlayer {
         let tracks = media.tracks().iter().cloned().map(Arc::new).collect();
         VodRtmpPlayer {
@@ -60,6 +68,7 @@ impl VodRtmpPlayer {
             due: Vec::new(),
             ended: false,
             shift: Duration::ZERO,
+            session: None,
         }
     }
 

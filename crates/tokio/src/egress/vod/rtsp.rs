@@ -92,9 +92,17 @@ pub(crate) struct VodRtspPlayer {
     bye_at: Option<Instant>,
     /// Media time of the last frame sent.
     position: Duration,
+    /// Its entry in the session list (`vod-rtsp`), while it exists.
+    session: Option<crate::core::SessionHandle>,
 }
 
 impl VodRtspPlayer {
+    /// Lists the player as `session` (the API lists it; kicking it closes the connection)
+    /// until the player is dropped.
+    pub(crate) fn set_session(&mut self, session: crate::core::SessionHandle) {
+        self.session = Some(session);
+    }
+
     /// A player of `media` (`key` = `vod/{root}/{path}`, for logs and the SDP).
     pub(crate) fn new(key: String, media: AsyncMedia) -> VodRtspPlayer {
         let mut tracks = Vec::new();
@@ -133,6 +141,7 @@ impl VodRtspPlayer {
             next_sr: None,
             bye_at: None,
             position: Duration::ZERO,
+            session: None,
         }
     }
 
