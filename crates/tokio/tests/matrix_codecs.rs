@@ -99,15 +99,16 @@ fn check_times(src: &MediaSource, got: &[(i64, i64)], scale: i64, what: &str) {
 
 /// Polls the stream API until the HLS output of `key` reports `codec` as dropped.
 async fn hls_dropped_flag(http: std::net::SocketAddr, key: String, codec: Codec) -> bool {
-    let want = format!("\"dropped_tracks\":[\"{codec}\"]");
+    let want = serde_json::json!([codec.to_string()]);
     // Generous: only a failing test waits this long (a loaded machine is slow to publish).
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while std::time::Instant::now() < deadline {
         let (_, _, body) = http_get(http, "/api/v1/streams").await;
-        let text = String::from_utf8_lossy(&body);
-        if text
-            .split("{\"key\":")
-            .any(|s| s.starts_with(&format!("\"{key}\"")) && s.contains(&want))
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let streams = v["streams"].as_array().cloned().unwrap_or_default();
+        if streams
+            .iter()
+            .any(|s| s["key"] == key.as_str() && s["hls"]["dropped_tracks"] == want)
         {
             return true;
         }

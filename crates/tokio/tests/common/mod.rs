@@ -601,8 +601,12 @@ pub async fn hls_record(http: SocketAddr, key: String) -> Bytes {
             continue;
         }
         let text = String::from_utf8_lossy(&body).to_string();
-        for uri in text.lines().filter(|l| l.ends_with(".ts")) {
-            let seq: u64 = uri.trim_end_matches(".ts").parse().unwrap();
+        // Segment URIs carry the HLS session (`N.ts?session=ID`).
+        for uri in text.lines().filter(|l| !l.starts_with('#')) {
+            let path = uri.split('?').next().unwrap_or(uri);
+            let Some(seq) = path.strip_suffix(".ts").and_then(|n| n.parse::<u64>().ok()) else {
+                continue;
+            };
             if let std::collections::btree_map::Entry::Vacant(e) = have.entry(seq) {
                 let (code, _, data) = http_get(http, &format!("/{key}/{uri}")).await;
                 if code == 200 {
