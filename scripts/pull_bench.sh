@@ -6,6 +6,8 @@
 # per pulled stream. Nothing plays the pulled streams: this is the cost of pulling alone.
 #   cargo build --release --example server
 #   scripts/pull_bench.sh [SERVER_BIN] [N]          (defaults: target/release/examples/server 50)
+# PULLER_TOML adds lines to the puller's configuration (e.g. $'[relay]\nqueue_units = 256');
+# SOURCES picks the source protocols (default "rtmp rtsp-tcp rtsp-udp").
 set -euo pipefail
 BIN=${1:-target/release/examples/server}
 N=${2:-50}
@@ -41,7 +43,7 @@ ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=25
 # The source server.
 SRTMP=$(port); SRTSP=$(port)
 "$BIN" --rtmp-listen "127.0.0.1:$SRTMP" --rtsp-listen "127.0.0.1:$SRTSP" --http-listen off \
-    --gb28181-listen off --log-level warn &
+    --gb28181-listen off --webrtc-listen off --log-level warn &
 PIDS+=($!)
 ffmpeg -hide_banner -loglevel error -nostdin -re -stream_loop -1 -i "$SRC" -c copy -f flv \
     "rtmp://127.0.0.1:$SRTMP/live/src" &
@@ -49,12 +51,13 @@ PIDS+=($!)
 
 echo "| source | pulls | puller CPU over ${WINDOW}s | CPU per stream | RSS | RSS per stream |"
 echo "|---|---|---|---|---|---|"
-for source in rtmp rtsp-tcp rtsp-udp; do
+for source in ${SOURCES:-rtmp rtsp-tcp rtsp-udp}; do
     base_cpu=""; base_rss=""
     for n in 0 "$N"; do
         HTTP=$(port)
         cfg=$D/puller.toml
-        printf '[rtmp]\nlisten = "off"\n[rtsp]\nlisten = "off"\n[gb28181]\nlisten = "off"\n[http]\nlisten = "127.0.0.1:%s"\n' "$HTTP" > "$cfg"
+        printf '%s\n' "${PULLER_TOML:-}" > "$cfg"
+        printf '[rtmp]\nlisten = "off"\n[rtsp]\nlisten = "off"\n[gb28181]\nlisten = "off"\n[webrtc]\nlisten = "off"\n[http]\nlisten = "127.0.0.1:%s"\n' "$HTTP" >> "$cfg"
         for i in $(seq 0 $((n - 1))); do
             case $source in
                 rtmp) url="rtmp://127.0.0.1:$SRTMP/live/src"; tr=tcp ;;
