@@ -160,7 +160,21 @@ async fn main() {
 
 /// One server, one pass through the player steps.
 async fn run_one(args: &Args, t: &Target) -> Result<Run, String> {
-    let server = t.start(&args.weir_args)?;
+    // The RTSP/UDP port range only where it matters, so that builds older than the flag
+    // (e.g. the pre-rebuild commit) run the other protocols.
+    let mut extra = args.weir_args.clone();
+    if args.protocol == load::Protocol::RtspUdp {
+        extra.extend(
+            [
+                "--rtsp-udp-port-min",
+                "20000",
+                "--rtsp-udp-port-max",
+                "29999",
+            ]
+            .map(String::from),
+        );
+    }
+    let server = t.start(&extra)?;
     let pids = server.pids();
     let ep = server.ep.clone();
     let shared = Arc::new(Shared::default());

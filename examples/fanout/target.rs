@@ -119,10 +119,6 @@ fn start_weir(bin: &Path, extra: &[String]) -> Result<Running, String> {
         &addr(http).to_string(),
         "--rtsp-listen",
         &addr(rtsp).to_string(),
-        "--rtsp-udp-port-min",
-        "20000",
-        "--rtsp-udp-port-max",
-        "29999",
         "--log-level",
         "warn",
     ])
