@@ -220,6 +220,42 @@ async fn whep_plays_an_rtsp_published_stream_bit_exact() {
     relay.stop().await;
 }
 
+/// WHEP of an H.264 + Opus stream published over (enhanced) RTMP — what OBS 30+ and
+/// ffmpeg 6.1+ send (ffmpeg 5.1 here cannot, so weir's RTMP client publishes): picture NAL
+/// units and Opus packets reach the WebRTC player unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whep_plays_an_rtmp_enhanced_h264_opus_stream_bit_exact() {
+    interop_or_skip!();
+    let dir = TempDir::new("webrtc-whep-rtmp-opus");
+    let src = common::media_source(&dir, Codec::H264, Codec::Opus, false, 12);
+    let relay = relay().await;
+    let key = "live/whep-opus";
+    // The publisher runs in real time beside the player (12 s); both in this task.
+    let play = async {
+        wait_tracks(&relay, key, 2).await;
+        whep_collect(relay.http, key, Duration::from_secs(4)).await
+    };
+    let ((), (video, audio)) = tokio::join!(common::rtmp_publish(&relay, key, &src), play);
+
+    let want_video: Vec<Vec<Bytes>> = src
+        .frames
+        .iter()
+        .filter(|f| f.track == src.video.id)
+        .map(|f| picture_nalus(nal::length_prefixed_nalus(&f.data, 4).unwrap().flatten()))
+        .collect();
+    let got_video: Vec<Vec<Bytes>> = video.iter().map(|(_, n)| n.clone()).collect();
+    assert_run("H.264 access units", &want_video, &got_video, 60);
+    for w in video.windows(2) {
+        assert_eq!(w[1].0 - w[0].0, 3600, "video RTP time step");
+    }
+    let got_audio: Vec<Bytes> = audio.iter().map(|(_, d)| d.clone()).collect();
+    assert_run("Opus packets", &src.audio_units, &got_audio, 100);
+    for w in audio.windows(2) {
+        assert!(w[1].0 > w[0].0, "audio RTP time advances");
+    }
+    relay.stop().await;
+}
+
 #[tokio::test]
 async fn whep_refusals() {
     let mut c = common::test_config();
