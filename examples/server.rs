@@ -456,25 +456,34 @@ fn apply_flags(a: &Args, c: &mut RelayConfig) {
     }
 }
 
-async fn shutdown_signal() {
+/// SIGINT/SIGTERM (Ctrl-C elsewhere). The handlers are installed when this is called, not
+/// when the future is first polled: a signal that arrives while the relay is still starting
+/// (after its URLs are logged) then ends it gracefully instead of killing the process.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut term), Some(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -488,6 +497,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    let shutdown = shutdown_signal();
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(&log));
     tracing_subscriber::fmt().with_env_filter(filter).init();
     if !moved.is_empty() {
@@ -501,7 +511,7 @@ async fn main() -> std::process::ExitCode {
         }
     };
     info!("weir {} listening", env!("CARGO_PKG_VERSION"));
-    match relay.run(shutdown_signal()).await {
+    match relay.run(shutdown).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             error!("{e}");

@@ -285,4 +285,72 @@ mod tests {
     fn tokio_test_reader(data: Vec<u8>) -> Slow {
         Slow(data, 0)
     }
+
+    /// Hands out `data` `step` bytes per read.
+    struct Chunked(Vec<u8>, usize, usize);
+
+    impl AsyncRead for Chunked {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let (at, step) = (self.1, self.2);
+            let n = (self.0.len() - at).min(step).min(buf.remaining());
+            buf.put_slice(&self.0[at..at + n]);
+            self.1 += n;
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn inject(client: Vec<u8>, step: usize, frame: &[u8]) -> Vec<u8> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut io = Injected::new(Chunked(client, 0, step), frame.to_vec());
+            let mut got = Vec::new();
+            io.read_to_end(&mut got).await.unwrap();
+            got
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever a client sends, in reads of any size: its bytes come through in order,
+        /// the request frame at most once, and right after the SETTINGS frame when the
+        /// client starts with the preface and one.
+        #[test]
+        fn any_client_bytes_pass_through_with_the_frame_once(
+            settings_len in 0usize..40,
+            garbage in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 0..64)),
+            rest in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            step in 1usize..50,
+        ) {
+            let frame = b"\x00\x00\x01\x01\x05\x00\x00\x00\x01\xAA".to_vec();
+            let client = match &garbage {
+                Some(g) => g.clone(),
+                None => {
+                    let mut c = PREFACE.to_vec();
+                    c.extend_from_slice(&[0, 0, settings_len as u8, 0x4, 0, 0, 0, 0, 0]);
+                    c.extend(std::iter::repeat_n(7u8, settings_len));
+                    c
+                }
+            };
+            let mut all = client.clone();
+            all.extend_from_slice(&rest);
+            let got = inject(all.clone(), step, &frame);
+            match got.windows(frame.len()).position(|w| w == frame.as_slice()) {
+                Some(at) => {
+                    let mut back = got[..at].to_vec();
+                    back.extend_from_slice(&got[at + frame.len()..]);
+                    proptest::prop_assert_eq!(&back, &all);
+                    if garbage.is_none() {
+                        proptest::prop_assert_eq!(at, client.len());
+                    }
+                }
+                // No preface and nothing read: nothing to insert into.
+                None => proptest::prop_assert!(all.is_empty() || got == all),
+            }
+        }
+    }
 }
