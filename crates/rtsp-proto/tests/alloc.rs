@@ -2,7 +2,6 @@
 //! buffer, and queueing frames with `ServerSession::send_interleaved`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -10,19 +9,24 @@ use weir_rtsp_proto::{Decoder, Item, ServerConfig, ServerSession};
 
 struct Counting;
 
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+// Counted per thread: the test harness's own threads (output capture, the slow-test
+// timer) and tests running beside this one allocate too, which a global count would see
+// (it failed that way on a loaded machine).
+thread_local! {
+    static ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 // SAFETY: forwards to the system allocator unchanged, only counting calls.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -40,13 +44,13 @@ fn interleaved_decode_and_send_do_not_allocate_per_frame() {
         wire.extend_from_slice(&[0x80; 1400]);
     }
     let mut dec = Decoder::default();
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = ALLOCS.with(std::cell::Cell::get);
     let mut n = 0;
     while let Some(Item::Interleaved(f)) = dec.decode(&mut wire).unwrap() {
         n += 1;
         drop(f);
     }
-    let decode_allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    let decode_allocs = ALLOCS.with(std::cell::Cell::get) - before;
     assert_eq!(n, FRAMES);
     assert!(
         decode_allocs <= 2,
@@ -63,14 +67,14 @@ fn interleaved_decode_and_send_do_not_allocate_per_frame() {
         Instant::now(),
     );
     let payload = Bytes::from(vec![0x80u8; 1400]);
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = ALLOCS.with(std::cell::Cell::get);
     for i in 0..FRAMES {
         s.send_interleaved((i % 2) as u8, payload.clone()).unwrap();
         while let Some(b) = s.poll_transmit() {
             drop(b);
         }
     }
-    let send_allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    let send_allocs = ALLOCS.with(std::cell::Cell::get) - before;
     eprintln!("allocations: decode {decode_allocs}, send {send_allocs} for {FRAMES} frames");
     assert!(
         send_allocs <= FRAMES / 100,
