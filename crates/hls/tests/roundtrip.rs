@@ -135,7 +135,12 @@ proptest! {
             if cut != Cut::None {
                 let pt = s.part_target().unwrap();
                 let d = Duration::from_millis((ms - part_start) as u64);
-                prop_assert!(d <= pt + Duration::from_millis(jitter), "part {d:?} over {pt:?}");
+                // Millisecond timestamps make a step up to 1 ms longer than any seen before
+                // (8.055 ms frames step 8 or 9 ms; the first 9 can end a part 1 ms over).
+                prop_assert!(
+                    d <= pt + Duration::from_millis(jitter + 1),
+                    "part {d:?} over {pt:?}"
+                );
                 if cut == Cut::Part {
                     // A part that does not end a segment is cut only when the next frame
                     // would not fit: it is short of the target by less than the longest

@@ -443,7 +443,10 @@ async fn watch_events(hooks: Arc<Hooks>, hub: Hub) {
                     query,
                     peer,
                 ));
-                if hub.stream(&key).is_some_and(|s| s.players == 0 && s.live) {
+                // The player's session may still be listed while its PlayerLeft is handled:
+                // the timer starts whenever a player leaves a live stream, and whether anyone
+                // is left is decided when it fires (a player joining meanwhile cancels it).
+                if hub.stream(&key).is_some_and(|s| s.live) {
                     idle.insert(key, Instant::now() + none_reader);
                 }
             }
