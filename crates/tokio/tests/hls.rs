@@ -307,8 +307,14 @@ async fn hls_late_track_continues_the_segment_numbering() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // The player's session is listed before the segmenter subscribes: publish these two
+    // seconds in real time while the first request waits, so that a segmenter starting late
+    // on a loaded machine still sees a keyframe after its first segment's target.
     for i in 50..100 {
         p.frame(video(i));
+        if !first.is_finished() {
+            tokio::time::sleep(Duration::from_millis(40)).await;
+        }
     }
     let (code, _, _) = first.await.unwrap();
     assert_eq!(code, 200);
