@@ -201,6 +201,14 @@ impl Conn {
         }
     }
 
+    /// Frees unused capacity (see `ServerSession::shrink_to_fit`).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        if self.out.is_empty() {
+            self.out = BytesMut::new();
+        }
+        self.queue.shrink_to_fit();
+    }
+
     pub(crate) fn poll_transmit(&mut self) -> Option<Bytes> {
         self.flush_out();
         let Some(b) = self.queue.pop_front() else {

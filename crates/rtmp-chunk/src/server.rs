@@ -348,6 +348,16 @@ impl ServerSession {
         self.events.pop_front()
     }
 
+    /// Frees the capacity the session keeps for events, requests and output it does not
+    /// hold now (what it queued stays queued). For servers with many long-lived,
+    /// quiet sessions — players — call it once the session is waiting: growing again
+    /// costs an allocation when the peer next speaks.
+    pub fn shrink_to_fit(&mut self) {
+        self.events.shrink_to_fit();
+        self.pending.shrink_to_fit();
+        self.conn.shrink_to_fit();
+    }
+
     /// Next bytes to send, if any. Shared media chunks come out as their own `Bytes`.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         self.conn.poll_transmit()

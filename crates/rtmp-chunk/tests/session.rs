@@ -161,6 +161,32 @@ fn play_flow_with_shared_chunks() {
     ));
 }
 
+/// `shrink_to_fit` between accepting and transmitting (the server's idle-player trim)
+/// loses nothing queued, and the session keeps working after it.
+#[test]
+fn shrinking_a_waiting_session_keeps_what_it_queued() {
+    let mut s = ServerSession::new(SessionConfig::default());
+    let mut c = ClientSession::new(ClientConfig::new("live", "rtmp://h/live"));
+    c.play("show").unwrap();
+    let mut sid = 0;
+    let (_, ce) = pump(&mut s, &mut c, |s, ev| {
+        if let ServerEvent::PlayRequest { stream_id, .. } = ev {
+            sid = *stream_id;
+        }
+        accept_all(s, ev);
+        s.shrink_to_fit();
+    });
+    assert!(ce
+        .iter()
+        .any(|e| matches!(e, ClientEvent::PlayStarted { .. })));
+    s.shrink_to_fit();
+    let body = Bytes::from(vec![5u8; 9_000]);
+    s.send_video(sid, 40, &body).unwrap();
+    s.shrink_to_fit();
+    let (_, ce) = pump(&mut s, &mut c, accept_all);
+    assert!(matches!(&ce[..], [ClientEvent::Video { timestamp: 40, data }] if *data == body));
+}
+
 #[test]
 fn rejections_reach_the_client() {
     let mut s = ServerSession::new(SessionConfig::default());

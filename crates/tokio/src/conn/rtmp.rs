@@ -24,10 +24,12 @@ use crate::net::{accept_loop, random_u64, tune_socket, SharedOut, WriteError};
 #[path = "rtmp_vod.rs"]
 mod vod;
 
-/// Read buffer per connection: players send little after the handshake.
+/// Room made in the read buffer before each read (the handshake's packets are 1,537 bytes).
 const READ_BUF: usize = 2048;
-/// Read buffer of a connection once it plays (it only receives acknowledgements).
-const PLAYER_READ_BUF: usize = 512;
+/// Room made before each read of a connection that plays (it only sends acknowledgements,
+/// a few a minute): its buffer is allocated when data arrives and freed once handled, so
+/// a waiting player holds none.
+const PLAYER_READ_BUF: usize = 256;
 
 pub(crate) async fn serve(listener: TcpListener, ctx: Arc<Ctx>, shutdown: watch::Receiver<bool>) {
     let tasks = ctx.tasks.clone();
@@ -103,11 +105,11 @@ async fn connection(
         publishers: Vec::new(),
         player: None,
         vod: VodSlot::default(),
-        out: Vec::with_capacity(8),
+        out: Vec::new(),
         shared,
         link: Link::new(),
     };
-    let mut rbuf = BytesMut::with_capacity(READ_BUF);
+    let mut rbuf = BytesMut::new();
     let chunk_size = ctx.config.rtmp.chunk_size;
     // Made once per connection (boxed: a rare event should not grow every connection's
     // future), not once per loop turn.
@@ -122,9 +124,10 @@ async fn connection(
         if let Err(e) = c.flush().await {
             break Err(e);
         }
-        // Keep an idle player small after a burst (GOP replay).
-        c.out.shrink_to(16);
         if let Some(p) = c.player.as_mut() {
+            // Keep a waiting player small: its session says little from now on.
+            c.out.shrink_to(4);
+            c.session.shrink_to_fit();
             p.try_direct();
         }
         if c.session.is_closed() {
@@ -133,7 +136,7 @@ async fn connection(
         let playing = c.player.is_some();
         let vod_playing = vod_active(&c.vod);
         tokio::select! {
-            read = c.shared.read_buf(&mut rbuf) => {
+            read = c.shared.read_buf(&mut rbuf, if playing { PLAYER_READ_BUF } else { READ_BUF }) => {
                 match read {
                     Ok(0) => {
                         c.session.handle_eof();
@@ -149,11 +152,9 @@ async fn connection(
                         let batches: Vec<_> = c.publishers.iter().map(|(_, p)| p.publisher().batch()).collect();
                         Box::pin(c.events()).await;
                         drop(batches);
-                        if c.player.is_some() && rbuf.is_empty() && rbuf.capacity() > PLAYER_READ_BUF {
-                            // A player only sends acknowledgements from now on.
-                            rbuf = BytesMut::with_capacity(PLAYER_READ_BUF);
-                        } else if rbuf.capacity() - rbuf.len() < 256 {
-                            rbuf.reserve(if c.player.is_some() { PLAYER_READ_BUF } else { READ_BUF });
+                        if c.player.is_some() && rbuf.is_empty() {
+                            // A player waits with no read buffer.
+                            rbuf = BytesMut::new();
                         }
                     }
                     Err(e) => break Err(e.into()),

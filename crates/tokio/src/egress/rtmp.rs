@@ -27,10 +27,18 @@ fn queue_unit(st: &mut OutState, unit: &Unit, stream_id: u32, chunk_size: u32) -
     let Some(msg) = flv::rtmp_message(unit, chunk_size) else {
         return 0;
     };
-    let ts = flv::timestamp(unit);
-    let mut ok = true;
-    let header = st.header(|b| ok = msg.write_type0_header(ts, stream_id, b).is_ok());
-    if !ok {
+    let header = if stream_id == 1 {
+        flv::rtmp_header_stream1(unit, &msg)
+    } else {
+        let ts = flv::timestamp(unit);
+        let mut ok = true;
+        let header = st.header(|b| ok = msg.write_type0_header(ts, stream_id, b).is_ok());
+        if !ok {
+            return 0;
+        }
+        header
+    };
+    if header.is_empty() {
         return 0;
     }
     let n = header.len() + msg.chunks().len();

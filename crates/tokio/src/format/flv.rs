@@ -24,6 +24,8 @@ static BODY: EncodingKey<Bytes> = EncodingKey::new();
 static TAG: EncodingKey<Bytes> = EncodingKey::new();
 #[cfg(feature = "rtmp")]
 static RTMP: EncodingKey<Option<PreparedMessage>> = EncodingKey::new();
+#[cfg(feature = "rtmp")]
+static RTMP_HEADER_1: EncodingKey<Bytes> = EncodingKey::new();
 
 fn mux() -> FlvMuxer {
     FlvMuxer::new(MuxConfig::default())
@@ -138,6 +140,22 @@ pub(crate) fn rtmp_message(unit: &Unit, chunk_size: u32) -> Option<PreparedMessa
         Some(_) => build(unit),
         None => None,
     }
+}
+
+#[cfg(feature = "rtmp")]
+/// The type-0 chunk header of `msg` (the unit's RTMP message) on message stream 1 — the
+/// id a server's first `createStream` answers, so the one nearly every player plays on —
+/// built once per unit and shared: such players need no header of their own per message.
+/// Empty if the header cannot be written.
+pub(crate) fn rtmp_header_stream1(unit: &Unit, msg: &PreparedMessage) -> Bytes {
+    unit.encoding(&RTMP_HEADER_1, |u| {
+        let mut b = BytesMut::with_capacity(18);
+        match msg.write_type0_header(timestamp(u), 1, &mut b) {
+            Ok(()) => b.freeze(),
+            Err(_) => Bytes::new(),
+        }
+    })
+    .clone()
 }
 
 /// FLV file header + PreviousTagSize0 for the tracks of `shape` (both flags set when the

@@ -9,7 +9,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::warn;
 
-use super::tasks::Tasks;
+use super::tasks::{Tasks, Tracked};
 
 /// Accepts connections on `listener` until `shutdown` changes, running `handle` for each
 /// in its own task (counted in `tasks`, so shutdown can wait for it). Accept errors (out
@@ -30,10 +30,10 @@ pub(crate) async fn accept_loop<F, Fut>(
                 Ok((sock, peer)) => {
                     let guard = tasks.enter();
                     let fut = handle(sock, peer, shutdown.clone());
-                    tokio::spawn(async move {
-                        let _guard = guard;
-                        fut.await;
-                    });
+                    // Not `async move { fut.await }`: such a block stores the connection's
+                    // future twice (as the captured value and as the awaited one), and the
+                    // task's size is most of what an idle player costs.
+                    tokio::spawn(Tracked::new(fut, guard));
                 }
                 Err(e) => {
                     warn!(listener = name, error = %e, "accept failed");

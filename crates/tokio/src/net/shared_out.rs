@@ -104,8 +104,9 @@ impl OutState {
                 }
             }
         }
-        if self.backlog.is_empty() && self.backlog.capacity() > 64 {
-            self.backlog.shrink_to(16);
+        if self.backlog.is_empty() && self.backlog.capacity() > 16 {
+            // Back to what a caught-up player needs (a GOP replay grows it).
+            self.backlog.shrink_to(8);
         }
         Ok(total)
     }
@@ -198,14 +199,21 @@ impl SharedOut {
         }
     }
 
-    /// Reads what the socket has into `buf` (waiting for it). Polls readiness rather than
-    /// awaiting `readable()`, which would put a waiter into every connection's future.
-    pub(crate) async fn read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+    /// Reads what the socket has into `buf` (waiting for it), first making room for
+    /// `room` bytes if it is nearly full — only once the socket is readable, so a connection that waits
+    /// (an idle player) can hold an empty buffer. Polls readiness rather than awaiting
+    /// `readable()`, which would put a waiter into every connection's future.
+    pub(crate) async fn read_buf(&self, buf: &mut BytesMut, room: usize) -> io::Result<usize> {
         std::future::poll_fn(|cx| loop {
             match self.sock.poll_read_ready(cx) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
+            }
+            // (Refilled only when nearly full: a publisher's units hold slices of it,
+            // so a new block is allocated each time.)
+            if buf.capacity() - buf.len() < room.min(256) {
+                buf.reserve(room);
             }
             match self.sock.try_read_buf(buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
