@@ -36,31 +36,28 @@
 //! parse, the byte offset of the failing message in the connection
 //! ([`weir_rtsp_proto::Error::Input`]).
 
+mod conn;
+mod driver;
 mod media;
+mod setup;
 
 use std::collections::VecDeque;
-use std::io::IoSlice;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWrite};
-use tokio::net::{TcpStream, UdpSocket};
+use bytes::Bytes;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 use weir_media::{Frame, TrackId, TrackInfo};
-use weir_rtsp_proto::headers::TransportSpec;
-use weir_rtsp_proto::{ClientConfig, ClientEvent, ClientSession, Method, RtspUrl};
+use weir_rtsp_proto::{ClientEvent, Method, RtspUrl};
 
 pub use weir_rtsp_proto::client::{Fallback, TransportPolicy, TransportPreference};
 pub use weir_rtsp_proto::headers::LowerTransport;
 
-use self::media::{Media, Outgoing, Path};
+use self::conn::Conn;
+use self::media::Media;
 use crate::ingest::pipeline::{sdp_media, EsDecoder};
-use crate::net::random_u64;
-use crate::net::rtp_transport::{spawn_reader, Datagram};
+use crate::net::rtp_transport::Datagram;
 
 /// Settings of an [`RtspClient`]. `Default` suits cameras on a LAN.
 #[derive(Debug, Clone)]
@@ -333,92 +330,6 @@ pub enum RtspClientError {
     },
 }
 
-/// One RTSP connection: the socket and its sans-IO session.
-struct Conn {
-    sock: TcpStream,
-    session: ClientSession,
-    buf: BytesMut,
-    /// Bytes to write; written ones are removed as they go, so a cancelled write loses
-    /// nothing and repeats nothing.
-    out: VecDeque<Bytes>,
-    /// The URL without credentials.
-    url: String,
-    local: SocketAddr,
-    peer: SocketAddr,
-}
-
-impl Conn {
-    async fn open(
-        url: &str,
-        config: &RtspClientConfig,
-        credentials: Option<(String, String)>,
-    ) -> Result<Conn, RtspClientError> {
-        let parsed = RtspUrl::parse(url).map_err(|source| RtspClientError::BadUrl {
-            url: url.to_string(),
-            source,
-        })?;
-        let plain = parsed.without_credentials();
-        if parsed.scheme != "rtsp" {
-            return Err(RtspClientError::Usage {
-                url: plain,
-                reason: format!("{}:// is not supported (rtsp:// only)", parsed.scheme),
-            });
-        }
-        let io = |what: &'static str| {
-            let plain = plain.clone();
-            move |source| RtspClientError::Io {
-                url: plain,
-                what,
-                source,
-            }
-        };
-        let host = parsed.host.trim_start_matches('[').trim_end_matches(']');
-        let connect = TcpStream::connect((host, parsed.port_or_default()));
-        let sock = match tokio::time::timeout(config.connect_timeout, connect).await {
-            Ok(r) => r.map_err(io("connect"))?,
-            Err(_) => {
-                return Err(io("connect")(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "connect timed out",
-                )))
-            }
-        };
-        let _ = sock.set_nodelay(true);
-        let local = sock.local_addr().map_err(io("local address"))?;
-        let peer = sock.peer_addr().map_err(io("peer address"))?;
-        let mut cc = ClientConfig::new(url);
-        cc.credentials = credentials;
-        cc.user_agent = config.user_agent.clone();
-        cc.request_timeout = config.request_timeout;
-        cc.keepalive_interval = config.keepalive_interval;
-        cc.max_redirects = config.max_redirects;
-        let session =
-            ClientSession::new(cc, Box::new(random_u64), Instant::now()).map_err(|source| {
-                RtspClientError::BadUrl {
-                    url: plain.clone(),
-                    source,
-                }
-            })?;
-        debug!(url = %plain, %local, %peer, "rtsp client: connected");
-        Ok(Conn {
-            sock,
-            session,
-            buf: BytesMut::with_capacity(64 << 10),
-            out: VecDeque::new(),
-            url: plain,
-            local,
-            peer,
-        })
-    }
-}
-
-/// What woke [`RtspClient::step`].
-enum Wake {
-    Read(std::io::Result<usize>),
-    Udp(Option<Datagram>),
-    Timer,
-}
-
 /// An RTSP play session. See the [module docs](self).
 pub struct RtspClient {
     config: RtspClientConfig,
@@ -457,38 +368,6 @@ impl std::fmt::Debug for RtspClient {
             .field("playing", &self.playing)
             .finish_non_exhaustive()
     }
-}
-
-async fn recv_opt(rx: &mut Option<mpsc::Receiver<Datagram>>) -> Option<Datagram> {
-    match rx {
-        Some(r) => r.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_opt(at: Option<Instant>) {
-    match at {
-        Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Binds an RTP/RTCP socket pair on `ip`, preferably on an even port and the next one
-/// (RFC 3550 §11; some cameras assume it).
-async fn bind_udp_pair(ip: IpAddr) -> std::io::Result<(UdpSocket, UdpSocket)> {
-    for _ in 0..16 {
-        let a = UdpSocket::bind((ip, 0)).await?;
-        let p = a.local_addr()?.port();
-        if p % 2 == 0 && p < u16::MAX {
-            if let Ok(b) = UdpSocket::bind((ip, p + 1)).await {
-                return Ok((a, b));
-            }
-        }
-    }
-    Ok((
-        UdpSocket::bind((ip, 0)).await?,
-        UdpSocket::bind((ip, 0)).await?,
-    ))
 }
 
 impl RtspClient {
@@ -668,209 +547,6 @@ impl RtspClient {
         }
     }
 
-    /// Writes what the session has queued (vectored; cancel-safe: progress is kept in
-    /// `out` after every write).
-    async fn flush(&mut self) -> Result<(), RtspClientError> {
-        while let Some(b) = self.conn.session.poll_transmit() {
-            self.conn.out.push_back(b);
-        }
-        if self.eof {
-            self.conn.out.clear();
-            return Ok(());
-        }
-        while !self.conn.out.is_empty() {
-            let conn = &mut self.conn;
-            let written = std::future::poll_fn(|cx| {
-                let mut slices = [IoSlice::new(&[]); 16];
-                let n = conn
-                    .out
-                    .iter()
-                    .zip(slices.iter_mut())
-                    .map(|(b, s)| *s = IoSlice::new(b))
-                    .count();
-                Pin::new(&mut conn.sock).poll_write_vectored(cx, &slices[..n])
-            })
-            .await;
-            let mut n = match written {
-                Ok(0) => {
-                    let e = std::io::Error::new(std::io::ErrorKind::WriteZero, "socket closed");
-                    return Err(self.io_err("write")(e));
-                }
-                Ok(n) => n,
-                Err(e) => return Err(self.io_err("write")(e)),
-            };
-            while n > 0 {
-                let Some(front) = self.conn.out.front_mut() else {
-                    break;
-                };
-                if front.len() <= n {
-                    n -= front.len();
-                    self.conn.out.pop_front();
-                } else {
-                    front.advance(n);
-                    n = 0;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn send_rtcp(&mut self, packets: Vec<Outgoing>) {
-        for p in packets {
-            match p {
-                Outgoing::Interleaved(channel, b) => {
-                    if let Err(e) = self.conn.session.send_interleaved(channel, b) {
-                        debug!(error = %e, "rtsp client: RTCP not sent");
-                    }
-                }
-                Outgoing::Udp(sock, to, b) => {
-                    if let Err(e) = sock.try_send_to(&b, to) {
-                        debug!(error = %e, "rtsp client: RTCP not sent");
-                    }
-                }
-            }
-        }
-    }
-
-    fn next_deadline(&self) -> Option<Instant> {
-        let watchdog = self
-            .playing
-            .then(|| self.last_media.checked_add(self.config.media_timeout))
-            .flatten();
-        [
-            self.conn.session.poll_timeout(),
-            self.media.as_ref().and_then(Media::poll_timeout),
-            self.policy.poll_timeout(),
-            watchdog,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-    }
-
-    /// Waits for input, a datagram or a timer, and handles it.
-    async fn step(&mut self) -> Result<(), RtspClientError> {
-        self.flush().await?;
-        let deadline = self.next_deadline();
-        let conn = &mut self.conn;
-        if conn.buf.capacity() - conn.buf.len() < 4096 {
-            conn.buf.reserve(64 << 10);
-        }
-        let wake = tokio::select! {
-            r = conn.sock.read_buf(&mut conn.buf), if !self.eof => Wake::Read(r),
-            d = recv_opt(&mut self.udp_rx) => Wake::Udp(d),
-            _ = sleep_opt(deadline) => Wake::Timer,
-        };
-        let now = Instant::now();
-        match wake {
-            Wake::Read(Err(e)) => return Err(self.io_err("read")(e)),
-            Wake::Read(Ok(0)) => {
-                debug!(url = %self.conn.url, "rtsp client: connection closed by the server");
-                self.eof = true;
-            }
-            Wake::Read(Ok(_)) => {
-                if let Err(e) = self.conn.session.handle_input(&mut self.conn.buf, now) {
-                    // Complete items before the bad one still count.
-                    self.drain_session(now);
-                    return Err(self.proto_err(e));
-                }
-                self.drain_session(now);
-            }
-            Wake::Udp(Some(d)) => {
-                if let Some(m) = self.media.as_mut() {
-                    m.datagram(d, now, &mut self.events);
-                    if let Some(rx) = self.udp_rx.as_mut() {
-                        for _ in 0..256 {
-                            let Ok(d) = rx.try_recv() else { break };
-                            m.datagram(d, now, &mut self.events);
-                        }
-                    }
-                }
-            }
-            Wake::Udp(None) => self.udp_rx = None,
-            Wake::Timer => self.on_timer(now)?,
-        }
-        if self.media.as_mut().is_some_and(Media::take_activity) {
-            self.last_media = now;
-            self.policy.on_media();
-        }
-        Ok(())
-    }
-
-    fn drain_session(&mut self, now: Instant) {
-        while let Some(ev) = self.conn.session.poll_event() {
-            match ev {
-                ClientEvent::Interleaved(f) => {
-                    let known = match self.media.as_mut() {
-                        Some(m) => m.interleaved(f.channel, f.payload, now, &mut self.events),
-                        None => false,
-                    };
-                    if !known {
-                        debug!(
-                            channel = f.channel,
-                            "rtsp client: interleaved frame on no track's channel"
-                        );
-                    }
-                }
-                ClientEvent::ServerRequest(r) => {
-                    debug!(method = %r.method, "rtsp client: request from the server answered");
-                }
-                other => self.outcomes.push_back(other),
-            }
-        }
-    }
-
-    fn on_timer(&mut self, now: Instant) -> Result<(), RtspClientError> {
-        self.conn.session.handle_timeout(now);
-        self.drain_session(now);
-        if let Some(m) = self.media.as_mut() {
-            let mut send = Vec::new();
-            m.handle_timeout(now, &mut self.events, &mut send);
-            self.send_rtcp(send);
-        }
-        if let Some(fb) = self.policy.handle_timeout(now) {
-            info!(url = %self.conn.url, "rtsp client: {fb}; switching to TCP");
-            self.pending_fallback = Some(fb);
-        }
-        if self.playing
-            && self.pending_fallback.is_none()
-            && now.saturating_duration_since(self.last_media) >= self.config.media_timeout
-        {
-            return Err(RtspClientError::NoMedia {
-                url: self.conn.url.clone(),
-                waited: self.config.media_timeout,
-            });
-        }
-        Ok(())
-    }
-
-    /// Waits for the answer to the request just queued.
-    async fn outcome(&mut self, method: Method) -> Result<ClientEvent, RtspClientError> {
-        loop {
-            if let Some(ev) = self.outcomes.pop_front() {
-                return Ok(ev);
-            }
-            if self.eof {
-                return Err(RtspClientError::Closed {
-                    url: self.conn.url.clone(),
-                    method,
-                });
-            }
-            self.step().await?;
-        }
-    }
-
-    /// Starts over on a new connection to `url` (a redirect, or the TCP fallback).
-    async fn reconnect(&mut self, url: String) -> Result<(), RtspClientError> {
-        self.skipped_before += self.conn.session.skipped_bytes();
-        self.conn = Conn::open(&url, &self.config, self.credentials.clone()).await?;
-        self.url = url;
-        self.stats.connections += 1;
-        self.eof = false;
-        self.outcomes.clear();
-        Ok(())
-    }
-
     async fn redirect(&mut self, to: String) -> Result<(), RtspClientError> {
         if self.stats.redirects >= self.config.max_redirects {
             return Err(RtspClientError::TooManyRedirects {
@@ -979,128 +655,6 @@ impl RtspClient {
         self.setup_selected().await
     }
 
-    async fn setup_selected(&mut self) -> Result<(), RtspClientError> {
-        let cname = format!("weir@{}", self.conn.local.ip());
-        self.media = Some(Media::new(
-            self.config.jitter_latency,
-            self.config.rtcp_interval,
-            self.config.repair_timestamps,
-            cname,
-            random_u64(),
-        ));
-        let (tx, rx) = mpsc::channel(1024);
-        let mut uses_udp = false;
-        let selected = self.selected.clone();
-        for (k, &idx) in selected.iter().enumerate() {
-            let Some(control) = self.tracks.get(idx).map(|t| t.control.clone()) else {
-                continue;
-            };
-            loop {
-                let udp = match self.policy.transport() {
-                    LowerTransport::Udp => {
-                        let ip = self.config.udp_bind.unwrap_or(self.conn.local.ip());
-                        let err = self.io_err("bind UDP");
-                        let (a, b) = bind_udp_pair(ip).await.map_err(err)?;
-                        for s in [&a, &b] {
-                            let _ = socket2::SockRef::from(s).set_recv_buffer_size(4 << 20);
-                        }
-                        Some((a, b))
-                    }
-                    LowerTransport::Tcp => None,
-                };
-                let spec = match &udp {
-                    Some((a, b)) => {
-                        let port = |s: &UdpSocket| s.local_addr().map(|a| a.port()).unwrap_or(0);
-                        TransportSpec::udp_unicast(port(a), port(b))
-                    }
-                    None => {
-                        let ch = u8::try_from(2 * k).unwrap_or(254);
-                        TransportSpec::tcp_interleaved(ch, ch.saturating_add(1))
-                    }
-                };
-                self.conn
-                    .session
-                    .setup(&control, &spec, Instant::now())
-                    .map_err(|e| self.proto_err(e))?;
-                match self.outcome(Method::Setup).await? {
-                    ClientEvent::SetupDone { transport, .. } => {
-                        let path = if transport.is_tcp() {
-                            self.policy.on_setup_answer(LowerTransport::Tcp);
-                            let ch = transport.interleaved.or(spec.interleaved);
-                            let rtp = ch.map_or(u8::try_from(2 * k).unwrap_or(254), |c| c.rtp);
-                            Path::Tcp {
-                                rtp,
-                                rtcp: ch.map_or(rtp.checked_add(1), |c| c.rtcp),
-                            }
-                        } else {
-                            let Some((a, b)) = udp else {
-                                return Err(self.usage("the server answered a TCP SETUP with UDP"));
-                            };
-                            uses_udp = true;
-                            let server_ip = transport
-                                .source
-                                .as_deref()
-                                .and_then(|s| s.parse().ok())
-                                .unwrap_or(self.conn.peer.ip());
-                            let server_rtcp = transport.server_port.map(|p| {
-                                SocketAddr::new(
-                                    server_ip,
-                                    p.rtcp.unwrap_or(p.rtp.saturating_add(1)),
-                                )
-                            });
-                            let (a, b) = (Arc::new(a), Arc::new(b));
-                            let n = self.media.as_ref().map_or(0, Media::len);
-                            Path::Udp {
-                                readers: [
-                                    spawn_reader(a, n, false, tx.clone(), true),
-                                    spawn_reader(b.clone(), n, true, tx.clone(), true),
-                                ],
-                                rtcp_sock: b,
-                                server_rtcp,
-                            }
-                        };
-                        let Some(decoder) = self.decoders.get_mut(idx).and_then(Option::take)
-                        else {
-                            return Err(self.usage(format!("track {idx} has no decoder")));
-                        };
-                        if let Some(m) = self.media.as_mut() {
-                            m.add(decoder, path, Instant::now());
-                        }
-                        break;
-                    }
-                    ClientEvent::Failed { status, .. } if k == 0 && udp.is_some() => {
-                        match self.policy.on_setup_failed(status) {
-                            Some(fb) => {
-                                info!(url = %self.conn.url, "rtsp client: {fb}; trying TCP");
-                                continue;
-                            }
-                            None => {
-                                let ev = self.outcomes_failed(status);
-                                return Err(ev);
-                            }
-                        }
-                    }
-                    other => return Err(self.unexpected(other)),
-                }
-            }
-        }
-        if uses_udp {
-            self.udp_rx = Some(rx);
-        }
-        Ok(())
-    }
-
-    fn outcomes_failed(&self, status: u16) -> RtspClientError {
-        RtspClientError::Status {
-            url: self.conn.url.clone(),
-            method: Method::Setup,
-            request_url: self.conn.url.clone(),
-            cseq: 0,
-            status,
-            reason: weir_rtsp_proto::reason_phrase(status).to_string(),
-        }
-    }
-
     /// PLAY (the whole presentation, from now).
     ///
     /// # Errors
@@ -1122,65 +676,6 @@ impl RtspClient {
                 Ok(())
             }
             other => Err(self.unexpected(other)),
-        }
-    }
-
-    /// The `auto` transport gave up on UDP after PLAY: start over on a new connection, TCP.
-    async fn restart_over_tcp(&mut self) -> Result<(), RtspClientError> {
-        if self.conn.session.teardown(Instant::now()).is_ok() {
-            let _ = self.flush().await;
-        }
-        self.media = None;
-        self.udp_rx = None;
-        self.playing = false;
-        let url = self.url.clone();
-        self.reconnect(url).await?;
-        self.describe().await?;
-        self.setup_selected().await?;
-        self.play().await
-    }
-
-    /// The next event; `Ok(None)` at the end of the stream (the server closed the
-    /// connection or said goodbye on every track). Keep calling it: it also sends the
-    /// keep-alives and receiver reports.
-    ///
-    /// Cancel-safe: it can be a branch of `tokio::select!` (with a timer, a shutdown
-    /// signal); a dropped call loses no event and leaves no request half-written. (A drop
-    /// while the `auto` fallback is re-establishing the session makes the next call start
-    /// that over.)
-    ///
-    /// # Errors
-    /// [`RtspClientError::NoMedia`] when the stream stalls, input that does not parse, socket
-    /// errors.
-    pub async fn next(&mut self) -> Result<Option<RtspEvent>, RtspClientError> {
-        if !self.playing && self.events.is_empty() && !self.ended && self.pending_fallback.is_none()
-        {
-            return Err(self.usage("next() before play()"));
-        }
-        loop {
-            if let Some(ev) = self.events.pop_front() {
-                return Ok(Some(ev));
-            }
-            if self.ended {
-                return Ok(None);
-            }
-            if self.pending_fallback.is_some() {
-                // Kept until the new session plays: a cancelled restart starts over.
-                self.restart_over_tcp().await?;
-                self.pending_fallback = None;
-                continue;
-            }
-            for stray in self.outcomes.drain(..) {
-                debug!(answer = ?stray, "rtsp client: unexpected answer while playing");
-            }
-            self.step().await?;
-            let bye = self.media.as_ref().is_some_and(Media::all_bye);
-            if self.eof || bye {
-                if let Some(m) = self.media.as_mut() {
-                    m.finish(Instant::now(), &mut self.events);
-                }
-                self.ended = true;
-            }
         }
     }
 
