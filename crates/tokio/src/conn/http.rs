@@ -27,7 +27,7 @@ use crate::ctx::Ctx;
 use crate::egress::hls::{self, HlsPath, HlsReply};
 use crate::egress::hls_clients::{split_query, Lookup, SESSION_PARAM};
 use crate::egress::{http_flv, ws_flv};
-use crate::net::http::{cors, empty, flv_headers, full, status, stream_key, Body};
+use crate::net::http::{body_up_to, cors, empty, flv_headers, full, status, stream_key, Body};
 use crate::net::{accept_loop, tune_socket};
 
 /// `/api/v1/pulls` and `/api/v1/pushes` (their POST has a body).
@@ -37,12 +37,11 @@ async fn proxy_api(
     rest: &str,
     peer: SocketAddr,
 ) -> Response<Body> {
-    use http_body_util::{BodyExt, Limited};
     let (parts, body) = req.into_parts();
     let bytes = if parts.method == Method::POST {
-        match Limited::new(body, 64 << 10).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(_) => return api::error(StatusCode::PAYLOAD_TOO_LARGE, "request body over 64 KiB"),
+        match body_up_to(body, 64 << 10).await {
+            Some(b) => b,
+            None => return api::error(StatusCode::PAYLOAD_TOO_LARGE, "request body over 64 KiB"),
         }
     } else {
         Bytes::new()

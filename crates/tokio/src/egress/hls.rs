@@ -10,19 +10,20 @@
 //! `#EXT-X-DISCONTINUITY`. Tracks MPEG-TS players cannot decode (G.711) are left out with
 //! a log line and flagged in [`HlsInfo::dropped_tracks`].
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 use weir_media::{Codec, Frame, TrackInfo};
 use weir_mpegts::hls::{media_playlist, HlsSegmenter, Segment, SegmenterConfig};
 
+use super::live::{lock, LiveState, LiveStream, LiveStreams};
 use super::settings::HlsConfig;
 use crate::core::{Hub, HubEvent};
+use crate::net::http::key_and_file;
 
 /// What the HLS output of a stream looks like, for the API.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,14 +44,19 @@ struct State {
     info: HlsInfo,
 }
 
-struct HlsStream {
-    state: Mutex<State>,
-    changed: Notify,
+impl LiveState for State {
+    fn usable(&self) -> bool {
+        !(self.failed || self.ended && self.segments.is_empty())
+    }
+    fn fail(&mut self) {
+        self.failed = true;
+    }
+    fn last_access(&mut self) -> &mut Option<Instant> {
+        &mut self.last_access
+    }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+type HlsStream = LiveStream<State>;
 
 /// Most frames kept for a segmenter re-created before its first segment (see `run`).
 const MAX_REPLAY_FRAMES: usize = 2048;
@@ -68,7 +74,7 @@ pub(crate) struct Hls {
     hub: Hub,
     config: HlsConfig,
     play_wait: Duration,
-    streams: Mutex<HashMap<String, Arc<HlsStream>>>,
+    streams: LiveStreams<State>,
 }
 
 /// The response to an HLS request.
@@ -84,48 +90,29 @@ impl Hls {
             hub,
             config,
             play_wait,
-            streams: Mutex::new(HashMap::new()),
+            streams: LiveStreams::new(),
         }
     }
 
     /// HLS info of a stream being segmented.
     pub(crate) fn info(&self, key: &str) -> Option<HlsInfo> {
-        let s = lock(&self.streams).get(key).cloned()?;
+        let s = self.streams.get(key)?;
         let info = lock(&s.state).info.clone();
         Some(info)
     }
 
     fn stream(self: &Arc<Self>, key: &str) -> Arc<HlsStream> {
-        let mut streams = lock(&self.streams);
-        if let Some(s) = streams.get(key) {
-            let st = lock(&s.state);
-            if !(st.failed || st.ended && st.segments.is_empty()) {
-                drop(st);
-                return s.clone();
-            }
-        }
-        let s = Arc::new(HlsStream {
-            state: Mutex::new(State {
-                last_access: Some(Instant::now()),
-                ..State::default()
-            }),
-            changed: Notify::new(),
-        });
-        streams.insert(key.to_string(), s.clone());
         let me = self.clone();
-        let key = key.to_string();
-        let stream = s.clone();
-        tokio::spawn(async move {
-            me.run(&key, &stream).await;
-            stream.changed.notify_waiters();
-            // Keep an ended stream's segments around briefly for players finishing it.
-            tokio::time::sleep(me.config.target_duration * 3).await;
-            let mut streams = lock(&me.streams);
-            if streams.get(&key).is_some_and(|s| Arc::ptr_eq(s, &stream)) {
-                streams.remove(&key);
-            }
-        });
-        s
+        // An ended stream's segments are kept briefly for players finishing it.
+        let linger = self.config.target_duration * 3;
+        self.streams.get_or_start(
+            key,
+            || 0,
+            linger,
+            move |key, stream| async move {
+                me.run(&key, &stream).await;
+            },
+        )
     }
 
     /// The playlist of `key`, waiting (up to the play wait plus two target durations) for
@@ -139,8 +126,7 @@ impl Hls {
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
-                let mut st = lock(&s.state);
-                st.last_access = Some(Instant::now());
+                let st = s.touch();
                 if !st.segments.is_empty() {
                     let window: Vec<Segment> = st
                         .segments
@@ -166,11 +152,10 @@ impl Hls {
 
     /// Segment `sequence` of `key`, if it is still held.
     pub(crate) fn segment(&self, key: &str, sequence: u64) -> HlsReply {
-        let Some(s) = lock(&self.streams).get(key).cloned() else {
+        let Some(s) = self.streams.get(key) else {
             return HlsReply::NotFound;
         };
-        let mut st = lock(&s.state);
-        st.last_access = Some(Instant::now());
+        let st = s.touch();
         match st.segments.iter().find(|seg| seg.sequence == sequence) {
             Some(seg) => HlsReply::Segment(seg.data.clone()),
             None => HlsReply::NotFound,
@@ -179,14 +164,8 @@ impl Hls {
 
     async fn run(&self, key: &str, stream: &HlsStream) {
         let mut events = self.hub.events();
-        let opts = crate::core::SubscribeOptions::new().internal();
-        let mut sub = match self.hub.subscribe_with(key, "hls", opts).await {
-            Ok(s) => s,
-            Err(e) => {
-                debug!(stream = key, error = %e, "hls: no stream");
-                lock(&stream.state).failed = true;
-                return;
-            }
+        let Some(mut sub) = stream.subscribe(&self.hub, key, "hls").await else {
+            return;
         };
         info!(stream = key, "hls: segmenting");
         let mut seg = Segmenting::new(key, stream, &self.config);
@@ -203,10 +182,7 @@ impl Hls {
                     continue;
                 }
                 _ = check_idle.tick() => {
-                    let idle = lock(&stream.state).last_access.is_none_or(|t| t.elapsed() > self.config.idle_timeout);
-                    if idle {
-                        info!(stream = key, "hls: no requests for a while, stopping");
-                        lock(&stream.state).failed = true;
+                    if stream.idle_stop(key, "hls", self.config.idle_timeout) {
                         return;
                     }
                     continue;
@@ -425,14 +401,7 @@ pub(crate) enum HlsPath {
 }
 
 pub(crate) fn parse_path(path: &str) -> Option<HlsPath> {
-    let rest = path.strip_prefix('/')?;
-    let (key, file) = rest.rsplit_once('/')?;
-    let (app, stream) = key.rsplit_once('/')?;
-    let ok =
-        |s: &str| !s.is_empty() && !s.split('/').any(|p| p.is_empty() || p == "." || p == "..");
-    if !(ok(app) && ok(stream)) {
-        return None;
-    }
+    let (key, file) = key_and_file(path)?;
     if file == "index.m3u8" {
         return Some(HlsPath::Playlist(key.to_string()));
     }

@@ -18,6 +18,8 @@ pub(crate) mod http_flv;
 #[cfg(feature = "http")]
 pub(crate) mod http_media;
 #[cfg(feature = "http")]
+mod live;
+#[cfg(feature = "http")]
 pub(crate) mod llhls;
 #[cfg(feature = "http")]
 mod pump;

@@ -1,19 +1,19 @@
 //! Units as live fragmented MP4 (HTTP-fMP4): one `weir-mp4` muxer per stream, run as a hub
-//! [`Tap`], one fragment (`moof` + `mdat`) per frame, built once and shared by every player.
+//! [`Tap`](crate::core::Tap), one fragment (`moof` + `mdat`) per frame, built once and
+//! shared by every player.
 //!
 //! A fragment per frame keeps the latency at zero frames: its sample gets the track's
 //! frame duration (the next fragment's `tfdt` carries the exact decode time). The init
 //! segment of each generation of tracks is kept; a player whose stream changes tracks is
 //! ended (it reconnects and gets the new init segment).
 
-use std::sync::{Arc, Mutex};
-
 use bytes::Bytes;
 use tracing::debug;
 use weir_media::{Codec, TrackInfo};
 use weir_mp4::{FragmentConfig, FragmentedMuxer};
 
-use crate::core::{EncodingKey, Tap, Unit};
+use super::stage::{known_frame, Muxing, Stage};
+use crate::core::{EncodingKey, Unit};
 
 /// A frame's fragment.
 #[derive(Debug)]
@@ -40,50 +40,33 @@ fn fmp4_codec(c: Codec) -> bool {
     )
 }
 
+/// A stream's fMP4 muxer state.
 #[derive(Default)]
-struct State {
+pub(crate) struct Fmp4Mux {
     tracks: Vec<TrackInfo>,
     mux: Option<FragmentedMuxer>,
     generation: u64,
     inits: Vec<(u64, Bytes)>,
-    last: u64,
 }
 
 /// The per-stream fMP4 muxing stage.
-#[derive(Default)]
-pub(crate) struct Fmp4Stage {
-    state: Mutex<State>,
-}
-
-impl std::fmt::Debug for Fmp4Stage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fmp4Stage").finish_non_exhaustive()
-    }
-}
+pub(crate) type Fmp4Stage = Stage<Fmp4Mux>;
 
 impl Fmp4Stage {
     /// The init segment of a generation, if still kept.
     pub(crate) fn init(&self, generation: u64) -> Option<Bytes> {
-        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.inits
-            .iter()
-            .find(|(g, _)| *g == generation)
-            .map(|(_, b)| b.clone())
+        self.with(|st| {
+            st.inits
+                .iter()
+                .find(|(g, _)| *g == generation)
+                .map(|(_, b)| b.clone())
+        })
     }
 }
 
-impl Tap for Fmp4Stage {
-    fn unit(&self, unit: &Arc<Unit>) {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if unit.index() != 0 && unit.index() <= st.last {
-            return;
-        }
-        st.last = unit.index();
-        st.process(unit);
-    }
-}
+impl Muxing for Fmp4Mux {
+    const NAME: &'static str = "Fmp4Stage";
 
-impl State {
     fn process(&mut self, unit: &Unit) {
         let Some(track) = unit.track() else { return };
         if unit.is_config() {
@@ -99,12 +82,9 @@ impl State {
             self.mux = None;
             return;
         }
-        let Some(frame) = unit.frame_data() else {
+        let Some(frame) = known_frame(unit, &self.tracks) else {
             return;
         };
-        if !self.tracks.iter().any(|t| t.id == frame.track) {
-            return;
-        }
         if self.mux.is_none() {
             match FragmentedMuxer::new(&self.tracks, FragmentConfig::default()) {
                 Ok(m) => {

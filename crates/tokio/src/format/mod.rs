@@ -17,4 +17,6 @@ pub(crate) mod mjpeg;
 #[cfg(feature = "rtsp")]
 pub(crate) mod rtp;
 #[cfg(feature = "http")]
+mod stage;
+#[cfg(feature = "http")]
 pub(crate) mod ts;

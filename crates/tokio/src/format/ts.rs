@@ -1,17 +1,17 @@
-//! Units as live MPEG-TS (HTTP-TS): one muxer per stream, run as a hub [`Tap`] so every
-//! player gets the same packets (continuity counters run on across units), built once.
+//! Units as live MPEG-TS (HTTP-TS): one muxer per stream, run as a hub
+//! [`Tap`](crate::core::Tap) so every player gets the same packets (continuity counters
+//! run on across units), built once.
 //!
 //! PAT and PMT go before every video keyframe, so a player joining at a keyframe (the GOP
 //! cache) can start there. A change of the stream's tracks starts a new muxer.
-
-use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use tracing::debug;
 use weir_media::{Codec, TrackInfo};
 use weir_mpegts::{MuxConfig, TsMuxer};
 
-use crate::core::{EncodingKey, Tap, Unit};
+use super::stage::{known_frame, Muxing, Stage};
+use crate::core::{EncodingKey, Unit};
 
 static TS: EncodingKey<Bytes> = EncodingKey::new();
 
@@ -28,38 +28,20 @@ fn ts_codec(c: Codec) -> bool {
     )
 }
 
+/// A stream's TS muxer state.
 #[derive(Default)]
-struct State {
+pub(crate) struct TsMux {
     tracks: Vec<TrackInfo>,
     mux: Option<TsMuxer>,
-    last: u64,
     buf: BytesMut,
 }
 
 /// The per-stream TS muxing stage.
-#[derive(Default)]
-pub(crate) struct TsStage {
-    state: Mutex<State>,
-}
+pub(crate) type TsStage = Stage<TsMux>;
 
-impl std::fmt::Debug for TsStage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TsStage").finish_non_exhaustive()
-    }
-}
+impl Muxing for TsMux {
+    const NAME: &'static str = "TsStage";
 
-impl Tap for TsStage {
-    fn unit(&self, unit: &Arc<Unit>) {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if unit.index() != 0 && unit.index() <= st.last {
-            return;
-        }
-        st.last = unit.index();
-        st.process(unit);
-    }
-}
-
-impl State {
     fn process(&mut self, unit: &Unit) {
         let Some(track) = unit.track() else { return };
         if unit.is_config() {
@@ -85,12 +67,9 @@ impl State {
             }
             return;
         }
-        let Some(frame) = unit.frame_data() else {
+        let Some(frame) = known_frame(unit, &self.tracks) else {
             return;
         };
-        if !self.tracks.iter().any(|t| t.id == frame.track) {
-            return;
-        }
         if self.mux.is_none() {
             match TsMuxer::new(&self.tracks, MuxConfig::default()) {
                 Ok(m) => self.mux = Some(m),

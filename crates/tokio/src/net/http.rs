@@ -4,7 +4,8 @@ use std::convert::Infallible;
 
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::{BodyExt, Empty, Full, Limited};
+use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
@@ -12,7 +13,25 @@ use hyper::{Response, StatusCode};
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// Adds the CORS headers browser players need.
-pub(crate) fn cors(mut r: Response<Body>) -> Response<Body> {
+pub(crate) fn cors(r: Response<Body>) -> Response<Body> {
+    // What browser players read from responses: lengths and ranges (progress, byte-range
+    // parts), Age/Date (hls.js adjusts live playlist timing by them), the type.
+    cors_with(
+        r,
+        "GET, HEAD, POST, DELETE, OPTIONS",
+        "*",
+        "Content-Length, Content-Range, Content-Type, Accept-Ranges, Age, Date, Location",
+    )
+}
+
+/// Adds CORS headers: any origin, and the given allowed methods, allowed headers and
+/// exposed headers.
+pub(crate) fn cors_with(
+    mut r: Response<Body>,
+    methods: &'static str,
+    allow_headers: &'static str,
+    expose_headers: &'static str,
+) -> Response<Body> {
     let h = r.headers_mut();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -20,19 +39,15 @@ pub(crate) fn cors(mut r: Response<Body>) -> Response<Body> {
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, HEAD, POST, DELETE, OPTIONS"),
+        HeaderValue::from_static(methods),
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("*"),
+        HeaderValue::from_static(allow_headers),
     );
-    // What browser players read from responses: lengths and ranges (progress, byte-range
-    // parts), Age/Date (hls.js adjusts live playlist timing by them), the type.
     h.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static(
-            "Content-Length, Content-Range, Content-Type, Accept-Ranges, Age, Date, Location",
-        ),
+        HeaderValue::from_static(expose_headers),
     );
     r
 }
@@ -57,13 +72,23 @@ pub(crate) fn full(
     r
 }
 
+/// A plain-text response.
+pub(crate) fn plain(code: StatusCode, text: impl Into<Bytes>) -> Response<Body> {
+    full(code, "text/plain; charset=utf-8", text)
+}
+
 /// A plain-text status response.
 pub(crate) fn status(code: StatusCode, text: &'static str) -> Response<Body> {
-    full(
-        code,
-        "text/plain; charset=utf-8",
-        Bytes::from_static(text.as_bytes()),
-    )
+    plain(code, Bytes::from_static(text.as_bytes()))
+}
+
+/// A request's body, or `None` when it is over `max` bytes (or cannot be read).
+pub(crate) async fn body_up_to(body: Incoming, max: usize) -> Option<Bytes> {
+    Limited::new(body, max)
+        .collect()
+        .await
+        .ok()
+        .map(|b| b.to_bytes())
 }
 
 /// The headers of an FLV stream.
@@ -83,10 +108,22 @@ pub(crate) fn flv_headers(r: &mut Response<Body>) {
 /// `/{app}/{stream}{suffix}` → `app/stream` (each part non-empty, no `.`/`..` segments).
 pub(crate) fn stream_key(path: &str, suffix: &str) -> Option<String> {
     let key = path.strip_prefix('/')?.strip_suffix(suffix)?;
-    let (app, stream) = key.rsplit_once('/')?;
+    valid_key(key).then(|| key.to_string())
+}
+
+/// `/{app}/{stream}/{file}` → (`app/stream`, `file`), the key checked as by [`valid_key`].
+pub(crate) fn key_and_file(path: &str) -> Option<(&str, &str)> {
+    let (key, file) = path.strip_prefix('/')?.rsplit_once('/')?;
+    valid_key(key).then_some((key, file))
+}
+
+/// Whether `key` is `app/stream` with each part non-empty and no empty, `.` or `..`
+/// segments.
+pub(crate) fn valid_key(key: &str) -> bool {
     let ok =
         |s: &str| !s.is_empty() && !s.split('/').any(|p| p.is_empty() || p == "." || p == "..");
-    (ok(app) && ok(stream)).then(|| key.to_string())
+    key.rsplit_once('/')
+        .is_some_and(|(app, stream)| ok(app) && ok(stream))
 }
 
 #[cfg(test)]

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -25,14 +24,14 @@ use tracing::{debug, info};
 use weir_media::MediaKind;
 
 use super::driver::Driver;
-use super::io::{Msg, WebRtc};
+use super::io::{Msg, Registration, WebRtc};
 use super::registry::{self, Kind, Refused, Resource, WebRtcPath};
 use super::sdp::{self, SdpError};
 use super::{play, publish};
 use crate::auth::{Access, AuthRequest};
 use crate::core::{HubError, Link, Peer, SubscribeOptions};
 use crate::ctx::Ctx;
-use crate::net::http::{empty, full, Body};
+use crate::net::http::{body_up_to, cors_with, empty, full, plain, Body};
 use crate::net::random_u64;
 
 /// Whether `path` is a WebRTC path (then [`handle`] answers it).
@@ -40,31 +39,21 @@ pub(crate) fn is_webrtc_path(path: &str) -> bool {
     registry::parse_path(path).is_some()
 }
 
-fn cors(mut r: Response<Body>) -> Response<Body> {
-    let h = r.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("OPTIONS, POST, PATCH, DELETE"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Authorization, Content-Type, If-Match"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("Location, ETag, Accept-Patch, Accept-Post, Link"),
-    );
-    r
+/// Adds the CORS headers WHEP and WHIP clients need.
+fn cors(r: Response<Body>) -> Response<Body> {
+    cors_with(
+        r,
+        "OPTIONS, POST, PATCH, DELETE",
+        "Authorization, Content-Type, If-Match",
+        "Location, ETag, Accept-Patch, Accept-Post, Link",
+    )
 }
 
+/// A plain-text response (a line) with the CORS headers.
 fn text(code: StatusCode, msg: impl Into<String>) -> Response<Body> {
     let mut m = msg.into();
     m.push('\n');
-    cors(full(code, "text/plain; charset=utf-8", Bytes::from(m)))
+    cors(plain(code, m))
 }
 
 /// Answers a WebRTC request.
@@ -119,16 +108,16 @@ fn content_type_is(req: &Request<Incoming>, want: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(want))
 }
 
+/// The request's body, up to `max` bytes.
 // The error is the response itself, built once per refused request.
 #[allow(clippy::result_large_err)]
 async fn body(req: Request<Incoming>, max: usize) -> Result<Bytes, Response<Body>> {
-    match Limited::new(req.into_body(), max).collect().await {
-        Ok(b) => Ok(b.to_bytes()),
-        Err(_) => Err(text(
+    body_up_to(req.into_body(), max).await.ok_or_else(|| {
+        text(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("request body over {max} bytes"),
-        )),
-    }
+        )
+    })
 }
 
 /// The credential of a request: its query, with the bearer token (OBS's WHIP "Bearer
@@ -305,6 +294,31 @@ fn created(kind: Kind, key: &str, n: &Negotiated, etag: &str) -> Response<Body> 
     r
 }
 
+/// Lists a negotiated session (its resource under a new ETag, its ICE ufrag): the
+/// registration and the `201 Created` answer.
+// The error is the response itself, built once per refused request.
+#[allow(clippy::result_large_err)]
+fn register(
+    webrtc: &Arc<WebRtc>,
+    kind: Kind,
+    key: &str,
+    session: u64,
+    n: &Negotiated,
+) -> Result<(Registration, Response<Body>), Response<Body>> {
+    let etag = format!("\"{}\"", &n.token[..12]);
+    let resource = Resource {
+        kind,
+        key: key.to_string(),
+        session,
+        etag: etag.clone(),
+        handle: n.tx.clone(),
+    };
+    let registration = webrtc
+        .register(&n.ufrag, &n.token, resource)
+        .map_err(refused)?;
+    Ok((registration, created(kind, key, n, &etag)))
+}
+
 fn refused(e: Refused) -> Response<Body> {
     match e {
         Refused::Full => text(StatusCode::SERVICE_UNAVAILABLE, "too many WebRTC sessions"),
@@ -351,19 +365,10 @@ async fn create_player(
         Ok(n) => n,
         Err(r) => return r,
     };
-    let etag = format!("\"{}\"", &n.token[..12]);
-    let resource = Resource {
-        kind: Kind::Whep,
-        key: key.to_string(),
-        session: id,
-        etag: etag.clone(),
-        handle: n.tx.clone(),
-    };
-    let registration = match webrtc.register(&n.ufrag, &n.token, resource) {
+    let (registration, response) = match register(webrtc, Kind::Whep, key, id, &n) {
         Ok(r) => r,
-        Err(e) => return refused(e),
+        Err(r) => return r,
     };
-    let response = created(Kind::Whep, key, &n, &etag);
     let player = play::Player {
         driver: n.driver,
         sub,
@@ -405,19 +410,10 @@ fn create_publisher(
         }
         Err(_) => return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
     };
-    let etag = format!("\"{}\"", &n.token[..12]);
-    let resource = Resource {
-        kind: Kind::Whip,
-        key: key.to_string(),
-        session: id,
-        etag: etag.clone(),
-        handle: n.tx.clone(),
-    };
-    let registration = match webrtc.register(&n.ufrag, &n.token, resource) {
+    let (registration, response) = match register(webrtc, Kind::Whip, key, id, &n) {
         Ok(r) => r,
-        Err(e) => return refused(e),
+        Err(r) => return r,
     };
-    let response = created(Kind::Whip, key, &n, &etag);
     let p = publish::WhipPublisher {
         driver: n.driver,
         publisher,

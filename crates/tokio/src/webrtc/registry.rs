@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use crate::net::http::valid_key;
+
 /// WHEP (play) or WHIP (publish).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Kind {
@@ -30,18 +32,6 @@ pub(crate) enum WebRtcPath {
     Endpoint(Kind, String),
     /// `/{app}/{stream}/whep|whip/{token}`: a session resource.
     Resource(Kind, String, String),
-}
-
-fn valid_key(key: &str) -> bool {
-    match key.rsplit_once('/') {
-        Some((app, stream)) => {
-            let ok = |s: &str| {
-                !s.is_empty() && !s.split('/').any(|p| p.is_empty() || p == "." || p == "..")
-            };
-            ok(app) && ok(stream)
-        }
-        None => false,
-    }
 }
 
 /// Reads a request path.

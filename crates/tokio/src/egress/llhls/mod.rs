@@ -20,21 +20,21 @@
 pub(crate) mod http;
 mod mux;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::Notify;
 use tokio::time::Instant;
-use tracing::{debug, info};
+use tracing::info;
 use weir_hls::{DeliveryDirectives, LivePlaylist, PartLookup, Readiness, UriNames};
 use weir_media::Codec;
 
-use crate::core::{Hub, SubscribeOptions, TryNext};
+use super::live::{lock, LiveState, LiveStream, LiveStreams};
+use crate::core::{Hub, TryNext};
 use crate::egress::HlsConfig;
+use crate::net::http::key_and_file;
 use mux::Packager;
 
 /// The playlist file name.
@@ -52,15 +52,19 @@ pub(super) struct State {
     last_access: Option<Instant>,
 }
 
-struct LlStream {
-    epoch: u64,
-    state: Mutex<State>,
-    changed: Notify,
+impl LiveState for State {
+    fn usable(&self) -> bool {
+        !self.failed
+    }
+    fn fail(&mut self) {
+        self.failed = true;
+    }
+    fn last_access(&mut self) -> &mut Option<Instant> {
+        &mut self.last_access
+    }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+type LlStream = LiveStream<State>;
 
 /// A resource of `ll.m3u8`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,14 +92,7 @@ impl LlPath {
 
 /// `/{app}/{stream}/{file}` with an LL-HLS file name.
 pub(crate) fn parse_path(path: &str) -> Option<LlPath> {
-    let rest = path.strip_prefix('/')?;
-    let (key, file) = rest.rsplit_once('/')?;
-    let (app, stream) = key.rsplit_once('/')?;
-    let ok =
-        |s: &str| !s.is_empty() && !s.split('/').any(|p| p.is_empty() || p == "." || p == "..");
-    if !(ok(app) && ok(stream)) {
-        return None;
-    }
+    let (key, file) = key_and_file(path)?;
     let key = key.to_string();
     if file == PLAYLIST {
         return Some(LlPath::Playlist(key));
@@ -162,7 +159,7 @@ pub(crate) struct LlHls {
     hub: Hub,
     config: HlsConfig,
     play_wait: Duration,
-    streams: Mutex<HashMap<String, Arc<LlStream>>>,
+    streams: LiveStreams<State>,
     waiting: AtomicUsize,
 }
 
@@ -172,7 +169,7 @@ impl LlHls {
             hub,
             config,
             play_wait,
-            streams: Mutex::new(HashMap::new()),
+            streams: LiveStreams::new(),
             waiting: AtomicUsize::new(0),
         }
     }
@@ -190,42 +187,22 @@ impl LlHls {
 
     /// The stream's packager, started if needed.
     fn stream(self: &Arc<Self>, key: &str) -> Arc<LlStream> {
-        let mut streams = lock(&self.streams);
-        if let Some(s) = streams.get(key) {
-            if !lock(&s.state).failed {
-                return s.clone();
-            }
-        }
-        let s = Arc::new(LlStream {
-            epoch: self.hub.next_id(),
-            state: Mutex::new(State {
-                last_access: Some(Instant::now()),
-                ..State::default()
-            }),
-            changed: Notify::new(),
-        });
-        streams.insert(key.to_string(), s.clone());
         let me = self.clone();
-        let key = key.to_string();
-        let stream = s.clone();
-        tokio::spawn(async move {
-            me.run(&key, &stream).await;
-            stream.changed.notify_waiters();
-            // Keep an ended stream's parts a while for players finishing it.
-            tokio::time::sleep(me.block_limit()).await;
-            lock(&stream.state).failed = true;
-            stream.changed.notify_waiters();
-            let mut streams = lock(&me.streams);
-            if streams.get(&key).is_some_and(|s| Arc::ptr_eq(s, &stream)) {
-                streams.remove(&key);
-            }
-        });
-        s
+        let epoch = || self.hub.next_id();
+        // An ended stream's parts are kept a while for players finishing it.
+        self.streams.get_or_start(
+            key,
+            epoch,
+            self.block_limit(),
+            move |key, stream| async move {
+                me.run(&key, &stream).await;
+            },
+        )
     }
 
     /// An existing packager of `key` with instance `epoch`.
     fn existing(&self, key: &str, epoch: u64) -> Option<Arc<LlStream>> {
-        let s = lock(&self.streams).get(key).cloned()?;
+        let s = self.streams.get(key)?;
         (s.epoch == epoch).then_some(s)
     }
 
@@ -249,8 +226,7 @@ impl LlHls {
                 let Some(s) = self.existing(key, *epoch) else {
                     return LlReply::NotFound;
                 };
-                let mut st = lock(&s.state);
-                st.last_access = Some(Instant::now());
+                let st = s.touch();
                 match st.inits.iter().find(|(x, _)| x == v) {
                     Some((_, b)) => LlReply::Init(b.clone()),
                     None => LlReply::NotFound,
@@ -261,8 +237,7 @@ impl LlHls {
                 let Some(s) = self.existing(key, *epoch) else {
                     return LlReply::NotFound;
                 };
-                let mut st = lock(&s.state);
-                st.last_access = Some(Instant::now());
+                let st = s.touch();
                 let seg = st.live.as_ref().and_then(|l| l.segment(*msn));
                 match seg {
                     Some(parts) => LlReply::Media(parts.cloned().collect()),
@@ -293,8 +268,7 @@ impl LlHls {
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
-                let mut st = lock(&s.state);
-                st.last_access = Some(Instant::now());
+                let st = s.touch();
                 if st.failed {
                     return LlReply::NotFound;
                 }
@@ -349,8 +323,7 @@ impl LlHls {
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
-                let mut st = lock(&s.state);
-                st.last_access = Some(Instant::now());
+                let st = s.touch();
                 if st.failed {
                     return LlReply::NotFound;
                 }
@@ -375,14 +348,8 @@ impl LlHls {
     }
 
     async fn run(&self, key: &str, stream: &LlStream) {
-        let opts = SubscribeOptions::new().internal();
-        let mut sub = match self.hub.subscribe_with(key, "ll-hls", opts).await {
-            Ok(s) => s,
-            Err(e) => {
-                debug!(stream = key, error = %e, "ll-hls: no stream");
-                lock(&stream.state).failed = true;
-                return;
-            }
+        let Some(mut sub) = stream.subscribe(&self.hub, key, "ll-hls").await else {
+            return;
         };
         info!(stream = key, "ll-hls: packaging");
         let mut p = Packager::new(key, &self.config);
@@ -415,10 +382,7 @@ impl LlHls {
             let unit = tokio::select! {
                 u = sub.next() => u,
                 _ = check_idle.tick() => {
-                    let idle = lock(&stream.state).last_access.is_none_or(|t| t.elapsed() > self.config.idle_timeout);
-                    if idle {
-                        info!(stream = key, "ll-hls: no requests for a while, stopping");
-                        lock(&stream.state).failed = true;
+                    if stream.idle_stop(key, "ll-hls", self.config.idle_timeout) {
                         return;
                     }
                     continue;
