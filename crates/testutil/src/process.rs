@@ -357,6 +357,21 @@ impl ChildGuard {
         })
     }
 
+    /// Waits until this child listens on TCP `port` or has already accepted a connection
+    /// there (its own established socket on that local port). For one-shot servers such as
+    /// ffmpeg's `-listen 1`, which close their listener on the first client: a client that
+    /// retries quickly (a relay pulling from it) can connect between two looks at `/proc`,
+    /// and the listener is never seen. Fails as soon as the child exits.
+    pub fn wait_tcp_serving(&mut self, port: u16, limit: Duration) -> Result<(), NotReady> {
+        self.wait_socket(limit, |inodes| {
+            Some(
+                proc_sockets(&["tcp", "tcp6"], port)?
+                    .iter()
+                    .any(|s| (s.state == "0A" || s.state == "01") && inodes.contains(&s.inode)),
+            )
+        })
+    }
+
     /// Waits until this child has bound UDP `port` (its own socket). Fails as soon as the
     /// child exits.
     pub fn wait_udp_bound(&mut self, port: u16, limit: Duration) -> Result<(), NotReady> {
@@ -694,6 +709,8 @@ mod tests {
             let pid = ff.id();
             let sock = ff.connect_when_listening(port, Duration::from_secs(60));
             assert_eq!(sock.peer_addr().unwrap().port(), port);
+            // Once it has accepted (listener closed or not), it is serving on the port.
+            assert!(ff.wait_tcp_serving(port, Duration::from_secs(60)).is_ok());
             drop(ff);
             assert!(!alive(pid));
         }

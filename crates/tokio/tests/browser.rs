@@ -128,40 +128,10 @@ const BARCODE: &str = "[0:v]format=yuv420p,split=2[m][s];\
 /// time (H.264 without B-frames, 25 fps, one keyframe a second; AAC), publishing over RTMP
 /// to `url` until dropped.
 fn publish_live(url: &str) -> ChildGuard {
-    let args = [
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=640x360:rate=25",
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000",
-        "-filter_complex",
-        BARCODE,
-        "-map",
-        "[v]",
-        "-map",
-        "1:a",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-tune",
-        "zerolatency",
-        "-g",
-        "25",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "64k",
-        "-f",
-        "flv",
+    common::publish_live_pattern(
         url,
-    ];
-    ChildGuard::spawn(&mut weir_testutil::ffmpeg_command(args))
+        &["-filter_complex", BARCODE, "-map", "[v]", "-map", "1:a"],
+    )
 }
 
 /// When each video frame of a stream reached the relay: frame number → wall-clock ms.
@@ -240,18 +210,7 @@ fn http_get(addr: SocketAddr, path: &str, headers: &str) -> (u16, String, Vec<u8
     write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n{headers}\r\n").unwrap();
     let mut all = Vec::new();
     s.read_to_end(&mut all).expect("read response");
-    let split = all
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("response head")
-        + 4;
-    let head = String::from_utf8_lossy(&all[..split]).to_ascii_lowercase();
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, head, all[split..].to_vec())
+    common::split_http_response(&all)
 }
 
 fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {

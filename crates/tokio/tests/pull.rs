@@ -3,13 +3,64 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::pull::*;
 use common::*;
-use weir_testutil::{interop_or_skip, TempDir};
+use serde_json::Value;
+use weir_testutil::{interop_or_skip, ChildGuard, TempDir};
 use weir_tokio::config::PullConfig;
+
+/// ffmpeg serving `src` over RTMP at `rtmp://127.0.0.1:{port}/live/src` to its first client:
+/// (the server, its port, the URL).
+fn rtmp_upstream(src: &Path) -> (ChildGuard, u16, String) {
+    ffmpeg_server(src, "flv", |port| {
+        format!("rtmp://127.0.0.1:{port}/live/src")
+    })
+}
+
+/// ffmpeg playing 2 s of `url` into the FLV file `out` (stream copy).
+fn play_two_seconds(url: String, out: &Path) -> tokio::process::Child {
+    ffmpeg_child(&[
+        "-i".into(),
+        url,
+        "-t".into(),
+        "2".into(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "flv".into(),
+        out.display().to_string(),
+    ])
+}
+
+/// `DELETE /api/v1/pulls/{id}`: the status.
+async fn delete_pull(addr: SocketAddr, id: &str) -> u16 {
+    api(addr, "DELETE", &format!("/api/v1/pulls/{id}"), "")
+        .await
+        .0
+}
+
+/// Polls `GET path` every 50 ms until `done(status, body)`; returns the body. Panics with
+/// `what` and the last body after [`LIMIT`].
+async fn wait_api(
+    addr: SocketAddr,
+    path: &str,
+    what: &str,
+    done: impl Fn(u16, &Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let (code, v) = api(addr, "GET", path, "").await;
+        if done(code, &v) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pull_rtmp_and_http_flv_from_ffmpeg() {
@@ -45,9 +96,7 @@ async fn pull_reconnects_when_the_upstream_restarts() {
     let dir = TempDir::new("pull-reconnect");
     let src = make_source(&dir, "src.flv", 4, &[]);
     // The first upstream picks the port; its restarts listen on the same one.
-    let (first, port, url) = ffmpeg_server(&src, "flv", |port| {
-        format!("rtmp://127.0.0.1:{port}/live/src")
-    });
+    let (first, port, url) = rtmp_upstream(&src);
     let mut first = Some(first);
     let mut config = test_config();
     config.publisher_grace = Duration::from_secs(15);
@@ -96,8 +145,7 @@ async fn pull_reconnects_when_the_upstream_restarts() {
     assert!(p["last_error"].is_string(), "{p}");
     // End the stream: remove the pull; the players finish after the grace period.
     let id = p["id"].as_str().unwrap().to_string();
-    let (code, _) = api(relay.http, "DELETE", &format!("/api/v1/pulls/{id}"), "").await;
-    assert_eq!(code, 204);
+    assert_eq!(delete_pull(relay.http, &id).await, 204);
     relay.stop().await;
     let want = weir_testutil::decoded_video_md5(&src, &[]);
     for (player, out) in players.into_iter().zip(&outs) {
@@ -130,9 +178,7 @@ async fn on_demand_pull_follows_its_players() {
     interop_or_skip!();
     let dir = TempDir::new("pull-demand");
     let src = make_source(&dir, "src.flv", 30, &[]);
-    let (upstream, _, url) = ffmpeg_server(&src, "flv", |port| {
-        format!("rtmp://127.0.0.1:{port}/live/src")
-    });
+    let (upstream, _, url) = rtmp_upstream(&src);
     let mut config = test_config();
     config.hooks.none_reader = Duration::from_millis(500);
     let relay = TestRelay::start(config).await;
@@ -157,17 +203,7 @@ async fn on_demand_pull_follows_its_players() {
     );
     // A player: the pull connects; it gets the source.
     let out = dir.join("out.flv");
-    let player = ffmpeg_child(&[
-        "-i".into(),
-        relay.http_url("cam/lobby"),
-        "-t".into(),
-        "2".into(),
-        "-c".into(),
-        "copy".into(),
-        "-f".into(),
-        "flv".into(),
-        out.display().to_string(),
-    ]);
+    let player = play_two_seconds(relay.http_url("cam/lobby"), &out);
     wait_pull(relay.http, "playing", |p| p["state"] == "playing").await;
     wait_ok(player, "player", LIMIT).await;
     assert_run_of_source(&src, &out, "on-demand player", 3);
@@ -223,10 +259,8 @@ async fn pulls_api_validates() {
     let (code, _) = api(relay.http, "POST", "/api/v1/pulls", body).await;
     assert_eq!(code, 409, "one pull per stream");
     let id = p["id"].as_str().unwrap();
-    let (code, _) = api(relay.http, "DELETE", &format!("/api/v1/pulls/{id}"), "").await;
-    assert_eq!(code, 204);
-    let (code, _) = api(relay.http, "DELETE", &format!("/api/v1/pulls/{id}"), "").await;
-    assert_eq!(code, 404);
+    assert_eq!(delete_pull(relay.http, id).await, 204);
+    assert_eq!(delete_pull(relay.http, id).await, 404);
     relay.stop().await;
 }
 
@@ -260,20 +294,15 @@ async fn push_to_and_pull_from_nginx_rtmp() {
     wait_ok(publisher, "publisher", LIMIT).await;
     // The pushed stream ends at A; B's pull then loses nginx's stream and the player ends
     // after B's grace period.
-    let deadline = Instant::now() + LIMIT;
-    let pushes = loop {
-        let (_, v) = api(a.http, "GET", "/api/v1/pushes", "").await;
-        if v["pushes"][0]["frames"].as_u64().unwrap_or(0) > 100 {
-            break v;
-        }
-        assert!(Instant::now() < deadline, "nothing pushed: {v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let pushes = wait_api(a.http, "/api/v1/pushes", "nothing pushed", |_, v| {
+        v["pushes"][0]["frames"].as_u64().unwrap_or(0) > 100
+    })
+    .await;
     assert_eq!(pushes["pushes"][0]["stream"], "*");
     a.stop().await;
     let (_, v) = api(b.http, "GET", "/api/v1/pulls", "").await;
     let id = v["pulls"][0]["id"].as_str().unwrap().to_string();
-    let _ = api(b.http, "DELETE", &format!("/api/v1/pulls/{id}"), "").await;
+    delete_pull(b.http, &id).await;
     b.stop().await;
     wait_ok(player, "player", LIMIT).await;
     assert_run_of_source(&src, &out, "through nginx-rtmp", 0);
@@ -333,9 +362,7 @@ async fn stream_not_found_hook_answer_starts_a_pull() {
     use http_body_util::{BodyExt, Full};
     let dir = TempDir::new("pull-notfound");
     let src = make_source(&dir, "src.flv", 30, &[]);
-    let (upstream, _, url) = ffmpeg_server(&src, "flv", |port| {
-        format!("rtmp://127.0.0.1:{port}/live/src")
-    });
+    let (upstream, _, url) = rtmp_upstream(&src);
     // The hook: pulls `cam/{stream}` from the upstream.
     let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hook_url = format!("http://{}/", hook.local_addr().unwrap());
@@ -369,17 +396,7 @@ async fn stream_not_found_hook_answer_starts_a_pull() {
     config.play_wait = Duration::from_secs(15);
     let relay = TestRelay::start(config).await;
     let out = dir.join("out.flv");
-    let player = ffmpeg_child(&[
-        "-i".into(),
-        relay.http_url("cam/door"),
-        "-t".into(),
-        "2".into(),
-        "-c".into(),
-        "copy".into(),
-        "-f".into(),
-        "flv".into(),
-        out.display().to_string(),
-    ]);
+    let player = play_two_seconds(relay.http_url("cam/door"), &out);
     let p = wait_pull(relay.http, "pull started by the hook", |p| {
         p["state"] == "playing"
     })
@@ -471,8 +488,7 @@ async fn pull_https_flv_through_nginx_ssl() {
         "{p}"
     );
     let id = p["id"].as_str().unwrap().to_string();
-    let (code, _) = api(relay.http, "DELETE", &format!("/api/v1/pulls/{id}"), "").await;
-    assert_eq!(code, 204);
+    assert_eq!(delete_pull(relay.http, &id).await, 204);
     // With the CA: played from the first keyframe.
     let out = dir.join("out.flv");
     let player = play_ffmpeg(&relay.rtmp_url("cam/tls"), &out);
@@ -502,9 +518,7 @@ async fn pulled_stream_with_record_is_recorded() {
     interop_or_skip!();
     let dir = TempDir::new("pull-record");
     let src = make_source(&dir, "src.flv", 4, &[]);
-    let (upstream, _, url) = ffmpeg_server(&src, "flv", |port| {
-        format!("rtmp://127.0.0.1:{port}/live/src")
-    });
+    let (upstream, _, url) = rtmp_upstream(&src);
     let rec = TempDir::new("pull-record-files");
     let mut config = test_config();
     config.record.dir = rec.path().to_path_buf();
@@ -516,18 +530,20 @@ async fn pulled_stream_with_record_is_recorded() {
     let relay = TestRelay::start(config).await;
     finish_ok(upstream, "upstream", LIMIT).await;
     // The source ended: the stream ends after the grace period, the recorder finishes.
-    let deadline = Instant::now() + LIMIT;
-    let files = loop {
-        let (code, v) = api(relay.http, "GET", "/api/v1/recordings/cam/kept", "").await;
-        let files = v["files"].as_array().cloned().unwrap_or_default();
-        let writing = files.iter().any(|f| f["in_progress"] == true);
-        if code == 200 && v["recording"] == false && !files.is_empty() && !writing {
-            assert_eq!(v["wanted"], true, "{v}");
-            break files;
-        }
-        assert!(Instant::now() < deadline, "no finished recording: {v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let files_of = |v: &Value| v["files"].as_array().cloned().unwrap_or_default();
+    let v = wait_api(
+        relay.http,
+        "/api/v1/recordings/cam/kept",
+        "no finished recording",
+        |code, v| {
+            let files = files_of(v);
+            let writing = files.iter().any(|f| f["in_progress"] == true);
+            code == 200 && v["recording"] == false && !files.is_empty() && !writing
+        },
+    )
+    .await;
+    assert_eq!(v["wanted"], true, "{v}");
+    let files = files_of(&v);
     relay.stop().await;
     assert_eq!(files.len(), 1, "{files:?}");
     let path = rec

@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -20,32 +19,6 @@ use weir_media::Codec;
 use weir_testutil::{interop_or_skip, TempDir};
 use weir_tokio::config::{RecordConfig, RecordFormat};
 use weir_tokio::RelayConfig;
-
-/// An HTTP/1.0 request: (status, lower-cased head, body).
-pub async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &str,
-) -> (u16, String, Bytes) {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    s.write_all(format!("{method} {path} HTTP/1.0\r\nHost: x\r\n{headers}\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut all = Vec::new();
-    tokio::time::timeout(Duration::from_secs(60), s.read_to_end(&mut all))
-        .await
-        .expect("http timeout")
-        .unwrap();
-    let split = all.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
-    let head = String::from_utf8_lossy(&all[..split]).to_ascii_lowercase();
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, head, Bytes::from(all[split..].to_vec()))
-}
 
 fn record_config(dir: &Path, format: RecordFormat) -> RelayConfig {
     let mut c = test_config();
@@ -62,7 +35,7 @@ async fn finished_files(relay: &TestRelay, key: &str) -> Vec<serde_json::Value> 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (code, _, body) =
-            http(relay.http, "GET", &format!("/api/v1/recordings/{key}"), "").await;
+            http_request(relay.http, "GET", &format!("/api/v1/recordings/{key}"), "").await;
         if code == 200 {
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
             let files = v["files"].as_array().cloned().unwrap_or_default();
@@ -93,24 +66,6 @@ fn count_packets(file: &Path, stream: &str) -> usize {
     ]);
     // MPEG-TS: the stream is listed once more under its program (same count).
     out.lines().find_map(|l| l.trim().parse().ok()).unwrap_or(0)
-}
-
-/// MD5 of every decoded frame of one stream.
-fn decoded_md5(file: &Path, map: &str) -> Vec<String> {
-    let out = weir_testutil::ffmpeg([
-        "-i",
-        &file.display().to_string(),
-        "-map",
-        map,
-        "-f",
-        "framemd5",
-        "-",
-    ]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.rsplit(',').next().map(|s| s.trim().to_string()))
-        .collect()
 }
 
 fn params(file: &Path, stream: &str) -> Vec<(String, String)> {
@@ -377,7 +332,7 @@ async fn rotates_at_keyframes_and_on_codec_change() {
     c.record.segment = Duration::from_millis(1000);
     c.hooks.on_record_done = Some(hook);
     let relay = TestRelay::start(c).await;
-    let (code, _, body) = http(relay.http, "POST", "/api/v1/recordings/cams/r", "").await;
+    let (code, _, body) = http_request(relay.http, "POST", "/api/v1/recordings/cams/r", "").await;
     assert_eq!(code, 201, "{}", String::from_utf8_lossy(&body));
     let p = relay.hub.publish("cams/r", "test").unwrap();
     p.track(h264.video.clone());
@@ -387,7 +342,7 @@ async fn rotates_at_keyframes_and_on_codec_change() {
     p.track(h265.video.clone());
     hub_publish(&p, &moved(&h265.frames, 3 * 90_000), Duration::from_secs(3)).await;
     // A stop records what the stream delivered before it: no wait for the recorder here.
-    let (code, _, _) = http(relay.http, "DELETE", "/api/v1/recordings/cams/r", "").await;
+    let (code, _, _) = http_request(relay.http, "DELETE", "/api/v1/recordings/cams/r", "").await;
     assert_eq!(code, 204);
     let files = finished_files(&relay, "cams/r").await;
     let codecs: Vec<String> = files
@@ -586,7 +541,7 @@ async fn time_span_assembly_across_files() {
     let first = files[0]["start"].as_str().unwrap().to_string();
     let get = |q: String| {
         let h = relay.http;
-        async move { http(h, "GET", &format!("/vod/rec/live/span.mp4?{q}"), "").await }
+        async move { http_request(h, "GET", &format!("/vod/rec/live/span.mp4?{q}"), "").await }
     };
     let out = TempDir::new("rec-span-out");
     let (code, head, body) = get(format!("start={first}&duration=60")).await;

@@ -82,6 +82,14 @@ fn assert_h264_frames(got: &Got, sent: &[Frame]) {
     assert!(dts.windows(2).all(|w| w[0] < w[1]), "monotonic: {dts:?}");
 }
 
+/// SETUP of every track, PLAY, and every one of the camera's H.264 frames `sent` arrives
+/// until the stream ends.
+async fn assert_plays(c: &mut RtspClient, sent: &[Frame]) {
+    c.setup_all().await.unwrap();
+    c.play().await.unwrap();
+    assert_h264_frames(&collect(c).await, sent);
+}
+
 /// The plain camera all quirk tests start from: H.264 with parameter sets in the SDP and in
 /// band, TCP interleaved, `Content-Base` set.
 const PLAIN: &str = r#"
@@ -189,9 +197,7 @@ async fn quirk_vstarcam_no_session_control_no_content_base_no_rtp_info() {
         .await
         .unwrap();
     assert_eq!(c.tracks()[0].control, cam.url("/tcp/av0_0/track0"));
-    c.setup_all().await.unwrap();
-    c.play().await.unwrap();
-    assert_h264_frames(&collect(&mut c).await, &sent);
+    assert_plays(&mut c, &sent).await;
     let reqs = cam.requests();
     assert_eq!(reqs[2].uri, cam.url("/tcp/av0_0/track0"));
     assert_eq!(reqs[3].uri, cam.url("/tcp/av0_0"));
@@ -216,9 +222,7 @@ async fn quirk_content_base_schemeless_and_doubled_scheme() {
             cam.url("/stream0/trackID=1"),
             "{base}"
         );
-        c.setup_all().await.unwrap();
-        c.play().await.unwrap();
-        assert_h264_frames(&collect(&mut c).await, &sent);
+        assert_plays(&mut c, &sent).await;
     }
 }
 
@@ -230,9 +234,7 @@ async fn quirk_content_base_relative() {
     let cam = Camera::start(&t, MediaPlan::h264(&sent)).await;
     let mut c = RtspClient::connect(&cam.url("/ch1"), tcp()).await.unwrap();
     assert_eq!(c.tracks()[0].control, cam.url("/live/main/trackID=1"));
-    c.setup_all().await.unwrap();
-    c.play().await.unwrap();
-    assert_h264_frames(&collect(&mut c).await, &sent);
+    assert_plays(&mut c, &sent).await;
     assert_eq!(cam.requests()[3].uri, cam.url("/live/main/"));
 }
 
@@ -269,9 +271,7 @@ S:
     assert_eq!(c.url(), target.url("/cam"));
     assert_eq!(cam.requests()[2].uri, cam.url("/moved"));
     assert_eq!(c.stats().redirects, 1);
-    c.setup_all().await.unwrap();
-    c.play().await.unwrap();
-    assert_h264_frames(&collect(&mut c).await, &sent);
+    assert_plays(&mut c, &sent).await;
 }
 
 /// Redirect loops end with an error naming the limit.
@@ -306,9 +306,7 @@ async fn quirk_require_less_setup() {
         .await
         .refuse_require();
     let mut c = RtspClient::connect(&cam.url("/cam"), tcp()).await.unwrap();
-    c.setup_all().await.unwrap();
-    c.play().await.unwrap();
-    assert_h264_frames(&collect(&mut c).await, &sent);
+    assert_plays(&mut c, &sent).await;
     assert!(cam
         .requests()
         .iter()
@@ -331,9 +329,7 @@ async fn quirk_bad_sprop_parameter_sets() {
         let mut c = RtspClient::connect(&cam.url("/cam"), tcp()).await.unwrap();
         let info = c.tracks()[0].info.clone().expect("still an H.264 track");
         assert!(info.config.is_empty(), "{sprop}: {info:?}");
-        c.setup_all().await.unwrap();
-        c.play().await.unwrap();
-        assert_h264_frames(&collect(&mut c).await, &sent);
+        assert_plays(&mut c, &sent).await;
     }
 }
 
@@ -344,9 +340,7 @@ async fn quirk_sps_only_in_band() {
     let sent = h264_frames(20);
     let cam = Camera::start(&t, MediaPlan::h264(&sent)).await;
     let mut c = RtspClient::connect(&cam.url("/cam"), tcp()).await.unwrap();
-    c.setup_all().await.unwrap();
-    c.play().await.unwrap();
-    assert_h264_frames(&collect(&mut c).await, &sent);
+    assert_plays(&mut c, &sent).await;
 }
 
 /// Quirk (retina #64 "Timestamp jumped"; cameras restarting their RTP clock): the RTP
@@ -398,9 +392,7 @@ async fn quirk_interleaved_channels_not_from_zero() {
     let sent = h264_frames(20);
     let cam = Camera::start(&t, MediaPlan::h264(&sent)).await;
     let mut c = RtspClient::connect(&cam.url("/cam"), tcp()).await.unwrap();
-    c.setup_all().await.unwrap();
-    c.play().await.unwrap();
-    assert_h264_frames(&collect(&mut c).await, &sent);
+    assert_plays(&mut c, &sent).await;
     let setup = &cam.requests()[2];
     assert!(setup
         .headers
@@ -445,9 +437,7 @@ async fn quirk_responses_split_across_reads() {
     let sent = h264_frames(10);
     let cam = Camera::start(PLAIN, MediaPlan::h264(&sent).with_split_writes(3)).await;
     let mut c = RtspClient::connect(&cam.url("/cam"), tcp()).await.unwrap();
-    c.setup_all().await.unwrap();
-    c.play().await.unwrap();
-    assert_h264_frames(&collect(&mut c).await, &sent);
+    assert_plays(&mut c, &sent).await;
 }
 
 /// Quirk (v4l2rtspserver, retina PR #46): media before the PLAY answer.
@@ -456,9 +446,7 @@ async fn quirk_media_before_play_answer() {
     let sent = h264_frames(10);
     let cam = Camera::start(PLAIN, MediaPlan::h264(&sent).before_play_answer()).await;
     let mut c = RtspClient::connect(&cam.url("/cam"), tcp()).await.unwrap();
-    c.setup_all().await.unwrap();
-    c.play().await.unwrap();
-    assert_h264_frames(&collect(&mut c).await, &sent);
+    assert_plays(&mut c, &sent).await;
 }
 
 /// Quirk: static payload types without `a=rtpmap` (`m=audio 0 RTP/AVP 0`, PCMU), next to
@@ -501,9 +489,7 @@ async fn digest_sha256_auth() {
         .with_auth(auth);
     let url = cam.url("/cam").replace("rtsp://", "rtsp://admin:s3cret@");
     let mut c = RtspClient::connect(&url, tcp()).await.unwrap();
-    c.setup_all().await.unwrap();
-    c.play().await.unwrap();
-    assert_h264_frames(&collect(&mut c).await, &sent);
+    assert_plays(&mut c, &sent).await;
     let authz = cam.requests()[3]
         .headers
         .get("Authorization")
@@ -692,12 +678,62 @@ struct GstCase {
     auth: Option<(&'static str, &'static str)>,
 }
 
+impl GstCase {
+    /// H.264 + AAC, H.264 alone, H.265 alone: each asked for over TCP from a server that
+    /// allows any transport, without auth.
+    fn h264_aac() -> GstCase {
+        GstCase::clip(false, true)
+    }
+
+    fn h264() -> GstCase {
+        GstCase::clip(false, false)
+    }
+
+    fn h265() -> GstCase {
+        GstCase::clip(true, false)
+    }
+
+    fn clip(hevc: bool, aac: bool) -> GstCase {
+        GstCase {
+            hevc,
+            aac,
+            transport: TransportPreference::Tcp,
+            protocols: "any",
+            expect: LowerTransport::Tcp,
+            auth: None,
+        }
+    }
+
+    /// Asked for over `transport`; `expect` ends up in use.
+    fn over(self, transport: TransportPreference, expect: LowerTransport) -> GstCase {
+        GstCase {
+            transport,
+            expect,
+            ..self
+        }
+    }
+
+    /// The server allows only `protocols`.
+    fn allowing(self, protocols: &'static str) -> GstCase {
+        GstCase { protocols, ..self }
+    }
+
+    /// With Digest auth ([`DIGEST`]).
+    fn digest(self) -> GstCase {
+        GstCase {
+            auth: DIGEST,
+            ..self
+        }
+    }
+}
+
 /// Pulls the clip from gst-rtsp-server: the tracks are announced with their codecs; the
 /// decoded pictures of the received video equal the source's, every one from the first
 /// keyframe (ffmpeg framemd5 of both); the AAC frames are the source's packets; timestamps
 /// are typed (90 kHz video with monotonic DTS under B-frames, 48 kHz audio in 1024 steps)
 /// and the tracks start together.
 async fn gst_pull(test: &str, case: GstCase) {
+    weir_testutil::interop_or_skip!();
     let Some(py) = gst_server::python_with_gst_rtsp_server(test) else {
         return;
     };
@@ -867,87 +903,36 @@ const DIGEST: Option<(&str, &str)> = Some(("weir", "s3cret pass"));
 
 #[tokio::test]
 async fn gst_rtsp_server_h264_aac_tcp_digest() {
-    weir_testutil::interop_or_skip!();
-    gst_pull(
-        "gst_rtsp_server_h264_aac_tcp_digest",
-        GstCase {
-            hevc: false,
-            aac: true,
-            transport: TransportPreference::Tcp,
-            protocols: "any",
-            expect: LowerTransport::Tcp,
-            auth: DIGEST,
-        },
-    )
-    .await;
+    let case = GstCase::h264_aac().digest();
+    gst_pull("gst_rtsp_server_h264_aac_tcp_digest", case).await;
 }
 
 #[tokio::test]
 async fn gst_rtsp_server_h264_aac_udp_digest() {
-    weir_testutil::interop_or_skip!();
-    gst_pull(
-        "gst_rtsp_server_h264_aac_udp_digest",
-        GstCase {
-            hevc: false,
-            aac: true,
-            transport: TransportPreference::Udp,
-            protocols: "any",
-            expect: LowerTransport::Udp,
-            auth: DIGEST,
-        },
-    )
-    .await;
+    let case = GstCase::h264_aac().over(TransportPreference::Udp, LowerTransport::Udp);
+    gst_pull("gst_rtsp_server_h264_aac_udp_digest", case.digest()).await;
 }
 
 #[tokio::test]
 async fn gst_rtsp_server_h265_udp() {
-    weir_testutil::interop_or_skip!();
-    gst_pull(
-        "gst_rtsp_server_h265_udp",
-        GstCase {
-            hevc: true,
-            aac: false,
-            transport: TransportPreference::Udp,
-            protocols: "any",
-            expect: LowerTransport::Udp,
-            auth: None,
-        },
-    )
-    .await;
+    let case = GstCase::h265().over(TransportPreference::Udp, LowerTransport::Udp);
+    gst_pull("gst_rtsp_server_h265_udp", case).await;
 }
 
 #[tokio::test]
 async fn gst_rtsp_server_h265_tcp_digest() {
-    weir_testutil::interop_or_skip!();
-    gst_pull(
-        "gst_rtsp_server_h265_tcp_digest",
-        GstCase {
-            hevc: true,
-            aac: false,
-            transport: TransportPreference::Tcp,
-            protocols: "any",
-            expect: LowerTransport::Tcp,
-            auth: DIGEST,
-        },
-    )
-    .await;
+    let case = GstCase::h265().digest();
+    gst_pull("gst_rtsp_server_h265_tcp_digest", case).await;
 }
 
 /// `auto` against a server that only allows TCP: gst-rtsp-server refuses the UDP SETUP
 /// (461) and the client sets up over TCP instead.
 #[tokio::test]
 async fn gst_rtsp_server_auto_falls_back_to_tcp() {
-    weir_testutil::interop_or_skip!();
+    let case = GstCase::h264_aac().over(TransportPreference::Auto, LowerTransport::Tcp);
     gst_pull(
         "gst_rtsp_server_auto_falls_back_to_tcp",
-        GstCase {
-            hevc: false,
-            aac: true,
-            transport: TransportPreference::Auto,
-            protocols: "tcp",
-            expect: LowerTransport::Tcp,
-            auth: None,
-        },
+        case.allowing("tcp"),
     )
     .await;
 }
@@ -955,17 +940,6 @@ async fn gst_rtsp_server_auto_falls_back_to_tcp() {
 /// `auto` with UDP working: stays on UDP.
 #[tokio::test]
 async fn gst_rtsp_server_auto_uses_udp() {
-    weir_testutil::interop_or_skip!();
-    gst_pull(
-        "gst_rtsp_server_auto_uses_udp",
-        GstCase {
-            hevc: false,
-            aac: false,
-            transport: TransportPreference::Auto,
-            protocols: "any",
-            expect: LowerTransport::Udp,
-            auth: None,
-        },
-    )
-    .await;
+    let case = GstCase::h264().over(TransportPreference::Auto, LowerTransport::Udp);
+    gst_pull("gst_rtsp_server_auto_uses_udp", case).await;
 }

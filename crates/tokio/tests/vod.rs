@@ -95,24 +95,6 @@ fn vod_config(media: &Path) -> RelayConfig {
     c
 }
 
-/// MD5 of every decoded frame of one stream.
-fn decoded_md5(file: &Path, map: &str) -> Vec<String> {
-    let out = weir_testutil::ffmpeg([
-        "-i",
-        &file.display().to_string(),
-        "-map",
-        map,
-        "-f",
-        "framemd5",
-        "-",
-    ]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.rsplit(',').next().map(|s| s.trim().to_string()))
-        .collect()
-}
-
 /// Presentation times (s) of the video keyframes of a file.
 fn keyframe_times(file: &Path) -> Vec<f64> {
     let out = weir_testutil::ffprobe([
@@ -501,7 +483,7 @@ async fn http_vod_ranges_and_ffmpeg_seeking() {
         } else {
             format!("Range: {range}\r\n")
         };
-        async move { http_req(h, "GET", "/vod/media/clip.mp4", &extra).await }
+        async move { http_request(h, "GET", "/vod/media/clip.mp4", &extra).await }
     };
     let (code, head, body) = get("").await;
     assert_eq!(code, 200);
@@ -526,7 +508,7 @@ async fn http_vod_ranges_and_ffmpeg_seeking() {
         head.contains(&format!("content-range: bytes */{len}")),
         "{head}"
     );
-    let (code, head, body) = http_req(relay.http, "HEAD", "/vod/media/clip.mp4", "").await;
+    let (code, head, body) = http_request(relay.http, "HEAD", "/vod/media/clip.mp4", "").await;
     assert_eq!(code, 200);
     assert!(
         head.contains(&format!("content-length: {len}")) && body.is_empty(),
@@ -559,32 +541,6 @@ async fn http_vod_ranges_and_ffmpeg_seeking() {
     relay.stop().await;
 }
 
-/// An HTTP/1.0 request: (status, lower-cased head, body).
-async fn http_req(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &str,
-) -> (u16, String, Bytes) {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    s.write_all(format!("{method} {path} HTTP/1.0\r\nHost: x\r\n{headers}\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut all = Vec::new();
-    tokio::time::timeout(Duration::from_secs(60), s.read_to_end(&mut all))
-        .await
-        .expect("http timeout")
-        .unwrap();
-    let split = all.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
-    let head = String::from_utf8_lossy(&all[..split]).to_ascii_lowercase();
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, head, Bytes::from(all[split..].to_vec()))
-}
-
 /// RTSP status of DESCRIBE `path`.
 async fn rtsp_status(addr: SocketAddr, path: &str) -> u16 {
     describe_body(addr, &format!("rtsp://{addr}/{path}"))
@@ -607,7 +563,7 @@ async fn hostile_paths_never_leave_the_root() {
         std::os::unix::fs::symlink(dir.path(), root.join("sub").join("up")).unwrap();
     }
     let relay = TestRelay::start(vod_config(&root)).await;
-    let (code, _, body) = http_req(relay.http, "GET", "/vod/media/ok.bin", "").await;
+    let (code, _, body) = http_request(relay.http, "GET", "/vod/media/ok.bin", "").await;
     assert_eq!((code, &body[..]), (200, &b"fine"[..]));
     for (path, want) in [
         ("/vod/media/../secret.mp4", 404),
@@ -623,7 +579,7 @@ async fn hostile_paths_never_leave_the_root() {
         ("/vod/media/sub/up/secret.mp4", 403),
         ("/vod/media/link.mp4.flv", 403),
     ] {
-        let (code, _, body) = http_req(relay.http, "GET", path, "").await;
+        let (code, _, body) = http_request(relay.http, "GET", path, "").await;
         assert_eq!(code, want, "GET {path}");
         assert!(!body.starts_with(b"secret"), "{path} leaked the file");
     }
@@ -660,9 +616,9 @@ async fn vod_asks_the_authorization_hook() {
         true
     });
     let relay = TestRelay::start_with_auth(vod_config(dir.path()), hook).await;
-    let (code, _, _) = http_req(relay.http, "GET", "/vod/media/ok.bin", "").await;
+    let (code, _, _) = http_request(relay.http, "GET", "/vod/media/ok.bin", "").await;
     assert_eq!(code, 403);
-    let (code, _, body) = http_req(relay.http, "GET", "/vod/media/ok.bin?token=yes", "").await;
+    let (code, _, body) = http_request(relay.http, "GET", "/vod/media/ok.bin?token=yes", "").await;
     assert_eq!((code, &body[..]), (200, &b"fine"[..]));
     assert_eq!(
         rtsp_status(relay.rtsp.unwrap(), "vod/media/ok.bin").await,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use client::{http, Client};
 use common::TestRelay;
-use str0m::media::{Direction, MediaKind};
+use str0m::media::Direction;
 use str0m::Event;
 use weir_media::{nal, Codec, Frame};
 use weir_testutil::{interop_or_skip, TempDir};
@@ -86,6 +86,11 @@ fn picture_nalus(nalus: impl Iterator<Item = Bytes>) -> Vec<Bytes> {
         .collect()
 }
 
+/// [`picture_nalus`] of a canonical H.264 frame (4-byte length prefixes).
+fn frame_picture_nalus(f: &Frame) -> Vec<Bytes> {
+    picture_nalus(nal::length_prefixed_nalus(&f.data, 4).unwrap().flatten())
+}
+
 /// Asserts that `got` is a run of consecutive entries of `want` (at least `min` long).
 fn assert_run<T: PartialEq + std::fmt::Debug>(what: &str, want: &[T], got: &[T], min: usize) {
     assert!(
@@ -117,28 +122,13 @@ async fn wait_tracks(relay: &TestRelay, key: &str, n: usize) {
     }
 }
 
-/// Plays `key` over WHEP for `dur` after connecting: (video AUs as NAL lists with their
-/// RTP times, Opus packets with theirs).
-async fn whep_collect(
-    http_addr: SocketAddr,
-    key: &str,
-    dur: Duration,
-) -> (Vec<(u64, Vec<Bytes>)>, Vec<(u64, Bytes)>) {
-    let mut c = Client::connect(
-        http_addr,
-        &format!("/{key}/whep"),
-        Direction::RecvOnly,
-        &[MediaKind::Video, MediaKind::Audio],
-        &[],
-    )
-    .await
-    .unwrap_or_else(|r| {
-        panic!(
-            "WHEP refused: {} {}",
-            r.status,
-            String::from_utf8_lossy(&r.body)
-        )
-    });
+/// What a WHEP player got: (video AUs as NAL lists with their RTP times, Opus packets with
+/// theirs).
+type WhepMedia = (Vec<(u64, Vec<Bytes>)>, Vec<(u64, Bytes)>);
+
+/// Plays `key` over WHEP for `dur` after connecting.
+async fn whep_collect(http_addr: SocketAddr, key: &str, dur: Duration) -> WhepMedia {
+    let mut c = Client::open_av(http_addr, key, Direction::RecvOnly).await;
     let mut video = Vec::new();
     let mut audio = Vec::new();
     let mut take = |events: Vec<Event>, c: &Client| {
@@ -156,14 +146,27 @@ async fn whep_collect(
     };
     let ev = c.wait_connected(Duration::from_secs(10)).await;
     take(ev, &c);
-    let end = Instant::now() + dur;
-    while Instant::now() < end {
-        let ev = c.step(end).await;
-        take(ev, &c);
-    }
-    let r = http(http_addr, "DELETE", &c.location, &[], b"").await;
-    assert_eq!(r.status, 200, "DELETE of the WHEP resource");
+    let ev = c.run_until(Instant::now() + dur).await;
+    take(ev, &c);
+    c.delete(http_addr, "WHEP").await;
     (video, audio)
+}
+
+/// What [`whep_collect`] got is the source's: the pictures a run of `want_video` (at least
+/// 60) one frame apart, the Opus packets a run of `want_audio` (at least 100) in advancing
+/// RTP time.
+fn assert_whep_media((video, audio): &WhepMedia, want_video: &[Vec<Bytes>], want_audio: &[Bytes]) {
+    let got_video: Vec<Vec<Bytes>> = video.iter().map(|(_, n)| n.clone()).collect();
+    assert_run("H.264 access units", want_video, &got_video, 60);
+    // Timestamps advance by one frame (3600 ticks at 90 kHz, 25 fps).
+    for w in video.windows(2) {
+        assert_eq!(w[1].0 - w[0].0, 3600, "video RTP time step");
+    }
+    let got_audio: Vec<Bytes> = audio.iter().map(|(_, d)| d.clone()).collect();
+    assert_run("Opus packets", want_audio, &got_audio, 100);
+    for w in audio.windows(2) {
+        assert!(w[1].0 > w[0].0, "audio RTP time advances");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,36 +190,18 @@ async fn whep_plays_an_rtsp_published_stream_bit_exact() {
         relay.rtsp_url(key),
     ]);
     wait_tracks(&relay, key, 2).await;
-    let (video, audio) = whep_collect(relay.http, key, Duration::from_secs(4)).await;
+    let got = whep_collect(relay.http, key, Duration::from_secs(4)).await;
 
-    let want_video: Vec<Vec<Bytes>> = tracks
+    let frames_of = |codec: Codec| &tracks.iter().find(|(c, _)| *c == codec).unwrap().1;
+    let want_video: Vec<Vec<Bytes>> = frames_of(Codec::H264)
         .iter()
-        .find(|(c, _)| *c == Codec::H264)
-        .unwrap()
-        .1
-        .iter()
-        .map(|f| picture_nalus(nal::length_prefixed_nalus(&f.data, 4).unwrap().flatten()))
+        .map(frame_picture_nalus)
         .collect();
-    let got_video: Vec<Vec<Bytes>> = video.iter().map(|(_, n)| n.clone()).collect();
-    assert_run("H.264 access units", &want_video, &got_video, 60);
-    // Timestamps advance by one frame (3600 ticks at 90 kHz, 25 fps).
-    for w in video.windows(2) {
-        assert_eq!(w[1].0 - w[0].0, 3600, "video RTP time step");
-    }
-
-    let want_audio: Vec<Bytes> = tracks
-        .iter()
-        .find(|(c, _)| *c == Codec::Opus)
-        .unwrap()
-        .1
+    let want_audio: Vec<Bytes> = frames_of(Codec::Opus)
         .iter()
         .map(|f| f.data.clone())
         .collect();
-    let got_audio: Vec<Bytes> = audio.iter().map(|(_, d)| d.clone()).collect();
-    assert_run("Opus packets", &want_audio, &got_audio, 100);
-    for w in audio.windows(2) {
-        assert!(w[1].0 > w[0].0, "audio RTP time advances");
-    }
+    assert_whep_media(&got, &want_video, &want_audio);
     relay.stop().await;
 }
 
@@ -235,24 +220,15 @@ async fn whep_plays_an_rtmp_enhanced_h264_opus_stream_bit_exact() {
         wait_tracks(&relay, key, 2).await;
         whep_collect(relay.http, key, Duration::from_secs(4)).await
     };
-    let ((), (video, audio)) = tokio::join!(common::rtmp_publish(&relay, key, &src), play);
+    let ((), got) = tokio::join!(common::rtmp_publish(&relay, key, &src), play);
 
     let want_video: Vec<Vec<Bytes>> = src
         .frames
         .iter()
         .filter(|f| f.track == src.video.id)
-        .map(|f| picture_nalus(nal::length_prefixed_nalus(&f.data, 4).unwrap().flatten()))
+        .map(frame_picture_nalus)
         .collect();
-    let got_video: Vec<Vec<Bytes>> = video.iter().map(|(_, n)| n.clone()).collect();
-    assert_run("H.264 access units", &want_video, &got_video, 60);
-    for w in video.windows(2) {
-        assert_eq!(w[1].0 - w[0].0, 3600, "video RTP time step");
-    }
-    let got_audio: Vec<Bytes> = audio.iter().map(|(_, d)| d.clone()).collect();
-    assert_run("Opus packets", &src.audio_units, &got_audio, 100);
-    for w in audio.windows(2) {
-        assert!(w[1].0 > w[0].0, "audio RTP time advances");
-    }
+    assert_whep_media(&got, &want_video, &src.audio_units);
     relay.stop().await;
 }
 
@@ -378,21 +354,7 @@ async fn whip_publish(http_addr: SocketAddr, key: &str, src: &Path, dur: Duratio
         frames.extend(list.iter().map(|f| (*codec == Codec::H264, f.clone())));
     }
     frames.sort_by_key(|(_, f)| f.dts.rescale(weir_media::Timebase::MICROS).ticks());
-    let mut c = Client::connect(
-        http_addr,
-        &format!("/{key}/whip"),
-        Direction::SendOnly,
-        &[MediaKind::Video, MediaKind::Audio],
-        &[],
-    )
-    .await
-    .unwrap_or_else(|r| {
-        panic!(
-            "WHIP refused: {} {}",
-            r.status,
-            String::from_utf8_lossy(&r.body)
-        )
-    });
+    let mut c = Client::open_av(http_addr, key, Direction::SendOnly).await;
     c.wait_connected(Duration::from_secs(10)).await;
     let (vmid, amid) = (c.video.unwrap(), c.audio.unwrap());
     let pt_of = |c: &mut Client, mid, codec| {
@@ -423,9 +385,7 @@ async fn whip_publish(http_addr: SocketAddr, key: &str, src: &Path, dur: Duratio
         if at > dur {
             break;
         }
-        while Instant::now() < start + at {
-            c.step(start + at).await;
-        }
+        c.run_until(start + at).await;
         let (mid, pt, rate) = if video {
             (vmid, vpt, 90_000)
         } else {
@@ -450,12 +410,9 @@ async fn whip_publish(http_addr: SocketAddr, key: &str, src: &Path, dur: Duratio
             )
             .unwrap();
     }
-    let end = Instant::now() + Duration::from_millis(300);
-    while Instant::now() < end {
-        c.step(end).await;
-    }
-    let r = http(http_addr, "DELETE", &c.location, &[], b"").await;
-    assert_eq!(r.status, 200, "DELETE of the WHIP resource");
+    c.run_until(Instant::now() + Duration::from_millis(300))
+        .await;
+    c.delete(http_addr, "WHIP").await;
 }
 
 /// Reads `url` with ffmpeg for `seconds` into an MP4 (stream copy of `maps`).
@@ -520,21 +477,14 @@ async fn whip_publish_is_played_by_ffmpeg_over_rtmp_rtsp_and_hls() {
     }
     publisher.await.unwrap();
 
-    let want_video: Vec<Vec<Bytes>> = tracks[0]
-        .1
-        .iter()
-        .map(|f| picture_nalus(nal::length_prefixed_nalus(&f.data, 4).unwrap().flatten()))
-        .collect();
+    let want_video: Vec<Vec<Bytes>> = tracks[0].1.iter().map(frame_picture_nalus).collect();
     let want_audio: Vec<Bytes> = tracks[1].1.iter().map(|f| f.data.clone()).collect();
     assert_eq!((tracks[0].0, tracks[1].0), (Codec::H264, Codec::Opus));
     for (what, file, min) in [("RTMP", &rtmp, 75), ("RTSP", &rtsp, 75), ("HLS", &hls, 50)] {
         let got = mp4_frames(file);
         let (codec, frames) = &got[0];
         assert_eq!(*codec, Codec::H264, "{what}");
-        let got_video: Vec<Vec<Bytes>> = frames
-            .iter()
-            .map(|f| picture_nalus(nal::length_prefixed_nalus(&f.data, 4).unwrap().flatten()))
-            .collect();
+        let got_video: Vec<Vec<Bytes>> = frames.iter().map(frame_picture_nalus).collect();
         assert_run(&format!("{what} H.264"), &want_video, &got_video, min);
         if what == "RTSP" {
             let (codec, frames) = &got[1];
@@ -610,41 +560,6 @@ async fn node(script: &str, args: serde_json::Value, limit: Duration) -> serde_j
     value
 }
 
-/// ffmpeg encoding a test pattern live (H.264 without B-frames, a keyframe a second, AAC)
-/// and publishing it over RTMP until dropped.
-fn publish_live_rtmp(url: &str) -> weir_testutil::ChildGuard {
-    let args = [
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=640x360:rate=25",
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-tune",
-        "zerolatency",
-        "-g",
-        "25",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "64k",
-        "-f",
-        "flv",
-        url,
-    ];
-    weir_testutil::ChildGuard::spawn(&mut weir_testutil::ffmpeg_command(args))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_plays_an_rtmp_stream_over_whep() {
     interop_or_skip!();
@@ -653,7 +568,7 @@ async fn chromium_plays_an_rtmp_stream_over_whep() {
     }
     let relay = relay().await;
     let key = "live/browser";
-    let _publisher = publish_live_rtmp(&relay.rtmp_url(key));
+    let _publisher = common::publish_live_pattern(&relay.rtmp_url(key), &["-pix_fmt", "yuv420p"]);
     wait_tracks(&relay, key, 2).await;
     // An AAC source plays video-only over WebRTC, and the API says why.
     let r = http(

@@ -20,7 +20,10 @@ pub use weir_tokio::client::{ClientError, RtmpClient};
 use weir_tokio::{Hub, Relay, RelayConfig};
 
 pub mod gst;
+pub mod http;
 pub mod pull;
+
+pub use http::{read_http_response, split_http_response};
 
 pub struct TestRelay {
     pub rtmp: SocketAddr,
@@ -223,6 +226,35 @@ pub fn play_ffmpeg(url: &str, out: &Path) -> Child {
     ])
 }
 
+/// ffmpeg encoding a 640x360 test pattern and a tone live (`-re`; H.264 without B-frames,
+/// `zerolatency`, a keyframe a second; AAC) with the extra output arguments `video` (a
+/// filter, a pixel format), publishing over RTMP to `url` until dropped.
+pub fn publish_live_pattern(url: &str, video: &[&str]) -> weir_testutil::ChildGuard {
+    let mut args = vec![
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=25",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-tune",
+        "zerolatency",
+        "-g",
+        "25",
+    ];
+    args.extend_from_slice(video);
+    args.extend_from_slice(&["-c:a", "aac", "-b:a", "64k", "-f", "flv", url]);
+    weir_testutil::ChildGuard::spawn(&mut weir_testutil::ffmpeg_command(args))
+}
+
 /// Waits for a child with a timeout; returns its stderr. Panics on failure or timeout.
 pub async fn wait_ok(mut child: Child, what: &str, timeout: Duration) -> String {
     let mut stderr = child.stderr.take();
@@ -239,6 +271,24 @@ pub async fn wait_ok(mut child: Child, what: &str, timeout: Duration) -> String 
     }
     assert!(status.success(), "{what} failed ({status}): {err}");
     err
+}
+
+/// MD5 of every decoded frame of one stream (`map`, e.g. `0:v:0`) of `file` (ffmpeg framemd5).
+pub fn decoded_md5(file: &Path, map: &str) -> Vec<String> {
+    let out = weir_testutil::ffmpeg([
+        "-i",
+        &file.display().to_string(),
+        "-map",
+        map,
+        "-f",
+        "framemd5",
+        "-",
+    ]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(',').next().map(|s| s.trim().to_string()))
+        .collect()
 }
 
 /// One packet of a `framemd5` listing.
@@ -392,30 +442,38 @@ pub fn assert_same_tags(
     assert_eq!(got.len(), want.len(), "{what}: tag count");
 }
 
-/// A minimal HTTP/1.0 GET: (status code, lower-cased head, body).
-pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String, Bytes) {
+/// An HTTP/1.0 request with extra header lines (each ending in CRLF), its response read
+/// within `limit`: (status code, lower-cased head, body).
+async fn http_request_within(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    limit: Duration,
+) -> (u16, String, Bytes) {
     use tokio::io::AsyncWriteExt;
     let mut s = TcpStream::connect(addr).await.expect("connect");
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+    s.write_all(format!("{method} {path} HTTP/1.0\r\nHost: x\r\n{headers}\r\n").as_bytes())
         .await
         .unwrap();
-    let mut all = Vec::new();
-    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut all))
-        .await
-        .expect("http timeout")
-        .unwrap();
-    let split = all
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("response head")
-        + 4;
-    let head = String::from_utf8_lossy(&all[..split]).to_ascii_lowercase();
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, head, Bytes::from(all[split..].to_vec()))
+    let (code, head, body) = read_http_response(&mut s, limit).await;
+    (code, head, Bytes::from(body))
+}
+
+/// A minimal HTTP/1.0 GET (30 s): (status code, lower-cased head, body).
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String, Bytes) {
+    http_request_within(addr, "GET", path, "", Duration::from_secs(30)).await
+}
+
+/// An HTTP/1.0 request with extra header lines (60 s, for large bodies): (status code,
+/// lower-cased head, body).
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+) -> (u16, String, Bytes) {
+    http_request_within(addr, method, path, headers, Duration::from_secs(60)).await
 }
 
 // ---------------------------------------------------------------------------------------

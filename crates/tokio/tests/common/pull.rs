@@ -52,12 +52,14 @@ pub fn ffmpeg_server(
 }
 
 /// ffmpeg serving `src` at `url` on a known `port` (a restarted upstream); returns once
-/// ffmpeg itself listens there, panics with its stderr if it cannot.
+/// ffmpeg itself listens there — or already serves the relay, whose pull retries every few
+/// hundred milliseconds and may connect (closing the `-listen 1` listener) before the test
+/// looks — and panics with its stderr if it cannot.
 pub fn ffmpeg_server_on(src: &Path, format: &str, url: &str, port: u16) -> ChildGuard {
     let mut child = ChildGuard::spawn(&mut weir_testutil::ffmpeg_command(server_args(
         src, format, url,
     )));
-    tokio::task::block_in_place(|| child.wait_tcp_listening(port, LIMIT))
+    tokio::task::block_in_place(|| child.wait_tcp_serving(port, LIMIT))
         .unwrap_or_else(|e| panic!("upstream ffmpeg on {port}: {e}"));
     child
 }

@@ -8,8 +8,15 @@ use str0m::change::SdpAnswer;
 use str0m::media::{Direction, MediaKind, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, UdpSocket};
+
+// The webrtc test binary loads this file as `common::http` too; examples/webrtc_latency.rs,
+// which includes this client, has no `common`.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/http.rs"]
+mod http_response;
+use http_response::read_http_response;
 
 /// An HTTP response: status, lower-cased head, body.
 pub struct HttpReply {
@@ -46,23 +53,7 @@ pub async fn http(
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).await.unwrap();
     s.write_all(body).await.unwrap();
-    let mut all = Vec::new();
-    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut all))
-        .await
-        .expect("http timeout")
-        .unwrap();
-    let split = all
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("response head")
-        + 4;
-    let head = String::from_utf8_lossy(&all[..split]).to_ascii_lowercase();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let mut body = all[split..].to_vec();
+    let (status, head, mut body) = read_http_response(&mut s, Duration::from_secs(30)).await;
     if head.contains("transfer-encoding: chunked") {
         body = dechunk(&body);
     }
@@ -148,6 +139,33 @@ impl Client {
         })
     }
 
+    /// Negotiates video and audio of `key`: WHEP when `dir` is RecvOnly (to play), WHIP
+    /// when SendOnly (to publish); panics with the HTTP refusal.
+    pub async fn open_av(http_addr: SocketAddr, key: &str, dir: Direction) -> Client {
+        let what = match dir {
+            Direction::RecvOnly => "WHEP",
+            Direction::SendOnly => "WHIP",
+            other => panic!("WHEP plays and WHIP publishes, not {other:?}"),
+        };
+        let path = format!("/{key}/{}", what.to_ascii_lowercase());
+        let kinds = [MediaKind::Video, MediaKind::Audio];
+        Client::connect(http_addr, &path, dir, &kinds, &[])
+            .await
+            .unwrap_or_else(|r| {
+                panic!(
+                    "{what} refused: {} {}",
+                    r.status,
+                    String::from_utf8_lossy(&r.body)
+                )
+            })
+    }
+
+    /// Ends the session: `DELETE` of its resource (`what`: WHEP or WHIP), answered 200.
+    pub async fn delete(&self, http_addr: SocketAddr, what: &str) {
+        let r = http(http_addr, "DELETE", &self.location, &[], b"").await;
+        assert_eq!(r.status, 200, "DELETE of the {what} resource");
+    }
+
     /// Drains str0m, then waits for one packet or `until` (whichever is first); returns
     /// the events produced.
     pub async fn step(&mut self, until: Instant) -> Vec<Event> {
@@ -179,6 +197,15 @@ impl Client {
         };
         if let Some(i) = input {
             let _ = self.rtc.handle_input(i);
+        }
+        events
+    }
+
+    /// Runs until `end`; returns the events produced.
+    pub async fn run_until(&mut self, end: Instant) -> Vec<Event> {
+        let mut events = Vec::new();
+        while Instant::now() < end {
+            events.extend(self.step(end).await);
         }
         events
     }
