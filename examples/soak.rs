@@ -114,7 +114,8 @@ async fn rtsp_publish(url: String, shared: &Shared, kbps: u64, until: Instant, s
         let due = start + Duration::from_millis((*seq - first) * 40);
         tokio::time::sleep_until(due.into()).await;
         load::sending(shared, *seq);
-        if p.send(&frame(*seq, kbps)).await.is_err() {
+        // (`send` queues; `flush` writes.)
+        if p.send(&frame(*seq, kbps)).await.is_err() || p.flush().await.is_err() {
             return;
         }
         *seq += 1;

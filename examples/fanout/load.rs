@@ -61,6 +61,9 @@ pub struct Shared {
     sent: Mutex<HashMap<u64, Instant>>,
     /// Delays (µs) recorded while measuring.
     pub delays: Mutex<Vec<u32>>,
+    /// The same, for non-key frames only (a keyframe is 4 × a frame: with many players
+    /// its fan-out, one copy per player, dominates the p99 of all frames).
+    pub delays_inter: Mutex<Vec<u32>>,
     /// Connect → first keyframe (µs) of players that started since the last clear.
     pub first_key: Mutex<Vec<u32>>,
     /// Payload bytes received while measuring.
@@ -89,6 +92,7 @@ impl Shared {
         Shared {
             sent: Mutex::default(),
             delays: Mutex::default(),
+            delays_inter: Mutex::default(),
             first_key: Mutex::default(),
             bytes: AtomicU64::new(0),
             measuring: AtomicBool::new(false),
@@ -121,8 +125,16 @@ impl Shared {
             .ok()
             .flatten()
             .filter(|s| *s >= t0);
-        if let (Some(sent), Ok(mut d)) = (sent, self.delays.lock()) {
-            d.push(now.saturating_duration_since(sent).as_micros() as u32);
+        if let Some(sent) = sent {
+            let us = now.saturating_duration_since(sent).as_micros() as u32;
+            if let Ok(mut d) = self.delays.lock() {
+                d.push(us);
+            }
+            if !is_key(seq) {
+                if let Ok(mut d) = self.delays_inter.lock() {
+                    d.push(us);
+                }
+            }
         }
     }
 
@@ -160,13 +172,18 @@ pub fn avc_record() -> Bytes {
 /// is this without the first 5 bytes).
 pub fn video_frame(seq: u64, kbps: u64) -> (Bytes, bool) {
     let frame_bytes = (kbps * 1000 / 8 / 25) as usize;
-    let key = seq % 50 == 0;
+    let key = is_key(seq);
     let size = if key {
         frame_bytes * 4
     } else {
         frame_bytes * 46 / 49
     };
     (video_body(seq, key, size), key)
+}
+
+/// Frame `seq` is a keyframe (a 2 s GOP at 25 fps).
+pub fn is_key(seq: u64) -> bool {
+    seq % 50 == 0
 }
 
 /// Records that video frame `seq` is being sent now.
@@ -219,7 +236,7 @@ pub async fn publish(url: RtmpUrl, shared: Option<Arc<Shared>>, kbps: u64) {
     for seq in 0u64.. {
         let ts = seq * 40;
         tokio::time::sleep_until((start + Duration::from_millis(ts)).into()).await;
-        let key = seq % 50 == 0;
+        let key = is_key(seq);
         let size = if key {
             frame_bytes * 4
         } else {

@@ -256,8 +256,10 @@ async fn measure(
     n: usize,
     mut first_key: Vec<u32>,
 ) -> Step {
-    if let Ok(mut d) = shared.delays.lock() {
-        d.clear();
+    for d in [&shared.delays, &shared.delays_inter] {
+        if let Ok(mut d) = d.lock() {
+            d.clear();
+        }
     }
     shared.bytes.store(0, Ordering::Relaxed);
     shared.measuring.store(true, Ordering::Relaxed);
@@ -283,11 +285,12 @@ async fn measure(
     );
     let (s, g) = (s1.since(&s0), g1.since(&g0));
     let bytes = shared.bytes.load(Ordering::Relaxed) as f64;
-    let mut d = shared
-        .delays
-        .lock()
-        .map(|mut d| std::mem::take(&mut *d))
-        .unwrap_or_default();
+    let take = |d: &std::sync::Mutex<Vec<u32>>| {
+        d.lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default()
+    };
+    let (mut d, mut inter) = (take(&shared.delays), take(&shared.delays_inter));
     Step {
         players: n,
         playing: shared.playing.load(Ordering::Relaxed),
@@ -297,6 +300,7 @@ async fn measure(
         loadgen_cpu: g.cpu,
         delay_p50: probe::pct_ms(&mut d, 0.5),
         delay_p99: probe::pct_ms(&mut d, 0.99),
+        delay_p99_inter: probe::pct_ms(&mut inter, 0.99),
         first_key_p50: probe::pct_ms(&mut first_key, 0.5),
         counted,
     }

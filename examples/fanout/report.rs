@@ -26,6 +26,8 @@ pub struct Step {
     pub delay_p50: f64,
     /// Added delay, ms.
     pub delay_p99: f64,
+    /// Added delay of non-key frames, ms.
+    pub delay_p99_inter: f64,
     /// Connect → first keyframe of the players this step added, ms.
     pub first_key_p50: f64,
     /// Every system call and context switch of the server in the window (`perf stat`).
@@ -112,6 +114,11 @@ impl Run {
         self.near_100().map_or(f64::NAN, |s| s.delay_p99)
     }
 
+    /// p99 added delay of non-key frames at the step closest to 100 players, ms.
+    pub fn delay_p99_inter_100(&self) -> f64 {
+        self.near_100().map_or(f64::NAN, |s| s.delay_p99_inter)
+    }
+
     /// Median over steps of connect → first keyframe p50, ms.
     pub fn first_key_p50(&self) -> f64 {
         let mut v: Vec<f64> = self
@@ -134,11 +141,11 @@ pub fn print_run(run: &Run) {
         "publisher only: server CPU {:.2} %, RSS {} KiB",
         run.idle_cpu_pct, run.base_rss_kib
     );
-    println!("| players | playing | delivered Mbit/s | server CPU % | CPU-s per Gbit | RSS MiB | syscalls per MB | ctx switches per MB | delay p50 ms | delay p99 ms | connect→keyframe p50 ms | load-gen CPU % |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| players | playing | delivered Mbit/s | server CPU % | CPU-s per Gbit | RSS MiB | syscalls per MB | ctx switches per MB | delay p50 ms | delay p99 ms | p99 non-key ms | connect→keyframe p50 ms | load-gen CPU % |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for s in &run.steps {
         println!(
-            "| {} | {} | {:.1} | {:.1} | {:.3} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.1} |",
+            "| {} | {} | {:.1} | {:.1} | {:.3} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} |",
             s.players,
             s.playing,
             s.bytes * 8.0 / s.secs / 1e6,
@@ -149,6 +156,7 @@ pub fn print_run(run: &Run) {
             s.switches_per_mb(),
             s.delay_p50,
             s.delay_p99,
+            s.delay_p99_inter,
             s.first_key_p50,
             s.loadgen_cpu / s.secs * 100.0,
         );
@@ -172,12 +180,12 @@ pub fn append_csv(path: &Path, round: usize, target: &str, protocol: Protocol, r
         return;
     };
     if new {
-        let _ = writeln!(f, "round,target,protocol,players,playing,seconds,bytes,server_cpu_s,rss_kib,syscalls,switches,delay_p50_ms,delay_p99_ms,first_key_p50_ms,loadgen_cpu_s");
+        let _ = writeln!(f, "round,target,protocol,players,playing,seconds,bytes,server_cpu_s,rss_kib,syscalls,switches,delay_p50_ms,delay_p99_ms,delay_p99_inter_ms,first_key_p50_ms,loadgen_cpu_s");
     }
     for s in &run.steps {
         let _ = writeln!(
             f,
-            "{round},{target},{},{},{},{:.3},{},{:.3},{},{},{},{:.3},{:.3},{:.3},{:.3}",
+            "{round},{target},{},{},{},{:.3},{},{:.3},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3}",
             protocol.name(),
             s.players,
             s.playing,
@@ -190,6 +198,7 @@ pub fn append_csv(path: &Path, round: usize, target: &str, protocol: Protocol, r
                 .map_or(s.server.vcsw + s.server.ivcsw, |c| c.switches),
             s.delay_p50,
             s.delay_p99,
+            s.delay_p99_inter,
             s.first_key_p50,
             s.loadgen_cpu
         );
@@ -225,7 +234,7 @@ fn stat(runs: &[&Run], f: impl Fn(&Run) -> f64) -> (f64, f64, f64) {
 type Figure = (&'static str, &'static str, fn(&Run) -> f64);
 
 /// The figures of the summary: name, unit, value of a run.
-const FIGURES: [Figure; 8] = [
+const FIGURES: [Figure; 9] = [
     (
         "server CPU-s per delivered Gbit (marginal)",
         "",
@@ -236,6 +245,11 @@ const FIGURES: [Figure; 8] = [
         "added delay p99, step nearest 100 players",
         "ms",
         Run::delay_p99_100,
+    ),
+    (
+        "added delay p99 of non-key frames, step nearest 100 players",
+        "ms",
+        Run::delay_p99_inter_100,
     ),
     ("connect → first keyframe p50", "ms", Run::first_key_p50),
     ("CPU with a publisher and no players", "%", |r| {

@@ -333,3 +333,35 @@ async fn ffmpeg_player_with_duration_limit_stops_on_time() {
     wait_ok(publisher, "publisher", Duration::from_secs(30)).await;
     relay.stop().await;
 }
+
+/// weir-tokio's RTSP publisher writes once 256 KiB are queued even when the caller never
+/// calls `flush` (before, every frame of a send-only loop stayed queued in the client until
+/// it hung up: the soak tool's RTSP publishers delivered a minute of media at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_publisher_writes_without_flush_once_its_queue_is_full() {
+    use weir_tokio::client::{
+        Codec, Frame, RtspPublisher, Timebase, Timestamp, TrackId, TrackInfo,
+    };
+    let relay = TestRelay::start(test_config()).await;
+    let track = TrackInfo::new(TrackId(0), Codec::Aac, 48_000)
+        .with_config(bytes::Bytes::from_static(&[0x11, 0x90]));
+    let mut p = RtspPublisher::connect(&relay.rtsp_url("live/noflush"), &[track])
+        .await
+        .expect("RTSP publish");
+    // 400 frames of 1 KB (8.5 s of AAC): more than the queue limit, never flushed.
+    for i in 0..400i64 {
+        let t = Timestamp::new(i * 1024, Timebase::new(1, 48_000).unwrap());
+        let f = Frame::new(TrackId(0), t, t, bytes::Bytes::from(vec![0x21; 1000]));
+        p.send(&f).await.expect("send");
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while relay.hub.stream("live/noflush").map_or(0, |s| s.units) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "nothing reached the relay without a flush"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(p);
+    relay.stop().await;
+}

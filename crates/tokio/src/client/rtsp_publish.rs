@@ -26,6 +26,10 @@ use weir_rtsp_proto::{ClientConfig, ClientEvent, ClientSession, RtspUrl};
 use crate::format::rtp::with_rtp_clock;
 use crate::net::random_u64;
 
+/// Queued interleaved bytes at which [`RtspPublisher::send`] writes without waiting for a
+/// flush.
+const SEND_QUEUE_BYTES: usize = 256 * 1024;
+
 /// How long a request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -127,6 +131,8 @@ pub struct RtspPublisher {
     session: ClientSession,
     tracks: Vec<OutTrack>,
     packets: Vec<Bytes>,
+    /// Bytes queued by [`RtspPublisher::send`] since the last write.
+    queued: usize,
 }
 
 impl std::fmt::Debug for RtspPublisher {
@@ -175,6 +181,7 @@ impl RtspPublisher {
             session,
             tracks: Vec::new(),
             packets: Vec::new(),
+            queued: 0,
         };
         let mut sdp = String::from(
             "v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=weir\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n",
@@ -317,6 +324,7 @@ impl RtspPublisher {
     }
 
     async fn write_session(&mut self) -> Result<(), RtspPublishError> {
+        self.queued = 0;
         while let Some(b) = self.session.poll_transmit() {
             self.sock
                 .write_all(&b)
@@ -329,7 +337,10 @@ impl RtspPublisher {
         Ok(())
     }
 
-    /// Packetizes `frame` (of one of the announced tracks) and queues its packets.
+    /// Packetizes `frame` (of one of the announced tracks) and queues its packets;
+    /// [`RtspPublisher::flush`] writes them (send a batch of frames, then flush once). The
+    /// queue is written here too once it holds 256 KiB, so a caller that never flushes still
+    /// streams (in bursts) rather than buffering without bound.
     ///
     /// # Errors
     /// A frame the payload format refuses, or the session refusing output.
@@ -374,12 +385,16 @@ impl RtspPublisher {
                 })?;
         }
         for p in self.packets.drain(..) {
+            self.queued += p.len() + 4;
             self.session
                 .send_interleaved(channel, p)
                 .map_err(|source| RtspPublishError::Rtsp {
                     url: self.url.clone(),
                     source,
                 })?;
+        }
+        if self.queued >= SEND_QUEUE_BYTES {
+            self.write_session().await?;
         }
         Ok(())
     }
