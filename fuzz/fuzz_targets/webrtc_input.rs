@@ -16,6 +16,12 @@ mod registry;
 #[allow(dead_code)]
 #[path = "../../crates/tokio/src/webrtc/sdp.rs"]
 mod sdp;
+/// The crate's `net::path` (stream keys), which `registry` uses.
+mod net {
+    #[allow(dead_code)]
+    #[path = "../../../crates/tokio/src/net/path.rs"]
+    pub(crate) mod path;
+}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };

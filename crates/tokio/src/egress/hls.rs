@@ -23,7 +23,7 @@ use weir_mpegts::hls::{media_playlist, HlsSegmenter, Segment, SegmenterConfig};
 use super::live::{lock, LiveState, LiveStream, LiveStreams};
 use super::settings::HlsConfig;
 use crate::core::{Hub, HubEvent};
-use crate::net::http::key_and_file;
+use crate::net::path::key_and_file;
 
 /// What the HLS output of a stream looks like, for the API.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,6 +9,8 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
+use super::path::valid_key;
+
 /// The response body type of every HTTP route.
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;
 
@@ -109,21 +111,6 @@ pub(crate) fn flv_headers(r: &mut Response<Body>) {
 pub(crate) fn stream_key(path: &str, suffix: &str) -> Option<String> {
     let key = path.strip_prefix('/')?.strip_suffix(suffix)?;
     valid_key(key).then(|| key.to_string())
-}
-
-/// `/{app}/{stream}/{file}` → (`app/stream`, `file`), the key checked as by [`valid_key`].
-pub(crate) fn key_and_file(path: &str) -> Option<(&str, &str)> {
-    let (key, file) = path.strip_prefix('/')?.rsplit_once('/')?;
-    valid_key(key).then_some((key, file))
-}
-
-/// Whether `key` is `app/stream` with each part non-empty and no empty, `.` or `..`
-/// segments.
-pub(crate) fn valid_key(key: &str) -> bool {
-    let ok =
-        |s: &str| !s.is_empty() && !s.split('/').any(|p| p.is_empty() || p == "." || p == "..");
-    key.rsplit_once('/')
-        .is_some_and(|(app, stream)| ok(app) && ok(stream))
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ mod accept;
 #[cfg(feature = "http")]
 pub mod http;
 mod io;
+#[cfg(any(feature = "http", feature = "webrtc"))]
+pub(crate) mod path;
 #[cfg(any(feature = "rtsp", feature = "rtmp", feature = "webrtc"))]
 mod random;
 #[cfg(feature = "rtsp")]

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::net::http::valid_key;
+use crate::net::path::valid_key;
 
 /// WHEP (play) or WHIP (publish).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -34,7 +34,7 @@ use weir_media::Codec;
 use super::live::{lock, LiveState, LiveStream, LiveStreams};
 use crate::core::{Hub, TryNext};
 use crate::egress::HlsConfig;
-use crate::net::http::key_and_file;
+use crate::net::path::key_and_file;
 use mux::Packager;
 
 /// The playlist file name.
