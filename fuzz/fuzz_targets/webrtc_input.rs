@@ -16,11 +16,12 @@ mod registry;
 #[allow(dead_code)]
 #[path = "../../crates/tokio/src/webrtc/sdp.rs"]
 mod sdp;
+#[allow(dead_code)]
+#[path = "../../crates/tokio/src/net/path.rs"]
+mod net_path;
 /// The crate's `net::path` (stream keys), which `registry` uses.
 mod net {
-    #[allow(dead_code)]
-    #[path = "../../../crates/tokio/src/net/path.rs"]
-    pub(crate) mod path;
+    pub(crate) use super::net_path as path;
 }
 
 fuzz_target!(|data: &[u8]| {
