@@ -52,6 +52,14 @@ struct Args {
     /// Messages a player may fall behind before it skips to the next keyframe [default: 1024].
     #[arg(long, value_name = "N")]
     queue_units: Option<usize>,
+    /// Threads sharing a hot stream's writes to caught-up RTMP players with its publishing
+    /// task; 0 turns them off [default: one per core beyond the first, at most 7].
+    #[arg(long, value_name = "N")]
+    fanout_threads: Option<usize>,
+    /// Caught-up players of one stream from which the fan-out threads share its writes
+    /// [default: 1000].
+    #[arg(long, value_name = "N")]
+    fanout_min_players: Option<usize>,
     /// Disconnect a player whose socket accepts nothing for this long, ms [default: 10000].
     #[arg(long, value_name = "MS")]
     player_stuck_timeout_ms: Option<u64>,
@@ -382,6 +390,8 @@ fn apply_flags(a: &Args, c: &mut RelayConfig) {
     set!(a.gop_cache, c.gop_cache);
     set!(a.gop_cache_max_bytes, c.gop_cache_max_bytes);
     set!(a.queue_units, c.queue_units);
+    set!(a.fanout_threads, c.fanout_threads);
+    set!(a.fanout_min_players, c.fanout_min_players);
     set!(a.player_stuck_timeout_ms, c.player_stuck_timeout, ms);
     set!(a.play_wait_ms, c.play_wait, ms);
     set!(a.publisher_grace_ms, c.publisher_grace, ms);

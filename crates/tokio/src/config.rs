@@ -31,6 +31,12 @@ pub struct RelayConfig {
     pub gop_cache_max_bytes: usize,
     /// Units a player may fall behind before it skips to the next keyframe (default 1024).
     pub queue_units: usize,
+    /// Threads that share a hot stream's writes to caught-up RTMP players with its
+    /// publishing task (default: one per core beyond the first, at most 7; 0 turns them off).
+    pub fanout_threads: usize,
+    /// Caught-up players of one stream from which the fan-out threads share its writes
+    /// (default 1000).
+    pub fanout_min_players: usize,
     /// A player whose socket accepts nothing for this long is disconnected (default 10 s).
     #[cfg_attr(
         feature = "serde",
@@ -119,6 +125,8 @@ impl Default for RelayConfig {
             gop_cache: true,
             gop_cache_max_bytes: 32 << 20,
             queue_units: 1024,
+            fanout_threads: crate::core::default_fanout_threads(),
+            fanout_min_players: 1000,
             player_stuck_timeout: Duration::from_secs(10),
             play_wait: Duration::from_secs(5),
             publisher_grace: Duration::from_secs(10),
@@ -163,6 +171,8 @@ impl RelayConfig {
             gop_cache: self.gop_cache,
             gop_cache_max_bytes: self.gop_cache_max_bytes,
             queue_units: self.queue_units,
+            fanout_threads: self.fanout_threads,
+            fanout_min_players: self.fanout_min_players,
             play_wait: self.play_wait,
             publisher_grace: self.publisher_grace,
             track_wait: self.track_wait,

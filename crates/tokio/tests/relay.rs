@@ -84,6 +84,45 @@ async fn rtmp_http_flv_and_ws_flv_players_receive_the_source_bit_exact() {
     relay.stop().await;
 }
 
+/// With the fan-out threads splitting from two players, the players whose slots fall to
+/// the helper thread receive the same bytes, in order, as those the publishing task serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtmp_players_served_by_the_fanout_threads_receive_the_source_bit_exact() {
+    interop_or_skip!();
+    let dir = TempDir::new("relay-fanout");
+    let src = make_source(&dir, "src.flv", 4, &[]);
+    let mut cfg = test_config();
+    cfg.fanout_threads = 1;
+    cfg.fanout_min_players = 2;
+    let relay = TestRelay::start(cfg).await;
+    let key = "live/fan";
+    let outs: Vec<_> = (0..3).map(|i| dir.join(&format!("p{i}.flv"))).collect();
+    let players: Vec<_> = outs
+        .iter()
+        .map(|o| play_ffmpeg(&relay.rtmp_url(key), o))
+        .collect();
+    relay.wait_for_players(key, outs.len()).await;
+    let publisher = push(&src, &relay.rtmp_url(key));
+    wait_ok(publisher, "publisher", Duration::from_secs(30)).await;
+    for p in players {
+        wait_ok(p, "rtmp player", Duration::from_secs(30)).await;
+    }
+    let src_v = packets(&src, "0:v");
+    let src_a: Vec<String> = packets(&src, "0:a").into_iter().map(|p| p.md5).collect();
+    let keys = keyframe_indices(&src);
+    for (i, out) in outs.iter().enumerate() {
+        let what = format!("player {i}");
+        let start = assert_bit_exact_from_keyframe(&src_v, &keys, &packets(out, "0:v"), &what);
+        assert_eq!(
+            start, 0,
+            "{what}: waited before the publish, gets everything"
+        );
+        let audio: Vec<String> = packets(out, "0:a").into_iter().map(|p| p.md5).collect();
+        assert_eq!(audio, src_a, "{what}: audio");
+    }
+    relay.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_joiner_starts_on_a_keyframe_within_500ms() {
     interop_or_skip!();

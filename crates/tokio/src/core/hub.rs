@@ -25,6 +25,8 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, Notify};
 
+use super::fanout::FanoutPool;
+pub use super::hub_config::{default_fanout_threads, HubConfig};
 use super::ring::Ring;
 use tokio::time::Instant;
 use tracing::{debug, info};
@@ -36,44 +38,6 @@ use super::stream::{Session, StreamShape, StreamState};
 use super::subscription::Subscription;
 use super::tap::{Tap, TapEntry, TapFactory};
 use super::unit::Unit;
-
-/// Hub settings.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct HubConfig {
-    /// Keep the last GOP for late joiners (default true).
-    pub gop_cache: bool,
-    /// Largest GOP cached, in payload bytes (default 32 MiB); a longer GOP is not cached
-    /// and late joiners wait for the next keyframe.
-    pub gop_cache_max_bytes: usize,
-    /// Units each stream's broadcast ring holds (default 1024): how far a player may fall
-    /// behind before it skips to the next keyframe.
-    pub queue_units: usize,
-    /// How long a player waits for a stream that is not published yet (default 5 s).
-    pub play_wait: Duration,
-    /// How long a stream outlives its publisher, waiting for it to come back (default 10 s).
-    pub publisher_grace: Duration,
-    /// How long a new player waits for tracks that have not delivered data yet (default
-    /// 1 s); after [`HubConfig::track_timeout`] of stream time an announced track that never
-    /// delivered is dropped from the stream's description, with a log line.
-    pub track_wait: Duration,
-    /// See [`HubConfig::track_wait`] (default 5 s).
-    pub track_timeout: Duration,
-}
-
-impl Default for HubConfig {
-    fn default() -> Self {
-        HubConfig {
-            gop_cache: true,
-            gop_cache_max_bytes: 32 << 20,
-            queue_units: 1024,
-            play_wait: Duration::from_secs(5),
-            publisher_grace: Duration::from_secs(10),
-            track_wait: Duration::from_secs(1),
-            track_timeout: Duration::from_secs(5),
-        }
-    }
-}
 
 /// Why the hub refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -208,6 +172,7 @@ pub(super) struct Shared {
     pub(super) shutting_down: AtomicBool,
     pub(super) sessions: Arc<Sessions>,
     pub(super) counters: HubCounters,
+    fanout: Arc<FanoutPool>,
 }
 
 #[derive(Debug)]
@@ -285,6 +250,10 @@ impl Hub {
         let (events, _) = broadcast::channel(1024);
         Hub {
             shared: Arc::new(Shared {
+                fanout: Arc::new(FanoutPool::new(
+                    config.fanout_threads,
+                    config.fanout_min_players,
+                )),
                 config,
                 streams: Mutex::new(HashMap::new()),
                 events,
@@ -320,7 +289,10 @@ impl Hub {
         streams
             .entry(key.to_string())
             .or_insert_with(|| {
-                let ring = Arc::new(Ring::new(self.shared.config.queue_units.max(16)));
+                let ring = Arc::new(Ring::new(
+                    self.shared.config.queue_units.max(16),
+                    self.shared.fanout.clone(),
+                ));
                 Arc::new(Slot {
                     key: key.to_string(),
                     ring,

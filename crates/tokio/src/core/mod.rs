@@ -9,7 +9,9 @@
 //! FLV, RTP or MPEG-TS. Egresses attach their encodings to units through
 //! [`EncodingKey`]s and [`Tap`]s that they declare themselves.
 
+mod fanout;
 mod hub;
+mod hub_config;
 mod metadata;
 mod publisher;
 mod ring;
@@ -20,7 +22,10 @@ mod tap;
 mod timing;
 mod unit;
 
-pub use hub::{Hub, HubConfig, HubCounters, HubError, HubEvent, StreamInfo, SubscribeOptions};
+pub use hub::{
+    default_fanout_threads, Hub, HubConfig, HubCounters, HubError, HubEvent, StreamInfo,
+    SubscribeOptions,
+};
 pub use metadata::{MetaValue, StreamMetadata};
 pub use publisher::{PublishBatch, Publisher};
 pub(crate) use ring::Direct;

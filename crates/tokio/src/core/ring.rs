@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Waker};
 
+use super::fanout::{FanoutPool, Job};
 use super::unit::Unit;
 
 /// What a player's read from the ring gave.
@@ -74,6 +75,8 @@ pub(crate) struct Ring {
     capacity: usize,
     /// Publish batches in progress ([`Ring::hold`]): wake-ups wait for the last to end.
     holds: AtomicUsize,
+    /// Helper threads that take shares of a batch's direct writes.
+    pool: Arc<FanoutPool>,
 }
 
 fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
@@ -81,11 +84,12 @@ fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
 }
 
 impl Ring {
-    pub(crate) fn new(capacity: usize) -> Ring {
+    pub(crate) fn new(capacity: usize, pool: Arc<FanoutPool>) -> Ring {
         Ring {
             inner: Mutex::new(Inner::default()),
             capacity: capacity.max(1),
             holds: AtomicUsize::new(0),
+            pool,
         }
     }
 
@@ -155,19 +159,25 @@ impl Ring {
     }
 
     /// Offers the units published since the last wake-up to the direct players, then
-    /// wakes every waiting player (both outside the lock).
+    /// wakes every waiting player (both outside the lock). With many direct players the
+    /// writes are shared with the fan-out helpers, by player slot ([`super::fanout`]).
     fn wake(&self, mut g: MutexGuard<'_, Inner>) {
         g.pending_wake = false;
         let tail = g.base + g.units.len() as u64;
         let from = g.offered.max(g.base);
         g.offered = tail;
-        let mut directs: Vec<Arc<dyn Direct>> = Vec::new();
-        let mut batch: Vec<Arc<Unit>> = Vec::new();
+        let mut shards: Vec<Vec<Arc<dyn Direct>>> = Vec::new();
+        let mut batch: Arc<[Arc<Unit>]> = Arc::new([]);
         if g.directs > 0 && from < tail {
-            directs.reserve(g.directs);
-            directs.extend(g.wakers.iter().filter_map(|e| e.direct.clone()));
+            let n = self.pool.shards(g.directs);
+            shards.resize_with(n, || Vec::with_capacity(g.directs / n + 1));
+            for (i, e) in g.wakers.iter().enumerate() {
+                if let Some(d) = &e.direct {
+                    shards[i % n].push(d.clone());
+                }
+            }
             let start = usize::try_from(from - g.base).unwrap_or(0);
-            batch.extend(g.units.range(start..).cloned());
+            batch = g.units.range(start..).cloned().collect();
         }
         let mut woken: Vec<Waker> = Vec::new();
         for e in g.wakers.iter_mut() {
@@ -176,8 +186,27 @@ impl Ring {
             }
         }
         drop(g);
-        for d in directs {
+        let mut shards = shards.into_iter();
+        let own = shards.next().unwrap_or_default();
+        let mut refused = Vec::new();
+        for (k, players) in shards.enumerate() {
+            if players.is_empty() {
+                continue;
+            }
+            let job = Job {
+                from,
+                units: batch.clone(),
+                players,
+            };
+            if let Err(job) = self.pool.submit(k + 1, job) {
+                refused.push(job);
+            }
+        }
+        for d in own {
             d.offer(from, &batch);
+        }
+        for job in refused {
+            job.run();
         }
         for w in woken {
             w.wake();
@@ -260,7 +289,7 @@ mod tests {
 
     #[test]
     fn a_held_batch_wakes_once_and_reads_whole() {
-        let ring = Arc::new(Ring::new(8));
+        let ring = Arc::new(Ring::new(8, Arc::new(FanoutPool::new(0, 2))));
         let slot = ring.register();
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
@@ -296,7 +325,7 @@ mod tests {
 
     #[test]
     fn a_player_behind_the_ring_is_told_how_far() {
-        let ring = Ring::new(4);
+        let ring = Ring::new(4, Arc::new(FanoutPool::new(0, 2)));
         let mut pos = ring.tail();
         for _ in 0..10 {
             ring.push(unit());
@@ -314,9 +343,73 @@ mod tests {
         assert_eq!(pos, 8);
     }
 
+    /// Records what it was offered and on which thread.
+    #[derive(Default)]
+    struct Rec {
+        got: Mutex<Vec<(u64, usize, std::thread::ThreadId)>>,
+    }
+    impl Direct for Rec {
+        fn offer(&self, from: u64, units: &[Arc<Unit>]) {
+            let mut g = self.got.lock().unwrap();
+            g.push((from, units.len(), std::thread::current().id()));
+        }
+    }
+
+    #[test]
+    fn many_direct_players_are_shared_with_a_helper_in_order() {
+        let ring = Arc::new(Ring::new(64, Arc::new(FanoutPool::new(1, 24))));
+        let players: Vec<Arc<Rec>> = (0..40).map(|_| Arc::default()).collect();
+        for p in &players {
+            let slot = ring.register();
+            ring.set_direct(slot, Some(p.clone()));
+        }
+        for batch in 0..20 {
+            let _hold = ring.hold();
+            for _ in 0..=batch % 3 {
+                ring.push(unit());
+            }
+        }
+        let total: u64 = (0..20).map(|b| b % 3 + 1).sum();
+        let me = std::thread::current().id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut helped = 0;
+        for p in &players {
+            // The helper's shard may still be writing: wait for its last batch.
+            loop {
+                let got = p.got.lock().unwrap().clone();
+                let end = got.last().map_or(0, |(from, n, _)| from + *n as u64);
+                if end == total {
+                    let mut next = 0;
+                    for (from, n, _) in &got {
+                        assert_eq!(*from, next, "batches in order, none twice");
+                        next += *n as u64;
+                    }
+                    if got.iter().all(|(_, _, t)| *t != me) {
+                        helped += 1;
+                    }
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "helper never wrote");
+                std::thread::yield_now();
+            }
+        }
+        assert_eq!(helped, players.len() / 2, "one shard of two on the helper");
+    }
+
+    #[test]
+    fn few_direct_players_are_written_by_the_publisher() {
+        let ring = Arc::new(Ring::new(64, Arc::new(FanoutPool::new(1, 24))));
+        let p = Arc::new(Rec::default());
+        let slot = ring.register();
+        ring.set_direct(slot, Some(p.clone()));
+        ring.push(unit());
+        let got = p.got.lock().unwrap().clone();
+        assert_eq!(got, vec![(0, 1, std::thread::current().id())]);
+    }
+
     #[test]
     fn slots_are_reused() {
-        let ring = Ring::new(4);
+        let ring = Ring::new(4, Arc::new(FanoutPool::new(0, 2)));
         let a = ring.register();
         let b = ring.register();
         ring.unregister(a);
