@@ -56,6 +56,10 @@ struct Args {
     /// task; 0 turns them off [default: one per core beyond the first, at most 7].
     #[arg(long, value_name = "N")]
     fanout_threads: Option<usize>,
+    /// Stream time a player may fall behind before it skips to the next keyframe (the most
+    /// a stream's ring holds), ms; 0: queue-units only [default: 10000].
+    #[arg(long, value_name = "MS")]
+    queue_ms: Option<u64>,
     /// Caught-up players of one stream from which the fan-out threads share its writes
     /// [default: 1000].
     #[arg(long, value_name = "N")]
@@ -391,6 +395,7 @@ fn apply_flags(a: &Args, c: &mut RelayConfig) {
     set!(a.gop_cache_max_bytes, c.gop_cache_max_bytes);
     set!(a.queue_units, c.queue_units);
     set!(a.fanout_threads, c.fanout_threads);
+    set!(a.queue_ms, c.queue_duration, ms);
     set!(a.fanout_min_players, c.fanout_min_players);
     set!(a.player_stuck_timeout_ms, c.player_stuck_timeout, ms);
     set!(a.play_wait_ms, c.play_wait, ms);

@@ -31,6 +31,13 @@ pub struct RelayConfig {
     pub gop_cache_max_bytes: usize,
     /// Units a player may fall behind before it skips to the next keyframe (default 1024).
     pub queue_units: usize,
+    /// Stream time a player may fall behind before it skips to the next keyframe, and
+    /// the most a stream's ring holds (default 10 s; 0: `queue_units` only).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "queue_ms", with = "crate::serde_util::millis")
+    )]
+    pub queue_duration: Duration,
     /// Threads that share a hot stream's writes to caught-up RTMP players with its
     /// publishing task (default: one per core beyond the first, at most 7; 0 turns them off).
     pub fanout_threads: usize,
@@ -125,6 +132,7 @@ impl Default for RelayConfig {
             gop_cache: true,
             gop_cache_max_bytes: 32 << 20,
             queue_units: 1024,
+            queue_duration: Duration::from_secs(10),
             fanout_threads: crate::core::default_fanout_threads(),
             fanout_min_players: 1000,
             player_stuck_timeout: Duration::from_secs(10),
@@ -171,6 +179,7 @@ impl RelayConfig {
             gop_cache: self.gop_cache,
             gop_cache_max_bytes: self.gop_cache_max_bytes,
             queue_units: self.queue_units,
+            queue_duration: self.queue_duration,
             fanout_threads: self.fanout_threads,
             fanout_min_players: self.fanout_min_players,
             play_wait: self.play_wait,

@@ -291,6 +291,7 @@ impl Hub {
             .or_insert_with(|| {
                 let ring = Arc::new(Ring::new(
                     self.shared.config.queue_units.max(16),
+                    self.shared.config.queue_duration,
                     self.shared.fanout.clone(),
                 ));
                 Arc::new(Slot {

@@ -12,9 +12,13 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Waker};
+use std::time::Duration;
 
 use super::fanout::{FanoutPool, Job};
 use super::unit::Unit;
+
+/// Units a ring keeps whatever their stream time (a burst, a timestamp jump).
+const MIN_UNITS: usize = 16;
 
 /// What a player's read from the ring gave.
 #[derive(Debug)]
@@ -73,6 +77,8 @@ struct Inner {
 pub(crate) struct Ring {
     inner: Mutex<Inner>,
     capacity: usize,
+    /// Stream time kept at most (zero: no bound).
+    span: Duration,
     /// Publish batches in progress ([`Ring::hold`]): wake-ups wait for the last to end.
     holds: AtomicUsize,
     /// Helper threads that take shares of a batch's direct writes.
@@ -84,10 +90,11 @@ fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
 }
 
 impl Ring {
-    pub(crate) fn new(capacity: usize, pool: Arc<FanoutPool>) -> Ring {
+    pub(crate) fn new(capacity: usize, span: Duration, pool: Arc<FanoutPool>) -> Ring {
         Ring {
             inner: Mutex::new(Inner::default()),
             capacity: capacity.max(1),
+            span,
             holds: AtomicUsize::new(0),
             pool,
         }
@@ -133,7 +140,7 @@ impl Ring {
     pub(crate) fn push(&self, unit: Arc<Unit>) {
         let mut g = lock(&self.inner);
         g.units.push_back(unit);
-        if g.units.len() > self.capacity {
+        while g.units.len() > self.capacity || self.too_long(&g.units) {
             g.units.pop_front();
             g.base += 1;
         }
@@ -142,6 +149,20 @@ impl Ring {
             return;
         }
         self.wake(g);
+    }
+
+    /// The ring holds more than its stream time (it always keeps [`MIN_UNITS`]).
+    fn too_long(&self, units: &VecDeque<Arc<Unit>>) -> bool {
+        if self.span.is_zero() || units.len() <= MIN_UNITS {
+            return false;
+        }
+        match (units.front(), units.back()) {
+            (Some(a), Some(b)) => b
+                .time()
+                .duration_since(a.time())
+                .is_some_and(|d| d > self.span),
+            _ => false,
+        }
     }
 
     /// Gives player `slot` a direct path (or takes it away).
@@ -289,7 +310,11 @@ mod tests {
 
     #[test]
     fn a_held_batch_wakes_once_and_reads_whole() {
-        let ring = Arc::new(Ring::new(8, Arc::new(FanoutPool::new(0, 2))));
+        let ring = Arc::new(Ring::new(
+            8,
+            Duration::ZERO,
+            Arc::new(FanoutPool::new(0, 2)),
+        ));
         let slot = ring.register();
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
@@ -325,7 +350,7 @@ mod tests {
 
     #[test]
     fn a_player_behind_the_ring_is_told_how_far() {
-        let ring = Ring::new(4, Arc::new(FanoutPool::new(0, 2)));
+        let ring = Ring::new(4, Duration::ZERO, Arc::new(FanoutPool::new(0, 2)));
         let mut pos = ring.tail();
         for _ in 0..10 {
             ring.push(unit());
@@ -357,7 +382,11 @@ mod tests {
 
     #[test]
     fn many_direct_players_are_shared_with_a_helper_in_order() {
-        let ring = Arc::new(Ring::new(64, Arc::new(FanoutPool::new(1, 24))));
+        let ring = Arc::new(Ring::new(
+            64,
+            Duration::ZERO,
+            Arc::new(FanoutPool::new(1, 24)),
+        ));
         let players: Vec<Arc<Rec>> = (0..40).map(|_| Arc::default()).collect();
         for p in &players {
             let slot = ring.register();
@@ -398,7 +427,11 @@ mod tests {
 
     #[test]
     fn few_direct_players_are_written_by_the_publisher() {
-        let ring = Arc::new(Ring::new(64, Arc::new(FanoutPool::new(1, 24))));
+        let ring = Arc::new(Ring::new(
+            64,
+            Duration::ZERO,
+            Arc::new(FanoutPool::new(1, 24)),
+        ));
         let p = Arc::new(Rec::default());
         let slot = ring.register();
         ring.set_direct(slot, Some(p.clone()));
@@ -408,8 +441,48 @@ mod tests {
     }
 
     #[test]
+    fn the_ring_keeps_at_most_its_stream_time() {
+        let ring = Ring::new(
+            1024,
+            Duration::from_secs(2),
+            Arc::new(FanoutPool::new(0, 2)),
+        );
+        let mut pos = ring.tail();
+        // 100 units 40 ms apart: 4 s of stream time.
+        for i in 0..100 {
+            ring.push(Arc::new(Unit::end(Timestamp::new(
+                i * 40,
+                Timebase::MILLIS,
+            ))));
+        }
+        let mut out = Vec::new();
+        // At most 2 s from the newest (3960 ms): units 49 (1960 ms) to 99 are kept.
+        assert!(matches!(
+            ring.read(&mut pos, &mut out, 1024, None),
+            Read::Lagged(49)
+        ));
+        assert!(matches!(
+            ring.read(&mut pos, &mut out, 1024, None),
+            Read::Units
+        ));
+        assert_eq!(out.len(), 51);
+        // A timestamp jump keeps the last MIN_UNITS.
+        ring.push(Arc::new(Unit::end(Timestamp::new(
+            3_600_000,
+            Timebase::MILLIS,
+        ))));
+        let mut pos = 0;
+        out.clear();
+        let lag = match ring.read(&mut pos, &mut out, 1024, None) {
+            Read::Lagged(n) => n,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(lag, 101 - MIN_UNITS as u64);
+    }
+
+    #[test]
     fn slots_are_reused() {
-        let ring = Ring::new(4, Arc::new(FanoutPool::new(0, 2)));
+        let ring = Ring::new(4, Duration::ZERO, Arc::new(FanoutPool::new(0, 2)));
         let a = ring.register();
         let b = ring.register();
         ring.unregister(a);
