@@ -90,6 +90,8 @@ impl AssemblerLimits {
 pub struct AccessUnitAssembler {
     limits: AssemblerLimits,
     buf: BytesMut,
+    /// Size of the last access unit (the next one's first allocation).
+    last_len: usize,
     nal_count: usize,
     keyframe: bool,
     recovery: Option<u32>,
@@ -118,6 +120,7 @@ impl AccessUnitAssembler {
         AccessUnitAssembler {
             limits,
             buf: BytesMut::new(),
+            last_len: 0,
             nal_count: 0,
             keyframe: false,
             recovery: None,
@@ -236,7 +239,14 @@ impl AccessUnitAssembler {
                 limit: u32::MAX as usize,
             });
         };
-        self.buf.reserve(4 + nal.len());
+        if self.buf.is_empty() {
+            // One allocation per access unit, a quarter larger than the last one (the
+            // previous unit, frozen, still shares the old block, so growing would copy).
+            self.buf
+                .reserve((4 + nal.len()).max(self.last_len + self.last_len / 4));
+        } else {
+            self.buf.reserve(4 + nal.len());
+        }
         self.buf.extend_from_slice(&len.to_be_bytes());
         self.buf.extend_from_slice(nal);
         self.nal_count += 1;
@@ -277,6 +287,7 @@ impl AccessUnitAssembler {
         let nal_count = std::mem::replace(&mut self.nal_count, 0);
         self.has_vcl = false;
         let data = self.buf.split().freeze();
+        self.last_len = data.len().min(self.limits.max_au_bytes);
         if overflowed || nal_count == 0 {
             return None;
         }

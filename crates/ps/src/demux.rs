@@ -151,18 +151,32 @@ impl PsDemuxer {
 
     /// Feeds stream bytes.
     pub fn push(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
+        self.append(data);
         self.run(false);
     }
 
-    /// Feeds stream bytes without copying when nothing is buffered.
+    /// Feeds stream bytes, taking `data` over without a copy when nothing is buffered and
+    /// nothing else shares it (a packet read into its own buffer).
     pub fn push_bytes(&mut self, data: Bytes) {
         if self.buf.is_empty() {
-            self.buf = BytesMut::from(data);
+            match data.try_into_mut() {
+                Ok(own) => self.buf = own,
+                Err(shared) => self.append(&shared),
+            }
         } else {
-            self.buf.extend_from_slice(&data);
+            self.append(&data);
         }
         self.run(false);
+    }
+
+    /// Copies `data` in, into blocks of at least [`BLOCK`]: packets sliced from a shared
+    /// receive buffer cost one allocation per block, not one per packet (the emitted
+    /// packets keep slices of the block, so it is rarely reused in place).
+    fn append(&mut self, data: &[u8]) {
+        if self.buf.capacity() - self.buf.len() < data.len() {
+            self.buf.reserve(data.len().max(BLOCK));
+        }
+        self.buf.extend_from_slice(data);
     }
 
     /// Drops buffered bytes and partial frames (after the transport lost data). Frames
@@ -607,6 +621,9 @@ fn codec_of_type(t: u8) -> Option<(Codec, EsFraming)> {
 
 /// Finds the next `00 00 01 xx` with `xx` ≥ 0xB9 (pack, system header or PES start) at or
 /// after `from`. H.264/H.265 NAL headers are below 0x80, so ES start codes never match.
+/// Smallest block the input is copied into (see [`PsDemuxer::append`]).
+const BLOCK: usize = 16 << 10;
+
 fn find_system_start(buf: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
     loop {
