@@ -125,10 +125,14 @@ impl Relay {
                 Err(_) if addr.port() == 0 => UdpSocket::bind(addr).await?,
                 Err(e) => return Err(e),
             };
-            if let Err(e) =
-                socket2::SockRef::from(&udp).set_recv_buffer_size(c.gb28181.recv_buffer_bytes)
-            {
-                tracing::debug!(error = %e, "GB28181 SO_RCVBUF");
+            match crate::net::set_recv_buffer(&udp, c.gb28181.recv_buffer_bytes) {
+                Ok(got) if got < c.gb28181.recv_buffer_bytes => tracing::warn!(
+                    asked = c.gb28181.recv_buffer_bytes,
+                    got,
+                    "GB28181/UDP receive buffer capped by net.core.rmem_max: raise it (sysctl) or run with CAP_NET_ADMIN, or bursts from many devices are dropped"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "GB28181 SO_RCVBUF"),
             }
             l.gb28181_tcp = Some(tcp);
             l.gb28181_udp = Some(udp);

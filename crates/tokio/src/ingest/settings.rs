@@ -36,8 +36,10 @@ pub struct Gb28181Config {
     pub max_streams_per_source: usize,
     /// Packets queued for a new stream while the authorization hook decides (default 512).
     pub max_pending_packets: usize,
-    /// SO_RCVBUF requested for the UDP socket (default 4 MiB; the kernel may cap it):
-    /// devices send a keyframe as a burst of datagrams.
+    /// SO_RCVBUF requested for the UDP socket (default 32 MiB, ≈ 0.5 s of 500 devices at
+    /// 1 Mbit/s): devices send a keyframe as a burst of datagrams, and all of them share the
+    /// socket. Linux caps it at `net.core.rmem_max` unless the relay may force it
+    /// (`CAP_NET_ADMIN`); a capped buffer is logged at start.
     pub recv_buffer_bytes: usize,
 }
 
@@ -50,7 +52,7 @@ impl Default for Gb28181Config {
             max_streams: 256,
             max_streams_per_source: 16,
             max_pending_packets: 512,
-            recv_buffer_bytes: 4 << 20,
+            recv_buffer_bytes: 32 << 20,
         }
     }
 }

@@ -79,6 +79,29 @@ pub(crate) fn tune_socket(sock: &tokio::net::TcpStream, nodelay: bool, send_buff
     }
 }
 
+/// Asks for a receive buffer of `bytes` on a UDP socket; returns what the kernel granted.
+/// Linux caps `SO_RCVBUF` at `net.core.rmem_max` (often 208 KiB–4 MiB); a process allowed to
+/// (`CAP_NET_ADMIN`, e.g. root) gets the full size with `SO_RCVBUFFORCE`. A burst that
+/// overflows the buffer is lost (`RcvbufErrors` in `/proc/net/snmp`), and a receive task
+/// that shares a busy machine is late by tens of milliseconds now and then.
+pub(crate) fn set_recv_buffer(
+    sock: &tokio::net::UdpSocket,
+    bytes: usize,
+) -> std::io::Result<usize> {
+    let s = socket2::SockRef::from(sock);
+    s.set_recv_buffer_size(bytes)?;
+    // (Linux reports twice the size asked for: the kernel's bookkeeping share.)
+    let granted = s.recv_buffer_size()?;
+    #[cfg(target_os = "linux")]
+    if granted < bytes {
+        use nix::sys::socket::{setsockopt, sockopt::RcvBufForce};
+        if setsockopt(sock, RcvBufForce, &bytes).is_ok() {
+            return s.recv_buffer_size();
+        }
+    }
+    Ok(granted)
+}
+
 /// Runs `fut` with a `limit`, arming the timer only if the first poll does not finish it:
 /// a write that the socket takes at once (the common case for a healthy player) costs no
 /// timer and no allocation.
@@ -93,5 +116,39 @@ pub(crate) async fn within<F: std::future::Future>(
         // Boxed: the timer lives on the heap only while a write waits, so it does not grow
         // every connection's future (per-player memory).
         Poll::Pending => Box::pin(tokio::time::timeout(limit, fut)).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The process may force socket buffer sizes (CAP_NET_ADMIN in its effective set).
+    fn may_force() -> bool {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapEff:"))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .is_some_and(|caps| caps & (1 << 12) != 0)
+    }
+
+    #[tokio::test]
+    async fn a_receive_buffer_above_rmem_max_is_forced_when_allowed() {
+        let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        // Above what SO_RCVBUF alone can give (twice rmem_max).
+        let want = (rmem_max * 4).max(8 << 20);
+        let got = set_recv_buffer(&sock, want).unwrap();
+        if cfg!(target_os = "linux") && may_force() {
+            assert!(got >= want, "forced: asked {want}, got {got}");
+        } else {
+            // Capped by the kernel: what it granted is what the caller is told.
+            let real = socket2::SockRef::from(&sock).recv_buffer_size().unwrap();
+            assert_eq!(got, real);
+        }
     }
 }

@@ -34,6 +34,7 @@ mod udp;
     feature = "gb28181"
 ))]
 pub(crate) use accept::accept_loop;
+pub(crate) use io::set_recv_buffer;
 pub use io::write_all_bufs;
 #[cfg(any(feature = "rtmp", feature = "http", feature = "rtsp"))]
 pub(crate) use io::{tune_socket, within};
