@@ -81,11 +81,14 @@ impl Lane {
     }
 }
 
+/// A helper's queue and its thread (none when it could not be started).
+type Helper = (Arc<Lane>, Option<JoinHandle<()>>);
+
 /// The helper threads of one hub.
 pub(crate) struct FanoutPool {
     helpers: usize,
     min_split: usize,
-    lanes: OnceLock<Vec<(Arc<Lane>, Option<JoinHandle<()>>)>>,
+    lanes: OnceLock<Vec<Helper>>,
 }
 
 impl std::fmt::Debug for FanoutPool {
@@ -118,7 +121,7 @@ impl FanoutPool {
         }
     }
 
-    fn lanes(&self) -> &[(Arc<Lane>, Option<JoinHandle<()>>)] {
+    fn lanes(&self) -> &[Helper] {
         self.lanes.get_or_init(|| {
             (0..self.helpers)
                 .map(|i| {
