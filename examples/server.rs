@@ -56,8 +56,8 @@ struct Args {
     /// task; 0 turns them off [default: one per core beyond the first, at most 7].
     #[arg(long, value_name = "N")]
     fanout_threads: Option<usize>,
-    /// Stream time a player may fall behind before it skips to the next keyframe (the most
-    /// a stream's ring holds), ms; 0: queue-units only [default: 10000].
+    /// How far behind a player may fall before it skips to the next keyframe (the longest a
+    /// stream's ring holds a unit), ms; 0: queue-units only [default: 10000].
     #[arg(long, value_name = "MS")]
     queue_ms: Option<u64>,
     /// Caught-up players of one stream from which the fan-out threads share its writes

@@ -31,8 +31,8 @@ pub struct RelayConfig {
     pub gop_cache_max_bytes: usize,
     /// Units a player may fall behind before it skips to the next keyframe (default 1024).
     pub queue_units: usize,
-    /// Stream time a player may fall behind before it skips to the next keyframe, and
-    /// the most a stream's ring holds (default 10 s; 0: `queue_units` only).
+    /// How far behind (in time) a player may fall before it skips to the next keyframe:
+    /// the longest a stream's ring holds a unit (default 10 s; 0: `queue_units` only).
     #[cfg_attr(
         feature = "serde",
         serde(rename = "queue_ms", with = "crate::serde_util::millis")

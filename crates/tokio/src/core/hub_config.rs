@@ -16,9 +16,10 @@ pub struct HubConfig {
     /// Units each stream's broadcast ring holds (default 1024): how far a player may fall
     /// behind before it skips to the next keyframe.
     pub queue_units: usize,
-    /// Stream time each ring holds at most (default 10 s, as SRS's `queue_length`;
-    /// `Duration::ZERO`: units only): bounds a stream's memory whatever its shape — 1024
-    /// units are 40 s of a video-only stream — and how far behind a player may fall.
+    /// How long each ring holds a unit at most, by arrival (default 10 s, as SRS's
+    /// `queue_length`; `Duration::ZERO`: units only): bounds a stream's memory whatever its
+    /// shape — 1024 units are 40 s of a video-only stream — and how far behind a player may
+    /// fall.
     pub queue_duration: Duration,
     /// How long a player waits for a stream that is not published yet (default 5 s).
     pub play_wait: Duration,

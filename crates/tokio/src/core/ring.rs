@@ -17,7 +17,7 @@ use std::time::Duration;
 use super::fanout::{FanoutPool, Job};
 use super::unit::Unit;
 
-/// Units a ring keeps whatever their stream time (a burst, a timestamp jump).
+/// Units a ring keeps however long they have been held.
 const MIN_UNITS: usize = 16;
 
 /// What a player's read from the ring gave.
@@ -58,6 +58,8 @@ impl std::fmt::Debug for Entry {
 #[derive(Debug, Default)]
 struct Inner {
     units: VecDeque<Arc<Unit>>,
+    /// When each unit arrived, ms since the ring's start (only with a time bound).
+    arrived: VecDeque<u32>,
     /// Position of `units[0]` in the stream.
     base: u64,
     /// Where the units not yet offered to direct players start.
@@ -77,8 +79,9 @@ struct Inner {
 pub(crate) struct Ring {
     inner: Mutex<Inner>,
     capacity: usize,
-    /// Stream time kept at most (zero: no bound).
-    span: Duration,
+    /// How long a unit stays at most, in milliseconds since `start` (0: no bound).
+    span_ms: u32,
+    start: std::time::Instant,
     /// Publish batches in progress ([`Ring::hold`]): wake-ups wait for the last to end.
     holds: AtomicUsize,
     /// Helper threads that take shares of a batch's direct writes.
@@ -94,7 +97,8 @@ impl Ring {
         Ring {
             inner: Mutex::new(Inner::default()),
             capacity: capacity.max(1),
-            span,
+            span_ms: u32::try_from(span.as_millis()).unwrap_or(u32::MAX),
+            start: std::time::Instant::now(),
             holds: AtomicUsize::new(0),
             pool,
         }
@@ -138,10 +142,24 @@ impl Ring {
 
     /// Appends `unit`; wakes the waiting players unless a publish batch holds the wake-ups.
     pub(crate) fn push(&self, unit: Arc<Unit>) {
+        let now = if self.span_ms == 0 {
+            0
+        } else {
+            u32::try_from(self.start.elapsed().as_millis()).unwrap_or(u32::MAX)
+        };
+        self.push_at(unit, now);
+    }
+
+    /// [`Ring::push`] at `now` milliseconds since the ring's start.
+    fn push_at(&self, unit: Arc<Unit>, now: u32) {
         let mut g = lock(&self.inner);
         g.units.push_back(unit);
-        while g.units.len() > self.capacity || self.too_long(&g.units) {
+        if self.span_ms != 0 {
+            g.arrived.push_back(now);
+        }
+        while g.units.len() > self.capacity || self.too_old(&g.arrived, now) {
             g.units.pop_front();
+            g.arrived.pop_front();
             g.base += 1;
         }
         if self.holds.load(Ordering::Acquire) > 0 {
@@ -151,18 +169,16 @@ impl Ring {
         self.wake(g);
     }
 
-    /// The ring holds more than its stream time (it always keeps [`MIN_UNITS`]).
-    fn too_long(&self, units: &VecDeque<Arc<Unit>>) -> bool {
-        if self.span.is_zero() || units.len() <= MIN_UNITS {
-            return false;
-        }
-        match (units.front(), units.back()) {
-            (Some(a), Some(b)) => b
-                .time()
-                .duration_since(a.time())
-                .is_some_and(|d| d > self.span),
-            _ => false,
-        }
+    /// The oldest unit has been held longer than the ring's time (it always keeps
+    /// [`MIN_UNITS`]). Measured by arrival, not by media timestamps: a publisher's tracks
+    /// may start from unrelated clocks (a WHIP publish from Chromium does), and a
+    /// timestamp jump must not empty the ring.
+    fn too_old(&self, arrived: &VecDeque<u32>, now: u32) -> bool {
+        self.span_ms != 0
+            && arrived.len() > MIN_UNITS
+            && arrived
+                .front()
+                .is_some_and(|t| now.wrapping_sub(*t) > self.span_ms)
     }
 
     /// Gives player `slot` a direct path (or takes it away).
@@ -441,22 +457,28 @@ mod tests {
     }
 
     #[test]
-    fn the_ring_keeps_at_most_its_stream_time() {
+    fn the_ring_keeps_units_for_at_most_its_time() {
         let ring = Ring::new(
             1024,
             Duration::from_secs(2),
             Arc::new(FanoutPool::new(0, 2)),
         );
         let mut pos = ring.tail();
-        // 100 units 40 ms apart: 4 s of stream time.
-        for i in 0..100 {
-            ring.push(Arc::new(Unit::end(Timestamp::new(
+        // 100 units arriving 40 ms apart; media timestamps that say nothing (two tracks
+        // from unrelated clocks, one jumping by an hour each time).
+        for i in 0..100u32 {
+            let ts = if i % 2 == 0 {
+                3_600_000 * i64::from(i)
+            } else {
+                7
+            };
+            ring.push_at(
+                Arc::new(Unit::end(Timestamp::new(ts, Timebase::MILLIS))),
                 i * 40,
-                Timebase::MILLIS,
-            ))));
+            );
         }
         let mut out = Vec::new();
-        // At most 2 s from the newest (3960 ms): units 49 (1960 ms) to 99 are kept.
+        // At most 2 s before the newest (3960 ms): units 49 (1960 ms) to 99 are kept.
         assert!(matches!(
             ring.read(&mut pos, &mut out, 1024, None),
             Read::Lagged(49)
@@ -466,11 +488,8 @@ mod tests {
             Read::Units
         ));
         assert_eq!(out.len(), 51);
-        // A timestamp jump keeps the last MIN_UNITS.
-        ring.push(Arc::new(Unit::end(Timestamp::new(
-            3_600_000,
-            Timebase::MILLIS,
-        ))));
+        // After a long pause the ring keeps its last MIN_UNITS.
+        ring.push_at(unit(), 3_600_000);
         let mut pos = 0;
         out.clear();
         let lag = match ring.read(&mut pos, &mut out, 1024, None) {
