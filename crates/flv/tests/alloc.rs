@@ -1,38 +1,14 @@
 //! Hot paths do not allocate per packet: reading tags, tags → frames, frames → tag parts.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-
 use bytes::{Bytes, BytesMut};
 use weir_flv::{FlvDemuxer, FlvEvent, FlvMuxer, FlvReader, MuxConfig, Tag};
 use weir_media::{AudioParams, Codec, Frame, Timebase, Timestamp, TrackId, TrackInfo};
 
-struct Counting;
-// Counted per thread: the test harness's own threads (output capture, the slow-test
-// timer) and tests running beside this one allocate too, which a global count would see
-// (it failed that way on a loaded machine).
-thread_local! {
-    static ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: weir_testutil::alloc::Counting = weir_testutil::alloc::Counting;
 
 fn allocs() -> usize {
-    ALLOCS.with(std::cell::Cell::get)
+    weir_testutil::alloc::count()
 }
 
 fn stream() -> (Bytes, TrackInfo, Vec<Frame>) {

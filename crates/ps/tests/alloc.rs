@@ -2,37 +2,15 @@
 //! (as the GB28181 ingest hands them over) cost an allocation per 16 KiB block and about one
 //! per delivered frame, not one per piece.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-
 use bytes::{Bytes, BytesMut};
 use weir_media::{Codec, Frame, Timebase, Timestamp, TrackId, TrackInfo};
 use weir_ps::{Event, PsDemuxer, PsMuxer};
 
-struct Counting;
-// Counted per thread: the harness's own threads allocate too.
-thread_local! {
-    static ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: weir_testutil::alloc::Counting = weir_testutil::alloc::Counting;
 
 fn allocs() -> usize {
-    ALLOCS.with(std::cell::Cell::get)
+    weir_testutil::alloc::count()
 }
 
 /// 200 frames of 25 fps H.264 (keyframes 30 KB, others 4–8 KB) muxed by weir-ps, and where

@@ -1,31 +1,10 @@
 //! RTP parse and build allocate nothing per packet (a counting global allocator checks it).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-
 use bytes::{Bytes, BytesMut};
 use weir_rtp_rtcp::{HeaderExtension, RtpHeader, RtpPacket, RtpPacketRef, SequenceUnwrapper};
 
-struct Counting;
-
-// Counted per thread: the test harness's own threads (output capture, the slow-test
-// timer) and tests running beside this one allocate too, which a global count would see
-// (it failed that way on a loaded machine).
-thread_local! {
-    static ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: weir_testutil::alloc::Counting = weir_testutil::alloc::Counting;
 
 #[test]
 fn parse_and_build_do_not_allocate() {
@@ -45,7 +24,7 @@ fn parse_and_build_do_not_allocate() {
     // per packet): do it before counting.
     hdr.write_with_payload(&payload, &mut out).unwrap();
     drop(out.split().freeze());
-    let before = ALLOCS.with(std::cell::Cell::get);
+    let before = weir_testutil::alloc::count();
     let mut total = 0usize;
     for i in 0..40u16 {
         hdr.sequence_number = i;
@@ -63,11 +42,11 @@ fn parse_and_build_do_not_allocate() {
         total += seqs.unwrap(owned.sequence_number()) as usize;
         packets.push(owned.into_bytes());
     }
-    let after = ALLOCS.with(std::cell::Cell::get);
+    let after = weir_testutil::alloc::count();
     assert_eq!(after - before, 0, "allocations during 40 builds + parses");
     // The counter counts (an allocation on this thread is seen).
     let probe = std::hint::black_box(Vec::<u8>::with_capacity(16));
-    assert!(ALLOCS.with(std::cell::Cell::get) > after);
+    assert!(weir_testutil::alloc::count() > after);
     drop(probe);
     assert!(total > 40_000);
     assert_eq!(packets.len(), 40);

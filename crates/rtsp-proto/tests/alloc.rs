@@ -1,38 +1,13 @@
 //! The interleaved hot path allocates nothing per frame (amortized): decoding frames from a
 //! buffer, and queueing frames with `ServerSession::send_interleaved`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use weir_rtsp_proto::{Decoder, Item, ServerConfig, ServerSession};
 
-struct Counting;
-
-// Counted per thread: the test harness's own threads (output capture, the slow-test
-// timer) and tests running beside this one allocate too, which a global count would see
-// (it failed that way on a loaded machine).
-thread_local! {
-    static ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator unchanged, only counting calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: weir_testutil::alloc::Counting = weir_testutil::alloc::Counting;
 
 const FRAMES: usize = 2000;
 
@@ -44,13 +19,13 @@ fn interleaved_decode_and_send_do_not_allocate_per_frame() {
         wire.extend_from_slice(&[0x80; 1400]);
     }
     let mut dec = Decoder::default();
-    let before = ALLOCS.with(std::cell::Cell::get);
+    let before = weir_testutil::alloc::count();
     let mut n = 0;
     while let Some(Item::Interleaved(f)) = dec.decode(&mut wire).unwrap() {
         n += 1;
         drop(f);
     }
-    let decode_allocs = ALLOCS.with(std::cell::Cell::get) - before;
+    let decode_allocs = weir_testutil::alloc::count() - before;
     assert_eq!(n, FRAMES);
     assert!(
         decode_allocs <= 2,
@@ -67,14 +42,14 @@ fn interleaved_decode_and_send_do_not_allocate_per_frame() {
         Instant::now(),
     );
     let payload = Bytes::from(vec![0x80u8; 1400]);
-    let before = ALLOCS.with(std::cell::Cell::get);
+    let before = weir_testutil::alloc::count();
     for i in 0..FRAMES {
         s.send_interleaved((i % 2) as u8, payload.clone()).unwrap();
         while let Some(b) = s.poll_transmit() {
             drop(b);
         }
     }
-    let send_allocs = ALLOCS.with(std::cell::Cell::get) - before;
+    let send_allocs = weir_testutil::alloc::count() - before;
     eprintln!("allocations: decode {decode_allocs}, send {send_allocs} for {FRAMES} frames");
     assert!(
         send_allocs <= FRAMES / 100,

@@ -17,6 +17,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+pub mod alloc;
 pub mod process;
 pub use process::{
     free_tcp_port, pid_binds_udp, pid_listens_tcp, spawn_tcp_listener, udp_rx_queue, wait_for,
