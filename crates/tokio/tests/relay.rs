@@ -393,14 +393,10 @@ async fn rtsp_publisher_writes_without_flush_once_its_queue_is_full() {
         let f = Frame::new(TrackId(0), t, t, bytes::Bytes::from(vec![0x21; 1000]));
         p.send(&f).await.expect("send");
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while relay.hub.stream("live/noflush").map_or(0, |s| s.units) == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "nothing reached the relay without a flush"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait::until("units reach the relay without a flush", || {
+        relay.hub.stream("live/noflush").map_or(0, |s| s.units) > 0
+    })
+    .await;
     drop(p);
     relay.stop().await;
 }

@@ -6,6 +6,7 @@
 #[path = "webrtc/client.rs"]
 mod client;
 mod common;
+mod wait;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -671,18 +672,11 @@ async fn chromium_publishes_over_whip_and_ffmpeg_plays_it_over_rtmp_and_hls() {
     let r1 = decode(relay.rtmp_url(key), &rtmp, 100);
     // ffmpeg does not retry a playlist that is not there yet (hls.js does): wait for the
     // first segment, which needs Chromium's second keyframe — slow on a loaded machine.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let (code, _, _) = common::http_get(relay.http, &format!("/{key}/index.m3u8")).await;
-        if code == 200 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no HLS playlist within 60 s ({code})"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let playlist = format!("/{key}/index.m3u8");
+    wait::until_async("the HLS playlist is served", || async {
+        common::http_get(relay.http, &playlist).await.0 == 200
+    })
+    .await;
     let r2 = decode(format!("http://{}/{key}/index.m3u8", relay.http), &hls, 50);
     common::wait_ok(r1, "ffmpeg RTMP decode", Duration::from_secs(60)).await;
     common::wait_ok(r2, "ffmpeg HLS decode", Duration::from_secs(60)).await;

@@ -19,6 +19,20 @@ pub async fn until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// [`until`] with a condition that has to await (an HTTP request, …); polled every 10 ms
+/// after each answer.
+pub async fn until_async<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + DEADLINE;
+    while !cond().await {
+        assert!(Instant::now() < deadline, "{what}: not after {DEADLINE:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Waits until `key` has a connected publisher whose tracks are known (so DESCRIBE and
 /// players see them) and whose session has been up for at least `for_at_least`: how far
 /// into a real-time stream a player joins, counted from the publisher's real start (the
