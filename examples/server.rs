@@ -235,6 +235,11 @@ struct Args {
     /// `weir_tokio=debug` [default: info; RUST_LOG also works].
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
+    /// glibc heap arenas; 0 keeps glibc's default (eight per core). One arena keeps the
+    /// frames' churn and the connections' small blocks in one heap: less memory per
+    /// player at the same CPU [default: 1].
+    #[arg(long, value_name = "N")]
+    malloc_arenas: Option<usize>,
 }
 
 /// A listen address or `off`.
@@ -274,6 +279,7 @@ fn parse_root(s: &str) -> Result<(String, PathBuf), String> {
 #[serde(default, deny_unknown_fields)]
 struct FileConfig {
     log_level: Option<String>,
+    malloc_arenas: Option<usize>,
     relay: Option<RelayConfig>,
     rtmp: Option<RtmpConfig>,
     http: Option<HttpConfig>,
@@ -345,7 +351,15 @@ fn read_file(path: &PathBuf) -> Result<(FileConfig, Vec<&'static str>), String> 
     Ok((file, moved))
 }
 
-fn load(args: &Args) -> Result<(RelayConfig, String, Vec<&'static str>), String> {
+/// Settings of the server process rather than the relay (top-level keys of the file).
+struct Process {
+    log: String,
+    malloc_arenas: usize,
+    /// Legacy `[relay]` keys the file used.
+    moved: Vec<&'static str>,
+}
+
+fn load(args: &Args) -> Result<(RelayConfig, Process), String> {
     let (file, moved) = match &args.config {
         Some(path) => read_file(path)?,
         None => (FileConfig::default(), Vec::new()),
@@ -370,7 +384,41 @@ fn load(args: &Args) -> Result<(RelayConfig, String, Vec<&'static str>), String>
         .clone()
         .or(file.log_level)
         .unwrap_or_else(|| "info".into());
-    Ok((c, log, moved))
+    let malloc_arenas = args.malloc_arenas.or(file.malloc_arenas).unwrap_or(1);
+    Ok((
+        c,
+        Process {
+            log,
+            malloc_arenas,
+            moved,
+        },
+    ))
+}
+
+/// Limits glibc to `arenas` heap arenas (`mallopt(M_ARENA_MAX)`; 0 keeps the default).
+/// Must run before any thread starts: a runtime worker picks its arena on its first
+/// allocation.
+///
+/// glibc gives each thread that contends for the heap an arena of its own. The relay
+/// allocates a stream's frames on whichever worker runs its publisher and frees them
+/// wherever the last player lets go, so every arena keeps free space for the ring's
+/// churn, and each new connection's long-lived blocks land between freed frames.
+/// Measured with `examples/fanout` (1,000 RTMP players added at 2.5 Mbit/s, 2 cores, two
+/// rounds): 5.7–7.0 KiB per added player with the default, 5.0 with one arena, CPU per
+/// delivered bit unchanged (small blocks come from glibc's per-thread cache, which takes
+/// no lock).
+fn limit_malloc_arenas(arenas: usize) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if arenas > 0 {
+        let n = nix::libc::c_int::try_from(arenas).unwrap_or(nix::libc::c_int::MAX);
+        // SAFETY: mallopt only records the limit; no allocation is in flight on another
+        // thread (none has started).
+        if unsafe { nix::libc::mallopt(nix::libc::M_ARENA_MAX, n) } != 1 {
+            eprintln!("weir: glibc refused M_ARENA_MAX={n}");
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = arenas;
 }
 
 fn apply_flags(a: &Args, c: &mut RelayConfig) {
@@ -502,16 +550,31 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let (config, log, moved) = match load(&args) {
+    let (config, process) = match load(&args) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("weir: configuration error: {e}");
             return std::process::ExitCode::from(2);
         }
     };
+    limit_malloc_arenas(process.malloc_arenas);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("weir: cannot start the runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    runtime.block_on(serve(config, process))
+}
+
+async fn serve(config: RelayConfig, process: Process) -> std::process::ExitCode {
+    let (log, moved) = (process.log, process.moved);
     let shutdown = shutdown_signal();
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(&log));
     tracing_subscriber::fmt().with_env_filter(filter).init();

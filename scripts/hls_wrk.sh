@@ -4,6 +4,8 @@
 # requests (wrk shares the machine: its own CPU is printed too).
 #   cargo build --release --example server
 #   scripts/hls_wrk.sh [SERVER_BIN] [CONNECTIONS...]     (default: 1000 10000)
+# wrk and the server each need an fd per connection: raise the hard `ulimit -n` above
+# the largest count first.
 set -euo pipefail
 BIN=${1:-target/release/examples/server}; shift || true
 CONNS=${*:-1000 10000}
@@ -21,13 +23,17 @@ for _ in $(seq 1 100); do
   if curl -sf "$URL/index.m3u8" | grep -q '\.ts'; then break; fi
   sleep 0.2
 done
-SEG=$(curl -sf "$URL/index.m3u8" | grep '\.ts' | head -1)
+# The newest segment, taken again before each segment run: it stays in the 6-segment
+# window (12 s) for longer than one 10 s run, where the oldest would leave it mid-run.
+newest() { curl -sf "$URL/index.m3u8" | grep '\.ts' | tail -1; }
+SEG=$(newest)
 echo "segment: $SEG ($(curl -sf "$URL/$SEG" | wc -c) bytes)"
 echo "| connections | URL | requests/s | server CPU | server CPU-ms per request | errors |"
 echo "|---|---|---|---|---|---|"
 cpu() { awk '{print $14+$15}' /proc/$1/stat; }
 for c in $CONNS; do
-  for what in "index.m3u8" "$SEG"; do
+  for what in "index.m3u8" segment; do
+    if [ "$what" = segment ]; then what=$(newest); fi
     s0=$(cpu $SERVER)
     out=$(wrk -t 2 -c "$c" -d 10s "$URL/$what" 2>&1)
     s1=$(cpu $SERVER)

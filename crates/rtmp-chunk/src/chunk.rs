@@ -6,7 +6,7 @@ use bytes::Bytes;
 mod decode;
 mod encode;
 pub use decode::ChunkDecoder;
-pub use encode::{ChunkEncoder, PreparedMessage};
+pub use encode::{ChunkEncoder, PreparedMessage, TYPE0_HEADER_MAX};
 
 /// Default chunk size before any Set Chunk Size (section 5.4.1).
 pub const DEFAULT_CHUNK_SIZE: u32 = 128;

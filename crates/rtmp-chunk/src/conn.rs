@@ -207,6 +207,7 @@ impl Conn {
             self.out = BytesMut::new();
         }
         self.queue.shrink_to_fit();
+        self.decoder.shrink_to_fit();
     }
 
     pub(crate) fn poll_transmit(&mut self) -> Option<Bytes> {

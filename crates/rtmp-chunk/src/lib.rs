@@ -48,7 +48,7 @@ mod server;
 
 pub use chunk::{
     ChunkDecoder, ChunkEncoder, ChunkLimits, MessageHeader, PreparedMessage, RawMessage,
-    Type3ExtendedTimestamp,
+    Type3ExtendedTimestamp, TYPE0_HEADER_MAX,
 };
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use conn::SessionConfig;

@@ -358,6 +358,7 @@ impl ServerSession {
     pub fn shrink_to_fit(&mut self) {
         self.events.shrink_to_fit();
         self.pending.shrink_to_fit();
+        self.streams.shrink_to_fit();
         self.conn.shrink_to_fit();
     }
 

@@ -2,7 +2,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use proptest::prelude::*;
 use weir_rtmp_chunk::{
     ChunkDecoder, ChunkEncoder, ChunkLimits, Error, MessageHeader, PreparedMessage, RawMessage,
-    Type3ExtendedTimestamp,
+    Type3ExtendedTimestamp, TYPE0_HEADER_MAX,
 };
 
 #[derive(Debug, Clone)]
@@ -203,6 +203,41 @@ proptest! {
         }
     }
 
+    /// A type-0 header written into a stack buffer (a relay's per-player header, no
+    /// allocation) is the one written into a `BytesMut`, and decodes with the chunks.
+    #[test]
+    fn type0_header_into_a_stack_buffer_matches(
+        ms in msgs(0x0100_0000),
+        stream_id in 0u32..u32::MAX,
+        chunk_size in 1u32..600,
+    ) {
+        let mut wire = BytesMut::new();
+        for m in &ms {
+            let p = PreparedMessage::new(m.csid, chunk_size, m.header.type_id, m.header.timestamp, &m.payload).unwrap();
+            let mut heap = BytesMut::new();
+            p.write_type0_header(m.header.timestamp, stream_id, &mut heap).unwrap();
+            let mut stack = [0u8; TYPE0_HEADER_MAX];
+            let mut room = &mut stack[..];
+            p.write_type0_header(m.header.timestamp, stream_id, &mut room).unwrap();
+            let len = TYPE0_HEADER_MAX - room.len();
+            prop_assert_eq!(&stack[..len], &heap[..]);
+            // Too little room is an error, never a panic.
+            let mut short = [0u8; TYPE0_HEADER_MAX - 1];
+            prop_assert!(p.write_type0_header(m.header.timestamp, stream_id, &mut &mut short[..]).is_err());
+            wire.extend_from_slice(&stack[..len]);
+            wire.extend_from_slice(p.chunks());
+        }
+        let mut dec = ChunkDecoder::default();
+        dec.set_chunk_size(chunk_size).unwrap();
+        let got = decode_all(&mut dec, &wire, &[wire.len()]);
+        prop_assert_eq!(got.len(), ms.len());
+        for (g, m) in got.iter().zip(&ms) {
+            prop_assert_eq!(g.header.timestamp, m.header.timestamp);
+            prop_assert_eq!(g.header.stream_id, stream_id);
+            prop_assert_eq!(&g.payload[..], &m.payload[..]);
+        }
+    }
+
     #[test]
     fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..2000)) {
         let mut dec = ChunkDecoder::new(ChunkLimits { max_message_size: 1 << 16, max_chunk_streams: 8, max_chunk_size: 1 << 16, max_buffered_bytes: 1 << 18 });
@@ -214,6 +249,41 @@ proptest! {
             }
         }
     }
+}
+
+/// Shrinking an idle decoder frees its buffers but keeps the headers: a later message
+/// whose chunk header leans on the previous one (type 3: same length, type, stream and
+/// timestamp delta) still decodes; one still in progress is not disturbed.
+#[test]
+fn shrinking_keeps_headers_and_messages_in_progress() {
+    let mut wire = BytesMut::new();
+    // csid 3, type 0: timestamp 100, 10 bytes, type 20, stream 1.
+    wire.put_u8(0x03);
+    wire.put_slice(&[0, 0, 100, 0, 0, 10, 20, 1, 0, 0, 0]);
+    wire.put_slice(&[1; 10]);
+    // csid 4, type 0: 200 bytes at chunk size 128 (the first chunk only, for now).
+    wire.put_u8(0x04);
+    wire.put_slice(&[0, 0, 5, 0, 0, 200, 9, 1, 0, 0, 0]);
+    wire.put_slice(&[2; 128]);
+    let mut dec = ChunkDecoder::default();
+    let mut buf = wire.clone();
+    let first = dec.decode(&mut buf).unwrap().unwrap();
+    assert_eq!(first.payload[..], [1; 10]);
+    assert!(dec.decode(&mut buf).unwrap().is_none());
+    dec.shrink_to_fit();
+    // csid 3, type 3 (no header): another 10 bytes; csid 4, type 3: the last 72 bytes.
+    let mut more = BytesMut::new();
+    more.put_u8(0xC3);
+    more.put_slice(&[3; 10]);
+    more.put_u8(0xC4);
+    more.put_slice(&[4; 72]);
+    let second = dec.decode(&mut more).unwrap().unwrap();
+    assert_eq!((second.header.type_id, second.header.stream_id), (20, 1));
+    assert_eq!(second.payload[..], [3; 10]);
+    let third = dec.decode(&mut more).unwrap().unwrap();
+    assert_eq!(third.payload.len(), 200);
+    assert_eq!(third.payload[..128], [2; 128]);
+    assert_eq!(third.payload[128..], [4; 72]);
 }
 
 #[test]

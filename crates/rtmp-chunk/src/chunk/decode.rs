@@ -158,6 +158,19 @@ impl ChunkDecoder {
         }
     }
 
+    /// Frees what idle chunk streams hold: the spare capacity of their message buffers
+    /// and of the state list (a relay calls it on connections that have gone quiet, such
+    /// as players, which send a few acknowledgements a minute). Headers are kept, so later
+    /// chunks that rely on them still decode.
+    pub fn shrink_to_fit(&mut self) {
+        for s in &mut self.streams {
+            if s.buf.is_empty() {
+                s.buf = BytesMut::new();
+            }
+        }
+        self.streams.shrink_to_fit();
+    }
+
     /// Bytes buffered in partially received messages.
     pub fn buffered(&self) -> usize {
         self.total_buffered

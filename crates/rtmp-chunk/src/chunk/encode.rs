@@ -6,6 +6,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::{MessageHeader, DEFAULT_CHUNK_SIZE, EXT_TS, MAX_CHUNK_SIZE, MAX_MESSAGE_LEN};
 use crate::{Error, Result};
 
+/// The longest type-0 chunk header: 3-byte basic header, 11-byte message header and a
+/// 4-byte extended timestamp.
+pub const TYPE0_HEADER_MAX: usize = 18;
+
 #[derive(Debug, Clone, Copy)]
 struct EncState {
     csid: u32,
@@ -37,7 +41,7 @@ impl Default for ChunkEncoder {
     }
 }
 
-fn put_basic(fmt: u8, csid: u32, out: &mut BytesMut) {
+fn put_basic(fmt: u8, csid: u32, out: &mut impl BufMut) {
     match csid {
         2..=63 => out.put_u8((fmt << 6) | csid as u8),
         64..=319 => {
@@ -61,7 +65,7 @@ fn check_csid(csid: u32) -> Result<()> {
     }
 }
 
-fn put_u24(v: u32, out: &mut BytesMut) {
+fn put_u24(v: u32, out: &mut impl BufMut) {
     out.put_u8((v >> 16) as u8);
     out.put_u8((v >> 8) as u8);
     out.put_u8(v as u8);
@@ -402,7 +406,9 @@ impl PreparedMessage {
     /// puts every message on its chunk stream with a type-0 header keeps no per-connection
     /// state at all (a relay writing to many players from one task). The chunks then
     /// follow unchanged. Fails with [`Error::PreparedMismatch`] when `timestamp` needs an
-    /// extended timestamp other than the one the message was prepared with.
+    /// extended timestamp other than the one the message was prepared with, and with
+    /// [`Error::InvalidState`] when `out` has room for less than
+    /// [`TYPE0_HEADER_MAX`] bytes (a stack buffer of that size always fits).
     ///
     /// ```
     /// use bytes::BytesMut;
@@ -415,17 +421,21 @@ impl PreparedMessage {
     /// let msg = ChunkDecoder::default().decode(&mut wire).unwrap().unwrap();
     /// assert_eq!((msg.header.timestamp, msg.payload.len()), (40, 300));
     /// ```
-    pub fn write_type0_header(
+    pub fn write_type0_header<B: BufMut>(
         &self,
         timestamp: u32,
         stream_id: u32,
-        out: &mut BytesMut,
+        out: &mut B,
     ) -> Result<()> {
         let needs_ext = timestamp >= EXT_TS;
         if needs_ext != self.ext.is_some() || (needs_ext && self.ext != Some(timestamp)) {
             return Err(Error::PreparedMismatch("extended timestamp differs"));
         }
-        out.reserve(18);
+        if out.remaining_mut() < TYPE0_HEADER_MAX {
+            return Err(Error::InvalidState(
+                "output has room for less than a type-0 header",
+            ));
+        }
         put_basic(0, self.csid, out);
         put_u24(timestamp.min(EXT_TS), out);
         put_u24(self.length, out);

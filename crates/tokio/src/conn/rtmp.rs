@@ -38,14 +38,9 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Arc<Ctx>, shutdown: watch:
         "rtmp",
         tasks,
         shutdown,
-        move |sock, peer, stop| {
-            let ctx = ctx.clone();
-            async move {
-                if let Err(e) = connection(sock, peer, ctx, stop).await {
-                    debug!(%peer, error = %e, "rtmp connection ended");
-                }
-            }
-        },
+        // The connection's future itself is the task (it logs how it ended): a wrapping
+        // `async` block would keep the arguments a second time beside it.
+        move |sock, peer, stop| connection(sock, peer, ctx.clone(), stop),
     )
     .await;
 }
@@ -82,14 +77,17 @@ enum ConnError {
     Stuck(Duration),
 }
 
-async fn connection(
+/// A plain function returning the connection's future: an `async fn` would keep its
+/// arguments twice in the future (as captured and as moved locals), and the future is
+/// most of what an idle player costs.
+fn connection(
     sock: TcpStream,
     peer: SocketAddr,
     ctx: Arc<Ctx>,
     mut shutdown: watch::Receiver<bool>,
-) -> Result<(), ConnError> {
+) -> impl std::future::Future<Output = ()> + Send {
     tune_socket(&sock, ctx.config.tcp_nodelay, ctx.config.send_buffer_bytes);
-    let shared = Arc::new(SharedOut::new(Arc::new(sock)));
+    let shared = Arc::new(SharedOut::new(sock));
     let mut session_config = SessionConfig {
         chunk_size: ctx.config.rtmp.chunk_size,
         ..SessionConfig::default()
@@ -97,9 +95,10 @@ async fn connection(
     session_config.limits.max_message_size = ctx.config.rtmp.max_message_bytes;
     // The handshake's random bytes (the session is sans-IO: randomness comes from here).
     session_config.handshake.seed = random_u64();
+    let chunk_size = ctx.config.rtmp.chunk_size;
     let mut c = Conn {
         session: ServerSession::new(session_config),
-        ctx: ctx.clone(),
+        ctx,
         peer,
         app: String::new(),
         publishers: Vec::new(),
@@ -110,90 +109,97 @@ async fn connection(
         link: Link::new(),
     };
     let mut rbuf = BytesMut::new();
-    let chunk_size = ctx.config.rtmp.chunk_size;
     // Made once per connection (boxed: a rare event should not grow every connection's
     // future), not once per loop turn.
     let link = c.link.clone();
     let mut kick = Box::pin(async move { link.kicked().await });
-    let result = loop {
-        // Flush whatever the session has to say.
-        while let Some(b) = c.session.poll_transmit() {
-            c.out.push(b);
-        }
-        // Writes the session's messages and the player's queued media (if any).
-        if let Err(e) = c.flush().await {
-            break Err(e);
-        }
-        if let Some(p) = c.player.as_mut() {
-            // Keep a waiting player small: its session says little from now on.
-            c.out.shrink_to(4);
-            c.session.shrink_to_fit();
-            p.try_direct();
-        }
-        if c.session.is_closed() {
-            break Ok(());
-        }
-        let playing = c.player.is_some();
-        let vod_playing = vod_active(&c.vod);
-        tokio::select! {
-            read = c.shared.read_buf(&mut rbuf, if playing { PLAYER_READ_BUF } else { READ_BUF }) => {
-                match read {
-                    Ok(0) => {
-                        c.session.handle_eof();
-                        Box::pin(c.events()).await;
-                        break Ok(());
-                    }
-                    Ok(n) => {
-                        c.link.add_in(n);
-                        if let Err(e) = c.session.handle_input(&mut rbuf) {
-                            break Err(e.into());
-                        }
-                        // The units of one read are one publish batch: players wake once.
-                        let batches: Vec<_> = c.publishers.iter().map(|(_, p)| p.publisher().batch()).collect();
-                        Box::pin(c.events()).await;
-                        drop(batches);
-                        if c.player.is_some() && rbuf.is_empty() {
-                            // A player waits with no read buffer.
-                            rbuf = BytesMut::new();
-                        }
-                    }
-                    Err(e) => break Err(e.into()),
-                }
+    async move {
+        let result = loop {
+            // Flush whatever the session has to say.
+            while let Some(b) = c.session.poll_transmit() {
+                c.out.push(b);
             }
-            () = ready(&mut c.player), if playing => {
-                if let Some(p) = c.player.as_mut() {
-                    match p.send(&mut c.session, chunk_size, &c.link) {
-                        Ok(true) => {}
-                        Ok(false) => c.player = None,
+            // Writes the session's messages and the player's queued media (if any).
+            if let Err(e) = c.flush().await {
+                break Err(e);
+            }
+            if c.player.as_mut().is_some_and(RtmpPlayer::first_batch_sent) {
+                // The keyframe is out: let the players that joined with this one get
+                // theirs before this one replays the rest of the GOP.
+                tokio::task::yield_now().await;
+            }
+            if let Some(p) = c.player.as_mut() {
+                // Keep a waiting player small: its session says little from now on.
+                if c.out.is_empty() {
+                    c.out = Vec::new();
+                }
+                c.session.shrink_to_fit();
+                p.try_direct();
+            }
+            if c.session.is_closed() {
+                break Ok(());
+            }
+            let playing = c.player.is_some();
+            let vod_playing = vod_active(&c.vod);
+            tokio::select! {
+                read = c.shared.read_buf(&mut rbuf, if playing { PLAYER_READ_BUF } else { READ_BUF }) => {
+                    match read {
+                        Ok(0) => {
+                            c.session.handle_eof();
+                            Box::pin(c.events()).await;
+                            break Ok(());
+                        }
+                        Ok(n) => {
+                            c.link.add_in(n);
+                            if let Err(e) = c.session.handle_input(&mut rbuf) {
+                                break Err(e.into());
+                            }
+                            // The units of one read are one publish batch: players wake once.
+                            let batches: Vec<_> = c.publishers.iter().map(|(_, p)| p.publisher().batch()).collect();
+                            Box::pin(c.events()).await;
+                            drop(batches);
+                            if c.player.is_some() && rbuf.is_empty() {
+                                // A player waits with no read buffer.
+                                rbuf = BytesMut::new();
+                            }
+                        }
                         Err(e) => break Err(e.into()),
                     }
                 }
-            }
-            more = vod_ready(&mut c.vod), if vod_playing => {
-                if let Err(e) = vod_send(&mut c, chunk_size, more) {
-                    break Err(e.into());
+                () = ready(&mut c.player), if playing => {
+                    if let Some(p) = c.player.as_mut() {
+                        match p.send(&mut c.session, chunk_size, &c.link) {
+                            Ok(true) => {}
+                            Ok(false) => c.player = None,
+                            Err(e) => break Err(e.into()),
+                        }
+                    }
+                }
+                more = vod_ready(&mut c.vod), if vod_playing => {
+                    if let Err(e) = vod_send(&mut c, chunk_size, more) {
+                        break Err(e.into());
+                    }
+                }
+                () = &mut kick => {
+                    info!(peer = %c.peer, "rtmp connection kicked");
+                    break Ok(());
+                }
+                _ = shutdown.changed() => {
+                    if let Some(p) = c.player.as_ref() {
+                        let _ = c.session.send_stream_eof(p.stream_id);
+                    }
+                    while let Some(b) = c.session.poll_transmit() {
+                        c.out.push(b);
+                    }
+                    let _ = c.shared.write_all(&mut c.out, Duration::from_millis(500)).await;
+                    break Ok(());
                 }
             }
-            () = &mut kick => {
-                info!(peer = %c.peer, "rtmp connection kicked");
-                break Ok(());
-            }
-            _ = shutdown.changed() => {
-                if let Some(p) = c.player.as_ref() {
-                    let _ = c.session.send_stream_eof(p.stream_id);
-                }
-                while let Some(b) = c.session.poll_transmit() {
-                    c.out.push(b);
-                }
-                let _ = c.shared.write_all(&mut c.out, Duration::from_millis(500)).await;
-                break Ok(());
-            }
+        };
+        if let Err(e) = &result {
+            debug!(peer = %c.peer, error = %e, "rtmp connection ended");
         }
-    };
-    if let Err(e) = &result {
-        debug!(peer = %c.peer, error = %e, "rtmp connection error");
     }
-    result
 }
 
 fn vod_active(slot: &VodSlot) -> bool {
@@ -503,6 +509,26 @@ mod tests {
         let size = std::mem::size_of_val(&fut);
         drop((fut, client));
         eprintln!("RTMP connection future: {size} bytes");
-        assert!(size <= 1536, "RTMP connection future is {size} bytes");
+        assert!(size <= 1280, "RTMP connection future is {size} bytes");
+    }
+}
+#[cfg(test)]
+mod tmp_sizes {
+    #[test]
+    fn sizes() {
+        use std::mem::size_of;
+        eprintln!("Conn {}", size_of::<super::Conn>());
+        eprintln!(
+            "ServerSession {}",
+            size_of::<weir_rtmp_chunk::ServerSession>()
+        );
+        eprintln!(
+            "RtmpPlayer {}",
+            size_of::<crate::egress::rtmp::RtmpPlayer>()
+        );
+        eprintln!("Subscription {}", size_of::<crate::core::Subscription>());
+        eprintln!("SharedOut {}", size_of::<crate::net::SharedOut>());
+        eprintln!("Link {}", size_of::<crate::core::Link>());
+        eprintln!("TcpStream {}", size_of::<tokio::net::TcpStream>());
     }
 }

@@ -530,7 +530,10 @@ impl Hub {
                     return Ok(sub);
                 }
                 if st.counters.units == 0 && early.is_none() {
-                    let tap = opts.tap.as_ref().map(|f| TapGuard::new(&slot, &mut st, f));
+                    let tap = opts
+                        .tap
+                        .as_ref()
+                        .map(|f| Box::new(TapGuard::new(&slot, &mut st, f)));
                     early = Some(Early {
                         slot: slot.clone(),
                         pos: slot.ring.tail(),
@@ -576,7 +579,10 @@ impl Hub {
             Some(e) => (Vec::new(), e.pos, false, e.tap),
             None => {
                 let (initial, starts_key) = st.initial_units(&tracks);
-                let tap = opts.tap.as_ref().map(|f| TapGuard::new(slot, st, f));
+                let tap = opts
+                    .tap
+                    .as_ref()
+                    .map(|f| Box::new(TapGuard::new(slot, st, f)));
                 if let Some(t) = &tap {
                     // What the player starts from goes through the tap first, in order.
                     for u in &initial {
@@ -595,7 +601,6 @@ impl Hub {
         };
         slot.players.fetch_add(1, Ordering::AcqRel);
         let id = opts.peer.id.unwrap_or_else(|| self.next_id());
-        let (peer_addr, peer_query) = (opts.peer.addr, opts.peer.query.clone());
         let session = if opts.internal {
             SessionHandle::detached(id)
         } else {
@@ -608,8 +613,6 @@ impl Hub {
             slot: slot.clone(),
             id,
             session,
-            peer: peer_addr,
-            query: peer_query,
             protocol,
             initial: initial.into(),
             pos,
@@ -720,7 +723,7 @@ struct Early {
     slot: Arc<Slot>,
     /// Its position in the stream's ring (the first unit published).
     pos: u64,
-    tap: Option<TapGuard>,
+    tap: Option<Box<TapGuard>>,
 }
 
 /// Keeps a stream's tap running while a subscription (or a player waiting for the stream)

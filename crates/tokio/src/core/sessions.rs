@@ -184,15 +184,17 @@ pub struct SessionInfo {
 }
 
 #[derive(Debug)]
+/// One session in the registry (its id is the map's key). Kept small: a player's entry
+/// is part of what every player costs.
 struct Entry {
-    id: u64,
     protocol: &'static str,
     role: Role,
-    key: String,
-    peer: Peer,
+    key: Box<str>,
+    addr: Option<SocketAddr>,
+    query: Option<Box<str>>,
     link: Arc<Link>,
+    /// When it registered (its wall-clock start is derived from it when listed).
     since: Instant,
-    started: SystemTime,
 }
 
 /// The registry of sessions.
@@ -221,14 +223,13 @@ impl Sessions {
         lock(&self.entries).insert(
             id,
             Entry {
-                id,
                 protocol,
                 role,
-                key: key.to_string(),
-                peer,
+                key: key.into(),
+                addr: peer.addr,
+                query: peer.query.map(String::into_boxed_str),
                 link: link.clone(),
                 since: Instant::now(),
-                started: SystemTime::now(),
             },
         );
         SessionHandle {
@@ -245,25 +246,29 @@ impl Sessions {
             .values()
             .filter(|e| e.role == Role::Player)
         {
-            *m.entry(e.key.clone()).or_insert(0) += 1;
+            *m.entry(e.key.to_string()).or_insert(0) += 1;
         }
         m
     }
 
     pub(crate) fn list(&self) -> Vec<SessionInfo> {
+        let now = SystemTime::now();
         lock(&self.entries)
-            .values()
-            .map(|e| SessionInfo {
-                id: e.id,
-                protocol: e.protocol,
-                role: e.role,
-                key: e.key.clone(),
-                remote_addr: e.peer.addr,
-                query: e.peer.query.clone(),
-                bytes_in: e.link.bytes_in(),
-                bytes_out: e.link.bytes_out(),
-                uptime: e.since.elapsed(),
-                started: e.started,
+            .iter()
+            .map(|(id, e)| {
+                let uptime = e.since.elapsed();
+                SessionInfo {
+                    id: *id,
+                    protocol: e.protocol,
+                    role: e.role,
+                    key: e.key.to_string(),
+                    remote_addr: e.addr,
+                    query: e.query.as_deref().map(str::to_string),
+                    bytes_in: e.link.bytes_in(),
+                    bytes_out: e.link.bytes_out(),
+                    uptime,
+                    started: now.checked_sub(uptime).unwrap_or(now),
+                }
             })
             .collect()
     }
@@ -277,6 +282,13 @@ impl Sessions {
             }
             None => false,
         }
+    }
+
+    /// The address and query session `id` registered with.
+    fn peer(&self, id: u64) -> (Option<SocketAddr>, Option<String>) {
+        lock(&self.entries).get(&id).map_or((None, None), |e| {
+            (e.addr, e.query.as_deref().map(str::to_string))
+        })
     }
 
     fn remove(&self, id: u64) {
@@ -317,6 +329,12 @@ impl SessionHandle {
     /// Its link (kick signal, counters).
     pub fn link(&self) -> &Arc<Link> {
         &self.link
+    }
+
+    /// The client's address and query string, as registered (none for a detached
+    /// handle).
+    pub fn peer(&self) -> (Option<SocketAddr>, Option<String>) {
+        self.sessions.peer(self.id)
     }
 }
 

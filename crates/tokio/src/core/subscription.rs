@@ -23,8 +23,6 @@ pub struct Subscription {
     pub(super) slot: Arc<Slot>,
     pub(super) id: u64,
     pub(super) session: SessionHandle,
-    pub(super) peer: Option<std::net::SocketAddr>,
-    pub(super) query: Option<String>,
     pub(super) protocol: &'static str,
     pub(super) initial: VecDeque<Arc<Unit>>,
     /// Position of the next live unit in the stream's ring.
@@ -35,7 +33,7 @@ pub struct Subscription {
     pub(super) dropped: u64,
     pub(super) shape: StreamShape,
     pub(super) tracks: Vec<Arc<TrackInfo>>,
-    pub(super) tap: Option<TapGuard>,
+    pub(super) tap: Option<Box<TapGuard>>,
     /// An internal consumer (HLS segmenter, recorder): not a player, no player events.
     pub(super) internal: bool,
     /// Storage for [`Subscription::next`] (one unit; kept to avoid an allocation per call).
@@ -270,13 +268,15 @@ impl Drop for Subscription {
         self.slot.players.fetch_sub(1, Ordering::AcqRel);
         debug!(stream = %self.slot.key, protocol = self.protocol, dropped = self.dropped, "player left");
         if !self.internal {
+            // (The address and query live in the session registry only: one copy each.)
+            let (peer, query) = self.session.peer();
             self.hub.emit(HubEvent::PlayerLeft {
                 key: self.slot.key.clone(),
                 protocol: self.protocol,
                 session: self.id,
                 dropped: self.dropped,
-                peer: self.peer,
-                query: self.query.take(),
+                peer,
+                query,
             });
         }
         // The tap guard locks the stream: release it before `maybe_remove` locks it too.

@@ -6,6 +6,8 @@
 //! enhanced RTMP for HEVC/AV1/VP9/Opus (what current OBS, ffmpeg 6.1+ and flv.js read).
 
 use bytes::{BufMut, Bytes, BytesMut};
+#[cfg(feature = "rtmp")]
+use std::borrow::Cow;
 use weir_amf::Amf0Value;
 #[cfg(feature = "http")]
 use weir_flv::FlvHeader;
@@ -13,6 +15,7 @@ use weir_flv::{FlvMuxer, Metadata, MuxConfig, TagType};
 use weir_media::{MediaKind, Timebase};
 #[cfg(feature = "rtmp")]
 use weir_rtmp_chunk::message::{csid, type_id};
+
 #[cfg(feature = "rtmp")]
 use weir_rtmp_chunk::PreparedMessage;
 
@@ -121,7 +124,7 @@ pub fn tag(unit: &Unit) -> &Bytes {
 /// The unit as an RTMP message pre-split into chunks of `chunk_size`, built once per unit
 /// for the first chunk size asked for (the relay uses one chunk size for every player;
 /// another size is built uncached). `None` when the unit has no FLV form.
-pub(crate) fn rtmp_message(unit: &Unit, chunk_size: u32) -> Option<PreparedMessage> {
+pub(crate) fn rtmp_message(unit: &Unit, chunk_size: u32) -> Option<Cow<'_, PreparedMessage>> {
     let build = |u: &Unit| {
         let (csid, type_id) = match u.kind() {
             UnitKind::Video => (csid::VIDEO, type_id::VIDEO),
@@ -136,8 +139,8 @@ pub(crate) fn rtmp_message(unit: &Unit, chunk_size: u32) -> Option<PreparedMessa
         PreparedMessage::new(csid, chunk_size, type_id, timestamp(u), body).ok()
     };
     match unit.encoding(&RTMP, build) {
-        Some(m) if m.chunk_size() == chunk_size => Some(m.clone()),
-        Some(_) => build(unit),
+        Some(m) if m.chunk_size() == chunk_size => Some(Cow::Borrowed(m)),
+        Some(_) => build(unit).map(Cow::Owned),
         None => None,
     }
 }
@@ -147,7 +150,7 @@ pub(crate) fn rtmp_message(unit: &Unit, chunk_size: u32) -> Option<PreparedMessa
 /// id a server's first `createStream` answers, so the one nearly every player plays on —
 /// built once per unit and shared: such players need no header of their own per message.
 /// Empty if the header cannot be written.
-pub(crate) fn rtmp_header_stream1(unit: &Unit, msg: &PreparedMessage) -> Bytes {
+pub(crate) fn rtmp_header_stream1<'u>(unit: &'u Unit, msg: &PreparedMessage) -> &'u Bytes {
     unit.encoding(&RTMP_HEADER_1, |u| {
         let mut b = BytesMut::with_capacity(18);
         match msg.write_type0_header(timestamp(u), 1, &mut b) {
@@ -155,7 +158,6 @@ pub(crate) fn rtmp_header_stream1(unit: &Unit, msg: &PreparedMessage) -> Bytes {
             Err(_) => Bytes::new(),
         }
     })
-    .clone()
 }
 
 /// FLV file header + PreviousTagSize0 for the tracks of `shape` (both flags set when the

@@ -13,13 +13,12 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::Poll;
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 
 /// Slices per vectored write.
 const MAX_SLICES: usize = 64;
@@ -40,6 +39,9 @@ pub(crate) struct OutState {
     pub(crate) headers: BytesMut,
     /// The socket failed.
     pub(crate) failed: bool,
+    /// The connection's task, waiting for the publisher to hand the player back (a waker
+    /// slot rather than a `Notify`: it keeps the waiting future a few bytes long).
+    takeover: Option<Waker>,
 }
 
 impl OutState {
@@ -48,6 +50,17 @@ impl OutState {
         if !b.is_empty() {
             self.backlog.push_back(b);
         }
+    }
+
+    /// Frees the output buffers a direct-mode player does not use (its writes come from
+    /// the units' shared bytes); a backlog or a header block is allocated again if it
+    /// falls behind.
+    pub(crate) fn release_buffers(&mut self) {
+        if self.backlog.is_empty() {
+            self.backlog = VecDeque::new();
+            self.front_off = 0;
+        }
+        self.headers = BytesMut::new();
     }
 
     /// Nothing waits to be written.
@@ -124,19 +137,15 @@ pub(crate) enum WriteError {
 /// The shared output of one connection.
 #[derive(Debug)]
 pub(crate) struct SharedOut {
-    sock: Arc<TcpStream>,
+    sock: TcpStream,
     state: Mutex<OutState>,
-    /// Tells the connection's task that the publisher handed the player back (direct
-    /// mode ended: a backlog, the stream's end, a gap).
-    pub(crate) takeover: Notify,
 }
 
 impl SharedOut {
-    pub(crate) fn new(sock: Arc<TcpStream>) -> SharedOut {
+    pub(crate) fn new(sock: TcpStream) -> SharedOut {
         SharedOut {
             sock,
             state: Mutex::new(OutState::default()),
-            takeover: Notify::new(),
         }
     }
 
@@ -145,23 +154,53 @@ impl SharedOut {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Writes what `st` holds without waiting (the publishing task's write); returns the
-    /// bytes written. With anything left, or on an error, direct mode ends and the
-    /// connection's task is told to take over.
-    pub(crate) fn write_direct(&self, st: &mut OutState) -> usize {
-        let n = st.write_now(&self.sock).unwrap_or(0);
-        if !st.backlog.is_empty() || st.failed {
-            self.hand_back(st);
+    /// The publishing task's write in direct mode (nothing queued before it): one
+    /// non-blocking vectored write of `slices`; returns the bytes the socket took. A
+    /// failed socket is marked so (0 bytes); the caller queues what is left and hands
+    /// the player back.
+    pub(crate) fn try_write(&self, st: &mut OutState, slices: &[IoSlice<'_>]) -> usize {
+        debug_assert!(st.backlog.is_empty(), "a direct write with a backlog");
+        match self.sock.try_write_vectored(slices) {
+            Ok(0) => {
+                st.failed = true;
+                0
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(_) => {
+                st.failed = true;
+                0
+            }
         }
-        n
     }
 
     /// Ends direct mode and wakes the connection's task.
     pub(crate) fn hand_back(&self, st: &mut OutState) {
         if st.direct {
             st.direct = false;
-            self.takeover.notify_one();
+            if let Some(w) = st.takeover.take() {
+                w.wake();
+            }
         }
+    }
+
+    /// The connection's task: waits until the publisher hands the player back (direct
+    /// mode ended); returns the stream position to go on from.
+    pub(crate) async fn handed_back(&self) -> u64 {
+        std::future::poll_fn(|cx| {
+            let mut st = self.lock();
+            if st.direct {
+                match &mut st.takeover {
+                    Some(w) => w.clone_from(cx.waker()),
+                    None => st.takeover = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            } else {
+                st.takeover = None;
+                Poll::Ready(st.pos)
+            }
+        })
+        .await
     }
 
     /// The connection's task: queues `out` after the backlog and writes everything,
