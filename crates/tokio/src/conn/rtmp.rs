@@ -109,10 +109,6 @@ fn connection(
         link: Link::new(),
     };
     let mut rbuf = BytesMut::new();
-    // Made once per connection (boxed: a rare event should not grow every connection's
-    // future), not once per loop turn.
-    let link = c.link.clone();
-    let mut kick = Box::pin(async move { link.kicked().await });
     async move {
         let result = loop {
             // Flush whatever the session has to say.
@@ -180,7 +176,7 @@ fn connection(
                         break Err(e.into());
                     }
                 }
-                () = &mut kick => {
+                () = std::future::poll_fn(|cx| c.link.poll_kicked(cx)) => {
                     info!(peer = %c.peer, "rtmp connection kicked");
                     break Ok(());
                 }

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::Notify;
@@ -46,6 +47,10 @@ impl Role {
 pub struct Link {
     kicked: AtomicBool,
     notify: Notify,
+    /// A connection task waiting with [`Link::poll_kicked`] (a waker slot: an RTMP
+    /// connection waits for a kick for its whole life, and a future for that would be
+    /// part of what every player costs).
+    waker: Mutex<Option<Waker>>,
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
     /// Where its traffic is added when it closes (set by its first session).
@@ -78,6 +83,9 @@ impl Link {
     pub fn kick(&self) {
         self.kicked.store(true, Ordering::Release);
         self.notify.notify_waiters();
+        if let Some(w) = lock(&self.waker).take() {
+            w.wake();
+        }
     }
 
     /// Whether [`Link::kick`] was called.
@@ -95,6 +103,28 @@ impl Link {
                 return;
             }
             n.await;
+        }
+    }
+
+    /// Ready once the link is kicked; otherwise remembers `cx`'s waker (one waiter: the
+    /// task serving the connection). For tasks that cannot spare a [`Link::kicked`]
+    /// future.
+    pub fn poll_kicked(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.is_kicked() {
+            return Poll::Ready(());
+        }
+        {
+            let mut slot = lock(&self.waker);
+            match &mut *slot {
+                Some(w) => w.clone_from(cx.waker()),
+                None => *slot = Some(cx.waker().clone()),
+            }
+        }
+        // A kick between the first check and storing the waker found no waker.
+        if self.is_kicked() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     }
 
@@ -347,6 +377,25 @@ impl Drop for SessionHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A task waiting with `poll_kicked` (the RTMP connection's way) is woken by a kick.
+    #[tokio::test]
+    async fn poll_kicked_wakes_the_waiting_task() {
+        let link = Link::new();
+        let waiting = link.clone();
+        let task =
+            tokio::spawn(async move { std::future::poll_fn(|cx| waiting.poll_kicked(cx)).await });
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while lock(&link.waker).is_none() {
+            assert!(std::time::Instant::now() < deadline, "the task never waited");
+            tokio::task::yield_now().await;
+        }
+        link.kick();
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the kick woke the task")
+            .unwrap();
+    }
 
     #[tokio::test]
     async fn register_list_kick_unregister() {
