@@ -53,6 +53,13 @@ fn msgs(max_ts_step: u32) -> impl Strategy<Value = Vec<Msg>> {
     })
 }
 
+/// Decodes `wire` in one piece at `chunk_size`.
+fn decode_whole(wire: &[u8], chunk_size: u32) -> Vec<RawMessage> {
+    let mut dec = ChunkDecoder::default();
+    dec.set_chunk_size(chunk_size).unwrap();
+    decode_all(&mut dec, wire, &[wire.len()])
+}
+
 fn decode_all(dec: &mut ChunkDecoder, wire: &[u8], pieces: &[usize]) -> Vec<RawMessage> {
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
@@ -193,9 +200,7 @@ proptest! {
             enc.write_prepared_header(&p, m.header.timestamp, m.header.stream_id, &mut wire).unwrap();
             wire.extend_from_slice(p.chunks());
         }
-        let mut dec = ChunkDecoder::default();
-        dec.set_chunk_size(chunk_size).unwrap();
-        let got = decode_all(&mut dec, &wire, &[wire.len()]);
+        let got = decode_whole(&wire, chunk_size);
         prop_assert_eq!(got.len(), ms.len());
         for (g, m) in got.iter().zip(&ms) {
             prop_assert_eq!(g.header, m.header);
@@ -227,9 +232,7 @@ proptest! {
             wire.extend_from_slice(&stack[..len]);
             wire.extend_from_slice(p.chunks());
         }
-        let mut dec = ChunkDecoder::default();
-        dec.set_chunk_size(chunk_size).unwrap();
-        let got = decode_all(&mut dec, &wire, &[wire.len()]);
+        let got = decode_whole(&wire, chunk_size);
         prop_assert_eq!(got.len(), ms.len());
         for (g, m) in got.iter().zip(&ms) {
             prop_assert_eq!(g.header.timestamp, m.header.timestamp);

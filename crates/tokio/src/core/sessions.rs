@@ -387,7 +387,10 @@ mod tests {
             tokio::spawn(async move { std::future::poll_fn(|cx| waiting.poll_kicked(cx)).await });
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while lock(&link.waker).is_none() {
-            assert!(std::time::Instant::now() < deadline, "the task never waited");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the task never waited"
+            );
             tokio::task::yield_now().await;
         }
         link.kick();

@@ -389,9 +389,10 @@ mod tests {
     /// task yields once that is written); the rest of the GOP follows in full batches.
     #[tokio::test]
     async fn a_joining_player_gets_the_keyframe_in_a_short_first_batch() {
-        let mut config = crate::HubConfig::default();
-        config.track_wait = Duration::from_millis(20);
-        let hub = crate::Hub::new(config);
+        let hub = crate::Hub::new(crate::HubConfig {
+            track_wait: Duration::from_millis(20),
+            ..Default::default()
+        });
         let p = hub.publish("live/join", "test").unwrap();
         p.track(
             TrackInfo::new(TrackId(0), Codec::H264, 1000)
