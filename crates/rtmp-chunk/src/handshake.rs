@@ -193,7 +193,10 @@ pub struct ServerHandshake {
     rng: Rng,
     state: ServerState,
     kind: Option<HandshakeKind>,
-    s1: [u8; HANDSHAKE_SIZE],
+    /// The generator's state before it filled S1's random part: enough to check C2's
+    /// echo of it, where keeping S1 itself would make every connection's handshake state
+    /// 1.5 KB (a relay accepts thousands).
+    s1_random: Rng,
 }
 
 impl ServerHandshake {
@@ -202,10 +205,10 @@ impl ServerHandshake {
         let rng = Rng::new(cfg.seed);
         ServerHandshake {
             cfg,
+            s1_random: rng.clone(),
             rng,
             state: ServerState::WaitC0C1,
             kind: None,
-            s1: [0; HANDSHAKE_SIZE],
         }
     }
 
@@ -244,7 +247,7 @@ impl ServerHandshake {
                 return Ok(false);
             }
             let c2 = take_packet(input);
-            if self.kind == Some(HandshakeKind::Simple) && c2[8..] != self.s1[8..] {
+            if self.kind == Some(HandshakeKind::Simple) && !self.c2_echoes_s1(&c2) {
                 // Many clients send arbitrary C2 bytes; the specification's echo rule is
                 // not enforced by any major server, so only note it.
                 tracing::debug!("RTMP C2 does not echo S1");
@@ -262,6 +265,7 @@ impl ServerHandshake {
             None
         };
         let mut s1 = [0u8; HANDSHAKE_SIZE];
+        self.s1_random = self.rng.clone();
         self.rng.fill(&mut s1[8..]);
         s1[..4].copy_from_slice(&self.cfg.epoch.to_be_bytes());
         out.reserve(1 + 2 * HANDSHAKE_SIZE);
@@ -282,7 +286,14 @@ impl ServerHandshake {
                 self.kind = Some(HandshakeKind::Simple);
             }
         }
-        self.s1 = s1;
+    }
+
+    /// Whether C2 carries S1's random part (the simple handshake's echo), S1 made again
+    /// from the generator's earlier state.
+    fn c2_echoes_s1(&self, c2: &[u8; HANDSHAKE_SIZE]) -> bool {
+        let mut s1 = [0u8; HANDSHAKE_SIZE];
+        self.s1_random.clone().fill(&mut s1[8..]);
+        c2[8..] == s1[8..]
     }
 }
 
@@ -407,6 +418,30 @@ impl ClientHandshake {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The server keeps the generator's state, not S1 (1.5 KB per connection), and still
+    /// recognises C2's echo of S1.
+    #[test]
+    fn c2_echo_is_checked_against_s1_made_again() {
+        assert!(std::mem::size_of::<ServerHandshake>() <= 64);
+        let mut s = ServerHandshake::new(HandshakeConfig {
+            digest: false,
+            ..HandshakeConfig::default()
+        });
+        let mut input = BytesMut::new();
+        input.put_u8(RTMP_VERSION);
+        input.put_slice(&[0u8; HANDSHAKE_SIZE]);
+        let mut out = BytesMut::new();
+        assert!(!s.handle_input(&mut input, &mut out).unwrap());
+        let s1: [u8; HANDSHAKE_SIZE] = out[1..1 + HANDSHAKE_SIZE].try_into().unwrap();
+        assert!(s.c2_echoes_s1(&s1));
+        let mut other = s1;
+        other[100] ^= 1;
+        assert!(!s.c2_echoes_s1(&other));
+        // A C2 that does not echo is still accepted (no major server enforces it).
+        input.put_slice(&other);
+        assert!(s.handle_input(&mut input, &mut out).unwrap());
+    }
 
     fn run(
         client_cfg: HandshakeConfig,
