@@ -505,3 +505,33 @@ fn unfinished_messages_cannot_add_up() {
     );
     assert!(dec.buffered() <= 1000);
 }
+
+/// Found by `extended_timestamps_both_type3_forms`: a message with an extended timestamp
+/// whose last type-3 chunk is shorter than 4 bytes, from a sender that does not repeat the
+/// field. `Auto` waited for 4 bytes to compare before deciding, so the message stayed
+/// undecoded until more input came (none did). Fewer bytes that cannot begin the field
+/// now decide it at once.
+#[test]
+fn auto_decides_on_a_short_last_type3_chunk() {
+    let ms = [(1_491_815, vec![]), (16_777_215, vec![0, 1, 2, 3, 4])];
+    let mut enc = ChunkEncoder::new();
+    enc.set_type3_extended_timestamp(false);
+    let mut wire = BytesMut::new();
+    enc.write_set_chunk_size(3, &mut wire).unwrap();
+    for (timestamp, payload) in &ms {
+        let header = MessageHeader {
+            timestamp: *timestamp,
+            type_id: 8,
+            stream_id: 0,
+        };
+        enc.write_message(319, header, payload, &mut wire).unwrap();
+    }
+    for rule in [Type3ExtendedTimestamp::Auto, Type3ExtendedTimestamp::Never] {
+        let mut dec = ChunkDecoder::default();
+        dec.set_type3_extended_timestamp(rule);
+        let got = decode_all(&mut dec, &wire, &[wire.len()]);
+        assert_eq!(got.len(), 3, "{rule:?}");
+        assert_eq!(got[2].header.timestamp, 16_777_215);
+        assert_eq!(got[2].payload[..], [0, 1, 2, 3, 4]);
+    }
+}

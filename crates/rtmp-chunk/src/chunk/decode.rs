@@ -253,11 +253,23 @@ impl ChunkDecoder {
                         None => {
                             // Decide once per connection, on the first such chunk, by
                             // comparing with the field value or the absolute timestamp.
-                            let Some(b) = buf.get(pos..pos + 4) else {
-                                return Ok(None);
+                            let avail = buf.get(pos..).unwrap_or(&[]);
+                            let present = match avail.get(..4) {
+                                Some(b) => {
+                                    let v = be32(b);
+                                    v == expected || v == st.timestamp
+                                }
+                                // Fewer than 4 bytes that cannot begin either value: a
+                                // short last chunk, decided now rather than waiting for
+                                // bytes that may never come.
+                                None if [expected, st.timestamp]
+                                    .iter()
+                                    .any(|v| v.to_be_bytes().starts_with(avail)) =>
+                                {
+                                    return Ok(None)
+                                }
+                                None => false,
                             };
-                            let v = be32(b);
-                            let present = v == expected || v == st.timestamp;
                             if present {
                                 pos += 4;
                             }
